@@ -1,0 +1,29 @@
+#include "aggregator/client/curl_handles.hpp"
+
+#include <mutex>
+
+namespace agg::client {
+
+void ensure_curl_global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK)
+      throw curl_error("curl_global_init", rc);
+  });
+}
+
+easy_handle::easy_handle() : handle_((ensure_curl_global_init(), curl_easy_init())) {
+  if (handle_ == nullptr) throw curl_error("curl_easy_init failed");
+}
+
+multi_handle::multi_handle() : handle_((ensure_curl_global_init(), curl_multi_init())) {
+  if (handle_ == nullptr) throw curl_error("curl_multi_init failed");
+}
+
+void header_list::append(const std::string &line) {
+  curl_slist *const extended = curl_slist_append(head_, line.c_str());
+  if (extended == nullptr) throw curl_error("curl_slist_append failed");
+  head_ = extended;
+}
+
+}  // namespace agg::client

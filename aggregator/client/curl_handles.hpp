@@ -1,0 +1,98 @@
+#pragma once
+
+#include <curl/curl.h>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace agg::client {
+
+/// A libcurl call that failed where failing means our setup is wrong (not an upstream failure).
+class curl_error : public std::runtime_error {
+ public:
+  curl_error(const std::string &what, CURLcode code) : std::runtime_error(what + ": " + curl_easy_strerror(code)) {}
+  curl_error(const std::string &what, CURLMcode code) : std::runtime_error(what + ": " + curl_multi_strerror(code)) {}
+  explicit curl_error(const std::string &what) : std::runtime_error(what) {}
+};
+
+/// Initialises libcurl once per process, before the first handle; safe to call from any thread.
+void ensure_curl_global_init();
+
+/// Owns one CURL easy handle. Move-only; options are checked as they are set.
+class easy_handle {
+ public:
+  easy_handle();
+  easy_handle(easy_handle &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  easy_handle &operator=(easy_handle &&other) noexcept {
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
+  easy_handle(const easy_handle &) = delete;
+  easy_handle &operator=(const easy_handle &) = delete;
+  ~easy_handle() {
+    if (handle_) curl_easy_cleanup(handle_);
+  }
+
+  [[nodiscard]] CURL *get() const noexcept { return handle_; }
+
+  template <typename Value>
+  void set(CURLoption option, Value value) {
+    if (const CURLcode rc = curl_easy_setopt(handle_, option, value); rc != CURLE_OK)
+      throw curl_error("curl_easy_setopt(" + std::to_string(option) + ")", rc);
+  }
+  /// Forgets every option (connections and caches stay), so the handle can serve another call.
+  void reset() noexcept { curl_easy_reset(handle_); }
+
+ private:
+  CURL *handle_;
+};
+
+/// Owns one CURLM multi handle. Move-only; options are checked as they are set.
+class multi_handle {
+ public:
+  multi_handle();
+  multi_handle(multi_handle &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  multi_handle &operator=(multi_handle &&other) noexcept {
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
+  multi_handle(const multi_handle &) = delete;
+  multi_handle &operator=(const multi_handle &) = delete;
+  ~multi_handle() {
+    if (handle_) curl_multi_cleanup(handle_);
+  }
+
+  [[nodiscard]] CURLM *get() const noexcept { return handle_; }
+
+  template <typename Value>
+  void set(CURLMoption option, Value value) {
+    if (const CURLMcode rc = curl_multi_setopt(handle_, option, value); rc != CURLM_OK)
+      throw curl_error("curl_multi_setopt(" + std::to_string(option) + ")", rc);
+  }
+
+ private:
+  CURLM *handle_;
+};
+
+/// Owns a curl_slist of request headers.
+class header_list {
+ public:
+  header_list() noexcept = default;
+  header_list(header_list &&other) noexcept : head_(std::exchange(other.head_, nullptr)) {}
+  header_list &operator=(header_list &&other) noexcept {
+    std::swap(head_, other.head_);
+    return *this;
+  }
+  header_list(const header_list &) = delete;
+  header_list &operator=(const header_list &) = delete;
+  ~header_list() { curl_slist_free_all(head_); }
+
+  void append(const std::string &line);
+  [[nodiscard]] curl_slist *get() const noexcept { return head_; }
+
+ private:
+  curl_slist *head_ = nullptr;
+};
+
+}  // namespace agg::client

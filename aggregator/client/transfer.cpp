@@ -1,0 +1,79 @@
+#include "aggregator/client/transfer.hpp"
+
+namespace agg::client {
+
+transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options)
+    : easy_(easy), max_body_bytes_(call.max_body_bytes) {
+  easy_.set(CURLOPT_URL, call.url.c_str());
+  easy_.set(CURLOPT_PROTOCOLS_STR, "http,https");
+  easy_.set(CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1});  // h2c reuse is broken in 7.88
+  easy_.set(CURLOPT_NOSIGNAL, 1L);
+  easy_.set(CURLOPT_TCP_NODELAY, 1L);
+  easy_.set(CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
+  easy_.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+  easy_.set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(call.max_body_bytes));
+  easy_.set(CURLOPT_USERAGENT, "aggregator/0.1");
+  easy_.set(CURLOPT_WRITEFUNCTION, &transfer::on_body);
+  easy_.set(CURLOPT_WRITEDATA, static_cast<void *>(this));
+  easy_.set(CURLOPT_ERRORBUFFER, curl_message_.data());
+}
+
+std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept {
+  auto &t = *static_cast<transfer *>(self);
+  const std::size_t bytes = size * count;
+  if (t.body_.size() + bytes > t.max_body_bytes_) {
+    t.body_too_large_ = true;
+    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  try {
+    t.body_.append(data, bytes);
+  } catch (...) {
+    return 0;
+  }
+  return bytes;
+}
+
+namespace {
+
+transfer_error classify(CURLcode result, bool body_too_large) noexcept {
+  switch (result) {
+    case CURLE_OK: return transfer_error::none;
+    case CURLE_OPERATION_TIMEDOUT: return transfer_error::timeout;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return transfer_error::connect;
+    case CURLE_FILESIZE_EXCEEDED: return transfer_error::too_large;
+    case CURLE_WRITE_ERROR: return body_too_large ? transfer_error::too_large : transfer_error::transport;
+    default: return transfer_error::transport;
+  }
+}
+
+}  // namespace
+
+upstream_reply transfer::finish(CURLcode result) {
+  upstream_reply reply;
+  reply.started = started_;
+  reply.finished = std::chrono::steady_clock::now();
+  reply.error = classify(result, body_too_large_);
+  if (reply.error == transfer_error::none) {
+    if (const CURLcode rc = curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &reply.status); rc != CURLE_OK)
+      throw curl_error("curl_easy_getinfo(CURLINFO_RESPONSE_CODE)", rc);
+    reply.body = std::move(body_);
+  } else {
+    reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
+    if (reply.error == transfer_error::too_large)
+      reply.error_detail = "body larger than " + std::to_string(max_body_bytes_) + " bytes";
+  }
+  return reply;
+}
+
+upstream_reply transfer::cancelled(std::string detail) {
+  upstream_reply reply;
+  reply.started = started_;
+  reply.finished = std::chrono::steady_clock::now();
+  reply.error = transfer_error::cancelled;
+  reply.error_detail = std::move(detail);
+  return reply;
+}
+
+}  // namespace agg::client

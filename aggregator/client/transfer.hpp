@@ -1,0 +1,42 @@
+#pragma once
+
+#include <curl/curl.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "aggregator/client/client_options.hpp"
+#include "aggregator/client/curl_handles.hpp"
+#include "aggregator/client/upstream_call.hpp"
+
+namespace agg::client {
+
+/// One call bound to an easy handle: the only place where request options are set, so the async
+/// and the sync path send exactly the same request. Pinned in memory (curl holds `this` for the
+/// body callback); the handle is borrowed and must outlive the transfer.
+class transfer {
+ public:
+  transfer(easy_handle &easy, const upstream_call &call, const client_options &options);
+  transfer(const transfer &) = delete;
+  transfer &operator=(const transfer &) = delete;
+
+  [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
+  /// Builds the reply from curl's result code once the transfer is over; call once.
+  upstream_reply finish(CURLcode result);
+  /// The reply of a transfer that was stopped before it finished.
+  upstream_reply cancelled(std::string detail);
+
+ private:
+  static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
+
+  easy_handle &easy_;
+  std::size_t max_body_bytes_;
+  bool body_too_large_ = false;
+  std::string body_;
+  std::array<char, CURL_ERROR_SIZE> curl_message_{};
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace agg::client

@@ -1,0 +1,17 @@
+#include "aggregator/client/upstream_call.hpp"
+
+namespace agg::client {
+
+std::string_view to_string(transfer_error error) noexcept {
+  switch (error) {
+    case transfer_error::none: return "none";
+    case transfer_error::timeout: return "timeout";
+    case transfer_error::connect: return "connect";
+    case transfer_error::too_large: return "too_large";
+    case transfer_error::cancelled: return "cancelled";
+    case transfer_error::transport: return "transport";
+  }
+  return "transport";
+}
+
+}  // namespace agg::client

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace agg::client {
+
+/// One upstream request, fully resolved: what the async and the sync path both execute.
+struct upstream_call {
+  std::string url;
+  std::chrono::milliseconds timeout{10'000};  ///< whole transfer, connect included
+  std::size_t max_body_bytes = 1 << 20;       ///< larger bodies abort the transfer (`too_large`)
+};
+
+/// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
+enum class transfer_error { none, timeout, connect, too_large, cancelled, transport };
+
+/// The name used in responses and logs: "timeout", "connect", ...
+std::string_view to_string(transfer_error error) noexcept;
+
+/// What one upstream call produced, with its timing on the steady clock.
+struct upstream_reply {
+  transfer_error error = transfer_error::none;
+  long status = 0;  ///< HTTP status; 0 when no response arrived
+  std::string body;
+  std::string error_detail;  ///< curl's explanation when error != none
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point finished;
+};
+
+}  // namespace agg::client

@@ -1,0 +1,23 @@
+#include "aggregator/client/upstream_client.hpp"
+
+#include <algorithm>
+
+namespace agg::client {
+
+upstream_client::upstream_client(const client_options &options) : options_(options) {
+  const std::size_t count = std::max<std::size_t>(1, options.loops);
+  const std::size_t per_loop = std::max<std::size_t>(1, options.max_connections / count);
+  for (std::size_t i = 0; i < count; ++i) loops_.push_back(std::make_unique<upstream_loop>(options, per_loop));
+}
+
+upstream_loop &upstream_client::pick_loop() noexcept {
+  return *loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+}
+
+std::size_t upstream_client::transfers_in_flight() const noexcept {
+  std::size_t total = 0;
+  for (const auto &loop : loops_) total += loop->transfers_in_flight();
+  return total;
+}
+
+}  // namespace agg::client

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "aggregator/client/client_options.hpp"
+#include "aggregator/client/upstream_loop.hpp"
+
+namespace agg::client {
+
+/// The process's upstream loops. Hands out one loop per aggregation, round robin, so that all the
+/// calls of one aggregation share a thread and need a single hop. Thread-safe.
+class upstream_client {
+ public:
+  explicit upstream_client(const client_options &options);
+
+  /// A loop for the next aggregation; it lives as long as the client.
+  [[nodiscard]] upstream_loop &pick_loop() noexcept;
+  [[nodiscard]] const client_options &options() const noexcept { return options_; }
+  /// Transfers in flight across all loops.
+  [[nodiscard]] std::size_t transfers_in_flight() const noexcept;
+
+ private:
+  client_options options_;
+  std::vector<std::unique_ptr<upstream_loop>> loops_;
+  std::atomic<std::size_t> next_{0};
+};
+
+}  // namespace agg::client

@@ -1,0 +1,323 @@
+#include "aggregator/client/upstream_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include "aggregator/client/transfer.hpp"
+
+namespace agg::client {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+constexpr std::uint64_t wake_token = ~std::uint64_t{0};
+thread_local const upstream_loop *current_loop = nullptr;
+
+/// Reports a failure of curl or the kernel that the loop can only survive, not fix.
+void report(const char *what, const char *detail) { std::fprintf(stderr, "upstream_loop: %s: %s\n", what, detail); }
+
+int checked_fd(int fd, const char *what) {
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), what);
+  return fd;
+}
+
+}  // namespace
+
+/// One multi handle with its own timer; its index is packed into the epoll data of its sockets.
+struct upstream_loop::shard {
+  upstream_loop *loop = nullptr;
+  std::uint32_t index = 0;
+  multi_handle multi;
+  std::optional<clock::time_point> deadline;  // when curl wants CURL_SOCKET_TIMEOUT
+  bool has_news = false;                      // socket_action ran since the last info_read
+};
+
+/// Lives in the coroutine frame of fetch while its transfer is in a multi handle;
+/// CURLOPT_PRIVATE points here.
+struct upstream_loop::transfer_awaiter {
+  upstream_loop *loop = nullptr;
+  transfer *work = nullptr;
+  shard *owner = nullptr;
+  CURLcode result = CURLE_OK;
+  bool cancelled = false;
+  std::coroutine_handle<> waiter{};
+  transfer_awaiter *prev = nullptr;
+  transfer_awaiter *next = nullptr;
+
+  [[nodiscard]] bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    waiter = h;
+    return loop->start_transfer(*this);
+  }
+  [[nodiscard]] upstream_reply await_resume() const {
+    return cancelled ? work->cancelled("the upstream loop stopped") : work->finish(result);
+  }
+};
+
+upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections) : options_(options) {
+  epoll_fd_ = checked_fd(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
+  wake_fd_ = checked_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd");
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.u64 = wake_token;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0)
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl(eventfd)");
+
+  const std::size_t shard_count = std::max<std::size_t>(1, options.shards_per_loop);
+  const long per_shard = static_cast<long>(std::max<std::size_t>(1, max_connections / shard_count));
+  for (std::size_t i = 0; i < shard_count; ++i) {
+    auto s = std::make_unique<shard>();
+    s->loop = this;
+    s->index = static_cast<std::uint32_t>(i);
+    s->multi.set(CURLMOPT_SOCKETFUNCTION, &upstream_loop::on_socket);
+    s->multi.set(CURLMOPT_SOCKETDATA, static_cast<void *>(s.get()));
+    s->multi.set(CURLMOPT_TIMERFUNCTION, &upstream_loop::on_timer);
+    s->multi.set(CURLMOPT_TIMERDATA, static_cast<void *>(s.get()));
+    s->multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, per_shard);
+    s->multi.set(CURLMOPT_MAXCONNECTS, per_shard);
+    shards_.push_back(std::move(s));
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+upstream_loop::~upstream_loop() {
+  {
+    const std::lock_guard lock{posted_mutex_};
+    accepting_ = false;
+  }
+  const std::uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  thread_.join();
+  shards_.clear();  // every easy handle was removed from its multi handle by now
+  idle_easy_.clear();
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+bool upstream_loop::on_loop_thread() const noexcept { return current_loop == this; }
+
+bool upstream_loop::post(std::coroutine_handle<> waiter) {
+  bool wake = false;
+  {
+    const std::lock_guard lock{posted_mutex_};
+    if (!accepting_) return false;
+    wake = posted_.empty();
+    posted_.push_back(waiter);
+  }
+  // Only the first post after the loop took the queue needs to wake it: the loop reads the eventfd
+  // before it takes the queue, so a later post always finds either a wake pending or the queue taken.
+  const std::uint64_t one = 1;
+  if (wake && write(wake_fd_, &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  return true;
+}
+
+void upstream_loop::run_posted() {
+  std::uint64_t count = 0;
+  if (read(wake_fd_, &count, sizeof count) < 0 && errno != EAGAIN) report("eventfd read", std::strerror(errno));
+  std::vector<std::coroutine_handle<>> ready;
+  {
+    const std::lock_guard lock{posted_mutex_};
+    ready.swap(posted_);
+    stopping_ = !accepting_;
+  }
+  for (const auto h : ready) h.resume();
+}
+
+coro::task<upstream_reply> upstream_loop::fetch(upstream_call call) {
+  co_await schedule();
+  if (!on_loop_thread() || stopping_) {
+    upstream_reply stopped;
+    stopped.started = stopped.finished = clock::now();
+    stopped.error = transfer_error::cancelled;
+    stopped.error_detail = "the upstream loop stopped";
+    co_return stopped;
+  }
+  easy_handle easy = take_easy();
+  upstream_reply reply;
+  {
+    transfer work{easy, call, options_};
+    reply = co_await transfer_awaiter{.loop = this, .work = &work};
+  }
+  give_back(std::move(easy));
+  co_return reply;
+}
+
+easy_handle upstream_loop::take_easy() {
+  if (idle_easy_.empty()) return easy_handle{};
+  easy_handle easy = std::move(idle_easy_.back());
+  idle_easy_.pop_back();
+  return easy;
+}
+
+void upstream_loop::give_back(easy_handle easy) {
+  easy.reset();
+  idle_easy_.push_back(std::move(easy));
+}
+
+bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
+  shard &s = *shards_[next_shard_];
+  next_shard_ = (next_shard_ + 1) % shards_.size();
+  awaiter.work->easy().set(CURLOPT_PRIVATE, static_cast<void *>(&awaiter));
+  if (const CURLMcode rc = curl_multi_add_handle(s.multi.get(), awaiter.work->easy().get()); rc != CURLM_OK) {
+    report("curl_multi_add_handle", curl_multi_strerror(rc));
+    awaiter.result = CURLE_FAILED_INIT;
+    return false;  // resume at once with the failure
+  }
+  awaiter.owner = &s;
+  awaiter.next = active_;
+  if (active_ != nullptr) active_->prev = &awaiter;
+  active_ = &awaiter;
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *shard_ptr, void *assigned) {
+  auto &s = *static_cast<shard *>(shard_ptr);
+  const int epoll_fd = s.loop->epoll_fd_;
+  if (what == CURL_POLL_REMOVE) {
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT && errno != EBADF)
+      report("epoll_ctl(DEL)", std::strerror(errno));
+    return 0;
+  }
+  epoll_event ev{};
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0U) | (what & CURL_POLL_OUT ? EPOLLOUT : 0U);
+  ev.data.u64 = (std::uint64_t{s.index} << 32) | static_cast<std::uint32_t>(fd);
+  const bool known = assigned != nullptr;
+  if (epoll_ctl(epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
+    // A descriptor number can come back from the kernel for a new socket; try the other verb once.
+    if (epoll_ctl(epoll_fd, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
+      report("epoll_ctl(ADD/MOD)", std::strerror(errno));
+      return -1;  // curl fails this transfer instead of waiting forever
+    }
+  }
+  if (!known) {
+    if (const CURLMcode rc = curl_multi_assign(s.multi.get(), fd, shard_ptr); rc != CURLM_OK) {
+      report("curl_multi_assign", curl_multi_strerror(rc));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int upstream_loop::on_timer(CURLM * /*multi*/, long timeout_ms, void *shard_ptr) {
+  auto &s = *static_cast<shard *>(shard_ptr);
+  if (timeout_ms < 0)
+    s.deadline.reset();
+  else
+    s.deadline = clock::now() + std::chrono::milliseconds{timeout_ms};
+  return 0;
+}
+
+int upstream_loop::next_timeout_ms() const {
+  std::optional<clock::time_point> earliest;
+  for (const auto &s : shards_)
+    if (s->deadline && (!earliest || *s->deadline < *earliest)) earliest = s->deadline;
+  if (!earliest) return -1;
+  const auto wait = *earliest - clock::now();
+  if (wait <= clock::duration::zero()) return 0;
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+}
+
+void upstream_loop::fire_due_timers() {
+  const auto now = clock::now();
+  for (const auto &s : shards_) {
+    if (!s->deadline || *s->deadline > now) continue;
+    s->deadline.reset();
+    int running = 0;
+    if (const CURLMcode rc = curl_multi_socket_action(s->multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+        rc != CURLM_OK)
+      report("curl_multi_socket_action(timeout)", curl_multi_strerror(rc));
+    s->has_news = true;
+  }
+}
+
+void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finished) {
+  for (const auto &s : shards_) {
+    if (!s->has_news) continue;
+    s->has_news = false;
+    int queued = 0;
+    while (CURLMsg *msg = curl_multi_info_read(s->multi.get(), &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL *const easy = msg->easy_handle;
+      const CURLcode result = msg->data.result;  // msg dies with remove_handle: copy first
+      void *awaiter_ptr = nullptr;
+      if (const CURLcode rc = curl_easy_getinfo(easy, CURLINFO_PRIVATE, &awaiter_ptr); rc != CURLE_OK || !awaiter_ptr) {
+        report("curl_easy_getinfo(CURLINFO_PRIVATE)", curl_easy_strerror(rc));
+        continue;
+      }
+      auto &awaiter = *static_cast<transfer_awaiter *>(awaiter_ptr);
+      if (const CURLMcode rc = curl_multi_remove_handle(s->multi.get(), easy); rc != CURLM_OK)
+        report("curl_multi_remove_handle", curl_multi_strerror(rc));
+      awaiter.result = result;
+      if (awaiter.prev != nullptr) awaiter.prev->next = awaiter.next;
+      else active_ = awaiter.next;
+      if (awaiter.next != nullptr) awaiter.next->prev = awaiter.prev;
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      finished.push_back(&awaiter);
+    }
+  }
+}
+
+void upstream_loop::cancel_everything() {
+  while (active_ != nullptr) {
+    transfer_awaiter &awaiter = *active_;
+    active_ = awaiter.next;
+    if (active_ != nullptr) active_->prev = nullptr;
+    if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
+        rc != CURLM_OK)
+      report("curl_multi_remove_handle", curl_multi_strerror(rc));
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    awaiter.cancelled = true;
+    awaiter.waiter.resume();  // may start more fetches: they answer `cancelled` at once
+  }
+}
+
+void upstream_loop::run() {
+  current_loop = this;
+  std::array<epoll_event, 256> events{};
+  std::vector<transfer_awaiter *> finished;
+  while (!stopping_) {
+    const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), next_timeout_ms());
+    if (ready < 0 && errno != EINTR) report("epoll_wait", std::strerror(errno));
+    for (int i = 0; i < ready; ++i) {
+      const std::uint64_t data = events[static_cast<std::size_t>(i)].data.u64;
+      if (data == wake_token) {
+        run_posted();
+        continue;
+      }
+      shard &s = *shards_[data >> 32];
+      const auto fd = static_cast<curl_socket_t>(data & 0xffff'ffffU);
+      const std::uint32_t got = events[static_cast<std::size_t>(i)].events;
+      const int flags = (got & EPOLLIN ? CURL_CSELECT_IN : 0) | (got & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                        (got & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      int running = 0;
+      if (const CURLMcode rc = curl_multi_socket_action(s.multi.get(), fd, flags, &running); rc != CURLM_OK)
+        report("curl_multi_socket_action", curl_multi_strerror(rc));
+      s.has_news = true;
+    }
+    fire_due_timers();
+    collect_completions(finished);
+    // Resume only now, outside every curl callback: a resumed coroutine may add transfers.
+    for (transfer_awaiter *awaiter : finished) awaiter->waiter.resume();
+    finished.clear();
+  }
+  // Stopping: posts are refused from now on. Run what was handed over (its fetches answer `cancelled`),
+  // then cancel the transfers still in the multi handles.
+  run_posted();
+  cancel_everything();
+}
+
+}  // namespace agg::client

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "aggregator/client/client_options.hpp"
+#include "aggregator/client/curl_handles.hpp"
+#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/coro/task.hpp"
+
+namespace agg::client {
+
+/// One thread that owns a set of curl multi handles ("shards") and drives them with
+/// curl_multi_socket_action + epoll. Other threads only hand it coroutines (schedule) and wake it;
+/// every curl call on a multi handle happens on the loop thread. Destroying the loop stops the
+/// thread; transfers still running then end as `cancelled`.
+class upstream_loop {
+ public:
+  /// `max_connections` caps this loop's upstream connections; calls beyond it wait in curl's queue.
+  upstream_loop(const client_options &options, std::size_t max_connections);
+  upstream_loop(const upstream_loop &) = delete;
+  upstream_loop &operator=(const upstream_loop &) = delete;
+  ~upstream_loop();
+
+  /// Awaitable that resumes the awaiting coroutine on the loop thread (at once when already there).
+  [[nodiscard]] auto schedule() noexcept {
+    struct awaiter {
+      upstream_loop *loop;
+      [[nodiscard]] bool await_ready() const noexcept { return loop->on_loop_thread(); }
+      bool await_suspend(std::coroutine_handle<> waiter) const { return loop->post(waiter); }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{this};
+  }
+
+  /// Performs one call on this loop; any thread may start it and it resumes on the loop thread.
+  /// Upstream failures are replies, never exceptions.
+  coro::task<upstream_reply> fetch(upstream_call call);
+
+  /// True on this loop's own thread.
+  [[nodiscard]] bool on_loop_thread() const noexcept;
+  /// Transfers added to a multi handle and not yet finished: returns to zero when nothing leaks.
+  [[nodiscard]] std::size_t transfers_in_flight() const noexcept {
+    return in_flight_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  struct shard;
+  struct transfer_awaiter;
+  friend struct transfer_awaiter;
+
+  /// Queues a coroutine for the loop thread. False when the loop has stopped: the caller then goes on
+  /// on its own thread (and fetch answers `cancelled`).
+  bool post(std::coroutine_handle<> waiter);
+  void run();
+  void run_posted();
+  int next_timeout_ms() const;
+  void fire_due_timers();
+  void collect_completions(std::vector<transfer_awaiter *> &finished);
+  bool start_transfer(transfer_awaiter &awaiter);
+  void cancel_everything();
+  easy_handle take_easy();
+  void give_back(easy_handle easy);
+
+  static int on_socket(CURL *easy, curl_socket_t fd, int what, void *shard_ptr, void *assigned);
+  static int on_timer(CURLM *multi, long timeout_ms, void *shard_ptr);
+
+  client_options options_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::vector<std::unique_ptr<shard>> shards_;
+  std::size_t next_shard_ = 0;
+  std::vector<easy_handle> idle_easy_;
+  transfer_awaiter *active_ = nullptr;  // intrusive list of transfers in the multi handles
+  std::atomic<std::size_t> in_flight_{0};
+  bool stopping_ = false;  // loop thread only
+
+  std::mutex posted_mutex_;
+  std::vector<std::coroutine_handle<>> posted_;  // guarded by posted_mutex_
+  bool accepting_ = true;                         // guarded by posted_mutex_
+
+  std::thread thread_;
+};
+
+}  // namespace agg::client

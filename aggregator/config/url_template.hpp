@@ -1,0 +1,39 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace agg::config {
+
+/// An upstream URL with `{name}` slots, parsed once at load time. Slots may only stand after the
+/// host (in the path or query), so scheme, host and port always come from the config; values are
+/// percent-encoded when they fill a slot, so a request parameter can never change them.
+class url_template {
+ public:
+  /// A slot's name, e.g. "i" for `{i}`.
+  struct slot {
+    std::string name;
+  };
+  using piece = std::variant<std::string, slot>;
+
+  /// Parses `text`; on a malformed template returns the reason instead.
+  static std::variant<url_template, std::string> parse(std::string_view text);
+
+  /// The URL with every slot filled by `value_of(name)`, percent-encoded.
+  [[nodiscard]] std::string expand(const std::function<std::string(std::string_view)> &value_of) const;
+  [[nodiscard]] const std::string &text() const noexcept { return text_; }
+  [[nodiscard]] std::vector<std::string> slot_names() const;
+
+ private:
+  std::string text_;
+  std::vector<piece> pieces_;
+};
+
+/// Percent-encodes everything but ASCII letters, digits, '-', '_' and '~' (even '.', '/' and '%'),
+/// so a value cannot add path segments, dot-segments, a query, a fragment or an authority.
+std::string percent_encode(std::string_view value);
+
+}  // namespace agg::config

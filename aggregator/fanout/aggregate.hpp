@@ -1,0 +1,52 @@
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/fanout/fan_out_plan.hpp"
+
+namespace agg::fanout {
+
+/// How the plan's calls were executed: all at once, or one after another (the sync baseline).
+enum class execution_mode { async, sync };
+std::string_view to_string(execution_mode mode) noexcept;
+
+/// What became of one upstream call, as the response reports it.
+enum class outcome_kind { ok, timeout, connect, http_status, invalid_json, too_large, cancelled, transport };
+std::string_view to_string(outcome_kind kind) noexcept;
+
+/// One slot of an aggregate: the parsed body when ok, otherwise why not.
+struct upstream_result {
+  std::string url;
+  outcome_kind kind = outcome_kind::ok;
+  long status = 0;
+  boost::json::value body;  ///< null unless ok (and null for a 204)
+  std::string detail;       ///< the failure, for a person; empty when ok
+  std::chrono::duration<double, std::milli> start_offset{};  ///< from the aggregation's start
+  std::chrono::duration<double, std::milli> duration{};
+};
+
+/// The result of one aggregation: a slot per planned call, in plan order, whatever failed.
+struct aggregate {
+  const config::route_config *route = nullptr;
+  execution_mode mode = execution_mode::async;
+  std::vector<upstream_result> results;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point finished;
+
+  [[nodiscard]] std::size_t failures() const noexcept;
+  [[nodiscard]] bool complete() const noexcept { return failures() == 0; }
+};
+
+/// Turns the raw replies (one per planned call, same order) into an aggregate: 2xx with a JSON
+/// body (or 204) is ok; any other status, a body that is not JSON, or a transport error is not.
+aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<client::upstream_reply> replies,
+                 std::chrono::steady_clock::time_point started);
+
+}  // namespace agg::fanout

@@ -1,0 +1,84 @@
+#include "aggregator/fanout/fan_out_plan.hpp"
+
+#include <charconv>
+
+namespace agg::fanout {
+
+namespace {
+
+request_error bad_parameter(std::string message) { return {400, "invalid_parameter", std::move(message)}; }
+
+std::string accepted_names(const config::route_config &route) {
+  std::string names;
+  if (route.num) names = "num";
+  for (const auto &[name, spec] : route.params) names += (names.empty() ? "" : ", ") + name;
+  return names.empty() ? "none" : names;
+}
+
+/// The value of `num`: digits only, from 1 to the route's maximum.
+std::variant<std::size_t, request_error> read_count(const config::count_limits &limits, const std::string *text) {
+  if (text == nullptr) return limits.default_count;
+  const std::string range = "from 1 to " + std::to_string(limits.max_count);
+  std::size_t count = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), count);
+  if (text->empty() || ec == std::errc::invalid_argument || end != text->data() + text->size())
+    return bad_parameter("num must be a whole number " + range + ", got '" + *text + "'");
+  if (ec == std::errc::result_out_of_range || count > limits.max_count)
+    return bad_parameter("num must not exceed " + std::to_string(limits.max_count) + " on this route, got " + *text);
+  if (count < 1) return bad_parameter("num must be a whole number " + range + ", got " + *text);
+  return count;
+}
+
+}  // namespace
+
+std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query) {
+  const std::string *num_text = nullptr;
+  std::map<std::string_view, const std::string *, std::less<>> values;
+  for (auto it = query.begin(); it != query.end(); it = query.upper_bound(it->first)) {
+    const std::string &name = it->first;
+    if (query.count(name) > 1) return bad_parameter("parameter '" + name + "' is given more than once");
+    const bool is_num = route.num && name == "num";
+    const auto spec = route.params.find(name);
+    if (!is_num && spec == route.params.end())
+      return bad_parameter("unknown parameter '" + name + "'; this route accepts: " + accepted_names(route));
+    if (is_num) {
+      num_text = &it->second;
+    } else {
+      if (it->second.size() > spec->second.max_length)
+        return bad_parameter("parameter '" + name + "' is longer than " + std::to_string(spec->second.max_length) +
+                             " characters");
+      values.emplace(name, &it->second);
+    }
+  }
+  for (const auto &[name, spec] : route.params) {
+    if (values.contains(name)) continue;
+    if (!spec.default_value) return bad_parameter("parameter '" + name + "' is required");
+    values.emplace(name, &*spec.default_value);
+  }
+
+  std::size_t count = 0;
+  if (route.num) {
+    auto read = read_count(*route.num, num_text);
+    if (auto *error = std::get_if<request_error>(&read)) return std::move(*error);
+    count = std::get<std::size_t>(read);
+  }
+
+  fan_out_plan plan;
+  plan.route = &route;
+  const std::string num_value = std::to_string(count);
+  for (const auto &entry : route.upstreams) {
+    const std::size_t repetitions = entry.repeat ? count : 1;
+    for (std::size_t i = 0; i < repetitions; ++i) {
+      const std::string index = std::to_string(i);
+      std::string url = entry.url.expand([&](std::string_view slot) -> std::string {
+        if (slot == "i") return index;
+        if (slot == "num") return num_value;
+        return *values.find(slot)->second;  // config validation guarantees every slot is known
+      });
+      plan.calls.push_back({std::move(url), route.timeout, route.max_body_bytes});
+    }
+  }
+  return plan;
+}
+
+}  // namespace agg::fanout

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/config/service_config.hpp"
+
+namespace agg::fanout {
+
+/// A request's query parameters as the front received them (a name may repeat).
+using query_params = std::multimap<std::string, std::string, std::less<>>;
+
+/// Why a request cannot be planned: becomes a 4xx with a JSON body at the front.
+struct request_error {
+  int status = 400;
+  std::string code;     ///< stable machine-readable name, e.g. "invalid_parameter"
+  std::string message;  ///< what was wrong, for a person
+};
+
+/// The upstream calls one request to a route turns into, in the order the response lists them.
+/// Refers to its route, which must outlive it.
+struct fan_out_plan {
+  const config::route_config *route = nullptr;
+  std::vector<client::upstream_call> calls;
+};
+
+/// Validates the query against the route (known names, `num` within bounds, lengths) and expands
+/// the route's upstream entries into calls; parameter values only ever fill template slots.
+std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query);
+
+}  // namespace agg::fanout

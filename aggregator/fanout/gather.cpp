@@ -1,0 +1,72 @@
+#include "aggregator/fanout/gather.hpp"
+
+#include <chrono>
+#include <exception>
+#include <utility>
+
+#include "aggregator/client/fetch_blocking.hpp"
+#include "aggregator/coro/sync_wait.hpp"
+#include "aggregator/coro/when_all_settled.hpp"
+
+namespace agg::fanout {
+
+namespace {
+
+/// A fetch that threw (a curl setup failure, out of memory) still fills its slot.
+client::upstream_reply reply_for(std::exception_ptr error) {
+  client::upstream_reply reply;
+  reply.started = reply.finished = std::chrono::steady_clock::now();
+  reply.error = client::transfer_error::transport;
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const std::exception &e) {
+    reply.error_detail = e.what();
+  } catch (...) {
+    reply.error_detail = "unknown failure";
+  }
+  return reply;
+}
+
+}  // namespace
+
+coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *loop,
+                                                       std::vector<client::upstream_call> calls) {
+  co_await loop->schedule();
+  std::vector<coro::task<client::upstream_reply>> fetches;
+  fetches.reserve(calls.size());
+  for (auto &call : calls) fetches.push_back(loop->fetch(std::move(call)));
+  auto outcomes = co_await coro::when_all_settled(std::move(fetches));
+
+  std::vector<client::upstream_reply> replies;
+  replies.reserve(outcomes.size());
+  for (auto &outcome : outcomes)
+    replies.push_back(outcome.has_value() ? std::move(outcome).value() : reply_for(outcome.error()));
+  co_return replies;
+}
+
+std::vector<client::upstream_reply> gather_blocking(const std::vector<client::upstream_call> &calls,
+                                                    const client::client_options &options) {
+  std::vector<client::upstream_reply> replies;
+  replies.reserve(calls.size());
+  for (const auto &call : calls) {
+    try {
+      replies.push_back(client::fetch_blocking(call, options));
+    } catch (...) {
+      replies.push_back(reply_for(std::current_exception()));
+    }
+  }
+  return replies;
+}
+
+aggregate run_async(client::upstream_client &client, const fan_out_plan &plan) {
+  const auto started = std::chrono::steady_clock::now();
+  auto replies = coro::sync_wait(gather(&client.pick_loop(), plan.calls));
+  return settle(plan, execution_mode::async, std::move(replies), started);
+}
+
+aggregate run_sync(const client::client_options &options, const fan_out_plan &plan) {
+  const auto started = std::chrono::steady_clock::now();
+  return settle(plan, execution_mode::sync, gather_blocking(plan.calls, options), started);
+}
+
+}  // namespace agg::fanout

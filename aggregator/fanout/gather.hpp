@@ -1,0 +1,31 @@
+#pragma once
+
+#include <vector>
+
+#include "aggregator/client/client_options.hpp"
+#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/client/upstream_loop.hpp"
+#include "aggregator/coro/task.hpp"
+#include "aggregator/fanout/aggregate.hpp"
+#include "aggregator/fanout/fan_out_plan.hpp"
+
+namespace agg::fanout {
+
+/// Runs every call at once on `loop` (asyncio.gather): one reply per call, in call order, however
+/// they end. Hops onto the loop once for the whole set and resumes the caller on the loop thread.
+coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *loop,
+                                                       std::vector<client::upstream_call> calls);
+
+/// The same calls one after another on the calling thread, with the same request options.
+std::vector<client::upstream_reply> gather_blocking(const std::vector<client::upstream_call> &calls,
+                                                    const client::client_options &options);
+
+/// Executes the plan concurrently on one of the client's loops and blocks the calling thread until
+/// every call has settled (Django's async_to_sync). Never call it from an upstream loop thread.
+aggregate run_async(client::upstream_client &client, const fan_out_plan &plan);
+
+/// Executes the plan sequentially on the calling thread: the sync baseline.
+aggregate run_sync(const client::client_options &options, const fan_out_plan &plan);
+
+}  // namespace agg::fanout

@@ -1,0 +1,66 @@
+#include "aggregator/fanout/render.hpp"
+
+#include <cstdio>
+
+#include "aggregator/fanout/json_writer.hpp"
+
+namespace agg::fanout {
+
+namespace {
+
+double milliseconds(std::chrono::duration<double, std::milli> d) { return d.count(); }
+
+void describe(json_writer &w, std::size_t index, const upstream_result &r) {
+  w.raw("{").key("index").number(static_cast<long long>(index));
+  w.raw(",").key("url").string(r.url);
+  w.raw(",").key("ok").boolean(r.kind == outcome_kind::ok);
+  w.raw(",").key("status");
+  if (r.status != 0)
+    w.number(r.status);
+  else
+    w.null();
+  w.raw(",").key("error");
+  if (r.kind == outcome_kind::ok)
+    w.null();
+  else
+    w.raw("{").key("kind").string(to_string(r.kind)).raw(",").key("message").string(r.detail).raw("}");
+  w.raw(",").key("start_ms").number(milliseconds(r.start_offset), 3);
+  w.raw(",").key("duration_ms").number(milliseconds(r.duration), 3);
+  w.raw("}");
+}
+
+}  // namespace
+
+rendered_aggregate render(const aggregate &result) {
+  const std::size_t failed = result.failures();
+  const std::size_t total = result.results.size();
+  const double seconds = std::chrono::duration<double>(result.finished - result.started).count();
+  char debug[64];
+  std::snprintf(debug, sizeof debug, "fetch executed in %.2f seconds.", seconds);
+
+  rendered_aggregate out;
+  out.complete = failed == 0;
+  out.status = (total > 0 && failed == total) ? 502 : 200;
+  out.body.reserve(256 + total * 256);
+  json_writer w{out.body};
+  w.raw("{").key("message").string(result.route->message);
+  w.raw(",").key("responses").raw("[");
+  for (std::size_t i = 0; i < total; ++i) w.raw(i == 0 ? "" : ",").value(result.results[i].body);
+  w.raw("]");
+  w.raw(",").key("debug_message").string(debug);
+  w.raw(",").key("route").string(result.route->name);
+  w.raw(",").key("mode").string(to_string(result.mode));
+  w.raw(",").key("complete").boolean(failed == 0);
+  w.raw(",").key("succeeded").number(static_cast<long long>(total - failed));
+  w.raw(",").key("failed").number(static_cast<long long>(failed));
+  w.raw(",").key("fetch_seconds").number(seconds, 6);
+  w.raw(",").key("upstreams").raw("[");
+  for (std::size_t i = 0; i < total; ++i) {
+    if (i != 0) w.raw(",");
+    describe(w, i, result.results[i]);
+  }
+  w.raw("]}");
+  return out;
+}
+
+}  // namespace agg::fanout

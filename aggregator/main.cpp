@@ -1,0 +1,127 @@
+// aggregator: answers one HTTP request by calling N upstream APIs at once and merging their JSON.
+
+#include <pthread.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/load_config.hpp"
+#include "aggregator/server/http_front.hpp"
+
+namespace {
+
+constexpr int exit_config_error = 2;
+
+/// Prints every config problem, prefixed by where the config came from; returns the exit code.
+int report_config_errors(const std::string &source, const agg::config::config_errors &errors) {
+  for (const auto &error : errors) std::fprintf(stderr, "%s: %s\n", source.c_str(), to_string(error).c_str());
+  return exit_config_error;
+}
+
+/// An aggregation of N calls holds N+1 sockets: use every descriptor the hard limit allows.
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) std::perror("aggregator: setrlimit(RLIMIT_NOFILE)");
+  }
+}
+
+/// Worker threads are many and shallow: a 256 KiB default stack instead of 8 MiB of address space.
+void shrink_default_thread_stack() {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return;
+  if (pthread_attr_setstacksize(&attr, 256 * 1024) == 0) pthread_setattr_default_np(&attr);
+  pthread_attr_destroy(&attr);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"aggregator: calls N upstream HTTP APIs at once and answers with one JSON document.\n"
+               "Without --config it runs on the embedded default (configs/default.json)."};
+  std::string config_file;
+  std::string check_file;
+  std::string listen;
+  std::size_t threads = 0;
+  app.add_option("-c,--config", config_file, "config file (JSON); default: the embedded demo config")
+      ->check(CLI::ExistingFile);
+  app.add_option("--check", check_file, "validate a config file, print every problem with its JSON path, and exit "
+                                        "(0: valid, 2: invalid)");
+  app.add_option("-l,--listen", listen, "HOST:PORT to listen on, overriding server.listen (port 0: any free port)");
+  app.add_option("--threads", threads, "HTTP worker threads, overriding server.threads (one per open connection)")
+      ->check(CLI::Range(1, 20'000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : exit_config_error;
+  }
+
+  if (!check_file.empty()) {
+    const auto checked = agg::config::load_config_file(check_file);
+    if (const auto *errors = std::get_if<agg::config::config_errors>(&checked))
+      return report_config_errors(check_file, *errors);
+    std::printf("%s: ok (%zu routes)\n", check_file.c_str(), std::get<agg::config::service_config>(checked).routes.size());
+    return 0;
+  }
+
+  const std::string source = config_file.empty() ? std::string{"embedded default config"} : config_file;
+  auto loaded = config_file.empty() ? agg::config::parse_config(agg::config::default_config_json())
+                                    : agg::config::load_config_file(config_file);
+  if (const auto *errors = std::get_if<agg::config::config_errors>(&loaded)) return report_config_errors(source, *errors);
+  auto &config = std::get<agg::config::service_config>(loaded);
+  if (!listen.empty()) {
+    const auto address = agg::config::parse_listen_address(listen);
+    if (!address) {
+      std::fprintf(stderr, "--listen: must be HOST:PORT, e.g. 127.0.0.1:8080\n");
+      return exit_config_error;
+    }
+    config.server.host = address->first;
+    config.server.port = address->second;
+  }
+  if (threads != 0) config.server.threads = threads;
+
+  // Signals go to the waiting thread below only: block them before any other thread exists.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+  shrink_default_thread_stack();
+
+  try {
+    agg::client::upstream_client client{config.client};
+    agg::server::http_front front{config, client};
+    const std::uint16_t port = front.bind();
+    std::printf("aggregator listening on http://%s:%u (config: %s)\n", config.server.host.c_str(), port, source.c_str());
+    for (const auto &route : config.routes)
+      std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route.path.c_str(), route.sync_path().c_str());
+    std::fflush(stdout);
+
+    std::thread signal_waiter{[&front, stop_signals] {
+      int received = 0;
+      sigwait(&stop_signals, &received);
+      front.stop();
+    }};
+    const bool served = front.run();
+    if (signal_waiter.joinable()) {
+      pthread_kill(signal_waiter.native_handle(), SIGTERM);  // release it if run() ended on its own
+      signal_waiter.join();
+    }
+    return served ? 0 : 1;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "aggregator: %s\n", e.what());
+    return 1;
+  }
+}

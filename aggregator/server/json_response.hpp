@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace httplib {
+struct Response;
+}  // namespace httplib
+
+namespace agg::server {
+
+/// Sets a JSON object body and its status, adding `"elapsed"` (seconds since `started`) as the
+/// object's last member and a `Server-Timing: total` header (the timing middleware of the Django
+/// original). `object_text` must be a serialized JSON object.
+void send_json(httplib::Response &response, int status, std::string object_text,
+               std::chrono::steady_clock::time_point started);
+
+/// The error document every 4xx/5xx carries: {"error": {"code": ..., "message": ...}}.
+std::string error_json(std::string_view code, std::string_view message);
+
+/// The error document for a status cpp-httplib set by itself (malformed request, body too large).
+std::string error_json_for_status(int status);
+
+}  // namespace agg::server

@@ -1,0 +1,166 @@
+#include "aggregator/client/upstream_loop.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "aggregator/coro/sync_wait.hpp"
+#include "aggregator/coro/when_all_settled.hpp"
+#include "tests/support/local_upstream.hpp"
+
+using namespace std::chrono_literals;
+using agg::client::client_options;
+using agg::client::transfer_error;
+using agg::client::upstream_call;
+using agg::client::upstream_loop;
+using agg::client::upstream_reply;
+using agg::coro::sync_wait;
+using agg::coro::task;
+using agg::testing::local_upstream;
+
+namespace {
+
+upstream_call call_to(std::string url, std::chrono::milliseconds timeout = 20s) {
+  return upstream_call{std::move(url), timeout, 1 << 20};
+}
+
+/// Fetches every call at once on the loop and returns the replies in call order.
+std::vector<upstream_reply> fetch_all(upstream_loop &loop, const std::vector<upstream_call> &calls) {
+  std::vector<task<upstream_reply>> fetches;
+  for (const auto &c : calls) fetches.push_back(loop.fetch(c));
+  auto outcomes = sync_wait(agg::coro::when_all_settled(std::move(fetches)));
+  std::vector<upstream_reply> replies;
+  for (auto &o : outcomes) replies.push_back(std::move(o).value());
+  return replies;
+}
+
+std::string task_id_of(const upstream_reply &reply) {
+  return std::string{boost::json::parse(reply.body).at("task_id").as_string()};
+}
+
+}  // namespace
+
+TEST_CASE("a fetch returns the upstream's status and body") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 100};
+  const auto reply = sync_wait(loop.fetch(call_to(upstream.api("task_id=7"))));
+  CHECK(reply.error == transfer_error::none);
+  CHECK(reply.status == 200);
+  CHECK(reply.body == R"({"message":"Hello World","task_id":"7"})");
+  CHECK(reply.finished >= reply.started);
+}
+
+TEST_CASE("hundreds of concurrent fetches are all in flight at once") {
+  // barrier=300 holds every request until 300 are waiting at the upstream: a loop that ran them
+  // one by one would never get past the first, which would fail with a timeout.
+  local_upstream upstream;
+  client_options options;
+  options.shards_per_loop = 8;
+  upstream_loop loop{options, 1000};
+  std::vector<upstream_call> calls;
+  for (int i = 0; i < 300; ++i) calls.push_back(call_to(upstream.api("barrier=300&task_id=" + std::to_string(i))));
+  const auto replies = fetch_all(loop, calls);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    INFO("call " << i << ": " << replies[i].error_detail);
+    REQUIRE(replies[i].error == transfer_error::none);
+    CHECK(task_id_of(replies[i]) == std::to_string(i));
+  }
+  CHECK(upstream.stats().max_in_flight == 300);
+  CHECK(loop.transfers_in_flight() == 0);
+}
+
+TEST_CASE("concurrent fetches take about the longest delay, not the sum") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 1000};
+  std::vector<upstream_call> calls;
+  for (int i = 0; i < 200; ++i) calls.push_back(call_to(upstream.api("delay_ms=100&task_id=" + std::to_string(i))));
+  const auto start = std::chrono::steady_clock::now();
+  const auto replies = fetch_all(loop, calls);
+  const auto took = std::chrono::steady_clock::now() - start;
+  for (const auto &r : replies) REQUIRE(r.error == transfer_error::none);
+  CHECK(took >= 100ms);
+  CHECK(took < 200 * 100ms / 4);  // the sum is 20 s; concurrent is ~0.1 s, with room for sanitizers
+}
+
+TEST_CASE("replies come back in call order whatever order they finish in") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 100};
+  std::vector<upstream_call> calls;
+  for (int i = 0; i < 8; ++i)  // the first call is the slowest
+    calls.push_back(call_to(upstream.api("delay_ms=" + std::to_string((8 - i) * 20) + "&task_id=" + std::to_string(i))));
+  const auto replies = fetch_all(loop, calls);
+  for (std::size_t i = 0; i < replies.size(); ++i) CHECK(task_id_of(replies[i]) == std::to_string(i));
+  CHECK(replies[7].finished < replies[0].finished);
+}
+
+TEST_CASE("connections are kept alive and reused across aggregations") {
+  local_upstream upstream;
+  client_options options;
+  options.shards_per_loop = 4;
+  upstream_loop loop{options, 1000};
+  std::vector<upstream_call> calls;
+  for (int i = 0; i < 40; ++i) calls.push_back(call_to(upstream.api("barrier=40&task_id=" + std::to_string(i))));
+  fetch_all(loop, calls);
+  const auto after_first = upstream.stats().connections_accepted;
+  CHECK(after_first == 40);
+  fetch_all(loop, calls);
+  fetch_all(loop, calls);
+  CHECK(upstream.stats().connections_accepted == after_first);
+  CHECK(upstream.stats().requests == 120);
+}
+
+TEST_CASE("a refused connection is a connect error in the reply, not an exception") {
+  upstream_loop loop{client_options{}, 10};
+  const auto reply =
+      sync_wait(loop.fetch(call_to("http://127.0.0.1:" + std::to_string(agg::testing::refused_port()) + "/api/")));
+  CHECK(reply.error == transfer_error::connect);
+  CHECK(reply.status == 0);
+  CHECK_FALSE(reply.error_detail.empty());
+}
+
+TEST_CASE("a call slower than its timeout ends as a timeout") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 10};
+  const auto reply = sync_wait(loop.fetch(call_to(upstream.api("delay_ms=5000"), 100ms)));
+  CHECK(reply.error == transfer_error::timeout);
+  CHECK(loop.transfers_in_flight() == 0);
+}
+
+TEST_CASE("a body over the per-call cap aborts the transfer as too_large") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 10};
+  const auto reply = sync_wait(loop.fetch(upstream_call{upstream.api("task_id=0123456789"), 5s, 16}));
+  CHECK(reply.error == transfer_error::too_large);
+  CHECK(reply.body.empty());
+}
+
+TEST_CASE("the loop resumes fetches on its own thread") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 10};
+  auto where = [](upstream_loop *l, upstream_call c) -> task<bool> {
+    co_await l->fetch(std::move(c));
+    co_return l->on_loop_thread();
+  };
+  CHECK(sync_wait(where(&loop, call_to(upstream.api("task_id=1")))));
+  CHECK_FALSE(loop.on_loop_thread());
+}
+
+TEST_CASE("destroying the loop cancels transfers still in flight") {
+  local_upstream upstream;
+  std::optional<upstream_loop> loop{std::in_place, client_options{}, 10};
+  std::optional<upstream_reply> reply;
+  std::thread caller{[&] { reply = sync_wait(loop->fetch(call_to(upstream.api("delay_ms=60000"), 120s))); }};
+  // Wait until the request is really at the upstream, then tear the loop down.
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (upstream.stats().in_flight == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  REQUIRE(upstream.stats().in_flight == 1);
+  loop.reset();
+  caller.join();
+  REQUIRE(reply);
+  CHECK(reply->error == transfer_error::cancelled);
+}

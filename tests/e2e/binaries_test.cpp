@@ -1,0 +1,80 @@
+// The built binaries as a user runs them: `upstream`, `aggregator`, `aggregator --check`.
+
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <boost/json/parse.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "tests/support/child_process.hpp"
+
+using agg::testing::child_process;
+
+namespace {
+
+/// The port from a "... listening on http://127.0.0.1:PORT ..." line.
+int port_from(const std::string &line) {
+  static const std::regex pattern{R"(listening on http://127\.0\.0\.1:(\d+))"};
+  std::smatch m;
+  REQUIRE(std::regex_search(line, m, pattern));
+  return std::stoi(m[1]);
+}
+
+std::string write_temp(const std::string &name, const std::string &text) {
+  const std::string path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream{path} << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("aggregator --check names every problem with its JSON path and exits 2") {
+  const auto file = write_temp("agg_bad_config.json", R"({"routes":[{"name":"r","path":"/r","upstreams":[{"url":"ftp://x"}]}],"extra":1})");
+  child_process check{{AGG_AGGREGATOR_BINARY, "--check", file}};
+  const std::string output = check.rest();
+  CHECK(check.wait() == 2);
+  CHECK(output.find("routes[0].upstreams[0].url: not an http(s) URL") != std::string::npos);
+  CHECK(output.find("extra: unknown key") != std::string::npos);
+}
+
+TEST_CASE("aggregator --check accepts the shipped default config") {
+  child_process check{{AGG_AGGREGATOR_BINARY, "--check", AGG_SOURCE_DIR "/configs/default.json"}};
+  CHECK(check.rest().find("ok") != std::string::npos);
+  CHECK(check.wait() == 0);
+}
+
+TEST_CASE("aggregator refuses to start on a bad config, with exit code 2") {
+  const auto file = write_temp("agg_bad_start.json", R"({"routes":[]})");
+  child_process start{{AGG_AGGREGATOR_BINARY, "--config", file, "--listen", "127.0.0.1:0"}};
+  CHECK(start.rest().find("routes: must define at least one route") != std::string::npos);
+  CHECK(start.wait() == 2);
+}
+
+TEST_CASE("the upstream and aggregator binaries serve the demo and stop cleanly on SIGTERM") {
+  child_process upstream{{AGG_UPSTREAM_BINARY, "--listen", "127.0.0.1:0", "--delay-ms", "50"}};
+  const int upstream_port = port_from(upstream.line());
+  const auto config = write_temp(
+      "agg_e2e_config.json",
+      R"({"routes":[{"name":"demo","path":"/api/aggregated","num":{"default":10,"max":100},"upstreams":[{"url":"http://127.0.0.1:)" +
+          std::to_string(upstream_port) + R"(/api/?task_id={i}","repeat":true}]}]})");
+  child_process aggregator{{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "16"}};
+  const int port = port_from(aggregator.line());
+
+  httplib::Client http{"127.0.0.1", port};
+  const auto result = http.Get("/api/aggregated?num=4");
+  REQUIRE(result);
+  CHECK(result->status == 200);
+  const auto doc = boost::json::parse(result->body);
+  CHECK(doc.at("responses").as_array().size() == 4);
+  CHECK(doc.at("responses").as_array()[3].at("task_id").as_string() == "3");
+
+  aggregator.signal(SIGTERM);
+  CHECK(aggregator.wait() == 0);
+  upstream.signal(SIGTERM);
+  CHECK(upstream.wait() == 0);
+}

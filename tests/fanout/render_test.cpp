@@ -1,0 +1,94 @@
+#include "aggregator/fanout/render.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "tests/support/routes.hpp"
+
+using namespace std::chrono_literals;
+using agg::client::transfer_error;
+using agg::client::upstream_reply;
+using agg::fanout::execution_mode;
+
+namespace {
+
+const auto config = agg::testing::demo_config("http://127.0.0.1:9008/api/?task_id={i}");
+
+upstream_reply reply(long status, std::string body, transfer_error error = transfer_error::none) {
+  upstream_reply r;
+  r.status = status;
+  r.body = std::move(body);
+  r.error = error;
+  if (error != transfer_error::none) r.error_detail = "it broke";
+  r.started = std::chrono::steady_clock::time_point{} + 1ms;
+  r.finished = r.started + 5ms;
+  return r;
+}
+
+/// Renders the replies as the response to a request with num = replies.size().
+std::pair<agg::fanout::rendered_aggregate, boost::json::object> rendered(std::vector<upstream_reply> replies) {
+  auto planned = agg::fanout::make_plan(config.routes[0], {{"num", std::to_string(replies.size())}});
+  const auto &plan = std::get<agg::fanout::fan_out_plan>(planned);
+  const auto result = agg::fanout::settle(plan, execution_mode::async, std::move(replies), std::chrono::steady_clock::time_point{});
+  auto out = agg::fanout::render(result);
+  auto doc = boost::json::parse(out.body).as_object();
+  return {std::move(out), std::move(doc)};
+}
+
+}  // namespace
+
+TEST_CASE("a complete aggregate renders the Django-compatible shape plus per-upstream entries") {
+  auto [out, doc] = rendered({reply(200, R"({"a":1})"), reply(200, R"([2])")});
+  CHECK(out.status == 200);
+  CHECK(out.complete);
+  CHECK(doc.at("message").as_string() == "Aggregated upstream responses");
+  CHECK(boost::json::serialize(doc.at("responses")) == R"([{"a":1},[2]])");
+  CHECK(doc.at("debug_message").as_string().starts_with("fetch executed in "));
+  CHECK(doc.at("mode").as_string() == "async");
+  CHECK(doc.at("route").as_string() == "demo");
+  CHECK(doc.at("complete").as_bool());
+  CHECK(doc.at("succeeded").as_int64() == 2);
+  const auto &first = doc.at("upstreams").as_array().at(0).as_object();
+  CHECK(first.at("url").as_string() == "http://127.0.0.1:9008/api/?task_id=0");
+  CHECK(first.at("ok").as_bool());
+  CHECK(first.at("status").as_int64() == 200);
+  CHECK(first.at("error").is_null());
+  CHECK(first.at("start_ms").as_double() == Approx(1.0));
+  CHECK(first.at("duration_ms").as_double() == Approx(5.0));
+}
+
+TEST_CASE("a failed upstream keeps its slot: null in responses, the reason in upstreams") {
+  auto [out, doc] = rendered({reply(200, R"({"a":1})"), reply(0, "", transfer_error::timeout),
+                              reply(503, "{}"), reply(200, "not json"), reply(200, R"({"b":2})")});
+  CHECK(out.status == 200);
+  CHECK_FALSE(out.complete);
+  CHECK_FALSE(doc.at("complete").as_bool());
+  CHECK(doc.at("failed").as_int64() == 3);
+  const auto &responses = doc.at("responses").as_array();
+  REQUIRE(responses.size() == 5);
+  CHECK(responses[1].is_null());
+  CHECK(responses[2].is_null());
+  CHECK(responses[3].is_null());
+  CHECK(responses[4].at("b").as_int64() == 2);
+  const auto &upstreams = doc.at("upstreams").as_array();
+  CHECK(upstreams[1].at("error").at("kind").as_string() == "timeout");
+  CHECK(upstreams[1].at("status").is_null());
+  CHECK(upstreams[2].at("error").at("kind").as_string() == "http_status");
+  CHECK(upstreams[2].at("status").as_int64() == 503);
+  CHECK(upstreams[3].at("error").at("kind").as_string() == "invalid_json");
+}
+
+TEST_CASE("an aggregate where every upstream failed is a 502") {
+  auto [out, doc] = rendered({reply(0, "", transfer_error::connect), reply(0, "", transfer_error::connect)});
+  CHECK(out.status == 502);
+  CHECK(doc.at("upstreams").as_array()[0].at("error").at("kind").as_string() == "connect");
+}
+
+TEST_CASE("any 2xx is a success and a 204 contributes null") {
+  auto [out, doc] = rendered({reply(204, ""), reply(201, R"("made")")});
+  CHECK(out.complete);
+  CHECK(doc.at("responses").as_array()[0].is_null());
+  CHECK(doc.at("responses").as_array()[1].as_string() == "made");
+}

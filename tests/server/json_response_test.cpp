@@ -1,0 +1,29 @@
+#include "aggregator/server/json_response.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <boost/json/parse.hpp>
+
+TEST_CASE("send_json appends elapsed and a Server-Timing total") {
+  httplib::Response response;
+  agg::server::send_json(response, 201, R"({"a":1})", std::chrono::steady_clock::now());
+  CHECK(response.status == 201);
+  const auto doc = boost::json::parse(response.body).as_object();
+  CHECK(doc.at("a").as_int64() == 1);
+  CHECK(doc.at("elapsed").as_double() >= 0.0);
+  CHECK(response.get_header_value("Server-Timing").starts_with("total;dur="));
+
+  httplib::Response empty;
+  agg::server::send_json(empty, 200, "{}", std::chrono::steady_clock::now());
+  CHECK(boost::json::parse(empty.body).as_object().size() == 1);
+}
+
+TEST_CASE("error documents carry a code and a message") {
+  const auto doc = boost::json::parse(agg::server::error_json("bad", "it \"broke\""));
+  CHECK(doc.at("error").at("code").as_string() == "bad");
+  CHECK(doc.at("error").at("message").as_string() == "it \"broke\"");
+  CHECK(boost::json::parse(agg::server::error_json_for_status(413)).at("error").at("code").as_string() ==
+        "payload_too_large");
+}

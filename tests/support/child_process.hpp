@@ -1,0 +1,78 @@
+#pragma once
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern char **environ;
+
+namespace agg::testing {
+
+/// A program run with its stdout (and stderr) on a pipe; killed and reaped on destruction.
+class child_process {
+ public:
+  explicit child_process(std::vector<std::string> argv) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    std::vector<char *> args;
+    for (auto &a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) {
+      ::close(fds[0]);
+      throw std::runtime_error("cannot start " + argv[0]);
+    }
+    out_ = ::fdopen(fds[0], "r");
+  }
+  child_process(const child_process &) = delete;
+  child_process &operator=(const child_process &) = delete;
+  ~child_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+    if (out_) std::fclose(out_);
+  }
+
+  /// The next line of output, without its newline; empty at end of output.
+  std::string line() {
+    char buffer[1024];
+    if (std::fgets(buffer, sizeof buffer, out_) == nullptr) return {};
+    std::string text{buffer};
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  }
+  /// Everything still to come, until the program closes its output.
+  std::string rest() {
+    std::string all;
+    for (std::string l = line(); !l.empty() || !std::feof(out_); l = line()) all += l + "\n";
+    return all;
+  }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  /// Waits for the program to end; its exit status, or 128 + signal.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::FILE *out_ = nullptr;
+};
+
+}  // namespace agg::testing

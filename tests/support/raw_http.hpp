@@ -1,0 +1,45 @@
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace agg::testing {
+
+/// Sends `request` bytes as they are to 127.0.0.1:port and returns the first response (head and
+/// Content-Length body), or what arrived before the server closed: for requests no well-behaved
+/// client would send. (cpp-httplib 0.11.4 answers nothing to a client that half-closes, so the
+/// connection stays open; a 10 s receive timeout bounds the wait.)
+inline std::string raw_exchange(std::uint16_t port, const std::string &request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval bound{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+      reply.append(buffer, static_cast<std::size_t>(n));
+      const auto head_end = reply.find("\r\n\r\n");
+      if (head_end == std::string::npos) continue;
+      const auto length_at = reply.find("Content-Length: ");
+      const std::size_t length =
+          length_at < head_end ? std::strtoul(reply.c_str() + length_at + 16, nullptr, 10) : 0;
+      if (reply.size() >= head_end + 4 + length) break;
+    }
+  }
+  ::close(fd);
+  return reply;
+}
+
+}  // namespace agg::testing

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <variant>
+
+#include "aggregator/config/load_config.hpp"
+
+namespace agg::testing {
+
+/// A validated config from JSON text; throws (failing the test) when it is not a valid config.
+/// Usable at namespace scope, where Catch2's assertion macros are not.
+inline config::service_config config_from(const std::string &json) {
+  auto parsed = config::parse_config(json);
+  if (const auto *errors = std::get_if<config::config_errors>(&parsed))
+    throw std::invalid_argument("test config rejected: " + to_string(errors->at(0)));
+  return std::get<config::service_config>(std::move(parsed));
+}
+
+/// A config with one route `demo` at /api/demo: `num` repetitions of `url_template`.
+inline config::service_config demo_config(const std::string &url_template, int timeout_ms = 20'000) {
+  return config_from(R"({"server":{"listen":"127.0.0.1:0","threads":64},"client":{"shards_per_loop":4},
+    "routes":[{"name":"demo","path":"/api/demo","num":{"default":10,"max":50},"timeout_ms":)" +
+                     std::to_string(timeout_ms) + R"(,"upstreams":[{"url":")" + url_template +
+                     R"(","repeat":true}]}]})");
+}
+
+}  // namespace agg::testing

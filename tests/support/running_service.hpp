@@ -1,0 +1,44 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/service_config.hpp"
+#include "aggregator/server/http_front.hpp"
+
+namespace agg::testing {
+
+/// The whole service in process: engine and HTTP front on 127.0.0.1 and a free port.
+class running_service {
+ public:
+  explicit running_service(config::service_config config)
+      : config_(std::move(config)), client_(config_.client), front_(config_, client_), port_(front_.bind()),
+        thread_([this] { front_.run(); }) {}
+  running_service(const running_service &) = delete;
+  running_service &operator=(const running_service &) = delete;
+  ~running_service() {
+    front_.stop();
+    thread_.join();
+  }
+
+  /// A client for this service with a generous read timeout (sync requests take seconds).
+  [[nodiscard]] httplib::Client http() const {
+    httplib::Client c{"127.0.0.1", port_};
+    c.set_read_timeout(std::chrono::seconds{60});
+    return c;
+  }
+  [[nodiscard]] const client::upstream_client &engine() const noexcept { return client_; }
+
+ private:
+  config::service_config config_;
+  client::upstream_client client_;
+  server::http_front front_;
+  std::uint16_t port_;
+  std::thread thread_;
+};
+
+}  // namespace agg::testing

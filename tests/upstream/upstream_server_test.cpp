@@ -1,0 +1,76 @@
+#include "upstream/upstream_server.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <chrono>
+
+#include "tests/support/raw_http.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct served {
+  upstream::upstream_server server{upstream::upstream_options{"127.0.0.1", 0, 0ms}};
+  served() { server.start(); }
+  httplib::Client http() const { return httplib::Client{"127.0.0.1", server.port()}; }
+};
+
+}  // namespace
+
+TEST_CASE("the upstream answers /api/ with Hello World and the task id") {
+  served up;
+  auto http = up.http();
+  const auto r = http.Get("/api/?task_id=42");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == R"({"message":"Hello World","task_id":"42"})");
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  CHECK(http.Get("/api/")->body == R"({"message":"Hello World","task_id":null})");
+}
+
+TEST_CASE("the upstream escapes the task id into valid JSON") {
+  served up;
+  const auto r = up.http().Get("/api/?task_id=a%22b%5Cc");
+  REQUIRE(r);
+  CHECK(r->body == R"({"message":"Hello World","task_id":"a\"b\\c"})");
+}
+
+TEST_CASE("the upstream rejects bad parameters and unknown paths") {
+  served up;
+  auto http = up.http();
+  CHECK(http.Get("/api/?delay_ms=-5")->status == 400);
+  CHECK(http.Get("/api/?delay_ms=soon")->status == 400);
+  CHECK(http.Get("/api/?barrier=0")->status == 400);
+  CHECK(http.Get("/elsewhere")->status == 404);
+  CHECK(http.Get("/health")->status == 200);
+}
+
+TEST_CASE("the upstream waits delay_ms before answering") {
+  served up;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = up.http().Get("/api/?delay_ms=150");
+  REQUIRE(r);
+  CHECK(std::chrono::steady_clock::now() - start >= 150ms);
+}
+
+TEST_CASE("the upstream answers pipelined requests on one connection in order") {
+  served up;
+  const std::string reply = agg::testing::raw_exchange(
+      up.server.port(), "GET /api/?task_id=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/?task_id=2 HTTP/1.1\r\nHost: x\r\n"
+                        "Connection: close\r\n\r\n");
+  const auto first = reply.find(R"("task_id":"1")");
+  const auto second = reply.find(R"("task_id":"2")");
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(first < second);
+  CHECK(up.server.stats().connections_accepted == 1);
+  CHECK(up.server.stats().requests == 2);
+}
+
+TEST_CASE("a malformed request gets a 400 and the connection closes") {
+  served up;
+  CHECK(agg::testing::raw_exchange(up.server.port(), "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
+}

@@ -1,0 +1,73 @@
+// upstream: the demo and benchmark upstream API; answers after a configurable delay.
+
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include "upstream/upstream_server.hpp"
+
+int main(int argc, char **argv) {
+  CLI::App app{"upstream: GET /api/?task_id=K answers {\"message\":\"Hello World\",\"task_id\":\"K\"} after a delay.\n"
+               "Per request: delay_ms=N overrides the delay; barrier=N holds the request until N such\n"
+               "requests are waiting, then releases them together."};
+  std::string listen = "127.0.0.1:9008";
+  long long delay_ms = 1000;
+  app.add_option("-l,--listen", listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  app.add_option("-d,--delay-ms", delay_ms, "delay before each answer, in milliseconds")
+      ->check(CLI::Range(0LL, 3'600'000LL))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  const std::size_t colon = listen.rfind(':');
+  upstream::upstream_options options;
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no port");
+    options.host = listen.substr(0, colon);
+    const int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    options.port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception &) {
+    std::fprintf(stderr, "--listen: must be HOST:PORT, e.g. 127.0.0.1:9008\n");
+    return 2;
+  }
+  options.delay = std::chrono::milliseconds{delay_ms};
+
+  // Thousands of benchmark connections: use every descriptor the hard limit allows.
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    upstream::upstream_server server{options};
+    std::printf("upstream listening on http://%s:%u (delay %lld ms)\n", options.host.c_str(), server.port(), delay_ms);
+    std::fflush(stdout);
+    std::thread signal_waiter{[&server, stop_signals] {
+      int received = 0;
+      sigwait(&stop_signals, &received);
+      server.stop();
+    }};
+    server.run();
+    signal_waiter.join();
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "upstream: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

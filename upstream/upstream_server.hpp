@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace upstream {
+
+namespace detail {
+struct server_state;  // Asio stays out of this header: it is heavy to compile
+}  // namespace detail
+
+/// Where the demo upstream listens and how long it waits before answering.
+struct upstream_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9008;  ///< 0 picks a free port
+  std::chrono::milliseconds delay{1000};
+};
+
+/// Counters for tests and benchmarks; read from any thread.
+struct upstream_stats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t max_in_flight = 0;
+};
+
+/// The demo and benchmark upstream: `GET /api/?task_id=K` answers
+/// `{"message":"Hello World","task_id":"K"}` after the delay (`delay_ms=` overrides it per request;
+/// `barrier=N` also holds the request until N such requests are waiting, then releases them all).
+/// `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every connection,
+/// so thousands of delayed requests cost timers, not threads.
+class upstream_server {
+ public:
+  /// Binds and listens at once; throws std::system_error when the address is unavailable.
+  explicit upstream_server(const upstream_options &options);
+  upstream_server(const upstream_server &) = delete;
+  upstream_server &operator=(const upstream_server &) = delete;
+  /// Stops serving and joins the background thread, if start() made one.
+  ~upstream_server();
+
+  [[nodiscard]] std::uint16_t port() const noexcept;
+  /// Serves on the calling thread until stop().
+  void run();
+  /// Serves on a thread of its own until stop() or destruction.
+  void start();
+  /// Closes the listener and every connection; any thread.
+  void stop();
+  [[nodiscard]] upstream_stats stats() const noexcept;
+
+ private:
+  std::shared_ptr<detail::server_state> state_;
+};
+
+}  // namespace upstream
