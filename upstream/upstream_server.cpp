@@ -171,11 +171,12 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_more() {
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      if (ec) return;  // peer closed or server stopping: the session ends with its last handler
-      self->buffer_.append(self->chunk_.data(), n);
-      self->handle_buffered();
-    });
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                              if (ec) return;  // peer closed or server stopping: the session ends with its last handler
+                              self->buffer_.append(self->chunk_.data(), n);
+                              self->handle_buffered();
+                            });
   }
 
   /// Called when every waiter of this request's barrier has arrived.
@@ -244,16 +245,17 @@ class session : public std::enable_shared_from_this<session> {
   void send(int status, std::string_view reason, std::string_view body, bool force_close = false) {
     const bool close = force_close || !keep_alive_;
     out_ = http_response(status, reason, body, close);
-    asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this(), close](boost::system::error_code ec, std::size_t) {
-      if (self->answering_) self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-      self->answering_ = false;
-      if (ec || close) {
-        boost::system::error_code ignored;
-        self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
-        return;
-      }
-      self->handle_buffered();  // a pipelined request may already be waiting
-    });
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this(), close](boost::system::error_code ec, std::size_t) {
+                        if (self->answering_) self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+                        self->answering_ = false;
+                        if (ec || close) {
+                          boost::system::error_code ignored;
+                          self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+                          return;
+                        }
+                        self->handle_buffered();  // a pipelined request may already be waiting
+                      });
   }
 
   detail::server_state &server_;
@@ -318,8 +320,9 @@ void upstream_server::start() {
 void upstream_server::stop() { state_->io.stop(); }
 
 upstream_stats upstream_server::stats() const noexcept {
-  return {state_->connections_accepted.load(std::memory_order_relaxed), state_->requests.load(std::memory_order_relaxed),
-          state_->in_flight.load(std::memory_order_relaxed), state_->max_in_flight.load(std::memory_order_relaxed)};
+  return {state_->connections_accepted.load(std::memory_order_relaxed),
+          state_->requests.load(std::memory_order_relaxed), state_->in_flight.load(std::memory_order_relaxed),
+          state_->max_in_flight.load(std::memory_order_relaxed)};
 }
 
 }  // namespace upstream

@@ -237,8 +237,7 @@ void upstream_loop::fire_due_timers() {
     if (!s->deadline || *s->deadline > now) continue;
     s->deadline.reset();
     int running = 0;
-    if (const CURLMcode rc = curl_multi_socket_action(s->multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
-        rc != CURLM_OK)
+    if (const CURLMcode rc = curl_multi_socket_action(s->multi.get(), CURL_SOCKET_TIMEOUT, 0, &running); rc != CURLM_OK)
       report("curl_multi_socket_action(timeout)", curl_multi_strerror(rc));
     s->has_news = true;
   }
@@ -262,8 +261,10 @@ void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finishe
       if (const CURLMcode rc = curl_multi_remove_handle(s->multi.get(), easy); rc != CURLM_OK)
         report("curl_multi_remove_handle", curl_multi_strerror(rc));
       awaiter.result = result;
-      if (awaiter.prev != nullptr) awaiter.prev->next = awaiter.next;
-      else active_ = awaiter.next;
+      if (awaiter.prev != nullptr)
+        awaiter.prev->next = awaiter.next;
+      else
+        active_ = awaiter.next;
       if (awaiter.next != nullptr) awaiter.next->prev = awaiter.prev;
       in_flight_.fetch_sub(1, std::memory_order_relaxed);
       finished.push_back(&awaiter);

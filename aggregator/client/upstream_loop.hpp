@@ -45,9 +45,7 @@ class upstream_loop {
   /// True on this loop's own thread.
   [[nodiscard]] bool on_loop_thread() const noexcept;
   /// Transfers added to a multi handle and not yet finished: returns to zero when nothing leaks.
-  [[nodiscard]] std::size_t transfers_in_flight() const noexcept {
-    return in_flight_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::size_t transfers_in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
   struct shard;
@@ -82,7 +80,7 @@ class upstream_loop {
 
   std::mutex posted_mutex_;
   std::vector<std::coroutine_handle<>> posted_;  // guarded by posted_mutex_
-  bool accepting_ = true;                         // guarded by posted_mutex_
+  bool accepting_ = true;                        // guarded by posted_mutex_
 
   std::thread thread_;
 };

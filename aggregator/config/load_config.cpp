@@ -47,7 +47,8 @@ class checker {
   void fail(std::string path, std::string message) { errors.push_back({std::move(path), std::move(message)}); }
 
   /// The object at `path`, reporting every key not in `keys`.
-  const json::object *object(const json::value &v, const std::string &path, std::initializer_list<std::string_view> keys) {
+  const json::object *object(const json::value &v, const std::string &path,
+                             std::initializer_list<std::string_view> keys) {
     const json::object *o = map(v, path);
     if (o == nullptr) return nullptr;
     for (const auto &kv : *o)
@@ -75,7 +76,8 @@ class checker {
     if (v == nullptr) return;
     const auto *i = v->if_int64();
     const auto *u = v->if_uint64();
-    const long long value = i ? *i : (u && *u <= static_cast<std::uint64_t>(max) ? static_cast<long long>(*u) : min - 1);
+    const long long value =
+        i ? *i : (u && *u <= static_cast<std::uint64_t>(max) ? static_cast<long long>(*u) : min - 1);
     if ((i == nullptr && u == nullptr) || value < min || value > max) {
       fail(child(path, key), "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
       return;
@@ -122,8 +124,8 @@ bool is_name(std::string_view s) {
 
 bool is_route_path(std::string_view s) {
   return s.size() > 1 && s.front() == '/' && s.back() != '/' && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
-                  c == '_' || c == '-' || c == '.';
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '_' ||
+                  c == '-' || c == '.';
          });
 }
 
@@ -232,7 +234,8 @@ route_config read_route(checker &c, const json::value &v, const std::string &pat
     read_upstreams(c, *upstreams, child(path, "upstreams"), route);
   else
     c.fail(child(path, "upstreams"), "is required");
-  const bool repeats = std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });
+  const bool repeats =
+      std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });
   if (repeats && !route.num) route.num = count_limits{};
   if (!repeats && route.num) c.fail(child(path, "num"), "only applies to a route with a \"repeat\": true upstream");
   return route;

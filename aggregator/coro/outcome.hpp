@@ -29,9 +29,7 @@ class outcome {
     return std::get<0>(std::move(state_));
   }
   /// The exception; null when the task succeeded.
-  [[nodiscard]] std::exception_ptr error() const noexcept {
-    return has_value() ? nullptr : std::get<1>(state_);
-  }
+  [[nodiscard]] std::exception_ptr error() const noexcept { return has_value() ? nullptr : std::get<1>(state_); }
 
  private:
   void rethrow_if_error() const {

@@ -40,7 +40,7 @@ class task_promise : public promise_base {
   task<T> get_return_object() noexcept;
   void unhandled_exception() noexcept { result_.template emplace<2>(std::current_exception()); }
   template <typename U>
-    requires std::is_convertible_v<U &&, T>
+  requires std::is_convertible_v<U &&, T>
   void return_value(U &&value) noexcept(std::is_nothrow_constructible_v<T, U &&>) {
     result_.template emplace<1>(std::forward<U>(value));
   }
@@ -100,7 +100,7 @@ class [[nodiscard]] task {
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
 
   /// Starts the task and suspends the caller until it finishes; yields its value or rethrows.
-  auto operator co_await() && noexcept {
+  auto operator co_await() &&noexcept {
     struct awaiter {
       handle_type frame;
       bool await_ready() const noexcept { return false; }

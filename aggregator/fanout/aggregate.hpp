@@ -26,8 +26,8 @@ struct upstream_result {
   std::string url;
   outcome_kind kind = outcome_kind::ok;
   long status = 0;
-  boost::json::value body;  ///< null unless ok (and null for a 204)
-  std::string detail;       ///< the failure, for a person; empty when ok
+  boost::json::value body;                                   ///< null unless ok (and null for a 204)
+  std::string detail;                                        ///< the failure, for a person; empty when ok
   std::chrono::duration<double, std::milli> start_offset{};  ///< from the aggregation's start
   std::chrono::duration<double, std::milli> duration{};
 };

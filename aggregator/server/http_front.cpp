@@ -68,8 +68,8 @@ http_front::http_front(const config::service_config &config, client::upstream_cl
 
   // Errors cpp-httplib produces itself (malformed request, body too large) get a JSON body too;
   // a body a handler already set is kept.
-  server.set_error_handler(httplib::Server::HandlerWithResponse{
-      [](const httplib::Request &, httplib::Response &response) {
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse{[](const httplib::Request &, httplib::Response &response) {
         if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         response.set_content(error_json_for_status(response.status), "application/json");
         return httplib::Server::HandlerResponse::Handled;

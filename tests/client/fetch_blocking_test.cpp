@@ -29,8 +29,8 @@ TEST_CASE("fetch_blocking returns the same reply as the async fetch") {
 TEST_CASE("sequential blocking fetches on one thread reuse one connection") {
   local_upstream upstream;
   for (int i = 0; i < 5; ++i) {
-    const auto reply = fetch_blocking(upstream_call{upstream.api("task_id=" + std::to_string(i)), 5s, 1 << 20},
-                                      client_options{});
+    const auto reply =
+        fetch_blocking(upstream_call{upstream.api("task_id=" + std::to_string(i)), 5s, 1 << 20}, client_options{});
     REQUIRE(reply.status == 200);
   }
   CHECK(upstream.stats().connections_accepted == 1);

@@ -92,7 +92,8 @@ TEST_CASE("replies come back in call order whatever order they finish in") {
   upstream_loop loop{client_options{}, 100};
   std::vector<upstream_call> calls;
   for (int i = 0; i < 8; ++i)  // the first call is the slowest
-    calls.push_back(call_to(upstream.api("delay_ms=" + std::to_string((8 - i) * 20) + "&task_id=" + std::to_string(i))));
+    calls.push_back(
+        call_to(upstream.api("delay_ms=" + std::to_string((8 - i) * 20) + "&task_id=" + std::to_string(i))));
   const auto replies = fetch_all(loop, calls);
   for (std::size_t i = 0; i < replies.size(); ++i) CHECK(task_id_of(replies[i]) == std::to_string(i));
   CHECK(replies[7].finished < replies[0].finished);

@@ -86,8 +86,10 @@ TEST_CASE("config errors name the JSON path of the problem") {
                  "routes[0].upstreams: must list at least one upstream"));
   CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"r","upstreams":[{"url":"http://h/"}]}]})"),
                  "routes[0].path: must start with '/'"));
-  CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"/r","num":{"default":20,"max":10},"upstreams":[{"url":"http://h/{i}","repeat":true}]}]})"),
-                 "routes[0].num.default: must not exceed max"));
+  CHECK(mentions(
+      problems(
+          R"({"routes":[{"name":"r","path":"/r","num":{"default":20,"max":10},"upstreams":[{"url":"http://h/{i}","repeat":true}]}]})"),
+      "routes[0].num.default: must not exceed max"));
 }
 
 TEST_CASE("every problem is reported, not just the first") {
@@ -109,10 +111,12 @@ TEST_CASE("two routes may not share a name or a path") {
 TEST_CASE("template slots must be known and stay out of the host") {
   CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"/r","upstreams":[{"url":"http://h/{city}"}]}]})"),
                  "slot {city} is neither i, num nor a parameter"));
-  CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"/r","params":{"h":{}},"upstreams":[{"url":"http://{h}/x"}]}]})"),
-                 "slots may only stand in the path or query"));
-  CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"/r","params":{"p":{}},"upstreams":[{"url":"http://h:{p}/x"}]}]})"),
-                 "slots may only stand in the path or query"));
+  CHECK(mentions(
+      problems(R"({"routes":[{"name":"r","path":"/r","params":{"h":{}},"upstreams":[{"url":"http://{h}/x"}]}]})"),
+      "slots may only stand in the path or query"));
+  CHECK(mentions(
+      problems(R"({"routes":[{"name":"r","path":"/r","params":{"p":{}},"upstreams":[{"url":"http://h:{p}/x"}]}]})"),
+      "slots may only stand in the path or query"));
 }
 
 TEST_CASE("an unreadable config file is an error, not a crash") {
@@ -122,7 +126,8 @@ TEST_CASE("an unreadable config file is an error, not a crash") {
 }
 
 TEST_CASE("listen addresses are HOST:PORT") {
-  CHECK(agg::config::parse_listen_address("127.0.0.1:8080") == std::pair<std::string, std::uint16_t>{"127.0.0.1", 8080});
+  CHECK(agg::config::parse_listen_address("127.0.0.1:8080") ==
+        std::pair<std::string, std::uint16_t>{"127.0.0.1", 8080});
   CHECK(agg::config::parse_listen_address("localhost:0")->second == 0);
   CHECK_FALSE(agg::config::parse_listen_address("127.0.0.1"));
   CHECK_FALSE(agg::config::parse_listen_address(":80"));

@@ -21,7 +21,8 @@ url_template parsed(std::string_view text) {
 
 TEST_CASE("a template fills each slot with its value") {
   const auto t = parsed("http://127.0.0.1:9008/api/{kind}?task_id={i}&n={i}");
-  const auto url = t.expand([](std::string_view name) { return name == "i" ? std::string{"3"} : std::string{"users"}; });
+  const auto url =
+      t.expand([](std::string_view name) { return name == "i" ? std::string{"3"} : std::string{"users"}; });
   CHECK(url == "http://127.0.0.1:9008/api/users?task_id=3&n=3");
   CHECK(t.slot_names() == std::vector<std::string>{"kind", "i", "i"});
 }

@@ -70,9 +70,7 @@ TEST_CASE("a void task runs its body once awaited") {
   CHECK(touched == 1);
 }
 
-TEST_CASE("a task's exception reaches the awaiting coroutine") {
-  CHECK_THROWS_WITH(sync_wait(fails()), "boom");
-}
+TEST_CASE("a task's exception reaches the awaiting coroutine") { CHECK_THROWS_WITH(sync_wait(fails()), "boom"); }
 
 TEST_CASE("a task destroyed without being awaited never runs and frees its frame") {
   bool destroyed = false;

@@ -34,7 +34,8 @@ std::string write_temp(const std::string &name, const std::string &text) {
 }  // namespace
 
 TEST_CASE("aggregator --check names every problem with its JSON path and exits 2") {
-  const auto file = write_temp("agg_bad_config.json", R"({"routes":[{"name":"r","path":"/r","upstreams":[{"url":"ftp://x"}]}],"extra":1})");
+  const auto file = write_temp("agg_bad_config.json",
+                               R"({"routes":[{"name":"r","path":"/r","upstreams":[{"url":"ftp://x"}]}],"extra":1})");
   child_process check{{AGG_AGGREGATOR_BINARY, "--check", file}};
   const std::string output = check.rest();
   CHECK(check.wait() == 2);

@@ -31,7 +31,8 @@ upstream_reply reply(long status, std::string body, transfer_error error = trans
 std::pair<agg::fanout::rendered_aggregate, boost::json::object> rendered(std::vector<upstream_reply> replies) {
   auto planned = agg::fanout::make_plan(config.routes[0], {{"num", std::to_string(replies.size())}});
   const auto &plan = std::get<agg::fanout::fan_out_plan>(planned);
-  const auto result = agg::fanout::settle(plan, execution_mode::async, std::move(replies), std::chrono::steady_clock::time_point{});
+  const auto result =
+      agg::fanout::settle(plan, execution_mode::async, std::move(replies), std::chrono::steady_clock::time_point{});
   auto out = agg::fanout::render(result);
   auto doc = boost::json::parse(out.body).as_object();
   return {std::move(out), std::move(doc)};
@@ -60,8 +61,8 @@ TEST_CASE("a complete aggregate renders the Django-compatible shape plus per-ups
 }
 
 TEST_CASE("a failed upstream keeps its slot: null in responses, the reason in upstreams") {
-  auto [out, doc] = rendered({reply(200, R"({"a":1})"), reply(0, "", transfer_error::timeout),
-                              reply(503, "{}"), reply(200, "not json"), reply(200, R"({"b":2})")});
+  auto [out, doc] = rendered({reply(200, R"({"a":1})"), reply(0, "", transfer_error::timeout), reply(503, "{}"),
+                              reply(200, "not json"), reply(200, R"({"b":2})")});
   CHECK(out.status == 200);
   CHECK_FALSE(out.complete);
   CHECK_FALSE(doc.at("complete").as_bool());

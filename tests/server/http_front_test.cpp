@@ -73,7 +73,8 @@ TEST_CASE("a request cpp-httplib rejects itself still gets a JSON error body") {
   agg::server::http_front front{config, client};
   const auto port = front.bind();
   std::thread serving{[&] { front.run(); }};
-  const std::string reply = agg::testing::raw_exchange(port, "BREW /pot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string reply =
+      agg::testing::raw_exchange(port, "BREW /pot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   front.stop();
   serving.join();
   CHECK(reply.starts_with("HTTP/1.1 400"));
@@ -88,7 +89,8 @@ TEST_CASE("a failing upstream is an error entry, not a failed request") {
     {"name":"mixed","path":"/api/mixed","upstreams":[
       {"url":")" + upstream.api("task_id=up") + R"("},
       {"url":"http://127.0.0.1:)" + refused + R"(/api/"}]},
-    {"name":"down","path":"/api/down","upstreams":[{"url":"http://127.0.0.1:)" + refused + R"(/api/"}]}]})")};
+    {"name":"down","path":"/api/down","upstreams":[{"url":"http://127.0.0.1:)" +
+                                                    refused + R"(/api/"}]}]})")};
   auto http = service.http();
   const auto partial = http.Get("/api/mixed");
   REQUIRE(partial);

@@ -11,11 +11,15 @@
 
 namespace agg::testing {
 
+/// How much of the server's answer raw_exchange waits for.
+enum class read_until { first_response, server_closes };
+
 /// Sends `request` bytes as they are to 127.0.0.1:port and returns the first response (head and
-/// Content-Length body), or what arrived before the server closed: for requests no well-behaved
+/// Content-Length body), or everything until the server closes: for requests no well-behaved
 /// client would send. (cpp-httplib 0.11.4 answers nothing to a client that half-closes, so the
 /// connection stays open; a 10 s receive timeout bounds the wait.)
-inline std::string raw_exchange(std::uint16_t port, const std::string &request) {
+inline std::string raw_exchange(std::uint16_t port, const std::string &request,
+                                read_until until = read_until::first_response) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval bound{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
@@ -30,11 +34,11 @@ inline std::string raw_exchange(std::uint16_t port, const std::string &request) 
     ssize_t n = 0;
     while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
       reply.append(buffer, static_cast<std::size_t>(n));
+      if (until == read_until::server_closes) continue;
       const auto head_end = reply.find("\r\n\r\n");
       if (head_end == std::string::npos) continue;
       const auto length_at = reply.find("Content-Length: ");
-      const std::size_t length =
-          length_at < head_end ? std::strtoul(reply.c_str() + length_at + 16, nullptr, 10) : 0;
+      const std::size_t length = length_at < head_end ? std::strtoul(reply.c_str() + length_at + 16, nullptr, 10) : 0;
       if (reply.size() >= head_end + 4 + length) break;
     }
   }

@@ -16,7 +16,10 @@ namespace agg::testing {
 class running_service {
  public:
   explicit running_service(config::service_config config)
-      : config_(std::move(config)), client_(config_.client), front_(config_, client_), port_(front_.bind()),
+      : config_(std::move(config)),
+        client_(config_.client),
+        front_(config_, client_),
+        port_(front_.bind()),
         thread_([this] { front_.run(); }) {}
   running_service(const running_service &) = delete;
   running_service &operator=(const running_service &) = delete;

@@ -1,0 +1,83 @@
+// Micro benchmarks of the engine's building blocks (no HTTP front):
+//   ./build/bench/aggregator_micro_bench [--benchmark_filter=...]
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/load_config.hpp"
+#include "aggregator/coro/sync_wait.hpp"
+#include "aggregator/coro/when_all_settled.hpp"
+#include "aggregator/fanout/gather.hpp"
+#include "aggregator/fanout/render.hpp"
+#include "upstream/upstream_server.hpp"
+
+namespace {
+
+agg::coro::task<int> immediate(int value) { co_return value; }
+
+/// Cost of one task plus its slot in when_all_settled, per element.
+void BM_when_all_settled(benchmark::State &state) {
+  const auto n = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    std::vector<agg::coro::task<int>> tasks;
+    tasks.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) tasks.push_back(immediate(i));
+    benchmark::DoNotOptimize(agg::coro::sync_wait(agg::coro::when_all_settled(std::move(tasks))));
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_when_all_settled)->Arg(8)->Arg(1000);
+
+agg::config::service_config demo_config(const std::string &base) {
+  auto parsed = agg::config::parse_config(
+      R"({"client":{"shards_per_loop":8},"routes":[{"name":"bench","path":"/bench","num":{"default":10,"max":1000},
+          "upstreams":[{"url":")" +
+      base + R"(/api/?task_id={i}","repeat":true}]}]})");
+  return std::get<agg::config::service_config>(std::move(parsed));
+}
+
+/// Rendering the response document of N small bodies.
+void BM_render(benchmark::State &state) {
+  const auto config = demo_config("http://127.0.0.1:9");
+  const auto n = std::to_string(state.range(0));
+  const auto plan = std::get<agg::fanout::fan_out_plan>(agg::fanout::make_plan(config.routes[0], {{"num", n}}));
+  std::vector<agg::client::upstream_reply> replies(plan.calls.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    replies[i].status = 200;
+    replies[i].body = R"({"message":"Hello World","task_id":")" + std::to_string(i) + "\"}";
+  }
+  const auto result =
+      agg::fanout::settle(plan, agg::fanout::execution_mode::async, replies, std::chrono::steady_clock::now());
+  for (auto _ : state) benchmark::DoNotOptimize(agg::fanout::render(result));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_render)->Arg(10)->Arg(1000);
+
+/// One aggregation of N calls to an in-process upstream with no delay: async and sync paths.
+void fan_out(benchmark::State &state, agg::fanout::execution_mode mode) {
+  upstream::upstream_server upstream{upstream::upstream_options{"127.0.0.1", 0, std::chrono::milliseconds{0}}};
+  upstream.start();
+  const auto config = demo_config("http://127.0.0.1:" + std::to_string(upstream.port()));
+  agg::client::upstream_client client{config.client};
+  const auto plan = std::get<agg::fanout::fan_out_plan>(
+      agg::fanout::make_plan(config.routes[0], {{"num", std::to_string(state.range(0))}}));
+  for (auto _ : state) {
+    const auto result = mode == agg::fanout::execution_mode::async ? agg::fanout::run_async(client, plan)
+                                                                   : agg::fanout::run_sync(client.options(), plan);
+    if (!result.complete()) state.SkipWithError("an upstream call failed");
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void BM_fan_out_async(benchmark::State &state) { fan_out(state, agg::fanout::execution_mode::async); }
+void BM_fan_out_sync(benchmark::State &state) { fan_out(state, agg::fanout::execution_mode::sync); }
+BENCHMARK(BM_fan_out_async)->Arg(1)->Arg(10)->Arg(100)->UseRealTime();
+BENCHMARK(BM_fan_out_sync)->Arg(1)->Arg(10)->Arg(100)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds and runs the test suite. With --sanitizers it also runs it under AddressSanitizer +
+# UndefinedBehaviorSanitizer (all tests) and ThreadSanitizer (the concurrency tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+run_suite() {  # build dir, cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DAGG_BUILD_BENCH=OFF "$@" > "$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
+  rm -f "$dir.cmake.log"
+  ninja -C "$dir"
+}
+
+"$(dirname "$0")/install-deps.sh"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+ninja -C build
+ctest --test-dir build -j "$jobs" --output-on-failure
+./build/bench/aggregator_micro_bench --benchmark_min_time=0.01 --benchmark_filter='BM_when_all_settled/8$' > /dev/null
+
+# Sanitizer instrumentation prevents the tail calls of symmetric transfer (see CMakeLists.txt), so
+# the stack-depth test runs in the release suite above only.
+no_stack_test='do not grow the stack'
+if [ "${1:-}" = "--sanitizers" ]; then
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DAGG_SANITIZE=address,undefined
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -j "$jobs" --output-on-failure -E "$no_stack_test"
+  run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGG_SANITIZE=thread
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan -j "$jobs" --output-on-failure -E "$no_stack_test"
+fi
