@@ -1,19 +1,17 @@
 // aggregator: answers one HTTP request by calling N upstream APIs at once and merging their JSON.
 
 #include <pthread.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
-#include <thread>
 #include <variant>
 
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/process/process_setup.hpp"
 #include "aggregator/server/http_front.hpp"
 
 namespace {
@@ -24,15 +22,6 @@ constexpr int exit_config_error = 2;
 int report_config_errors(const std::string &source, const agg::config::config_errors &errors) {
   for (const auto &error : errors) std::fprintf(stderr, "%s: %s\n", source.c_str(), to_string(error).c_str());
   return exit_config_error;
-}
-
-/// An aggregation of N calls holds N+1 sockets: use every descriptor the hard limit allows.
-void raise_fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) std::perror("aggregator: setrlimit(RLIMIT_NOFILE)");
-  }
 }
 
 /// Worker threads are many and shallow: a 256 KiB default stack instead of 8 MiB of address space.
@@ -50,6 +39,7 @@ void shrink_default_thread_stack() {
 }  // namespace
 
 int main(int argc, char **argv) {
+  agg::process::block_stop_signals();
   CLI::App app{
       "aggregator: calls N upstream HTTP APIs at once and answers with one JSON document.\n"
       "Without --config it runs on the embedded default (configs/default.json)."};
@@ -98,37 +88,19 @@ int main(int argc, char **argv) {
   }
   if (threads != 0) config.server.threads = threads;
 
-  // Signals go to the waiting thread below only: block them before any other thread exists.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  raise_fd_limit();
+  agg::process::raise_fd_limit();
   shrink_default_thread_stack();
-
   try {
     agg::client::upstream_client client{config.client};
     agg::server::http_front front{config, client};
+    const agg::process::stop_signal_waiter on_signal{[&front] { front.stop(); }};
     const std::uint16_t port = front.bind();
     std::printf("aggregator listening on http://%s:%u (config: %s)\n", config.server.host.c_str(), port,
                 source.c_str());
     for (const auto &route : config.routes)
       std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route.path.c_str(), route.sync_path().c_str());
     std::fflush(stdout);
-
-    std::thread signal_waiter{[&front, stop_signals] {
-      int received = 0;
-      sigwait(&stop_signals, &received);
-      front.stop();
-    }};
-    const bool served = front.run();
-    if (signal_waiter.joinable()) {
-      pthread_kill(signal_waiter.native_handle(), SIGTERM);  // release it if run() ended on its own
-      signal_waiter.join();
-    }
-    return served ? 0 : 1;
+    return front.run() ? 0 : 1;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "aggregator: %s\n", e.what());
     return 1;

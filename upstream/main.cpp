@@ -1,17 +1,15 @@
 // upstream: the demo and benchmark upstream API; answers after a configurable delay.
 
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <exception>
-#include <thread>
 
+#include "aggregator/process/process_setup.hpp"
 #include "upstream/upstream_server.hpp"
 
 int main(int argc, char **argv) {
+  agg::process::block_stop_signals();
   CLI::App app{
       "upstream: GET /api/?task_id=K answers {\"message\":\"Hello World\",\"task_id\":\"K\"} after a delay.\n"
       "Per request: delay_ms=N overrides the delay; barrier=N holds the request until N such\n"
@@ -42,30 +40,13 @@ int main(int argc, char **argv) {
   }
   options.delay = std::chrono::milliseconds{delay_ms};
 
-  // Thousands of benchmark connections: use every descriptor the hard limit allows.
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
+  agg::process::raise_fd_limit();  // thousands of benchmark connections
   try {
     upstream::upstream_server server{options};
+    const agg::process::stop_signal_waiter on_signal{[&server] { server.stop(); }};
     std::printf("upstream listening on http://%s:%u (delay %lld ms)\n", options.host.c_str(), server.port(), delay_ms);
     std::fflush(stdout);
-    std::thread signal_waiter{[&server, stop_signals] {
-      int received = 0;
-      sigwait(&stop_signals, &received);
-      server.stop();
-    }};
     server.run();
-    signal_waiter.join();
   } catch (const std::exception &e) {
     std::fprintf(stderr, "upstream: %s\n", e.what());
     return 1;

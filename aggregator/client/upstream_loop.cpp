@@ -29,9 +29,9 @@ thread_local const upstream_loop *current_loop = nullptr;
 /// Reports a failure of curl or the kernel that the loop can only survive, not fix.
 void report(const char *what, const char *detail) { std::fprintf(stderr, "upstream_loop: %s: %s\n", what, detail); }
 
-int checked_fd(int fd, const char *what) {
+unique_fd checked_fd(int fd, const char *what) {
   if (fd < 0) throw std::system_error(errno, std::generic_category(), what);
-  return fd;
+  return unique_fd{fd};
 }
 
 }  // namespace
@@ -67,13 +67,14 @@ struct upstream_loop::transfer_awaiter {
   }
 };
 
-upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections) : options_(options) {
-  epoll_fd_ = checked_fd(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
-  wake_fd_ = checked_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd");
+upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections)
+    : options_(options),
+      epoll_fd_(checked_fd(epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
+      wake_fd_(checked_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")) {
   epoll_event wake{};
   wake.events = EPOLLIN;
   wake.data.u64 = wake_token;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0)
+  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &wake) != 0)
     throw std::system_error(errno, std::generic_category(), "epoll_ctl(eventfd)");
 
   const std::size_t shard_count = std::max<std::size_t>(1, options.shards_per_loop);
@@ -99,12 +100,8 @@ upstream_loop::~upstream_loop() {
     accepting_ = false;
   }
   const std::uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  if (write(wake_fd_.get(), &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
   thread_.join();
-  shards_.clear();  // every easy handle was removed from its multi handle by now
-  idle_easy_.clear();
-  close(wake_fd_);
-  close(epoll_fd_);
 }
 
 bool upstream_loop::on_loop_thread() const noexcept { return current_loop == this; }
@@ -120,13 +117,13 @@ bool upstream_loop::post(std::coroutine_handle<> waiter) {
   // Only the first post after the loop took the queue needs to wake it: the loop reads the eventfd
   // before it takes the queue, so a later post always finds either a wake pending or the queue taken.
   const std::uint64_t one = 1;
-  if (wake && write(wake_fd_, &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  if (wake && write(wake_fd_.get(), &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
   return true;
 }
 
 void upstream_loop::run_posted() {
   std::uint64_t count = 0;
-  if (read(wake_fd_, &count, sizeof count) < 0 && errno != EAGAIN) report("eventfd read", std::strerror(errno));
+  if (read(wake_fd_.get(), &count, sizeof count) < 0 && errno != EAGAIN) report("eventfd read", std::strerror(errno));
   std::vector<std::coroutine_handle<>> ready;
   {
     const std::lock_guard lock{posted_mutex_};
@@ -186,7 +183,7 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
 
 int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *shard_ptr, void *assigned) {
   auto &s = *static_cast<shard *>(shard_ptr);
-  const int epoll_fd = s.loop->epoll_fd_;
+  const int epoll_fd = s.loop->epoll_fd_.get();
   if (what == CURL_POLL_REMOVE) {
     if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT && errno != EBADF)
       report("epoll_ctl(DEL)", std::strerror(errno));
@@ -291,7 +288,7 @@ void upstream_loop::run() {
   std::array<epoll_event, 256> events{};
   std::vector<transfer_awaiter *> finished;
   while (!stopping_) {
-    const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), next_timeout_ms());
+    const int ready = epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()), next_timeout_ms());
     if (ready < 0 && errno != EINTR) report("epoll_wait", std::strerror(errno));
     for (int i = 0; i < ready; ++i) {
       const std::uint64_t data = events[static_cast<std::size_t>(i)].data.u64;

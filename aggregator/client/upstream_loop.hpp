@@ -10,6 +10,7 @@
 
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
+#include "aggregator/client/unique_fd.hpp"
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/coro/task.hpp"
 
@@ -69,8 +70,8 @@ class upstream_loop {
   static int on_timer(CURLM *multi, long timeout_ms, void *shard_ptr);
 
   client_options options_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  unique_fd epoll_fd_;
+  unique_fd wake_fd_;
   std::vector<std::unique_ptr<shard>> shards_;
   std::size_t next_shard_ = 0;
   std::vector<easy_handle> idle_easy_;

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+namespace agg::client {
+
+/// Owns a file descriptor (epoll instance, eventfd); closes it once. Move-only.
+class unique_fd {
+ public:
+  unique_fd() noexcept = default;
+  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  unique_fd(unique_fd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  unique_fd &operator=(unique_fd &&other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  unique_fd(const unique_fd &) = delete;
+  unique_fd &operator=(const unique_fd &) = delete;
+  ~unique_fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace agg::client
