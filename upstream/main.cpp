@@ -13,7 +13,9 @@ int main(int argc, char **argv) {
   CLI::App app{
       "upstream: GET /api/?task_id=K answers {\"message\":\"Hello World\",\"task_id\":\"K\"} after a delay.\n"
       "Per request: delay_ms=N overrides the delay; barrier=N holds the request until N such\n"
-      "requests are waiting, then releases them together."};
+      "requests are waiting, then releases them together; status=N answers with that status;\n"
+      "fault=reset_before_headers|reset_after_headers|endless_body|garbage|oversized|stall injects\n"
+      "a failure (oversized: size=N bytes, default 2 MiB)."};
   std::string listen = "127.0.0.1:9008";
   long long delay_ms = 1000;
   app.add_option("-l,--listen", listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -73,9 +74,27 @@ std::optional<long long> whole_number(std::string_view text, long long min, long
   return value;
 }
 
-std::string http_response(int status, std::string_view reason, std::string_view body, bool close) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string{reason} +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 400 ? "Status" : "Error";
+  }
+}
+
+std::string http_response(int status, std::string_view body, bool close,
+                          std::string_view content_type = "application/json") {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string{reason_phrase(status)} +
+                    "\r\nContent-Type: " + std::string{content_type} +
+                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
   out += body;
@@ -133,6 +152,54 @@ request_head parse_head(std::string_view head) {
 
 class session;
 
+/// `{"method":...,"target":...,"headers":{name: value}}` of a request: what arrived, for tests.
+std::string echo_json(const request_head &head, std::string_view head_text) {
+  boost::json::object headers;
+  std::string_view rest = head_text.substr(std::min(head_text.size(), head_text.find("\r\n") + 2));
+  while (!rest.empty()) {
+    const std::size_t end = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 2);
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name{line.substr(0, colon)};
+    for (char &c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    headers[name] = value;
+  }
+  std::string target{head.path};
+  if (!head.query.empty()) {
+    target += '?';
+    target += head.query;
+  }
+  return boost::json::serialize(
+      boost::json::object{{"method", head.method}, {"target", target}, {"headers", std::move(headers)}});
+}
+
+/// What the upstream does instead of (or with) its answer: the fault injection of `fault=`.
+enum class fault {
+  none,
+  reset_before_headers,  ///< the connection is reset instead of answered
+  reset_after_headers,   ///< headers promise a body, then the connection is reset
+  endless_body,          ///< a chunked body that never ends
+  garbage,               ///< a 200 whose body is not JSON
+  oversized,             ///< a valid JSON body of `size=` bytes (default 2 MiB)
+  stall,                 ///< headers and part of the body, then silence
+};
+
+std::optional<fault> parse_fault(std::string_view name) {
+  static constexpr std::pair<std::string_view, fault> names[] = {{"reset_before_headers", fault::reset_before_headers},
+                                                                 {"reset_after_headers", fault::reset_after_headers},
+                                                                 {"endless_body", fault::endless_body},
+                                                                 {"garbage", fault::garbage},
+                                                                 {"oversized", fault::oversized},
+                                                                 {"stall", fault::stall}};
+  for (const auto &[n, f] : names)
+    if (n == name) return f;
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct detail::server_state {
@@ -170,12 +237,16 @@ class session : public std::enable_shared_from_this<session> {
     if (answering_) server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  /// Reads for as long as the connection lives, also while a request waits for its delay: the
+  /// bytes of a pipelined request are kept for later, and a client that leaves ends the session
+  /// (and its place in `in_flight`) at once.
   void read_more() {
     socket_.async_read_some(asio::buffer(chunk_),
                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              if (ec) return;  // peer closed or server stopping: the session ends with its last handler
+                              if (ec) return self->end();  // peer closed or server stopping
                               self->buffer_.append(self->chunk_.data(), n);
-                              self->handle_buffered();
+                              if (!self->answering_) self->handle_buffered();
+                              self->read_more();
                             });
   }
 
@@ -186,42 +257,68 @@ class session : public std::enable_shared_from_this<session> {
   void handle_buffered() {
     const std::size_t head_end = buffer_.find("\r\n\r\n");
     if (head_end == std::string::npos) {
-      if (buffer_.size() > max_header_bytes)
-        return send(431, "Request Header Fields Too Large", R"({"error":"headers too large"})", true);
-      return read_more();
+      if (buffer_.size() > max_header_bytes) send(431, R"({"error":"headers too large"})", true);
+      return;  // the rest of the head is still coming
     }
     const request_head head = parse_head(std::string_view{buffer_}.substr(0, head_end));
-    if (head.malformed) return send(400, "Bad Request", R"({"error":"malformed request"})", true);
+    if (head.malformed) return send(400, R"({"error":"malformed request"})", true);
     const std::size_t consumed = head_end + 4 + head.content_length;
-    if (buffer_.size() < consumed) return read_more();  // the body is still coming
+    if (buffer_.size() < consumed) return;  // the body is still coming
 
     answering_ = true;
     server_.note_request_started();
     keep_alive_ = head.keep_alive;
     const auto params = parse_query(head.query);
     const std::string path{head.path};
+    if (path == "/echo") echo_ = echo_json(head, std::string_view{buffer_}.substr(0, head_end));
     buffer_.erase(0, consumed);
+    status_ = 200;
+    fault_ = fault::none;
     respond(path, params);
   }
 
   void respond(const std::string &path, const std::map<std::string, std::string, std::less<>> &params) {
-    if (path == "/health") return send(200, "OK", R"({"status":"ok"})");
-    if (path != "/api/" && path != "/api") return send(404, "Not Found", R"({"error":"not found"})");
+    if (path == "/health") return send(200, R"({"status":"ok"})");
+    if (path == "/echo") return send(200, echo_);
+    if (path != "/api/" && path != "/api") return send(404, R"({"error":"not found"})");
 
     delay_ = server_.options.delay;
     if (const auto it = params.find("delay_ms"); it != params.end()) {
       const auto ms = whole_number(it->second, 0, 3'600'000);
-      if (!ms) return send(400, "Bad Request", R"({"error":"delay_ms must be 0..3600000"})");
+      if (!ms) return send(400, R"({"error":"delay_ms must be 0..3600000"})");
       delay_ = std::chrono::milliseconds{*ms};
+    }
+    if (const auto it = params.find("status"); it != params.end()) {
+      const auto code = whole_number(it->second, 200, 599);
+      if (!code) return send(400, R"({"error":"status must be 200..599"})");
+      status_ = static_cast<int>(*code);
+    }
+    if (const auto it = params.find("fault"); it != params.end()) {
+      const auto f = parse_fault(it->second);
+      if (!f) return send(400, R"({"error":"unknown fault"})");
+      fault_ = *f;
+    }
+    std::size_t size = 2 << 20;
+    if (const auto it = params.find("size"); it != params.end()) {
+      const auto n = whole_number(it->second, 16, 256LL << 20);
+      if (!n) return send(400, R"({"error":"size must be 16..268435456"})");
+      size = static_cast<std::size_t>(*n);
     }
     const auto task = params.find("task_id");
     const std::string task_json =
         task == params.end() ? "null" : boost::json::serialize(boost::json::string{task->second});
-    reply_body_ = R"({"message":"Hello World","task_id":)" + task_json + "}";
+    if (fault_ == fault::oversized)
+      reply_body_ = R"({"pad":")" + std::string(size - 10, 'x') + R"("})";
+    else if (status_ == 204)
+      reply_body_.clear();
+    else if (status_ >= 300)
+      reply_body_ = R"({"error":"injected status )" + std::to_string(status_) + R"("})";
+    else
+      reply_body_ = R"({"message":"Hello World","task_id":)" + task_json + "}";
 
     if (const auto it = params.find("barrier"); it != params.end()) {
       const auto n = whole_number(it->second, 1, 100'000);
-      if (!n) return send(400, "Bad Request", R"({"error":"barrier must be 1..100000"})");
+      if (!n) return send(400, R"({"error":"barrier must be 1..100000"})");
       auto &waiting = server_.barriers[static_cast<std::size_t>(*n)];
       waiting.push_back(shared_from_this());
       if (waiting.size() < static_cast<std::size_t>(*n)) return;
@@ -234,17 +331,70 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void wait_then_send() {
-    if (delay_.count() == 0) return send(200, "OK", reply_body_);
+    if (delay_.count() == 0) return deliver();
     timer_.expires_after(delay_);
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec) self->send(200, "OK", self->reply_body_);
+      if (!ec) self->deliver();
     });
   }
 
+  /// The planned answer, or the planned fault, once the delay is over.
+  void deliver() {
+    switch (fault_) {
+      case fault::none:
+      case fault::oversized: return send(status_, reply_body_);
+      case fault::garbage: return send(200, "<html>this is not JSON</html>", false, "text/html");
+      case fault::reset_before_headers: return reset();
+      case fault::reset_after_headers:
+        return write_then("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+                          [](session &s) { s.reset(); });
+      case fault::stall:  // the session stays until the client gives up
+        return write_then(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"partial\":",
+            [](session &) {});
+      case fault::endless_body:
+        return write_then("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                          [](session &s) { s.trickle(); });
+    }
+  }
+
+  /// Aborts the connection with a TCP reset (SO_LINGER 0), as a crashed server would.
+  void reset() {
+    boost::system::error_code ignored;
+    socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket_.close(ignored);
+  }
+
+  template <typename Next>
+  void write_then(std::string bytes, Next next) {
+    out_ = std::move(bytes);
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this(), next](boost::system::error_code ec, std::size_t) {
+                        if (!ec) next(*self);
+                      });
+  }
+
+  /// Sends one small chunk every 10 ms until the client goes away.
+  void trickle() {
+    timer_.expires_after(std::chrono::milliseconds{10});
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->write_then("8\r\n{\"x\":1},\r\n", [](session &s) { s.trickle(); });
+    });
+  }
+
+  /// Closes the connection and stops the timer; pending handlers then release the session.
+  void end() {
+    boost::system::error_code ignored;
+    timer_.cancel();
+    socket_.close(ignored);
+  }
+
   /// Writes a response; the connection closes after it when the client asked or `force_close`.
-  void send(int status, std::string_view reason, std::string_view body, bool force_close = false) {
+  void send(int status, std::string_view body, bool force_close = false,
+            std::string_view content_type = "application/json") {
     const bool close = force_close || !keep_alive_;
-    out_ = http_response(status, reason, body, close);
+    out_ = http_response(status, body, close, content_type);
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this(), close](boost::system::error_code ec, std::size_t) {
                         if (self->answering_) self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -264,8 +414,11 @@ class session : public std::enable_shared_from_this<session> {
   std::array<char, 4096> chunk_{};
   std::string buffer_;
   std::string reply_body_;
+  std::string echo_;
   std::string out_;
   std::chrono::milliseconds delay_{0};
+  int status_ = 200;
+  fault fault_ = fault::none;
   bool keep_alive_ = true;
   bool answering_ = false;
 };

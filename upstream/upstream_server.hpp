@@ -27,10 +27,12 @@ struct upstream_stats {
 };
 
 /// The demo and benchmark upstream: `GET /api/?task_id=K` answers
-/// `{"message":"Hello World","task_id":"K"}` after the delay (`delay_ms=` overrides it per request;
-/// `barrier=N` also holds the request until N such requests are waiting, then releases them all).
-/// `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every connection,
-/// so thousands of delayed requests cost timers, not threads.
+/// `{"message":"Hello World","task_id":"K"}` after the delay. Per request: `delay_ms=N` overrides
+/// the delay; `barrier=N` holds the request until N such requests wait, then releases them all;
+/// `status=N` answers with that status; `fault=` injects reset_before_headers, reset_after_headers,
+/// endless_body, garbage (not JSON), oversized (`size=` bytes), or stall (part of a body, then
+/// silence). `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every
+/// connection, so thousands of delayed requests cost timers, not threads.
 class upstream_server {
  public:
   /// Binds and listens at once; throws std::system_error when the address is unavailable.

@@ -4,10 +4,13 @@
 
 namespace agg::client {
 
-upstream_reply fetch_blocking(const upstream_call &call, const client_options &options) {
+upstream_reply fetch_blocking(const upstream_call &call, const client_options &options, const std::stop_token &stop) {
   thread_local easy_handle easy;
   easy.reset();
   transfer t{easy, call, options};
+  if (t.expired()) return t.expired_reply();
+  if (stop.stop_requested()) return t.cancelled("the aggregation was cancelled");
+  t.abort_on(stop);
   return t.finish(curl_easy_perform(easy.get()));
 }
 

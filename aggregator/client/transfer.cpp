@@ -2,14 +2,36 @@
 
 namespace agg::client {
 
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// The time the transfer may take: its own timeout, or less when the deadline comes first.
+std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_point now, bool &by_deadline) {
+  by_deadline = false;
+  if (call.deadline == clock::time_point::max()) return call.timeout;
+  const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(call.deadline - now);
+  by_deadline = remaining < call.timeout;
+  return by_deadline ? remaining : call.timeout;
+}
+
+}  // namespace
+
 transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options)
-    : easy_(easy), max_body_bytes_(call.max_body_bytes) {
+    : easy_(easy), max_body_bytes_(call.max_body_bytes), deadline_(call.deadline) {
+  const auto allowed = time_allowed(call, started_, limited_by_deadline_);
+  if (allowed.count() <= 0) {
+    expired_ = true;
+    return;
+  }
+  for (const auto &line : call.headers) headers_.append(line);
   easy_.set(CURLOPT_URL, call.url.c_str());
   easy_.set(CURLOPT_PROTOCOLS_STR, "http,https");
   easy_.set(CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1});  // h2c reuse is broken in 7.88
   easy_.set(CURLOPT_NOSIGNAL, 1L);
   easy_.set(CURLOPT_TCP_NODELAY, 1L);
-  easy_.set(CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
+  easy_.set(CURLOPT_TIMEOUT_MS, static_cast<long>(allowed.count()));
+  if (headers_.get() != nullptr) easy_.set(CURLOPT_HTTPHEADER, headers_.get());
   easy_.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   easy_.set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(call.max_body_bytes));
   easy_.set(CURLOPT_USERAGENT, "aggregator/0.1");
@@ -33,6 +55,19 @@ std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, v
   return bytes;
 }
 
+void transfer::abort_on(const std::stop_token &stop) {
+  if (!stop.stop_possible()) return;
+  abort_on_ = &stop;
+  easy_.set(CURLOPT_XFERINFOFUNCTION, &transfer::on_progress);
+  easy_.set(CURLOPT_XFERINFODATA, static_cast<void *>(this));
+  easy_.set(CURLOPT_NOPROGRESS, 0L);
+}
+
+int transfer::on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept {
+  const auto &t = *static_cast<transfer *>(self);
+  return t.abort_on_->stop_requested() ? 1 : 0;  // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
+}
+
 namespace {
 
 transfer_error classify(CURLcode result, bool body_too_large) noexcept {
@@ -44,6 +79,7 @@ transfer_error classify(CURLcode result, bool body_too_large) noexcept {
     case CURLE_COULDNT_RESOLVE_PROXY: return transfer_error::connect;
     case CURLE_FILESIZE_EXCEEDED: return transfer_error::too_large;
     case CURLE_WRITE_ERROR: return body_too_large ? transfer_error::too_large : transfer_error::transport;
+    case CURLE_ABORTED_BY_CALLBACK: return transfer_error::cancelled;
     default: return transfer_error::transport;
   }
 }
@@ -63,7 +99,21 @@ upstream_reply transfer::finish(CURLcode result) {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
     if (reply.error == transfer_error::too_large)
       reply.error_detail = "body larger than " + std::to_string(max_body_bytes_) + " bytes";
+    if (reply.error == transfer_error::cancelled) reply.error_detail = "the aggregation was cancelled";
+    if (reply.error == transfer_error::timeout && limited_by_deadline_) {
+      reply.deadline_passed = true;
+      reply.error_detail = "the aggregation's deadline passed before the upstream answered";
+    }
   }
+  return reply;
+}
+
+upstream_reply transfer::expired_reply() const {
+  upstream_reply reply;
+  reply.started = reply.finished = started_;
+  reply.error = transfer_error::timeout;
+  reply.deadline_passed = true;
+  reply.error_detail = "the aggregation's deadline passed before the call started";
   return reply;
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <stop_token>
 #include <string>
 
 #include "aggregator/client/client_options.hpp"
@@ -23,6 +24,13 @@ class transfer {
   transfer &operator=(const transfer &) = delete;
 
   [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
+  /// True when the call's deadline had passed before it could start: run nothing, take expired().
+  [[nodiscard]] bool expired() const noexcept { return expired_; }
+  /// The reply of a call whose deadline passed before it started.
+  upstream_reply expired_reply() const;
+  /// Makes curl abort the transfer, within about a second, once `stop` is requested: for the
+  /// blocking path, where no loop can remove the handle. The token must outlive the transfer.
+  void abort_on(const std::stop_token &stop);
   /// Builds the reply from curl's result code once the transfer is over; call once.
   upstream_reply finish(CURLcode result);
   /// The reply of a transfer that was stopped before it finished.
@@ -30,9 +38,15 @@ class transfer {
 
  private:
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
+  static int on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept;
 
   easy_handle &easy_;
   std::size_t max_body_bytes_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool limited_by_deadline_ = false;  // the deadline, not the call's own timeout, bounds the transfer
+  bool expired_ = false;
+  const std::stop_token *abort_on_ = nullptr;
+  header_list headers_;
   bool body_too_large_ = false;
   std::string body_;
   std::array<char, CURL_ERROR_SIZE> curl_message_{};

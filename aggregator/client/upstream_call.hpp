@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agg::client {
 
@@ -12,6 +13,9 @@ struct upstream_call {
   std::string url;
   std::chrono::milliseconds timeout{10'000};  ///< whole transfer, connect included
   std::size_t max_body_bytes = 1 << 20;       ///< larger bodies abort the transfer (`too_large`)
+  /// The aggregation's deadline: the transfer never runs past it (nor starts after it).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::vector<std::string> headers;  ///< extra request header lines, "Name: value"
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
@@ -25,7 +29,8 @@ struct upstream_reply {
   transfer_error error = transfer_error::none;
   long status = 0;  ///< HTTP status; 0 when no response arrived
   std::string body;
-  std::string error_detail;  ///< curl's explanation when error != none
+  std::string error_detail;      ///< curl's explanation when error != none
+  bool deadline_passed = false;  ///< a timeout that the aggregation's deadline caused
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
 };

@@ -48,22 +48,38 @@ struct upstream_loop::shard {
 /// Lives in the coroutine frame of fetch while its transfer is in a multi handle;
 /// CURLOPT_PRIVATE points here.
 struct upstream_loop::transfer_awaiter {
+  /// Runs on whichever thread requests the stop: only posts, the loop does the cancelling.
+  struct request_cancel {
+    upstream_loop *loop;
+    std::uint64_t id;
+    void operator()() const { loop->post_cancel(id); }
+  };
+
   upstream_loop *loop = nullptr;
   transfer *work = nullptr;
+  std::stop_token stop{};
+  std::uint64_t id = 0;
   shard *owner = nullptr;
   CURLcode result = CURLE_OK;
-  bool cancelled = false;
+  const char *cancelled = nullptr;  // why, when the transfer was cancelled
   std::coroutine_handle<> waiter{};
   transfer_awaiter *prev = nullptr;
   transfer_awaiter *next = nullptr;
+  std::optional<std::stop_callback<request_cancel>> on_stop{};
 
   [[nodiscard]] bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     waiter = h;
-    return loop->start_transfer(*this);
+    if (!loop->start_transfer(*this)) return false;
+    if (stop.stop_possible()) {
+      id = loop->next_transfer_id_++;
+      loop->cancellable_.emplace(id, this);
+      on_stop.emplace(stop, request_cancel{loop, id});  // posts at once if a stop came already
+    }
+    return true;
   }
   [[nodiscard]] upstream_reply await_resume() const {
-    return cancelled ? work->cancelled("the upstream loop stopped") : work->finish(result);
+    return cancelled != nullptr ? work->cancelled(cancelled) : work->finish(result);
   }
 };
 
@@ -121,25 +137,62 @@ bool upstream_loop::post(std::coroutine_handle<> waiter) {
   return true;
 }
 
-void upstream_loop::run_posted() {
+void upstream_loop::post_cancel(std::uint64_t transfer_id) {
+  bool wake = false;
+  {
+    const std::lock_guard lock{posted_mutex_};
+    if (!accepting_) return;  // the loop cancels everything as it stops anyway
+    wake = posted_.empty() && cancels_.empty();
+    cancels_.push_back(transfer_id);
+  }
+  const std::uint64_t one = 1;
+  if (wake && write(wake_fd_.get(), &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+}
+
+void upstream_loop::run_posted(std::vector<transfer_awaiter *> &finished) {
   std::uint64_t count = 0;
   if (read(wake_fd_.get(), &count, sizeof count) < 0 && errno != EAGAIN) report("eventfd read", std::strerror(errno));
   std::vector<std::coroutine_handle<>> ready;
+  std::vector<std::uint64_t> cancels;
   {
     const std::lock_guard lock{posted_mutex_};
     ready.swap(posted_);
+    cancels.swap(cancels_);
     stopping_ = !accepting_;
+  }
+  for (const std::uint64_t id : cancels) {
+    const auto found = cancellable_.find(id);
+    if (found == cancellable_.end()) continue;  // it finished before the request arrived
+    transfer_awaiter &awaiter = *found->second;
+    if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
+        rc != CURLM_OK)
+      report("curl_multi_remove_handle", curl_multi_strerror(rc));
+    unlink(awaiter);
+    awaiter.cancelled = "the aggregation was cancelled";
+    finished.push_back(&awaiter);  // resumed with the completions, outside curl
   }
   for (const auto h : ready) h.resume();
 }
 
-coro::task<upstream_reply> upstream_loop::fetch(upstream_call call) {
+void upstream_loop::unlink(transfer_awaiter &awaiter) {
+  if (awaiter.prev != nullptr)
+    awaiter.prev->next = awaiter.next;
+  else
+    active_ = awaiter.next;
+  if (awaiter.next != nullptr) awaiter.next->prev = awaiter.prev;
+  awaiter.prev = awaiter.next = nullptr;
+  if (awaiter.id != 0) cancellable_.erase(awaiter.id);
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_token stop) {
   co_await schedule();
-  if (!on_loop_thread() || stopping_) {
+  const bool loop_stopped = !on_loop_thread() || stopping_;
+  if (loop_stopped || stop.stop_requested()) {
     upstream_reply stopped;
     stopped.started = stopped.finished = clock::now();
     stopped.error = transfer_error::cancelled;
-    stopped.error_detail = "the upstream loop stopped";
+    stopped.error_detail = loop_stopped ? "the upstream loop stopped" : "the aggregation was cancelled";
     co_return stopped;
   }
   easy_handle easy = take_easy();
@@ -258,12 +311,7 @@ void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finishe
       if (const CURLMcode rc = curl_multi_remove_handle(s->multi.get(), easy); rc != CURLM_OK)
         report("curl_multi_remove_handle", curl_multi_strerror(rc));
       awaiter.result = result;
-      if (awaiter.prev != nullptr)
-        awaiter.prev->next = awaiter.next;
-      else
-        active_ = awaiter.next;
-      if (awaiter.next != nullptr) awaiter.next->prev = awaiter.prev;
-      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      unlink(awaiter);
       finished.push_back(&awaiter);
     }
   }
@@ -272,13 +320,11 @@ void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finishe
 void upstream_loop::cancel_everything() {
   while (active_ != nullptr) {
     transfer_awaiter &awaiter = *active_;
-    active_ = awaiter.next;
-    if (active_ != nullptr) active_->prev = nullptr;
     if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
         rc != CURLM_OK)
       report("curl_multi_remove_handle", curl_multi_strerror(rc));
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    awaiter.cancelled = true;
+    unlink(awaiter);
+    awaiter.cancelled = "the upstream loop stopped";
     awaiter.waiter.resume();  // may start more fetches: they answer `cancelled` at once
   }
 }
@@ -293,7 +339,7 @@ void upstream_loop::run() {
     for (int i = 0; i < ready; ++i) {
       const std::uint64_t data = events[static_cast<std::size_t>(i)].data.u64;
       if (data == wake_token) {
-        run_posted();
+        run_posted(finished);
         continue;
       }
       shard &s = *shards_[data >> 32];
@@ -314,7 +360,8 @@ void upstream_loop::run() {
   }
   // Stopping: posts are refused from now on. Run what was handed over (its fetches answer `cancelled`),
   // then cancel the transfers still in the multi handles.
-  run_posted();
+  run_posted(finished);
+  for (transfer_awaiter *awaiter : finished) awaiter->waiter.resume();
   cancel_everything();
 }
 

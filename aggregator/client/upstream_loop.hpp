@@ -3,9 +3,12 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "aggregator/client/client_options.hpp"
@@ -40,8 +43,9 @@ class upstream_loop {
   }
 
   /// Performs one call on this loop; any thread may start it and it resumes on the loop thread.
-  /// Upstream failures are replies, never exceptions.
-  coro::task<upstream_reply> fetch(upstream_call call);
+  /// Upstream failures are replies, never exceptions. When `stop` is requested (from any thread)
+  /// the transfer is removed from curl and the reply says `cancelled`.
+  coro::task<upstream_reply> fetch(upstream_call call, std::stop_token stop = {});
 
   /// True on this loop's own thread.
   [[nodiscard]] bool on_loop_thread() const noexcept;
@@ -56,8 +60,11 @@ class upstream_loop {
   /// Queues a coroutine for the loop thread. False when the loop has stopped: the caller then goes on
   /// on its own thread (and fetch answers `cancelled`).
   bool post(std::coroutine_handle<> waiter);
+  /// Asks the loop thread to cancel the transfer with this id, if it is still running. Any thread.
+  void post_cancel(std::uint64_t transfer_id);
   void run();
-  void run_posted();
+  void run_posted(std::vector<transfer_awaiter *> &finished);
+  void unlink(transfer_awaiter &awaiter);
   int next_timeout_ms() const;
   void fire_due_timers();
   void collect_completions(std::vector<transfer_awaiter *> &finished);
@@ -76,11 +83,14 @@ class upstream_loop {
   std::size_t next_shard_ = 0;
   std::vector<easy_handle> idle_easy_;
   transfer_awaiter *active_ = nullptr;  // intrusive list of transfers in the multi handles
+  std::unordered_map<std::uint64_t, transfer_awaiter *> cancellable_;  // by id, those with a stop token
+  std::uint64_t next_transfer_id_ = 1;
   std::atomic<std::size_t> in_flight_{0};
   bool stopping_ = false;  // loop thread only
 
   std::mutex posted_mutex_;
   std::vector<std::coroutine_handle<>> posted_;  // guarded by posted_mutex_
+  std::vector<std::uint64_t> cancels_;           // guarded by posted_mutex_
   bool accepting_ = true;                        // guarded by posted_mutex_
 
   std::thread thread_;

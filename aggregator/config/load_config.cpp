@@ -160,9 +160,10 @@ void read_params(checker &c, const json::value &v, const std::string &path, rout
   if (o == nullptr) return;
   for (const auto &kv : *o) {
     const std::string param_path = child(path, kv.key());
-    // `num` is the fan-out width and `i` the repetition index: neither is a free parameter.
-    if (!is_name(kv.key()) || kv.key() == "num" || kv.key() == "i") {
-      c.fail(param_path, "parameter names are lowercase letters, digits, '_' or '-', and not 'num' or 'i'");
+    // `num` is the fan-out width, `timeout_ms` the request's time limit and `i` the repetition
+    // index: none of them is a free parameter.
+    if (!is_name(kv.key()) || kv.key() == "num" || kv.key() == "i" || kv.key() == "timeout_ms") {
+      c.fail(param_path, "parameter names are lowercase letters, digits, '_' or '-', and not num, i or timeout_ms");
       continue;
     }
     const json::object *spec = c.object(kv.value(), param_path, {"default", "max_length"});
@@ -174,16 +175,42 @@ void read_params(checker &c, const json::value &v, const std::string &path, rout
   }
 }
 
+bool is_header_name(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+  });
+}
+
+void read_forward_headers(checker &c, const json::value &v, const std::string &path, route_config &route) {
+  const json::array *a = c.array(v, path);
+  if (a == nullptr) return;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const json::string *name = (*a)[i].if_string();
+    if (name == nullptr || !is_header_name(*name)) {
+      c.fail(element(path, i), "must be a header name (letters, digits, '-', '_')");
+      continue;
+    }
+    // These describe the hop to the upstream; curl sets them, and forwarding them would break it.
+    for (const std::string_view hop : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
+      if (std::equal(name->begin(), name->end(), hop.begin(), hop.end(),
+                     [](char x, char y) { return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == y; }))
+        c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
+    route.forward_headers.emplace_back(*name);
+  }
+}
+
 void read_upstreams(checker &c, const json::value &v, const std::string &path, route_config &route) {
   const json::array *a = c.array(v, path);
   if (a == nullptr) return;
   if (a->empty()) c.fail(path, "must list at least one upstream");
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string entry_path = element(path, i);
-    const json::object *o = c.object((*a)[i], entry_path, {"url", "repeat"});
+    const json::object *o = c.object((*a)[i], entry_path, {"url", "repeat", "required"});
     if (o == nullptr) continue;
     bool repeat = false;
+    bool required = false;
     c.boolean(*o, entry_path, "repeat", repeat);
+    c.boolean(*o, entry_path, "required", required);
     const auto text = c.text(*o, entry_path, "url", true);
     if (!text) continue;
     auto parsed = url_template::parse(*text);
@@ -198,14 +225,16 @@ void read_upstreams(checker &c, const json::value &v, const std::string &path, r
       else if (slot != "i" && slot != "num" && !route.params.contains(slot))
         c.fail(child(entry_path, "url"), "slot {" + slot + "} is neither i, num nor a parameter the route declares");
     }
-    route.upstreams.push_back({std::move(url), repeat});
+    route.upstreams.push_back({std::move(url), repeat, required});
   }
 }
 
 route_config read_route(checker &c, const json::value &v, const std::string &path) {
   route_config route;
   const json::object *o =
-      c.object(v, path, {"name", "path", "message", "num", "params", "timeout_ms", "max_body_bytes", "upstreams"});
+      c.object(v, path,
+               {"name", "path", "message", "num", "params", "timeout_ms", "deadline_ms", "max_body_bytes",
+                "accept_non_json", "partial_status", "forward_headers", "upstreams"});
   if (o == nullptr) return route;
   if (auto name = c.text(*o, path, "name", true)) {
     if (!is_name(*name)) c.fail(child(path, "name"), "must be lowercase letters, digits, '_' or '-'");
@@ -218,7 +247,15 @@ route_config read_route(checker &c, const json::value &v, const std::string &pat
   }
   route.message = c.text(*o, path, "message", false).value_or("Aggregated upstream responses");
   c.millis(*o, path, "timeout_ms", route.timeout, 1, 3'600'000);
+  c.millis(*o, path, "deadline_ms", route.deadline, 1, 3'600'000);
   c.integer(*o, path, "max_body_bytes", route.max_body_bytes, 1, 1LL << 30);
+  c.boolean(*o, path, "accept_non_json", route.accept_non_json);
+  c.integer(*o, path, "partial_status", route.partial_status, 200, 599);
+  if (route.partial_status != 200 && route.partial_status != 206 && route.partial_status != 207 &&
+      route.partial_status != 502)
+    c.fail(child(path, "partial_status"), "must be 200, 206, 207 or 502");
+  if (const json::value *headers = o->if_contains("forward_headers"))
+    read_forward_headers(c, *headers, child(path, "forward_headers"), route);
   if (const json::value *params = o->if_contains("params")) read_params(c, *params, child(path, "params"), route);
   if (const json::value *num = o->if_contains("num")) {
     const std::string num_path = child(path, "num");

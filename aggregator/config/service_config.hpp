@@ -18,6 +18,7 @@ namespace agg::config {
 struct upstream_entry {
   url_template url;
   bool repeat = false;
+  bool required = false;  ///< the aggregate fails (502/504) when this call fails
 };
 
 /// The bounds of the `num` query parameter of a route with repeated entries.
@@ -39,8 +40,12 @@ struct route_config {
   std::string message;
   std::optional<count_limits> num;  ///< present exactly when an entry repeats
   std::map<std::string, param_spec, std::less<>> params;
-  std::chrono::milliseconds timeout{10'000};  ///< per upstream call
-  std::size_t max_body_bytes = 1 << 20;       ///< per upstream body
+  std::chrono::milliseconds timeout{10'000};   ///< per upstream call
+  std::chrono::milliseconds deadline{30'000};  ///< per aggregation: what is unfinished then is cut off
+  std::size_t max_body_bytes = 1 << 20;        ///< per upstream body
+  bool accept_non_json = false;                ///< keep a non-JSON 2xx body as a string instead of failing it
+  int partial_status = 200;                    ///< status when some (not required) upstreams failed
+  std::vector<std::string> forward_headers;    ///< request headers passed on to upstreams, by name
   std::vector<upstream_entry> upstreams;
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }

@@ -1,6 +1,7 @@
 #include "aggregator/fanout/aggregate.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/string.hpp>
 
 #include <algorithm>
 #include <cassert>
@@ -42,7 +43,7 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
   return outcome_kind::transport;
 }
 
-void classify_response(upstream_result &result, client::upstream_reply &reply) {
+void classify_response(upstream_result &result, client::upstream_reply &reply, bool accept_non_json) {
   result.status = reply.status;
   if (reply.status < 200 || reply.status > 299) {
     result.kind = outcome_kind::http_status;
@@ -52,7 +53,9 @@ void classify_response(upstream_result &result, client::upstream_reply &reply) {
   if (reply.status == 204) return;  // ok, with a null body
   boost::system::error_code ec;
   result.body = boost::json::parse(reply.body, ec);
-  if (ec) {
+  if (ec && accept_non_json) {
+    result.body = boost::json::string{reply.body};
+  } else if (ec) {
     result.kind = outcome_kind::invalid_json;
     result.detail = "upstream body is not JSON: " + ec.message();
     result.body = nullptr;
@@ -77,8 +80,10 @@ aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<clie
     slot.start_offset = reply.started - started;
     slot.duration = reply.finished - reply.started;
     slot.kind = kind_of(reply.error);
+    slot.required = plan.required[i];
+    slot.deadline_passed = reply.deadline_passed;
     if (slot.kind == outcome_kind::ok)
-      classify_response(slot, reply);
+      classify_response(slot, reply, plan.route->accept_non_json);
     else
       slot.detail = std::move(reply.error_detail);
   }

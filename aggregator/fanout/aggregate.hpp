@@ -28,6 +28,8 @@ struct upstream_result {
   long status = 0;
   boost::json::value body;                                   ///< null unless ok (and null for a 204)
   std::string detail;                                        ///< the failure, for a person; empty when ok
+  bool required = false;                                     ///< the aggregate fails when this slot fails
+  bool deadline_passed = false;                              ///< a timeout caused by the aggregation's deadline
   std::chrono::duration<double, std::milli> start_offset{};  ///< from the aggregation's start
   std::chrono::duration<double, std::milli> duration{};
 };
@@ -45,7 +47,8 @@ struct aggregate {
 };
 
 /// Turns the raw replies (one per planned call, same order) into an aggregate: 2xx with a JSON
-/// body (or 204) is ok; any other status, a body that is not JSON, or a transport error is not.
+/// body (or 204) is ok; any other status, a transport error, or a body that is not JSON (unless the
+/// route accepts those: it is kept as a string) is not.
 aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<client::upstream_reply> replies,
                  std::chrono::steady_clock::time_point started);
 

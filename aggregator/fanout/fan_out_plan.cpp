@@ -9,10 +9,10 @@ namespace {
 request_error bad_parameter(std::string message) { return {400, "invalid_parameter", std::move(message)}; }
 
 std::string accepted_names(const config::route_config &route) {
-  std::string names;
-  if (route.num) names = "num";
-  for (const auto &[name, spec] : route.params) names += (names.empty() ? "" : ", ") + name;
-  return names.empty() ? "none" : names;
+  std::string names = "timeout_ms";
+  if (route.num) names += ", num";
+  for (const auto &[name, spec] : route.params) names += ", " + name;
+  return names;
 }
 
 /// The value of `num`: digits only, from 1 to the route's maximum.
@@ -29,19 +29,52 @@ std::variant<std::size_t, request_error> read_count(const config::count_limits &
   return count;
 }
 
+/// The request's own time limit: a whole number of milliseconds, at most the route's deadline.
+std::variant<std::chrono::milliseconds, request_error> read_time_limit(const config::route_config &route,
+                                                                       const std::string *text) {
+  if (text == nullptr) return route.deadline;
+  long long ms = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), ms);
+  if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || ms < 1 || ms > route.deadline.count())
+    return bad_parameter("timeout_ms must be a whole number of milliseconds from 1 to " +
+                         std::to_string(route.deadline.count()) + " (it can only shorten this route's limits), got '" +
+                         *text + "'");
+  return std::chrono::milliseconds{ms};
+}
+
+/// The "Name: value" lines of the request headers the route forwards.
+std::variant<std::vector<std::string>, request_error> forwarded_headers(const config::route_config &route,
+                                                                        const header_lookup &headers) {
+  std::vector<std::string> lines;
+  if (!headers) return lines;
+  for (const auto &name : route.forward_headers) {
+    const auto value = headers(name);
+    if (!value) continue;
+    if (value->find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
+      return bad_parameter("header " + name + " holds a line break or NUL");
+    lines.push_back(name + ": " + *value);
+  }
+  return lines;
+}
+
 }  // namespace
 
-std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query) {
+std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query,
+                                                    const header_lookup &headers) {
+  const auto now = std::chrono::steady_clock::now();
   const std::string *num_text = nullptr;
+  const std::string *time_limit_text = nullptr;
   std::map<std::string_view, const std::string *, std::less<>> values;
   for (auto it = query.begin(); it != query.end(); it = query.upper_bound(it->first)) {
     const std::string &name = it->first;
     if (query.count(name) > 1) return bad_parameter("parameter '" + name + "' is given more than once");
     const bool is_num = route.num && name == "num";
     const auto spec = route.params.find(name);
-    if (!is_num && spec == route.params.end())
+    if (name == "timeout_ms") {
+      time_limit_text = &it->second;
+    } else if (!is_num && spec == route.params.end()) {
       return bad_parameter("unknown parameter '" + name + "'; this route accepts: " + accepted_names(route));
-    if (is_num) {
+    } else if (is_num) {
       num_text = &it->second;
     } else {
       if (it->second.size() > spec->second.max_length)
@@ -63,8 +96,16 @@ std::variant<fan_out_plan, request_error> make_plan(const config::route_config &
     count = std::get<std::size_t>(read);
   }
 
+  auto limit = read_time_limit(route, time_limit_text);
+  if (auto *error = std::get_if<request_error>(&limit)) return std::move(*error);
+  const auto time_limit = std::get<std::chrono::milliseconds>(limit);
+  auto header_lines = forwarded_headers(route, headers);
+  if (auto *error = std::get_if<request_error>(&header_lines)) return std::move(*error);
+
   fan_out_plan plan;
   plan.route = &route;
+  plan.deadline = now + time_limit;
+  const auto call_timeout = std::min(route.timeout, time_limit);
   const std::string num_value = std::to_string(count);
   for (const auto &entry : route.upstreams) {
     const std::size_t repetitions = entry.repeat ? count : 1;
@@ -75,7 +116,9 @@ std::variant<fan_out_plan, request_error> make_plan(const config::route_config &
         if (slot == "num") return num_value;
         return *values.find(slot)->second;  // config validation guarantees every slot is known
       });
-      plan.calls.push_back({std::move(url), route.timeout, route.max_body_bytes});
+      plan.calls.push_back({std::move(url), call_timeout, route.max_body_bytes, plan.deadline,
+                            std::get<std::vector<std::string>>(header_lines)});
+      plan.required.push_back(entry.required);
     }
   }
   return plan;

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -12,6 +16,9 @@ namespace agg::fanout {
 
 /// A request's query parameters as the front received them (a name may repeat).
 using query_params = std::multimap<std::string, std::string, std::less<>>;
+
+/// Looks a request header up by name (case-insensitive); nullopt when the request has none.
+using header_lookup = std::function<std::optional<std::string>(std::string_view name)>;
 
 /// Why a request cannot be planned: becomes a 4xx with a JSON body at the front.
 struct request_error {
@@ -25,10 +32,15 @@ struct request_error {
 struct fan_out_plan {
   const config::route_config *route = nullptr;
   std::vector<client::upstream_call> calls;
+  std::vector<bool> required;                      ///< required[i]: the aggregate fails when calls[i] fails
+  std::chrono::steady_clock::time_point deadline;  ///< when unfinished calls are cut off
 };
 
-/// Validates the query against the route (known names, `num` within bounds, lengths) and expands
-/// the route's upstream entries into calls; parameter values only ever fill template slots.
-std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query);
+/// Validates the query against the route (known names, `num` within bounds, `timeout_ms` that
+/// can only shorten the route's limits, lengths) and expands the route's upstream entries into
+/// calls; parameter values only ever fill template slots. The deadline starts now. Request headers
+/// the route forwards are looked up with `headers` (none when it is empty).
+std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query,
+                                                    const header_lookup &headers = {});
 
 }  // namespace agg::fanout

@@ -30,11 +30,11 @@ client::upstream_reply reply_for(std::exception_ptr error) {
 }  // namespace
 
 coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *loop,
-                                                       std::vector<client::upstream_call> calls) {
+                                                       std::vector<client::upstream_call> calls, std::stop_token stop) {
   co_await loop->schedule();
   std::vector<coro::task<client::upstream_reply>> fetches;
   fetches.reserve(calls.size());
-  for (auto &call : calls) fetches.push_back(loop->fetch(std::move(call)));
+  for (auto &call : calls) fetches.push_back(loop->fetch(std::move(call), stop));
   auto outcomes = co_await coro::when_all_settled(std::move(fetches));
 
   std::vector<client::upstream_reply> replies;
@@ -45,12 +45,13 @@ coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *lo
 }
 
 std::vector<client::upstream_reply> gather_blocking(const std::vector<client::upstream_call> &calls,
-                                                    const client::client_options &options) {
+                                                    const client::client_options &options,
+                                                    const std::stop_token &stop) {
   std::vector<client::upstream_reply> replies;
   replies.reserve(calls.size());
   for (const auto &call : calls) {
     try {
-      replies.push_back(client::fetch_blocking(call, options));
+      replies.push_back(client::fetch_blocking(call, options, stop));
     } catch (...) {
       replies.push_back(reply_for(std::current_exception()));
     }
@@ -58,15 +59,15 @@ std::vector<client::upstream_reply> gather_blocking(const std::vector<client::up
   return replies;
 }
 
-aggregate run_async(client::upstream_client &client, const fan_out_plan &plan) {
+aggregate run_async(client::upstream_client &client, const fan_out_plan &plan, const std::stop_token &stop) {
   const auto started = std::chrono::steady_clock::now();
-  auto replies = coro::sync_wait(gather(&client.pick_loop(), plan.calls));
+  auto replies = coro::sync_wait(gather(&client.pick_loop(), plan.calls, stop));
   return settle(plan, execution_mode::async, std::move(replies), started);
 }
 
-aggregate run_sync(const client::client_options &options, const fan_out_plan &plan) {
+aggregate run_sync(const client::client_options &options, const fan_out_plan &plan, const std::stop_token &stop) {
   const auto started = std::chrono::steady_clock::now();
-  return settle(plan, execution_mode::sync, gather_blocking(plan.calls, options), started);
+  return settle(plan, execution_mode::sync, gather_blocking(plan.calls, options, stop), started);
 }
 
 }  // namespace agg::fanout

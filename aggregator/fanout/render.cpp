@@ -24,12 +24,33 @@ void describe(json_writer &w, std::size_t index, const upstream_result &r) {
     w.null();
   else
     w.raw("{").key("kind").string(to_string(r.kind)).raw(",").key("message").string(r.detail).raw("}");
+  if (r.required) w.raw(",").key("required").boolean(true);
   w.raw(",").key("start_ms").number(milliseconds(r.start_offset), 3);
   w.raw(",").key("duration_ms").number(milliseconds(r.duration), 3);
   w.raw("}");
 }
 
 }  // namespace
+
+int aggregate_status(const aggregate &result) {
+  bool any_ok = false;
+  bool any_failed = false;
+  bool deadline_cut = false;
+  bool required_failed = false;
+  bool required_cut = false;
+  for (const auto &r : result.results) {
+    const bool ok = r.kind == outcome_kind::ok;
+    any_ok = any_ok || ok;
+    any_failed = any_failed || !ok;
+    deadline_cut = deadline_cut || r.deadline_passed;
+    required_failed = required_failed || (r.required && !ok);
+    required_cut = required_cut || (r.required && r.deadline_passed);
+  }
+  if (!any_failed) return 200;
+  if (!any_ok) return deadline_cut ? 504 : 502;
+  if (required_failed) return required_cut ? 504 : 502;
+  return result.route->partial_status;
+}
 
 rendered_aggregate render(const aggregate &result) {
   const std::size_t failed = result.failures();
@@ -40,7 +61,7 @@ rendered_aggregate render(const aggregate &result) {
 
   rendered_aggregate out;
   out.complete = failed == 0;
-  out.status = (total > 0 && failed == total) ? 502 : 200;
+  out.status = aggregate_status(result);
   out.body.reserve(256 + total * 256);
   json_writer w{out.body};
   w.raw("{").key("message").string(result.route->message);

@@ -8,10 +8,15 @@ namespace agg::fanout {
 
 /// An aggregate as the HTTP response that carries it.
 struct rendered_aggregate {
-  int status = 200;  ///< 200 when anything succeeded, 502 when every upstream failed
+  int status = 200;  ///< see aggregate_status()
   bool complete = true;
   std::string body;  ///< JSON, Django-compatible: message, responses, debug_message, and more
 };
+
+/// The response status: 200 when every call succeeded; the route's partial status (200 unless
+/// configured) when some failed; 502 when all failed or a required one did, 504 instead when the
+/// aggregation's deadline is why (no result at all before it, or a required call cut off by it).
+int aggregate_status(const aggregate &result);
 
 /// Renders the response document: `responses` holds a slot per planned call in plan order (null
 /// where the call failed) and `upstreams` says, slot by slot, how each call went.

@@ -1,19 +1,26 @@
 #include "aggregator/server/http_front.hpp"
 
 #include <httplib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <stdexcept>
+#include <stop_token>
+#include <system_error>
 #include <variant>
 
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/fanout/gather.hpp"
 #include "aggregator/fanout/render.hpp"
+#include "aggregator/server/client_connection.hpp"
 #include "aggregator/server/json_response.hpp"
 
 namespace agg::server {
@@ -22,19 +29,63 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// The connection the calling worker thread is serving, while it serves one.
+thread_local const client_connection *serving = nullptr;
+
+client::unique_fd make_stop_fd() {
+  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  return client::unique_fd{fd};
+}
+
 }  // namespace
 
-/// cpp-httplib's server with the one thing its setters cannot do: a real listen backlog.
-/// 0.11.4 compiles in listen(fd, 5); listening again on the bound socket raises it.
+/// cpp-httplib's server with what its setters cannot do: a real listen backlog (0.11.4 compiles in
+/// listen(fd, 5); listening again on the bound socket raises it), and connections served through
+/// our own stream, which tells the front its socket and waits for keep-alive requests without
+/// polling.
 class http_front::listener : public httplib::Server {
  public:
+  listener() : stop_fd_(make_stop_fd()) {}
+
   bool raise_backlog(int backlog) const { return ::listen(svr_sock_, backlog) == 0; }
   /// Server::stop() does nothing until the accept loop has started; shutting the bound socket
-  /// down as well makes the loop end whenever it starts, so an early stop cannot be lost.
+  /// down as well makes the loop end whenever it starts, so an early stop cannot be lost. Idle
+  /// keep-alive connections end at once.
   void halt() {
+    const std::uint64_t one = 1;
+    if (::write(stop_fd_.get(), &one, sizeof one) < 0) std::perror("aggregator: eventfd write");
     stop();
     if (const auto fd = svr_sock_.load(); fd != INVALID_SOCKET) ::shutdown(fd, SHUT_RDWR);
   }
+
+ private:
+  // Replaces cpp-httplib's per-connection loop (same keep-alive rules, same request processing).
+  bool process_and_close_socket(socket_t sock) override {
+    using std::chrono::microseconds;
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    const auto read_timeout =
+        std::chrono::duration_cast<milliseconds>(seconds{read_timeout_sec_} + microseconds{read_timeout_usec_});
+    const auto write_timeout =
+        std::chrono::duration_cast<milliseconds>(seconds{write_timeout_sec_} + microseconds{write_timeout_usec_});
+    client_connection connection{sock, stop_fd_.get(), read_timeout, write_timeout};
+    serving = &connection;
+    bool ok = false;
+    for (std::size_t left = keep_alive_max_count_;
+         left > 0 && svr_sock_ != INVALID_SOCKET && connection.wait_for_request(seconds{keep_alive_timeout_sec_});
+         --left) {
+      bool closed = false;
+      ok = process_request(connection, left == 1, closed, nullptr);
+      if (!ok || closed) break;
+    }
+    serving = nullptr;
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+
+  client::unique_fd stop_fd_;
 };
 
 http_front::http_front(const config::service_config &config, client::upstream_client &client)
@@ -144,16 +195,25 @@ void http_front::dispatch(const httplib::Request &request, httplib::Response &re
 void http_front::serve_aggregate(const endpoint &target, const httplib::Request &request,
                                  httplib::Response &response) const {
   const fanout::query_params query(request.params.begin(), request.params.end());
-  auto planned = fanout::make_plan(*target.route, query);
+  const auto header = [&request](std::string_view name) -> std::optional<std::string> {
+    const std::string key{name};
+    if (!request.has_header(key)) return std::nullopt;
+    return request.get_header_value(key);
+  };
+  auto planned = fanout::make_plan(*target.route, query, header);
   if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
     response.status = error->status;
     response.body = error_json(error->code, error->message);
     return;
   }
   const auto &plan = std::get<fanout::fan_out_plan>(planned);
+  // A client that goes away cancels its aggregation: nobody is left to read the answer.
+  std::stop_source stop;
+  std::optional<disconnect_watcher::registration> watching;
+  if (serving != nullptr) watching.emplace(watcher_.watch(serving->socket(), stop));
   const fanout::aggregate result = target.mode == fanout::execution_mode::async
-                                       ? fanout::run_async(client_, plan)
-                                       : fanout::run_sync(client_.options(), plan);
+                                       ? fanout::run_async(client_, plan, stop.get_token())
+                                       : fanout::run_sync(client_.options(), plan, stop.get_token());
   fanout::rendered_aggregate rendered = fanout::render(result);
   response.status = rendered.status;
   response.set_header("X-Aggregate-Complete", rendered.complete ? "true" : "false");

@@ -9,6 +9,7 @@
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregate.hpp"
+#include "aggregator/server/disconnect_watcher.hpp"
 
 namespace httplib {
 struct Request;
@@ -50,6 +51,7 @@ class http_front {
 
   const config::service_config &config_;
   client::upstream_client &client_;
+  mutable disconnect_watcher watcher_;  // thread-safe; watching does not change the front
   std::unordered_map<std::string, endpoint> endpoints_;
   std::unique_ptr<listener> listener_;
   std::atomic<bool> stop_requested_{false};

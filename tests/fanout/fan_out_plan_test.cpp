@@ -63,7 +63,8 @@ TEST_CASE("num must be a whole number within the route's bounds") {
 }
 
 TEST_CASE("unknown, repeated, missing and overlong parameters are rejected") {
-  CHECK(rejected({{"user", "u"}, {"nmu", "3"}}) == "unknown parameter 'nmu'; this route accepts: num, city, user");
+  CHECK(rejected({{"user", "u"}, {"nmu", "3"}}) ==
+        "unknown parameter 'nmu'; this route accepts: timeout_ms, num, city, user");
   CHECK(rejected({{"user", "u"}, {"num", "1"}, {"num", "2"}}) == "parameter 'num' is given more than once");
   CHECK(rejected({}) == "parameter 'user' is required");
   CHECK(rejected({{"user", "u"}, {"city", "a-very-long-city"}}) == "parameter 'city' is longer than 10 characters");
