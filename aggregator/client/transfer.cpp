@@ -11,7 +11,7 @@ std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_po
   by_deadline = false;
   if (call.deadline == clock::time_point::max()) return call.timeout;
   const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(call.deadline - now);
-  by_deadline = remaining < call.timeout;
+  by_deadline = remaining <= call.timeout;  // a tie: the deadline (the request's limit) decides
   return by_deadline ? remaining : call.timeout;
 }
 

@@ -199,7 +199,13 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
   upstream_reply reply;
   {
     transfer work{easy, call, options_};
-    reply = co_await transfer_awaiter{.loop = this, .work = &work};
+    if (work.expired()) {
+      reply = work.expired_reply();
+    } else {
+      // A named awaiter: g++ 12 destroys a temporary with non-trivial members twice in co_await.
+      transfer_awaiter completion{.loop = this, .work = &work, .stop = std::move(stop)};
+      reply = co_await completion;
+    }
   }
   give_back(std::move(easy));
   co_return reply;

@@ -208,6 +208,11 @@ void http_front::serve_aggregate(const endpoint &target, const httplib::Request 
   }
   const auto &plan = std::get<fanout::fan_out_plan>(planned);
   // A client that goes away cancels its aggregation: nobody is left to read the answer.
+  aggregations_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  struct leaving {
+    std::atomic<std::size_t> &count;
+    ~leaving() { count.fetch_sub(1, std::memory_order_relaxed); }
+  } const counted{aggregations_in_flight_};
   std::stop_source stop;
   std::optional<disconnect_watcher::registration> watching;
   if (serving != nullptr) watching.emplace(watcher_.watch(serving->socket(), stop));

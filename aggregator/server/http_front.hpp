@@ -37,6 +37,10 @@ class http_front {
   bool run();
   /// Stops accepting; run() returns once in-flight requests have been answered. Any thread.
   void stop();
+  /// Aggregations being executed right now (async and sync). Any thread.
+  [[nodiscard]] std::size_t aggregations_in_flight() const noexcept {
+    return aggregations_in_flight_.load(std::memory_order_relaxed);
+  }
 
  private:
   class listener;
@@ -55,6 +59,7 @@ class http_front {
   std::unordered_map<std::string, endpoint> endpoints_;
   std::unique_ptr<listener> listener_;
   std::atomic<bool> stop_requested_{false};
+  mutable std::atomic<std::size_t> aggregations_in_flight_{0};
 };
 
 }  // namespace agg::server

@@ -35,6 +35,8 @@ class running_service {
     return c;
   }
   [[nodiscard]] const client::upstream_client &engine() const noexcept { return client_; }
+  [[nodiscard]] const server::http_front &front() const noexcept { return front_; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
 
  private:
   config::service_config config_;
