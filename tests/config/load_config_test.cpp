@@ -134,3 +134,19 @@ TEST_CASE("listen addresses are HOST:PORT") {
   CHECK_FALSE(agg::config::parse_listen_address("h:65536"));
   CHECK_FALSE(agg::config::parse_listen_address("h:80x"));
 }
+
+TEST_CASE("failure settings are validated with their paths") {
+  const std::string base = R"({"name":"r","path":"/r","upstreams":[{"url":"http://h/x","required":"yes"}],)";
+  const auto lines = problems(
+      R"({"routes":[)" + base +
+      R"("partial_status":201,"deadline_ms":0,"accept_non_json":1,"forward_headers":["X-Ok","Host","bad header"]}]})");
+  CHECK(mentions(lines, "routes[0].upstreams[0].required: must be true or false"));
+  CHECK(mentions(lines, "routes[0].partial_status: must be 200, 206, 207 or 502"));
+  CHECK(mentions(lines, "routes[0].deadline_ms: must be an integer from 1"));
+  CHECK(mentions(lines, "routes[0].accept_non_json: must be true or false"));
+  CHECK(mentions(lines, "routes[0].forward_headers[1]: cannot forward the hop-by-hop header Host"));
+  CHECK(mentions(lines, "routes[0].forward_headers[2]: must be a header name"));
+  CHECK(mentions(
+      problems(R"({"routes":[{"name":"r","path":"/r","params":{"timeout_ms":{}},"upstreams":[{"url":"http://h/"}]}]})"),
+      "routes[0].params.timeout_ms"));
+}

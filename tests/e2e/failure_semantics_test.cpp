@@ -35,8 +35,8 @@ struct failure_fixture {
   running_service service{agg::testing::config_from(
       R"({"server":{"listen":"127.0.0.1:0","threads":32},"routes":[)" +
       route("kinds",
-            "[" + url(upstream.api("task_id=ok")) + "," + url(upstream.api("delay_ms=5000")) + "," + url(refused) + "," +
-                url(upstream.api("status=503")) + "," + url(upstream.api("fault=garbage")) + "," +
+            "[" + url(upstream.api("task_id=ok")) + "," + url(upstream.api("delay_ms=5000")) + "," + url(refused) +
+                "," + url(upstream.api("status=503")) + "," + url(upstream.api("fault=garbage")) + "," +
                 url(upstream.api("fault=oversized&size=100000")) + "," +
                 url(upstream.api("fault=reset_before_headers")) + "," + url(upstream.api("fault=reset_after_headers")) +
                 "," + url(upstream.api("fault=stall")) + "," + url(upstream.api("fault=endless_body")) + "," +
@@ -52,8 +52,9 @@ struct failure_fixture {
       "," + route("lenient", "[" + url(upstream.api("fault=garbage")) + "]", R"("accept_non_json":true)") + "," +
       route("headers", "[" + url(upstream.base() + "/echo") + "]", R"("forward_headers":["X-User"])") + "," +
       route("search", "[" + url(upstream.base() + "/echo?q={q}") + "]", R"("params":{"q":{"default":""}})") + "," +
-      route("hang", "[" + url(upstream.api("delay_ms=60000")) + "," + url(upstream.api("delay_ms=60000")) + "," +
-                        url(upstream.api("delay_ms=60000")) + "]",
+      route("hang",
+            "[" + url(upstream.api("delay_ms=60000")) + "," + url(upstream.api("delay_ms=60000")) + "," +
+                url(upstream.api("delay_ms=60000")) + "]",
             R"("timeout_ms":120000,"deadline_ms":120000)") +
       "]}")};
 

@@ -69,3 +69,34 @@ TEST_CASE("unknown, repeated, missing and overlong parameters are rejected") {
   CHECK(rejected({}) == "parameter 'user' is required");
   CHECK(rejected({{"user", "u"}, {"city", "a-very-long-city"}}) == "parameter 'city' is longer than 10 characters");
 }
+
+TEST_CASE("timeout_ms shortens the call timeouts and the deadline, never lengthens them") {
+  const auto before = std::chrono::steady_clock::now();
+  const auto plan = planned({{"user", "u"}, {"timeout_ms", "250"}});
+  CHECK(plan.calls[0].timeout == std::chrono::milliseconds{250});
+  CHECK(plan.deadline >= before + std::chrono::milliseconds{250});
+  CHECK(plan.deadline <= std::chrono::steady_clock::now() + std::chrono::milliseconds{250});
+  for (const auto &call : plan.calls) CHECK(call.deadline == plan.deadline);
+  const auto defaults = planned({{"user", "u"}});
+  CHECK(defaults.calls[0].timeout == route.timeout);
+  CHECK(rejected({{"user", "u"}, {"timeout_ms", "30001"}}).find("can only shorten") != std::string::npos);
+  CHECK(rejected({{"user", "u"}, {"timeout_ms", "-5"}}).find("timeout_ms") != std::string::npos);
+}
+
+TEST_CASE("only the headers a route names are forwarded, and only when present") {
+  const auto with_headers =
+      agg::testing::config_from(R"({"routes":[{"name":"h","path":"/h","forward_headers":["X-User","X-Trace"],
+    "upstreams":[{"url":"http://127.0.0.1:9008/api/"},{"url":"http://127.0.0.1:9008/other","required":true}]}]})");
+  const auto lookup = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "X-User") return "alice";
+    if (name == "Cookie") return "secret";
+    return std::nullopt;
+  };
+  auto result = make_plan(with_headers.routes[0], {}, lookup);
+  REQUIRE(std::holds_alternative<fan_out_plan>(result));
+  const auto &plan = std::get<fan_out_plan>(result);
+  CHECK(plan.calls[0].headers == std::vector<std::string>{"X-User: alice"});
+  CHECK(plan.required == std::vector<bool>{false, true});
+  const auto smuggling = [](std::string_view) -> std::optional<std::string> { return "a\r\nHost: evil"; };
+  CHECK(std::holds_alternative<request_error>(make_plan(with_headers.routes[0], {}, smuggling)));
+}

@@ -93,3 +93,37 @@ TEST_CASE("any 2xx is a success and a 204 contributes null") {
   CHECK(doc.at("responses").as_array()[0].is_null());
   CHECK(doc.at("responses").as_array()[1].as_string() == "made");
 }
+
+namespace {
+
+/// An aggregate of `slots` for the status table: each slot is ok, failed, or cut by the deadline.
+enum class slot { ok, failed, cut };
+
+int status_of(std::vector<std::pair<slot, bool>> slots, int partial_status = 200) {
+  auto route = config.routes[0];
+  route.partial_status = partial_status;
+  agg::fanout::aggregate result;
+  result.route = &route;
+  for (const auto &[s, required] : slots) {
+    agg::fanout::upstream_result r;
+    r.kind = s == slot::ok ? agg::fanout::outcome_kind::ok
+                           : (s == slot::cut ? agg::fanout::outcome_kind::timeout : agg::fanout::outcome_kind::connect);
+    r.deadline_passed = s == slot::cut;
+    r.required = required;
+    result.results.push_back(std::move(r));
+  }
+  return agg::fanout::aggregate_status(result);
+}
+
+}  // namespace
+
+TEST_CASE("the aggregate status table") {
+  CHECK(status_of({{slot::ok, false}, {slot::ok, true}}) == 200);
+  CHECK(status_of({{slot::ok, false}, {slot::failed, false}}) == 200);
+  CHECK(status_of({{slot::ok, false}, {slot::failed, false}}, 206) == 206);
+  CHECK(status_of({{slot::failed, false}, {slot::failed, false}}) == 502);
+  CHECK(status_of({{slot::failed, false}, {slot::cut, false}}) == 504);
+  CHECK(status_of({{slot::ok, false}, {slot::failed, true}}) == 502);
+  CHECK(status_of({{slot::ok, false}, {slot::cut, true}}) == 504);
+  CHECK(status_of({{slot::ok, false}, {slot::cut, false}}, 207) == 207);
+}

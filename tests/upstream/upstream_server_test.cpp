@@ -76,3 +76,37 @@ TEST_CASE("a malformed request gets a 400 and the connection closes") {
   served up;
   CHECK(agg::testing::raw_exchange(up.server.port(), "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
 }
+
+TEST_CASE("the upstream injects status codes and bodies on request") {
+  served up;
+  auto http = up.http();
+  CHECK(http.Get("/api/?status=503")->status == 503);
+  const auto empty = http.Get("/api/?status=204");
+  REQUIRE(empty);
+  CHECK(empty->status == 204);
+  CHECK(empty->body.empty());
+  const auto garbage = http.Get("/api/?fault=garbage");
+  REQUIRE(garbage);
+  CHECK(garbage->get_header_value("Content-Type") == "text/html");
+  CHECK(garbage->body == "<html>this is not JSON</html>");
+  const auto big = http.Get("/api/?fault=oversized&size=5000");
+  REQUIRE(big);
+  CHECK(big->body.size() == 5000);
+  CHECK(http.Get("/api/?fault=nonsense")->status == 400);
+  CHECK(http.Get("/api/?status=99")->status == 400);
+}
+
+TEST_CASE("the upstream resets connections when asked") {
+  served up;
+  auto http = up.http();
+  CHECK_FALSE(http.Get("/api/?fault=reset_before_headers"));
+  CHECK_FALSE(http.Get("/api/?fault=reset_after_headers"));
+}
+
+TEST_CASE("the upstream echoes what reached it") {
+  served up;
+  const auto r = up.http().Get("/echo?a=1%202", {{"X-Probe", "yes"}});
+  REQUIRE(r);
+  CHECK(r->body.find(R"("target":"/echo?a=1%202")") != std::string::npos);
+  CHECK(r->body.find(R"("x-probe":"yes")") != std::string::npos);
+}
