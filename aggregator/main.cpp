@@ -13,6 +13,7 @@
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/process/process_setup.hpp"
 #include "aggregator/server/http_front.hpp"
+#include "aggregator/server/service_log.hpp"
 
 namespace {
 
@@ -47,6 +48,8 @@ int main(int argc, char **argv) {
   std::string check_file;
   std::string listen;
   std::size_t threads = 0;
+  std::string log_level;
+  std::string log_format;
   app.add_option("-c,--config", config_file, "config file (JSON); default: the embedded demo config")
       ->check(CLI::ExistingFile);
   app.add_option("--check", check_file,
@@ -55,6 +58,10 @@ int main(int argc, char **argv) {
   app.add_option("-l,--listen", listen, "HOST:PORT to listen on, overriding server.listen (port 0: any free port)");
   app.add_option("--threads", threads, "HTTP worker threads, overriding server.threads (one per open connection)")
       ->check(CLI::Range(1, 20'000));
+  app.add_option("--log-level", log_level, "debug, info (one access line per request), warn, error or off")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", log_format, "text or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -87,22 +94,32 @@ int main(int argc, char **argv) {
     config.server.port = address->second;
   }
   if (threads != 0) config.server.threads = threads;
+  if (!log_level.empty()) config.log.threshold = *agg::config::parse_log_level(log_level);
+  if (!log_format.empty()) config.log.json = log_format == "json";
 
   agg::process::raise_fd_limit();
   shrink_default_thread_stack();
+  const agg::server::service_log log{config.log};
   try {
     agg::client::upstream_client client{config.client};
-    agg::server::http_front front{config, client};
-    const agg::process::stop_signal_waiter on_signal{[&front] { front.stop(); }};
+    agg::server::http_front front{config, client, log};
+    // SIGTERM/SIGINT: stop accepting, give in-flight requests the grace period, cancel the rest.
+    const auto grace = config.server.shutdown_grace;
+    const agg::process::stop_signal_waiter on_signal{[&front, &log, grace] {
+      log.event(agg::config::log_config::level::info, "stopping: no new connections; finishing requests in flight");
+      front.shut_down(grace);
+    }};
     const std::uint16_t port = front.bind();
     std::printf("aggregator listening on http://%s:%u (config: %s)\n", config.server.host.c_str(), port,
                 source.c_str());
     for (const auto &route : config.routes)
       std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route.path.c_str(), route.sync_path().c_str());
     std::fflush(stdout);
-    return front.run() ? 0 : 1;
+    const bool served = front.run();
+    log.event(agg::config::log_config::level::info, served ? "stopped" : "the listener failed");
+    return served ? 0 : 1;
   } catch (const std::exception &e) {
-    std::fprintf(stderr, "aggregator: %s\n", e.what());
+    log.event(agg::config::log_config::level::error, e.what());
     return 1;
   }
 }

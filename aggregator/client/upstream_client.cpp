@@ -14,6 +14,16 @@ upstream_loop &upstream_client::pick_loop() noexcept {
   return *loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
 }
 
+bool upstream_client::running() const noexcept {
+  return std::all_of(loops_.begin(), loops_.end(), [](const auto &loop) { return loop->running(); });
+}
+
+std::chrono::nanoseconds upstream_client::take_max_lag() noexcept {
+  std::chrono::nanoseconds worst{0};
+  for (const auto &loop : loops_) worst = std::max(worst, loop->take_max_lag());
+  return worst;
+}
+
 std::size_t upstream_client::transfers_in_flight() const noexcept {
   std::size_t total = 0;
   for (const auto &loop : loops_) total += loop->transfers_in_flight();

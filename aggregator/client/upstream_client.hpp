@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -21,6 +22,10 @@ class upstream_client {
   [[nodiscard]] const client_options &options() const noexcept { return options_; }
   /// Transfers in flight across all loops.
   [[nodiscard]] std::size_t transfers_in_flight() const noexcept;
+  /// True when every loop thread is running.
+  [[nodiscard]] bool running() const noexcept;
+  /// The longest wait of work handed to any loop since the previous call (see upstream_loop).
+  [[nodiscard]] std::chrono::nanoseconds take_max_lag() noexcept;
 
  private:
   client_options options_;

@@ -127,7 +127,8 @@ bool upstream_loop::post(std::coroutine_handle<> waiter) {
   {
     const std::lock_guard lock{posted_mutex_};
     if (!accepting_) return false;
-    wake = posted_.empty();
+    wake = posted_.empty() && cancels_.empty();
+    if (wake) first_posted_ = clock::now();
     posted_.push_back(waiter);
   }
   // Only the first post after the loop took the queue needs to wake it: the loop reads the eventfd
@@ -143,6 +144,7 @@ void upstream_loop::post_cancel(std::uint64_t transfer_id) {
     const std::lock_guard lock{posted_mutex_};
     if (!accepting_) return;  // the loop cancels everything as it stops anyway
     wake = posted_.empty() && cancels_.empty();
+    if (wake) first_posted_ = clock::now();
     cancels_.push_back(transfer_id);
   }
   const std::uint64_t one = 1;
@@ -154,11 +156,19 @@ void upstream_loop::run_posted(std::vector<transfer_awaiter *> &finished) {
   if (read(wake_fd_.get(), &count, sizeof count) < 0 && errno != EAGAIN) report("eventfd read", std::strerror(errno));
   std::vector<std::coroutine_handle<>> ready;
   std::vector<std::uint64_t> cancels;
+  clock::time_point oldest;
   {
     const std::lock_guard lock{posted_mutex_};
     ready.swap(posted_);
     cancels.swap(cancels_);
+    oldest = first_posted_;
     stopping_ = !accepting_;
+  }
+  if (!ready.empty() || !cancels.empty()) {
+    const auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - oldest).count();
+    std::int64_t seen = max_lag_ns_.load(std::memory_order_relaxed);
+    while (lag > seen && !max_lag_ns_.compare_exchange_weak(seen, lag, std::memory_order_relaxed)) {
+    }
   }
   for (const std::uint64_t id : cancels) {
     const auto found = cancellable_.find(id);
@@ -337,6 +347,7 @@ void upstream_loop::cancel_everything() {
 
 void upstream_loop::run() {
   current_loop = this;
+  running_.store(true, std::memory_order_release);
   std::array<epoll_event, 256> events{};
   std::vector<transfer_awaiter *> finished;
   while (!stopping_) {
@@ -369,6 +380,7 @@ void upstream_loop::run() {
   run_posted(finished);
   for (transfer_awaiter *awaiter : finished) awaiter->waiter.resume();
   cancel_everything();
+  running_.store(false, std::memory_order_release);
 }
 
 }  // namespace agg::client

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +50,13 @@ class upstream_loop {
 
   /// True on this loop's own thread.
   [[nodiscard]] bool on_loop_thread() const noexcept;
+  /// True while the loop thread runs (for readiness checks). Any thread.
+  [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+  /// The longest time work handed to the loop waited before it ran, since the previous call; resets
+  /// it. A loop that keeps up stays in microseconds. Any thread.
+  [[nodiscard]] std::chrono::nanoseconds take_max_lag() noexcept {
+    return std::chrono::nanoseconds{max_lag_ns_.exchange(0, std::memory_order_relaxed)};
+  }
   /// Transfers added to a multi handle and not yet finished: returns to zero when nothing leaks.
   [[nodiscard]] std::size_t transfers_in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
 
@@ -86,12 +94,15 @@ class upstream_loop {
   std::unordered_map<std::uint64_t, transfer_awaiter *> cancellable_;  // by id, those with a stop token
   std::uint64_t next_transfer_id_ = 1;
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<std::int64_t> max_lag_ns_{0};
   bool stopping_ = false;  // loop thread only
 
   std::mutex posted_mutex_;
-  std::vector<std::coroutine_handle<>> posted_;  // guarded by posted_mutex_
-  std::vector<std::uint64_t> cancels_;           // guarded by posted_mutex_
-  bool accepting_ = true;                        // guarded by posted_mutex_
+  std::vector<std::coroutine_handle<>> posted_;         // guarded by posted_mutex_
+  std::vector<std::uint64_t> cancels_;                  // guarded by posted_mutex_
+  std::chrono::steady_clock::time_point first_posted_;  // guarded by posted_mutex_: oldest waiting work
+  bool accepting_ = true;                               // guarded by posted_mutex_
 
   std::thread thread_;
 };

@@ -17,6 +17,15 @@ std::string to_string(const config_error &error) {
   return error.path.empty() ? error.message : error.path + ": " + error.message;
 }
 
+std::optional<log_config::level> parse_log_level(std::string_view text) {
+  if (text == "debug") return log_config::level::debug;
+  if (text == "info") return log_config::level::info;
+  if (text == "warn") return log_config::level::warn;
+  if (text == "error") return log_config::level::error;
+  if (text == "off") return log_config::level::off;
+  return std::nullopt;
+}
+
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
@@ -131,7 +140,7 @@ bool is_route_path(std::string_view s) {
 
 void read_server(checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
-  const json::object *o = c.object(v, path, {"listen", "threads", "backlog"});
+  const json::object *o = c.object(v, path, {"listen", "threads", "backlog", "max_aggregations", "shutdown_grace_ms"});
   if (o == nullptr) return;
   if (const auto listen = c.text(*o, path, "listen", false)) {
     if (const auto address = parse_listen_address(*listen)) {
@@ -143,6 +152,24 @@ void read_server(checker &c, const json::value &v, server_config &out) {
   }
   c.integer(*o, path, "threads", out.threads, 1, 20'000);
   c.integer(*o, path, "backlog", out.backlog, 1, 65'535);
+  c.integer(*o, path, "max_aggregations", out.max_aggregations, 1, 1'000'000);
+  c.millis(*o, path, "shutdown_grace_ms", out.shutdown_grace, 0, 3'600'000);
+}
+
+void read_log(checker &c, const json::value &v, log_config &out) {
+  const std::string path = "log";
+  const json::object *o = c.object(v, path, {"level", "format"});
+  if (o == nullptr) return;
+  if (const auto level = c.text(*o, path, "level", false)) {
+    if (const auto parsed = parse_log_level(*level))
+      out.threshold = *parsed;
+    else
+      c.fail(child(path, "level"), "must be debug, info, warn, error or off");
+  }
+  if (const auto format = c.text(*o, path, "format", false)) {
+    if (*format != "text" && *format != "json") c.fail(child(path, "format"), "must be text or json");
+    out.json = *format == "json";
+  }
 }
 
 void read_client(checker &c, const json::value &v, client::client_options &out) {
@@ -318,8 +345,9 @@ std::variant<service_config, config_errors> parse_config(std::string_view json_t
 
   checker c;
   service_config config;
-  if (const json::object *root = c.object(document, "", {"server", "client", "routes"})) {
+  if (const json::object *root = c.object(document, "", {"server", "client", "log", "routes"})) {
     if (const json::value *v = root->if_contains("server")) read_server(c, *v, config.server);
+    if (const json::value *v = root->if_contains("log")) read_log(c, *v, config.log);
     if (const json::value *v = root->if_contains("client")) read_client(c, *v, config.client);
     if (const json::value *v = root->if_contains("routes"))
       read_routes(c, *v, config.routes);

@@ -33,6 +33,9 @@ std::variant<service_config, config_errors> load_config_file(const std::string &
 /// The config compiled into the binary: byte for byte configs/default.json.
 std::string_view default_config_json() noexcept;
 
+/// "debug", "info", "warn", "error" or "off"; nullopt otherwise.
+std::optional<log_config::level> parse_log_level(std::string_view text);
+
 /// Splits "HOST:PORT" (host an IPv4 literal or a name, port 0-65535); nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text);
 

@@ -57,12 +57,22 @@ struct server_config {
   std::uint16_t port = 8080;
   std::size_t threads = 1024;  ///< one per open client connection (cpp-httplib keeps it per keep-alive)
   int backlog = 4096;
+  std::size_t max_aggregations = 2000;               ///< concurrent aggregations; past it 503 + Retry-After at once
+  std::chrono::milliseconds shutdown_grace{10'000};  ///< in-flight requests' time to finish on SIGTERM
+};
+
+/// What the service logs to stderr: one access line per request at `info`, plus its own events.
+struct log_config {
+  enum class level { debug, info, warn, error, off };
+  level threshold = level::info;
+  bool json = false;  ///< one JSON object per line instead of text
 };
 
 /// The whole validated configuration; immutable once loaded.
 struct service_config {
   server_config server;
   client::client_options client;
+  log_config log;
   std::vector<route_config> routes;
 };
 

@@ -1,20 +1,16 @@
 #include "aggregator/server/http_front.hpp"
 
 #include <httplib.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <random>
 #include <stdexcept>
-#include <stop_token>
-#include <system_error>
+#include <thread>
 #include <variant>
 
 #include "aggregator/fanout/fan_out_plan.hpp"
@@ -22,79 +18,59 @@
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/server/client_connection.hpp"
 #include "aggregator/server/json_response.hpp"
+#include "aggregator/server/listener.hpp"
+#include "aggregator/server/request_context.hpp"
 
 namespace agg::server {
 
 namespace {
 
 using clock = std::chrono::steady_clock;
+using level = config::log_config::level;
 
-/// The connection the calling worker thread is serving, while it serves one.
-thread_local const client_connection *serving = nullptr;
+/// Per-upstream Server-Timing entries stop here: a 1000-call aggregation would make a huge header.
+constexpr std::size_t max_timing_entries = 64;
 
-client::unique_fd make_stop_fd() {
-  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-  return client::unique_fd{fd};
+/// A client's request id is kept when it is 1-128 characters of [A-Za-z0-9._:-].
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+          c == ':' || c == '-'))
+      return false;
+  return true;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+  return id;
+}
+
+/// `u3;dur=1001.2;desc="timeout"`: one upstream call in Server-Timing.
+void add_timing_entries(std::string &out, const fanout::aggregate &result) {
+  char entry[96];
+  std::snprintf(entry, sizeof entry, ", fetch;dur=%.3f",
+                std::chrono::duration<double, std::milli>(result.finished - result.started).count());
+  out += entry;
+  const std::size_t shown = std::min(result.results.size(), max_timing_entries);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto &r = result.results[i];
+    std::snprintf(entry, sizeof entry, ", u%zu;dur=%.3f;desc=\"%.*s\"", i, r.duration.count(),
+                  static_cast<int>(fanout::to_string(r.kind).size()), fanout::to_string(r.kind).data());
+    out += entry;
+  }
 }
 
 }  // namespace
 
-/// cpp-httplib's server with what its setters cannot do: a real listen backlog (0.11.4 compiles in
-/// listen(fd, 5); listening again on the bound socket raises it), and connections served through
-/// our own stream, which tells the front its socket and waits for keep-alive requests without
-/// polling.
-class http_front::listener : public httplib::Server {
- public:
-  listener() : stop_fd_(make_stop_fd()) {}
-
-  bool raise_backlog(int backlog) const { return ::listen(svr_sock_, backlog) == 0; }
-  /// Server::stop() does nothing until the accept loop has started; shutting the bound socket
-  /// down as well makes the loop end whenever it starts, so an early stop cannot be lost. Idle
-  /// keep-alive connections end at once.
-  void halt() {
-    const std::uint64_t one = 1;
-    if (::write(stop_fd_.get(), &one, sizeof one) < 0) std::perror("aggregator: eventfd write");
-    stop();
-    if (const auto fd = svr_sock_.load(); fd != INVALID_SOCKET) ::shutdown(fd, SHUT_RDWR);
-  }
-
- private:
-  // Replaces cpp-httplib's per-connection loop (same keep-alive rules, same request processing).
-  bool process_and_close_socket(socket_t sock) override {
-    using std::chrono::microseconds;
-    using std::chrono::milliseconds;
-    using std::chrono::seconds;
-    const auto read_timeout =
-        std::chrono::duration_cast<milliseconds>(seconds{read_timeout_sec_} + microseconds{read_timeout_usec_});
-    const auto write_timeout =
-        std::chrono::duration_cast<milliseconds>(seconds{write_timeout_sec_} + microseconds{write_timeout_usec_});
-    client_connection connection{sock, stop_fd_.get(), read_timeout, write_timeout};
-    serving = &connection;
-    bool ok = false;
-    for (std::size_t left = keep_alive_max_count_;
-         left > 0 && svr_sock_ != INVALID_SOCKET && connection.wait_for_request(seconds{keep_alive_timeout_sec_});
-         --left) {
-      bool closed = false;
-      ok = process_request(connection, left == 1, closed, nullptr);
-      if (!ok || closed) break;
-    }
-    serving = nullptr;
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-    return ok;
-  }
-
-  client::unique_fd stop_fd_;
-};
-
-http_front::http_front(const config::service_config &config, client::upstream_client &client)
-    : config_(config), client_(client), listener_(std::make_unique<listener>()) {
+http_front::http_front(const config::service_config &config, client::upstream_client &client, const service_log &log)
+    : config_(config), client_(client), log_(log), listener_(std::make_unique<listener>()) {
   for (const auto &route : config_.routes) {
     endpoints_.emplace(route.path, endpoint{&route, fanout::execution_mode::async});
     endpoints_.emplace(route.sync_path(), endpoint{&route, fanout::execution_mode::sync});
   }
-
   listener &server = *listener_;
   server.set_tcp_nodelay(true);  // without it every keep-alive response waits ~40 ms (Nagle)
   server.set_keep_alive_max_count(10'000);
@@ -105,7 +81,13 @@ http_front::http_front(const config::service_config &config, client::upstream_cl
   // cpp-httplib owns and deletes the queue it gets from this factory.
   const std::size_t threads = config_.server.threads;
   server.new_task_queue = [threads] { return std::make_unique<httplib::ThreadPool>(threads).release(); };
+  install_hooks();
+}
 
+http_front::~http_front() = default;
+
+void http_front::install_hooks() {
+  listener &server = *listener_;
   const auto handler = [this](const httplib::Request &request, httplib::Response &response) {
     dispatch(request, response);
   };
@@ -117,29 +99,51 @@ http_front::http_front(const config::service_config &config, client::upstream_cl
   server.Delete(".*", handler);
   server.Options(".*", handler);
 
+  server.set_pre_routing_handler([](const httplib::Request &request, httplib::Response &) {
+    const std::string given = request.get_header_value("X-Request-Id");
+    current_request().request_id = acceptable_request_id(given) ? given : new_request_id();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   // Errors cpp-httplib produces itself (malformed request, body too large) get a JSON body too;
   // a body a handler already set is kept.
   server.set_error_handler(
       httplib::Server::HandlerWithResponse{[](const httplib::Request &, httplib::Response &response) {
         if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        response.set_content(error_json_for_status(response.status), "application/json");
+        send_json(response, response.status, error_json_for_status(response.status), current_request().started);
         return httplib::Server::HandlerResponse::Handled;
       }});
   // Without a handler cpp-httplib would put e.what() into a header; log it and say nothing inside.
-  server.set_exception_handler([](const httplib::Request &request, httplib::Response &response, std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception &e) {
-      std::fprintf(stderr, "aggregator: %s %s failed: %s\n", request.method.c_str(), request.path.c_str(), e.what());
-    } catch (...) {
-      std::fprintf(stderr, "aggregator: %s %s failed\n", request.method.c_str(), request.path.c_str());
-    }
-    response.status = 500;
-    response.set_content(error_json("internal", "internal error"), "application/json");
+  server.set_exception_handler(
+      [this](const httplib::Request &request, httplib::Response &response, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception &e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log_.event(level::error, request.method + " " + request.path + " failed: " + what);
+        send_json(response, 500, error_json("internal", "internal error"), current_request().started);
+      });
+  // Headers every response carries, errors included; the body is final by now. Metrics are
+  // recorded here, before the response leaves, so a client never sees a request it made missing.
+  server.set_post_routing_handler([this](const httplib::Request &, httplib::Response &response) {
+    request_context &context = current_request();
+    if (context.request_id.empty()) context.request_id = new_request_id();
+    response.set_header("X-Request-Id", context.request_id);
+    const auto took = clock::now() - context.started;
+    char total[48];
+    std::snprintf(total, sizeof total, "total;dur=%.3f", std::chrono::duration<double, std::milli>(took).count());
+    response.set_header("Server-Timing", total + context.timing_entries);
+    metrics_.record_request(context.route, response.status, took);
+  });
+  // The access line is written once the response is sent, with the time that took included.
+  server.set_logger([this](const httplib::Request &request, const httplib::Response &response) {
+    const request_context &context = current_request();
+    log_.access({context.request_id, request.method, request.path, context.route, response.status, response.body.size(),
+                 clock::now() - context.started, context.upstream_calls, context.upstream_failures});
   });
 }
-
-http_front::~http_front() = default;
 
 std::uint16_t http_front::bind() {
   const auto &where = config_.server;
@@ -166,12 +170,30 @@ void http_front::stop() {
   listener_->halt();
 }
 
+bool http_front::shut_down(std::chrono::milliseconds grace) {
+  stop();
+  const auto give_up = clock::now() + grace;
+  while (aggregations_in_flight() > 0 && clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  if (aggregations_in_flight() == 0) return true;
+  log_.event(level::warn, "grace period over: cancelling " + std::to_string(aggregations_in_flight()) +
+                              " aggregations still in flight");
+  cancel_in_flight();
+  return false;
+}
+
+void http_front::cancel_in_flight() const {
+  const std::lock_guard lock{active_mutex_};
+  for (std::stop_source *stop : active_) stop->request_stop();
+}
+
 void http_front::dispatch(const httplib::Request &request, httplib::Response &response) const {
-  const auto started = clock::now();
+  const auto started = current_request().started;
   const bool readable = request.method == "GET" || request.method == "HEAD";
   const auto target = endpoints_.find(request.path);
-  const bool known = target != endpoints_.end() || request.path == "/health" || request.path == "/";
-  if (!known) {
+  const bool fixed =
+      request.path == "/health" || request.path == "/ready" || request.path == "/metrics" || request.path == "/";
+  if (target == endpoints_.end() && !fixed) {
     send_json(response, 404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"), started);
     return;
   }
@@ -183,6 +205,11 @@ void http_front::dispatch(const httplib::Request &request, httplib::Response &re
   }
   if (request.path == "/health") {
     send_json(response, 200, R"({"status":"ok"})", started);
+  } else if (request.path == "/ready") {
+    const bool ready = client_.running() && !stop_requested_.load();
+    send_json(response, ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})", started);
+  } else if (request.path == "/metrics") {
+    serve_metrics(response);
   } else if (request.path == "/") {
     serve_index(response);
     send_json(response, 200, std::move(response.body), started);
@@ -194,6 +221,22 @@ void http_front::dispatch(const httplib::Request &request, httplib::Response &re
 
 void http_front::serve_aggregate(const endpoint &target, const httplib::Request &request,
                                  httplib::Response &response) const {
+  request_context &context = current_request();
+  context.route = target.route->name;
+  // Past the cap, answer at once: queueing would slow every client down instead of some.
+  const std::size_t running = aggregations_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  struct leaving {
+    std::atomic<std::size_t> &count;
+    ~leaving() { count.fetch_sub(1, std::memory_order_relaxed); }
+  } const counted{aggregations_in_flight_};
+  if (running >= config_.server.max_aggregations || stop_requested_.load()) {
+    response.status = 503;
+    response.set_header("Retry-After", "1");
+    response.body = error_json("overloaded", stop_requested_.load() ? "the service is shutting down"
+                                                                    : "too many aggregations in flight; retry shortly");
+    return;
+  }
+
   const fanout::query_params query(request.params.begin(), request.params.end());
   const auto header = [&request](std::string_view name) -> std::optional<std::string> {
     const std::string key{name};
@@ -207,22 +250,56 @@ void http_front::serve_aggregate(const endpoint &target, const httplib::Request 
     return;
   }
   const auto &plan = std::get<fanout::fan_out_plan>(planned);
-  // A client that goes away cancels its aggregation: nobody is left to read the answer.
-  aggregations_in_flight_.fetch_add(1, std::memory_order_relaxed);
-  struct leaving {
-    std::atomic<std::size_t> &count;
-    ~leaving() { count.fetch_sub(1, std::memory_order_relaxed); }
-  } const counted{aggregations_in_flight_};
+
+  // A client that goes away cancels its aggregation: nobody is left to read the answer. So does a
+  // shutdown whose grace period ran out.
   std::stop_source stop;
   std::optional<disconnect_watcher::registration> watching;
-  if (serving != nullptr) watching.emplace(watcher_.watch(serving->socket(), stop));
+  if (context.connection != nullptr) watching.emplace(watcher_.watch(context.connection->socket(), stop));
+  {
+    const std::lock_guard lock{active_mutex_};
+    active_.insert(&stop);
+  }
+  struct unregister {
+    const http_front &front;
+    std::stop_source *stop;
+    ~unregister() {
+      const std::lock_guard lock{front.active_mutex_};
+      front.active_.erase(stop);
+    }
+  } const registered{*this, &stop};
+
   const fanout::aggregate result = target.mode == fanout::execution_mode::async
                                        ? fanout::run_async(client_, plan, stop.get_token())
                                        : fanout::run_sync(client_.options(), plan, stop.get_token());
+  record(result);
   fanout::rendered_aggregate rendered = fanout::render(result);
   response.status = rendered.status;
   response.set_header("X-Aggregate-Complete", rendered.complete ? "true" : "false");
   response.body = std::move(rendered.body);
+}
+
+void http_front::record(const fanout::aggregate &result) const {
+  request_context &context = current_request();
+  context.upstream_calls = result.results.size();
+  context.upstream_failures = result.failures();
+  add_timing_entries(context.timing_entries, result);
+  std::array<std::uint64_t, 8> by_kind{};
+  for (const auto &r : result.results) ++by_kind[static_cast<std::size_t>(r.kind)];
+  for (std::size_t kind = 0; kind < by_kind.size(); ++kind)
+    if (by_kind[kind] != 0)
+      metrics_.record_upstream(fanout::to_string(static_cast<fanout::outcome_kind>(kind)), by_kind[kind]);
+}
+
+void http_front::serve_metrics(httplib::Response &response) const {
+  metrics::gauges now;
+  now.aggregations_in_flight = aggregations_in_flight();
+  now.transfers_in_flight = client_.transfers_in_flight();
+  now.open_connections = listener_->open_connections();
+  now.loop_lag_seconds = std::chrono::duration<double>(client_.take_max_lag()).count();
+  response.status = 200;
+  response.set_header("Content-Type", "text/plain; version=0.0.4");
+  response.body = metrics_.render(now);
 }
 
 void http_front::serve_index(httplib::Response &response) const {
@@ -231,7 +308,7 @@ void http_front::serve_index(httplib::Response &response) const {
     endpoints.push_back(boost::json::object{{"path", route.path}, {"route", route.name}, {"mode", "async"}});
     endpoints.push_back(boost::json::object{{"path", route.sync_path()}, {"route", route.name}, {"mode", "sync"}});
   }
-  endpoints.push_back(boost::json::object{{"path", "/health"}});
+  for (const char *path : {"/health", "/ready", "/metrics"}) endpoints.push_back(boost::json::object{{"path", path}});
   response.body = boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}});
 }
 

@@ -1,15 +1,21 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregate.hpp"
 #include "aggregator/server/disconnect_watcher.hpp"
+#include "aggregator/server/metrics.hpp"
+#include "aggregator/server/service_log.hpp"
 
 namespace httplib {
 struct Request;
@@ -18,14 +24,18 @@ struct Response;
 
 namespace agg::server {
 
+class listener;
+
 /// The HTTP front: translates requests into plans, runs them on the engine and renders JSON.
-/// Serves `GET /` (the endpoint list), `GET /health`, and per route `path` (async) and
-/// `path_sync` (sync baseline). cpp-httplib is configured at run time only (TCP_NODELAY, a pool of
-/// `server.threads` workers, a real listen backlog, JSON error and exception handlers).
-/// The config and the client must outlive the front.
+/// Serves `GET /` (the endpoint list), `/health`, `/ready`, `/metrics`, and per route `path`
+/// (async) and `path_sync` (sync baseline). Every response carries `X-Request-Id` and
+/// `Server-Timing`; every JSON body gains `elapsed`; every request gets an access-log line.
+/// cpp-httplib is configured at run time only (TCP_NODELAY, a pool of `server.threads` workers, a
+/// real listen backlog, JSON error and exception handlers). The config, the client and the log
+/// must outlive the front.
 class http_front {
  public:
-  http_front(const config::service_config &config, client::upstream_client &client);
+  http_front(const config::service_config &config, client::upstream_client &client, const service_log &log);
   http_front(const http_front &) = delete;
   http_front &operator=(const http_front &) = delete;
   ~http_front();
@@ -35,31 +45,45 @@ class http_front {
   std::uint16_t bind();
   /// Serves on the calling thread until stop(); false when the listener failed.
   bool run();
-  /// Stops accepting; run() returns once in-flight requests have been answered. Any thread.
+  /// Stops accepting; idle connections close, requests being answered finish, then run() returns.
+  /// Any thread.
   void stop();
+  /// stop(), then waits up to `grace` for in-flight aggregations and cancels the rest (they are
+  /// still answered, with `cancelled` slots). True when nothing had to be cancelled. Any thread.
+  bool shut_down(std::chrono::milliseconds grace);
+
   /// Aggregations being executed right now (async and sync). Any thread.
   [[nodiscard]] std::size_t aggregations_in_flight() const noexcept {
     return aggregations_in_flight_.load(std::memory_order_relaxed);
   }
 
  private:
-  class listener;
   struct endpoint {
     const config::route_config *route;
     fanout::execution_mode mode;
   };
 
+  void install_hooks();
   void dispatch(const httplib::Request &request, httplib::Response &response) const;
   void serve_aggregate(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
   void serve_index(httplib::Response &response) const;
+  void serve_metrics(httplib::Response &response) const;
+  void record(const fanout::aggregate &result) const;
+  void cancel_in_flight() const;
 
   const config::service_config &config_;
   client::upstream_client &client_;
-  mutable disconnect_watcher watcher_;  // thread-safe; watching does not change the front
+  const service_log &log_;
   std::unordered_map<std::string, endpoint> endpoints_;
   std::unique_ptr<listener> listener_;
   std::atomic<bool> stop_requested_{false};
+
+  // Thread-safe parts the (const) request handlers use.
+  mutable disconnect_watcher watcher_;
+  mutable metrics metrics_;
   mutable std::atomic<std::size_t> aggregations_in_flight_{0};
+  mutable std::mutex active_mutex_;
+  mutable std::unordered_set<std::stop_source *> active_;  // guarded by active_mutex_
 };
 
 }  // namespace agg::server

@@ -18,10 +18,7 @@ void send_json(httplib::Response &response, int status, std::string object_text,
   std::snprintf(elapsed, sizeof elapsed, "%s\"elapsed\":%.6f}", object_text.size() > 2 ? "," : "", seconds);
   object_text.pop_back();
   object_text += elapsed;
-  char timing[64];
-  std::snprintf(timing, sizeof timing, "total;dur=%.3f", seconds * 1000.0);
   response.status = status;
-  response.set_header("Server-Timing", timing);
   response.set_header("Content-Type", "application/json");
   response.body = std::move(object_text);  // 0.11.4's set_content only copies
 }

@@ -11,8 +11,8 @@ struct Response;
 namespace agg::server {
 
 /// Sets a JSON object body and its status, adding `"elapsed"` (seconds since `started`) as the
-/// object's last member and a `Server-Timing: total` header (the timing middleware of the Django
-/// original). `object_text` must be a serialized JSON object.
+/// object's last member: the timing middleware of the Django original. `object_text` must be a
+/// serialized JSON object.
 void send_json(httplib::Response &response, int status, std::string object_text,
                std::chrono::steady_clock::time_point started);
 

@@ -36,7 +36,7 @@ TEST_CASE("the front answers health, the endpoint index and an aggregation") {
   auto http = service.http();
   CHECK(json_of(http.Get("/health")).at("status").as_string() == "ok");
   const auto index = json_of(http.Get("/"));
-  CHECK(index.at("endpoints").as_array().size() == 3);
+  CHECK(index.at("endpoints").as_array().size() == 5);
 
   const auto result = http.Get("/api/demo?num=3");
   REQUIRE(result);
@@ -70,7 +70,8 @@ TEST_CASE("a request cpp-httplib rejects itself still gets a JSON error body") {
   auto config = agg::testing::demo_config(upstream.api("task_id={i}"));
   config.server.port = 0;
   agg::client::upstream_client client{config.client};
-  agg::server::http_front front{config, client};
+  const agg::server::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
+  agg::server::http_front front{config, client, quiet};
   const auto port = front.bind();
   std::thread serving{[&] { front.run(); }};
   const std::string reply =
@@ -110,7 +111,8 @@ TEST_CASE("a failing upstream is an error entry, not a failed request") {
 TEST_CASE("stop before run still ends run at once") {
   const auto config = agg::testing::demo_config("http://127.0.0.1:9/api/?task_id={i}");
   agg::client::upstream_client client{config.client};
-  agg::server::http_front front{config, client};
+  const agg::server::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
+  agg::server::http_front front{config, client, quiet};
   front.bind();
   front.stop();
   CHECK(front.run());

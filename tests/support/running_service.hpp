@@ -9,6 +9,7 @@
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/server/http_front.hpp"
+#include "aggregator/server/service_log.hpp"
 
 namespace agg::testing {
 
@@ -18,7 +19,7 @@ class running_service {
   explicit running_service(config::service_config config)
       : config_(std::move(config)),
         client_(config_.client),
-        front_(config_, client_),
+        front_(config_, client_, quiet_),
         port_(front_.bind()),
         thread_([this] { front_.run(); }) {}
   running_service(const running_service &) = delete;
@@ -35,11 +36,13 @@ class running_service {
     return c;
   }
   [[nodiscard]] const client::upstream_client &engine() const noexcept { return client_; }
+  [[nodiscard]] server::http_front &front() noexcept { return front_; }
   [[nodiscard]] const server::http_front &front() const noexcept { return front_; }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
 
  private:
   config::service_config config_;
+  server::service_log quiet_{config::log_config{config::log_config::level::off, false}};
   client::upstream_client client_;
   server::http_front front_;
   std::uint16_t port_;

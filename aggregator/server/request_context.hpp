@@ -1,0 +1,41 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace agg::server {
+
+class client_connection;
+
+/// What the front knows about the request a worker thread is answering: filled in as the request
+/// goes through the front, read by the response hooks and the access log. One per worker thread;
+/// a worker answers one request at a time, so no locking.
+struct request_context {
+  std::chrono::steady_clock::time_point started;
+  const client_connection *connection = nullptr;  ///< the socket being served
+  std::string request_id;
+  std::string_view route = "-";  ///< the route's name (owned by the config), "-" for other paths
+  std::size_t upstream_calls = 0;
+  std::size_t upstream_failures = 0;
+  std::string timing_entries;  ///< Server-Timing entries beyond the total, e.g. per upstream
+
+  /// Starts a new request on this thread's connection.
+  void begin(const client_connection *serving) {
+    started = std::chrono::steady_clock::now();
+    connection = serving;
+    request_id.clear();
+    route = "-";
+    upstream_calls = upstream_failures = 0;
+    timing_entries.clear();
+  }
+};
+
+/// The calling worker thread's request.
+inline request_context &current_request() {
+  thread_local request_context context;
+  return context;
+}
+
+}  // namespace agg::server
