@@ -8,7 +8,7 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev catch2 libbenchmark-dev
-  curl clang-format
+  curl clang-format nginx-light
 )
 
 missing=()

@@ -1,0 +1,147 @@
+// Two aggregator replicas behind nginx (Debian's nginx-light), one config: requests reach both, and
+// keep working when one replica stops. Also the access log of a real binary.
+
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/local_upstream.hpp"
+
+using agg::testing::child_process;
+using agg::testing::eventually;
+
+namespace {
+
+constexpr const char *nginx_binary = "/usr/sbin/nginx";
+
+int port_from(const std::string &line) {
+  static const std::regex pattern{R"(listening on http://127\.0\.0\.1:(\d+))"};
+  std::smatch m;
+  INFO(line);
+  REQUIRE(std::regex_search(line, m, pattern));
+  return std::stoi(m[1]);
+}
+
+/// A fresh folder for this test's files, removed afterwards.
+struct scratch_dir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("agg-test-" + std::to_string(::getpid()));
+  scratch_dir() { std::filesystem::create_directories(path); }
+  ~scratch_dir() { std::filesystem::remove_all(path); }
+  std::string file(const std::string &name, const std::string &text) const {
+    const auto p = (path / name).string();
+    std::ofstream{p} << text;
+    return p;
+  }
+};
+
+/// Requests answered with status 200 by the replica, from its own /metrics.
+double answered_by(int port) {
+  httplib::Client http{"127.0.0.1", port};
+  const auto r = http.Get("/metrics");
+  REQUIRE(r);
+  static const std::regex sample{R"re(aggregator_requests_total\{route="demo",status="200"\} (\d+))re"};
+  std::smatch m;
+  return std::regex_search(r->body, m, sample) ? std::stod(m[1]) : 0;
+}
+
+}  // namespace
+
+TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
+  INFO("nginx is missing: scripts/install-deps.sh installs it (Debian's nginx-light)");
+  REQUIRE(std::filesystem::exists(nginx_binary));
+  agg::testing::local_upstream upstream{std::chrono::milliseconds{20}};
+  scratch_dir dir;
+  const auto config = dir.file(
+      "aggregator.json", R"({"routes":[{"name":"demo","path":"/api/aggregated","num":{"default":3,"max":10},)"
+                         R"("upstreams":[{"url":")" + upstream.api("task_id={i}") + R"(","repeat":true}]}]})");
+  const std::vector<std::string> replica_args{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0",
+                                              "--threads", "64", "--log-level", "warn"};
+  child_process first{replica_args};
+  child_process second{replica_args};
+  const int first_port = port_from(first.line());
+  const int second_port = port_from(second.line());
+
+  const std::uint16_t nginx_port = agg::testing::refused_port();
+  const std::string prefix = dir.path.string();
+  const auto nginx_conf = dir.file("nginx.conf", "daemon off; master_process off; worker_processes 1;\n"
+                                                 "pid " + prefix + "/nginx.pid; error_log stderr warn;\n"
+                                                 "events { worker_connections 256; }\n"
+                                                 "http { access_log off;\n"
+                                                 "  client_body_temp_path " + prefix + "/body; proxy_temp_path " +
+                                                     prefix + "/proxy;\n"
+                                                 "  fastcgi_temp_path " + prefix + "/fcgi; uwsgi_temp_path " + prefix +
+                                                     "/uwsgi; scgi_temp_path " + prefix + "/scgi;\n"
+                                                 "  upstream aggregators {\n"
+                                                 "    server 127.0.0.1:" + std::to_string(first_port) +
+                                                     " max_fails=1 fail_timeout=30s;\n"
+                                                 "    server 127.0.0.1:" + std::to_string(second_port) +
+                                                     " max_fails=1 fail_timeout=30s;\n"
+                                                 "    keepalive 8; }\n"
+                                                 "  server { listen 127.0.0.1:" + std::to_string(nginx_port) + ";\n"
+                                                 "    location / { proxy_pass http://aggregators; proxy_http_version 1.1;\n"
+                                                 "      proxy_set_header Connection \"\"; proxy_next_upstream error timeout;\n"
+                                                 "      proxy_connect_timeout 1s; } } }\n");
+  child_process nginx{{nginx_binary, "-p", prefix, "-c", nginx_conf}};
+  httplib::Client front{"127.0.0.1", nginx_port};
+  REQUIRE(eventually([&] { return static_cast<bool>(front.Get("/health")); }));
+
+  const auto all_answered = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      const auto r = front.Get("/api/aggregated?num=3");
+      if (!r || r->status != 200) return false;
+      if (boost::json::parse(r->body).at("responses").as_array().size() != 3) return false;
+    }
+    return true;
+  };
+  CHECK(all_answered(20));
+  CHECK(answered_by(first_port) > 0);
+  CHECK(answered_by(second_port) > 0);
+  CHECK(answered_by(first_port) + answered_by(second_port) == 20);
+
+  first.signal(SIGTERM);
+  CHECK(first.wait() == 0);
+  const double before = answered_by(second_port);
+  CHECK(all_answered(20));  // nginx skips the stopped replica: nothing fails
+  CHECK(answered_by(second_port) == before + 20);
+}
+
+TEST_CASE("the binary writes one JSON access line per request") {
+  agg::testing::local_upstream upstream;
+  scratch_dir dir;
+  const auto config = dir.file("aggregator.json", R"({"routes":[{"name":"demo","path":"/api/aggregated","upstreams":[)"
+                                                  R"({"url":")" + upstream.api("task_id=a") + R"("}]}]})");
+  child_process aggregator{
+      {AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "8", "--log-format", "json"}};
+  const int port = port_from(aggregator.line());
+  httplib::Client http{"127.0.0.1", port};
+  REQUIRE(http.Get("/api/aggregated", {{"X-Request-Id", "probe-1"}}));
+  aggregator.signal(SIGTERM);
+  bool found = false;
+  for (std::string line = aggregator.line(); !line.empty(); line = aggregator.line()) {
+    INFO(line);
+    if (line.front() != '{') continue;  // stdout's route listing shares the pipe
+    const auto entry = boost::json::parse(line).as_object();  // every log line is JSON
+    if (!entry.contains("request_id") || entry.at("request_id").as_string() != "probe-1") continue;
+    found = true;
+    CHECK(entry.at("method").as_string() == "GET");
+    CHECK(entry.at("path").as_string() == "/api/aggregated");
+    CHECK(entry.at("route").as_string() == "demo");
+    CHECK(entry.at("status").as_int64() == 200);
+    CHECK(entry.at("upstream_calls").as_int64() == 1);
+    CHECK(entry.at("upstream_failures").as_int64() == 0);
+    CHECK(entry.at("duration_ms").as_double() >= 0);
+  }
+  CHECK(found);
+  CHECK(aggregator.wait() == 0);
+}
