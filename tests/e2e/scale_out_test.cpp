@@ -62,11 +62,12 @@ TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
   REQUIRE(std::filesystem::exists(nginx_binary));
   agg::testing::local_upstream upstream{std::chrono::milliseconds{20}};
   scratch_dir dir;
-  const auto config = dir.file(
-      "aggregator.json", R"({"routes":[{"name":"demo","path":"/api/aggregated","num":{"default":3,"max":10},)"
-                         R"("upstreams":[{"url":")" + upstream.api("task_id={i}") + R"(","repeat":true}]}]})");
-  const std::vector<std::string> replica_args{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0",
-                                              "--threads", "64", "--log-level", "warn"};
+  const auto config =
+      dir.file("aggregator.json", R"({"routes":[{"name":"demo","path":"/api/aggregated","num":{"default":3,"max":10},)"
+                                  R"("upstreams":[{"url":")" +
+                                      upstream.api("task_id={i}") + R"(","repeat":true}]}]})");
+  const std::vector<std::string> replica_args{
+      AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "64", "--log-level", "warn"};
   child_process first{replica_args};
   child_process second{replica_args};
   const int first_port = port_from(first.line());
@@ -74,24 +75,34 @@ TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
 
   const std::uint16_t nginx_port = agg::testing::refused_port();
   const std::string prefix = dir.path.string();
-  const auto nginx_conf = dir.file("nginx.conf", "daemon off; master_process off; worker_processes 1;\n"
-                                                 "pid " + prefix + "/nginx.pid; error_log stderr warn;\n"
-                                                 "events { worker_connections 256; }\n"
-                                                 "http { access_log off;\n"
-                                                 "  client_body_temp_path " + prefix + "/body; proxy_temp_path " +
-                                                     prefix + "/proxy;\n"
-                                                 "  fastcgi_temp_path " + prefix + "/fcgi; uwsgi_temp_path " + prefix +
-                                                     "/uwsgi; scgi_temp_path " + prefix + "/scgi;\n"
-                                                 "  upstream aggregators {\n"
-                                                 "    server 127.0.0.1:" + std::to_string(first_port) +
-                                                     " max_fails=1 fail_timeout=30s;\n"
-                                                 "    server 127.0.0.1:" + std::to_string(second_port) +
-                                                     " max_fails=1 fail_timeout=30s;\n"
-                                                 "    keepalive 8; }\n"
-                                                 "  server { listen 127.0.0.1:" + std::to_string(nginx_port) + ";\n"
-                                                 "    location / { proxy_pass http://aggregators; proxy_http_version 1.1;\n"
-                                                 "      proxy_set_header Connection \"\"; proxy_next_upstream error timeout;\n"
-                                                 "      proxy_connect_timeout 1s; } } }\n");
+  const auto nginx_conf =
+      dir.file("nginx.conf",
+               "daemon off; master_process off; worker_processes 1;\n"
+               "pid " +
+                   prefix +
+                   "/nginx.pid; error_log stderr warn;\n"
+                   "events { worker_connections 256; }\n"
+                   "http { access_log off;\n"
+                   "  client_body_temp_path " +
+                   prefix + "/body; proxy_temp_path " + prefix +
+                   "/proxy;\n"
+                   "  fastcgi_temp_path " +
+                   prefix + "/fcgi; uwsgi_temp_path " + prefix + "/uwsgi; scgi_temp_path " + prefix +
+                   "/scgi;\n"
+                   "  upstream aggregators {\n"
+                   "    server 127.0.0.1:" +
+                   std::to_string(first_port) +
+                   " max_fails=1 fail_timeout=30s;\n"
+                   "    server 127.0.0.1:" +
+                   std::to_string(second_port) +
+                   " max_fails=1 fail_timeout=30s;\n"
+                   "    keepalive 8; }\n"
+                   "  server { listen 127.0.0.1:" +
+                   std::to_string(nginx_port) +
+                   ";\n"
+                   "    location / { proxy_pass http://aggregators; proxy_http_version 1.1;\n"
+                   "      proxy_set_header Connection \"\"; proxy_next_upstream error timeout;\n"
+                   "      proxy_connect_timeout 1s; } } }\n");
   child_process nginx{{nginx_binary, "-p", prefix, "-c", nginx_conf}};
   httplib::Client front{"127.0.0.1", nginx_port};
   REQUIRE(eventually([&] { return static_cast<bool>(front.Get("/health")); }));
@@ -120,7 +131,8 @@ TEST_CASE("the binary writes one JSON access line per request") {
   agg::testing::local_upstream upstream;
   scratch_dir dir;
   const auto config = dir.file("aggregator.json", R"({"routes":[{"name":"demo","path":"/api/aggregated","upstreams":[)"
-                                                  R"({"url":")" + upstream.api("task_id=a") + R"("}]}]})");
+                                                  R"({"url":")" +
+                                                      upstream.api("task_id=a") + R"("}]}]})");
   child_process aggregator{
       {AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "8", "--log-format", "json"}};
   const int port = port_from(aggregator.line());
@@ -130,7 +142,7 @@ TEST_CASE("the binary writes one JSON access line per request") {
   bool found = false;
   for (std::string line = aggregator.line(); !line.empty(); line = aggregator.line()) {
     INFO(line);
-    if (line.front() != '{') continue;  // stdout's route listing shares the pipe
+    if (line.front() != '{') continue;                        // stdout's route listing shares the pipe
     const auto entry = boost::json::parse(line).as_object();  // every log line is JSON
     if (!entry.contains("request_id") || entry.at("request_id").as_string() != "probe-1") continue;
     found = true;
