@@ -1,7 +1,6 @@
 #include "aggregator/client/upstream_loop.hpp"
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
-#include <system_error>
 #include <utility>
 
 #include "aggregator/client/transfer.hpp"
@@ -23,16 +21,10 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-constexpr std::uint64_t wake_token = ~std::uint64_t{0};
 thread_local const upstream_loop *current_loop = nullptr;
 
 /// Reports a failure of curl or the kernel that the loop can only survive, not fix.
 void report(const char *what, const char *detail) { std::fprintf(stderr, "upstream_loop: %s: %s\n", what, detail); }
-
-unique_fd checked_fd(int fd, const char *what) {
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), what);
-  return unique_fd{fd};
-}
 
 }  // namespace
 
@@ -83,16 +75,7 @@ struct upstream_loop::transfer_awaiter {
   }
 };
 
-upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections)
-    : options_(options),
-      epoll_fd_(checked_fd(epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
-      wake_fd_(checked_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")) {
-  epoll_event wake{};
-  wake.events = EPOLLIN;
-  wake.data.u64 = wake_token;
-  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &wake) != 0)
-    throw std::system_error(errno, std::generic_category(), "epoll_ctl(eventfd)");
-
+upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections) : options_(options) {
   const std::size_t shard_count = std::max<std::size_t>(1, options.shards_per_loop);
   const long per_shard = static_cast<long>(std::max<std::size_t>(1, max_connections / shard_count));
   for (std::size_t i = 0; i < shard_count; ++i) {
@@ -115,8 +98,7 @@ upstream_loop::~upstream_loop() {
     const std::lock_guard lock{posted_mutex_};
     accepting_ = false;
   }
-  const std::uint64_t one = 1;
-  if (write(wake_fd_.get(), &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  events_.wake();
   thread_.join();
 }
 
@@ -131,10 +113,9 @@ bool upstream_loop::post(std::coroutine_handle<> waiter) {
     if (wake) first_posted_ = clock::now();
     posted_.push_back(waiter);
   }
-  // Only the first post after the loop took the queue needs to wake it: the loop reads the eventfd
-  // before it takes the queue, so a later post always finds either a wake pending or the queue taken.
-  const std::uint64_t one = 1;
-  if (wake && write(wake_fd_.get(), &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  // Only the first post after the loop took the queue needs to wake it: the loop consumes the
+  // wake-up before it takes the queue, so a later post finds either a wake pending or the queue taken.
+  if (wake) events_.wake();
   return true;
 }
 
@@ -147,13 +128,11 @@ void upstream_loop::post_cancel(std::uint64_t transfer_id) {
     if (wake) first_posted_ = clock::now();
     cancels_.push_back(transfer_id);
   }
-  const std::uint64_t one = 1;
-  if (wake && write(wake_fd_.get(), &one, sizeof one) < 0) report("eventfd write", std::strerror(errno));
+  if (wake) events_.wake();
 }
 
 void upstream_loop::run_posted(std::vector<transfer_awaiter *> &finished) {
-  std::uint64_t count = 0;
-  if (read(wake_fd_.get(), &count, sizeof count) < 0 && errno != EAGAIN) report("eventfd read", std::strerror(errno));
+  events_.consume_wake();
   std::vector<std::coroutine_handle<>> ready;
   std::vector<std::uint64_t> cancels;
   clock::time_point oldest;
@@ -252,7 +231,7 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
 
 int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *shard_ptr, void *assigned) {
   auto &s = *static_cast<shard *>(shard_ptr);
-  const int epoll_fd = s.loop->epoll_fd_.get();
+  const int epoll_fd = s.loop->events_.fd();
   if (what == CURL_POLL_REMOVE) {
     if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT && errno != EBADF)
       report("epoll_ctl(DEL)", std::strerror(errno));
@@ -351,11 +330,11 @@ void upstream_loop::run() {
   std::array<epoll_event, 256> events{};
   std::vector<transfer_awaiter *> finished;
   while (!stopping_) {
-    const int ready = epoll_wait(epoll_fd_.get(), events.data(), static_cast<int>(events.size()), next_timeout_ms());
+    const int ready = epoll_wait(events_.fd(), events.data(), static_cast<int>(events.size()), next_timeout_ms());
     if (ready < 0 && errno != EINTR) report("epoll_wait", std::strerror(errno));
     for (int i = 0; i < ready; ++i) {
       const std::uint64_t data = events[static_cast<std::size_t>(i)].data.u64;
-      if (data == wake_token) {
+      if (data == io::wakeable_epoll::wake_token) {
         run_posted(finished);
         continue;
       }

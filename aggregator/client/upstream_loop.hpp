@@ -14,9 +14,9 @@
 
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
-#include "aggregator/client/unique_fd.hpp"
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/coro/task.hpp"
+#include "aggregator/io/wakeable_epoll.hpp"
 
 namespace agg::client {
 
@@ -85,8 +85,7 @@ class upstream_loop {
   static int on_timer(CURLM *multi, long timeout_ms, void *shard_ptr);
 
   client_options options_;
-  unique_fd epoll_fd_;
-  unique_fd wake_fd_;
+  io::wakeable_epoll events_;  // curl's sockets and the wake-up for posted work
   std::vector<std::unique_ptr<shard>> shards_;
   std::size_t next_shard_ = 0;
   std::vector<easy_handle> idle_easy_;

@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "aggregator/client/unique_fd.hpp"
+#include "aggregator/io/wakeable_epoll.hpp"
 
 namespace agg::server {
 
@@ -51,8 +51,7 @@ class disconnect_watcher {
   void unwatch(int fd);
   void run();
 
-  client::unique_fd epoll_;
-  client::unique_fd wake_;
+  io::wakeable_epoll events_;
   std::mutex mutex_;
   std::unordered_map<int, watched> watched_;  // guarded by mutex_
   std::uint32_t next_generation_ = 0;         // guarded by mutex_

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <system_error>
 
 #include "aggregator/server/client_connection.hpp"
 #include "aggregator/server/request_context.hpp"
@@ -17,12 +16,6 @@ namespace agg::server {
 
 namespace {
 
-client::unique_fd make_stop_fd() {
-  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-  return client::unique_fd{fd};
-}
-
 std::chrono::milliseconds millis(time_t sec, time_t usec) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds{sec} +
                                                                std::chrono::microseconds{usec});
@@ -30,7 +23,7 @@ std::chrono::milliseconds millis(time_t sec, time_t usec) {
 
 }  // namespace
 
-listener::listener() : stop_fd_(make_stop_fd()) {}
+listener::listener() : stop_fd_(io::unique_fd::checked(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd")) {}
 
 bool listener::raise_backlog(int backlog) const { return ::listen(svr_sock_, backlog) == 0; }
 

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstddef>
 
-#include "aggregator/client/unique_fd.hpp"
+#include "aggregator/io/unique_fd.hpp"
 
 namespace agg::server {
 
@@ -30,7 +30,7 @@ class listener : public httplib::Server {
  private:
   bool process_and_close_socket(socket_t sock) override;
 
-  client::unique_fd stop_fd_;
+  io::unique_fd stop_fd_;
   std::atomic<std::size_t> open_connections_{0};
 };
 

@@ -2,15 +2,22 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <system_error>
 #include <utility>
 
-namespace agg::client {
+namespace agg::io {
 
 /// Owns a file descriptor (epoll instance, eventfd); closes it once. Move-only.
 class unique_fd {
  public:
   unique_fd() noexcept = default;
   explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  /// Takes the result of a call that returns a descriptor or -1 with errno; throws on -1.
+  static unique_fd checked(int fd, const char *what) {
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), what);
+    return unique_fd{fd};
+  }
   unique_fd(unique_fd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   unique_fd &operator=(unique_fd &&other) noexcept {
     std::swap(fd_, other.fd_);
@@ -28,4 +35,4 @@ class unique_fd {
   int fd_ = -1;
 };
 
-}  // namespace agg::client
+}  // namespace agg::io
