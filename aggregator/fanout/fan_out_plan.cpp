@@ -107,6 +107,10 @@ std::variant<fan_out_plan, request_error> make_plan(const config::route_config &
   plan.deadline = now + time_limit;
   const auto call_timeout = std::min(route.timeout, time_limit);
   const std::string num_value = std::to_string(count);
+  std::size_t total = 0;
+  for (const auto &entry : route.upstreams) total += entry.repeat ? count : 1;
+  plan.calls.reserve(total);
+  plan.required.reserve(total);
   for (const auto &entry : route.upstreams) {
     const std::size_t repetitions = entry.repeat ? count : 1;
     for (std::size_t i = 0; i < repetitions; ++i) {
