@@ -11,9 +11,9 @@
 #include <fstream>
 #include <regex>
 
-#include "tests/support/child_process.hpp"
+#include "aggregator/process/child_process.hpp"
 
-using agg::testing::child_process;
+using agg::process::child_process;
 
 namespace {
 

@@ -14,11 +14,11 @@
 #include <regex>
 #include <string>
 
-#include "tests/support/child_process.hpp"
+#include "aggregator/process/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
 
-using agg::testing::child_process;
+using agg::process::child_process;
 using agg::testing::eventually;
 
 namespace {

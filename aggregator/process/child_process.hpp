@@ -12,9 +12,10 @@
 
 extern char **environ;
 
-namespace agg::testing {
+namespace agg::process {
 
-/// A program run with its stdout (and stderr) on a pipe; killed and reaped on destruction.
+/// A program run with its stdout and stderr on one pipe; killed and reaped on destruction. For the
+/// tests and the benchmark tool, which start the built binaries.
 class child_process {
  public:
   explicit child_process(std::vector<std::string> argv) {
@@ -62,6 +63,7 @@ class child_process {
     return all;
   }
   void signal(int sig) const { ::kill(pid_, sig); }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   /// Waits for the program to end; its exit status, or 128 + signal.
   int wait() {
     int status = 0;
@@ -75,4 +77,4 @@ class child_process {
   std::FILE *out_ = nullptr;
 };
 
-}  // namespace agg::testing
+}  // namespace agg::process

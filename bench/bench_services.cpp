@@ -1,0 +1,69 @@
+#include "bench/bench_services.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "aggregator/client/fetch_blocking.hpp"
+
+namespace agg::bench {
+
+namespace {
+
+int port_from(const std::string &line) {
+  static const std::regex pattern{R"(listening on http://127\.0\.0\.1:(\d+))"};
+  std::smatch m;
+  if (!std::regex_search(line, m, pattern)) throw std::runtime_error("a service did not start: " + line);
+  return std::stoi(m[1]);
+}
+
+}  // namespace
+
+bench_services::bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t threads,
+                               std::size_t max_aggregations) {
+  upstream_ = std::make_unique<process::child_process>(std::vector<std::string>{
+      binaries + "/upstream/upstream", "--listen", "127.0.0.1:0", "--delay-ms", std::to_string(delay.count())});
+  const int upstream_port = port_from(upstream_->line());
+  config_file_ = (std::filesystem::temp_directory_path() / ("aggregator-bench-" + std::to_string(::getpid()) + ".json")).string();
+  std::ofstream{config_file_} << R"({"server":{"max_aggregations":)" << max_aggregations
+                              << R"(},"log":{"level":"warn"},"routes":[{"name":"bench","path":"/bench",)"
+                              << R"("num":{"default":10,"max":1000},"timeout_ms":600000,"deadline_ms":3600000,)"
+                              << R"("upstreams":[{"url":"http://127.0.0.1:)" << upstream_port
+                              << R"(/api/?task_id={i}","repeat":true}]}]})";
+  aggregator_ = std::make_unique<process::child_process>(
+      std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen", "127.0.0.1:0",
+                               "--threads", std::to_string(threads)});
+  port_ = port_from(aggregator_->line());
+}
+
+std::string bench_services::url(std::size_t num, bool sync) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + (sync ? "/bench_sync" : "/bench") + "?num=" + std::to_string(num);
+}
+
+process_usage usage_of(pid_t pid) {
+  process_usage usage;
+  std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmHWM:")) usage.peak_rss_bytes = std::stoull(line.substr(6)) * 1024;
+  std::ifstream stat_file{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat;
+  std::getline(stat_file, stat);
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  std::istringstream fields{stat.substr(stat.rfind(')') + 2)};
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 13 && fields >> field; ++i)
+    if (i == 12 || i == 13) ticks += std::stod(field);
+  usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return usage;
+}
+
+std::string build_dir_of_self() {
+  return std::filesystem::canonical("/proc/self/exe").parent_path().parent_path().string();
+}
+
+}  // namespace agg::bench

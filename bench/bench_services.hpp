@@ -1,0 +1,42 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "aggregator/process/child_process.hpp"
+
+namespace agg::bench {
+
+/// The bundled upstream and an aggregator in front of it, started from the built binaries with a
+/// benchmark route `/bench?num=N` (up to 1000 calls, each `delay` long). Stopped on destruction.
+class bench_services {
+ public:
+  /// `binaries` is the build folder holding aggregator/aggregator and upstream/upstream.
+  bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t threads,
+                 std::size_t max_aggregations);
+
+  [[nodiscard]] std::string url(std::size_t num, bool sync) const;
+  [[nodiscard]] pid_t aggregator_pid() const { return aggregator_->pid(); }
+
+ private:
+  std::string config_file_;
+  std::unique_ptr<process::child_process> upstream_;
+  std::unique_ptr<process::child_process> aggregator_;
+  int port_ = 0;
+};
+
+/// A process's peak resident memory (VmHWM) in bytes and its CPU time (user + system) so far.
+struct process_usage {
+  std::uint64_t peak_rss_bytes = 0;
+  double cpu_seconds = 0;
+};
+process_usage usage_of(pid_t pid);
+
+/// The folder of the running executable's build tree: where the other binaries are.
+std::string build_dir_of_self();
+
+}  // namespace agg::bench
