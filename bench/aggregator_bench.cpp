@@ -147,7 +147,8 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
 int load(const common_options &o, const std::string &levels, std::size_t num, double duration_s, bool sync,
          std::size_t max_aggregations) {
   std::string json = R"({"command":"load","runs":[)";
-  chart_series p50{"p50", "#1f77b4", {}}, p90{"p90", "#2ca02c", {}}, p99{"p99", "#d62728", {}}, worst{"max", "#999", {}};
+  chart_series p50{"p50", "#1f77b4", {}}, p90{"p90", "#2ca02c", {}}, p99{"p99", "#d62728", {}},
+      worst{"max", "#999", {}};
   std::printf("%8s %10s %8s %8s %8s %8s %8s %10s %12s  %s\n", "clients", "aggr/s", "p50 s", "p90 s", "p99 s", "max s",
               "ok", "peak RSS", "CPU/aggr", "errors");
   bool clean = true;
@@ -160,12 +161,13 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
     settings.clients = clients;
     settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
     const load_result r = agg::bench::run_load(settings, [clients](double elapsed, std::size_t ok, std::size_t failed) {
-      std::fprintf(stderr, "\r[load clients=%zu] %5.1f s  %8zu ok  %6zu errors  %8.1f/s   ", clients, elapsed, ok, failed,
-                   elapsed > 0 ? static_cast<double>(ok) / elapsed : 0.0);
+      std::fprintf(stderr, "\r[load clients=%zu] %5.1f s  %8zu ok  %6zu errors  %8.1f/s   ", clients, elapsed, ok,
+                   failed, elapsed > 0 ? static_cast<double>(ok) / elapsed : 0.0);
     });
     std::fprintf(stderr, "\r%80s\r", "");
     const auto after = t.pid ? agg::bench::usage_of(t.pid) : agg::bench::process_usage{};
-    const double cpu_ms = r.completed ? (after.cpu_seconds - before.cpu_seconds) * 1000.0 / static_cast<double>(r.completed) : 0;
+    const double cpu_ms =
+        r.completed ? (after.cpu_seconds - before.cpu_seconds) * 1000.0 / static_cast<double>(r.completed) : 0;
     std::string errors;
     std::size_t error_count = 0;
     for (const auto &[kind, count] : r.errors) {
@@ -175,7 +177,8 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
     clean = clean && error_count == 0;
     std::printf("%8zu %10.1f %8.4f %8.4f %8.4f %8.4f %8zu %8.1f MB %9.3f ms  %s\n", clients, r.throughput(),
                 r.percentile(50), r.percentile(90), r.percentile(99), r.latencies_s.empty() ? 0 : r.latencies_s.back(),
-                r.completed, static_cast<double>(after.peak_rss_bytes) / 1e6, cpu_ms, errors.empty() ? "none" : errors.c_str());
+                r.completed, static_cast<double>(after.peak_rss_bytes) / 1e6, cpu_ms,
+                errors.empty() ? "none" : errors.c_str());
     std::fflush(stdout);
     const auto c = static_cast<double>(clients);
     p50.points.emplace_back(c, r.percentile(50));
@@ -184,7 +187,12 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
     worst.points.emplace_back(c, r.latencies_s.empty() ? 0 : r.latencies_s.back());
     agg::fanout::json_writer w{json};
     if (json.back() != '[') w.raw(",");
-    w.raw("{").key("clients").number(static_cast<long long>(clients)).raw(",").key("num").number(static_cast<long long>(num));
+    w.raw("{")
+        .key("clients")
+        .number(static_cast<long long>(clients))
+        .raw(",")
+        .key("num")
+        .number(static_cast<long long>(num));
     w.raw(",").key("mode").string(sync ? "sync" : "async").raw(",").key("seconds").number(r.seconds, 3);
     w.raw(",").key("aggregations_per_s").number(r.throughput(), 2).raw(",").key("completed");
     w.number(static_cast<long long>(r.completed)).raw(",").key("p50_s").number(r.percentile(50), 6);
@@ -242,8 +250,9 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"aggregator-bench: async vs sync, load, and fan-out sweeps against the aggregator.\n"
-               "Starts the bundled upstream and an aggregator from the build tree unless --target is given."};
+  CLI::App app{
+      "aggregator-bench: async vs sync, load, and fan-out sweeps against the aggregator.\n"
+      "Starts the bundled upstream and an aggregator from the build tree unless --target is given."};
   app.require_subcommand(1);
   common_options o;
   long long compare_delay = 1000, load_delay = 1000, sweep_delay = 10;  // each command's own default

@@ -28,7 +28,8 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
   upstream_ = std::make_unique<process::child_process>(std::vector<std::string>{
       binaries + "/upstream/upstream", "--listen", "127.0.0.1:0", "--delay-ms", std::to_string(delay.count())});
   const int upstream_port = port_from(upstream_->line());
-  config_file_ = (std::filesystem::temp_directory_path() / ("aggregator-bench-" + std::to_string(::getpid()) + ".json")).string();
+  config_file_ =
+      (std::filesystem::temp_directory_path() / ("aggregator-bench-" + std::to_string(::getpid()) + ".json")).string();
   std::ofstream{config_file_} << R"({"server":{"max_aggregations":)" << max_aggregations
                               << R"(},"log":{"level":"warn"},"routes":[{"name":"bench","path":"/bench",)"
                               << R"("num":{"default":10,"max":1000},"timeout_ms":600000,"deadline_ms":3600000,)"
@@ -41,7 +42,8 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
 }
 
 std::string bench_services::url(std::size_t num, bool sync) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + (sync ? "/bench_sync" : "/bench") + "?num=" + std::to_string(num);
+  return "http://127.0.0.1:" + std::to_string(port_) + (sync ? "/bench_sync" : "/bench") +
+         "?num=" + std::to_string(num);
 }
 
 process_usage usage_of(pid_t pid) {

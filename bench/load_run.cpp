@@ -71,7 +71,8 @@ double load_result::percentile(double p) const {
   return latencies_s[std::min(latencies_s.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
-load_result run_load(const load_settings &settings, const std::function<void(double, std::size_t, std::size_t)> &on_progress) {
+load_result run_load(const load_settings &settings,
+                     const std::function<void(double, std::size_t, std::size_t)> &on_progress) {
   client::client_options options;
   options.shards_per_loop = 16;
   options.max_connections = settings.clients + 16;
@@ -87,7 +88,8 @@ load_result run_load(const load_settings &settings, const std::function<void(dou
     while (running.load()) {
       std::this_thread::sleep_for(std::chrono::seconds{1});
       if (on_progress && running.load())
-        on_progress(std::chrono::duration<double>(clock::now() - start).count(), state.completed.load(), state.failed.load());
+        on_progress(std::chrono::duration<double>(clock::now() - start).count(), state.completed.load(),
+                    state.failed.load());
     }
   }};
 

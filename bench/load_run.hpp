@@ -21,7 +21,7 @@ struct load_settings {
 
 /// What a load run measured, from the clients' side.
 struct load_result {
-  std::size_t completed = 0;  ///< answered with HTTP 200
+  std::size_t completed = 0;                  ///< answered with HTTP 200
   std::map<std::string, std::size_t> errors;  ///< by kind: "timeout", "connect", "http_503", ...
   std::vector<double> latencies_s;            ///< of the 200s, sorted
   double seconds = 0;                         ///< from the first start to the last answer

@@ -36,8 +36,9 @@ std::string line_chart(const std::string &title, const std::string &x_label, con
   const auto px = [&](double x) { return left + ((log_x ? std::log10(x) : x) - x_min) / (x_max - x_min) * plot_w; };
   const auto py = [&](double y) { return top + plot_h - y / y_max * plot_h; };
 
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(width) + "\" height=\"" + fmt(height) +
-                    "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  std::string svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(width) + "\" height=\"" + fmt(height) +
+      "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg += "<text x=\"" + fmt(width / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + title + "</text>\n";
   svg += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top + plot_h) + "\" x2=\"" + fmt(left + plot_w) + "\" y2=\"" +
          fmt(top + plot_h) + "\" stroke=\"black\"/>\n";

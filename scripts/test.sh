@@ -16,7 +16,9 @@ run_suite() {  # build dir, cmake args...
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
 ninja -C build
 ctest --test-dir build -j "$jobs" --output-on-failure
+# Benchmarks never run here; one tiny smoke iteration each keeps them from rotting.
 ./build/bench/aggregator_micro_bench --benchmark_min_time=0.01 --benchmark_filter='BM_when_all_settled/8$' > /dev/null
+./build/bench/aggregator-bench compare --num 2 --repeat 1 --delay-ms 10 > /dev/null
 
 # Sanitizer instrumentation prevents the tail calls of symmetric transfer (see CMakeLists.txt), so
 # the stack-depth test runs in the release suite above only.

@@ -9,6 +9,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -471,6 +474,15 @@ void upstream_server::start() {
 }
 
 void upstream_server::stop() { state_->io.stop(); }
+
+std::chrono::nanoseconds upstream_server::cpu_time() const noexcept {
+  if (!state_->thread.joinable()) return std::chrono::nanoseconds{0};
+  clockid_t id{};
+  timespec used{};
+  if (pthread_getcpuclockid(state_->thread.native_handle(), &id) != 0 || clock_gettime(id, &used) != 0)
+    return std::chrono::nanoseconds{0};
+  return std::chrono::seconds{used.tv_sec} + std::chrono::nanoseconds{used.tv_nsec};
+}
 
 upstream_stats upstream_server::stats() const noexcept {
   return {state_->connections_accepted.load(std::memory_order_relaxed),

@@ -50,6 +50,9 @@ class upstream_server {
   /// Closes the listener and every connection; any thread.
   void stop();
   [[nodiscard]] upstream_stats stats() const noexcept;
+  /// CPU time used by the thread start() made (zero without one): lets an in-process benchmark
+  /// subtract the upstream's share from the process's CPU time.
+  [[nodiscard]] std::chrono::nanoseconds cpu_time() const noexcept;
 
  private:
   std::shared_ptr<detail::server_state> state_;
