@@ -41,8 +41,6 @@ class easy_handle {
     if (const CURLcode rc = curl_easy_setopt(handle_, option, value); rc != CURLE_OK)
       throw curl_error("curl_easy_setopt(" + std::to_string(option) + ")", rc);
   }
-  /// Forgets every option (connections and caches stay), so the handle can serve another call.
-  void reset() noexcept { curl_easy_reset(handle_); }
 
  private:
   CURL *handle_;

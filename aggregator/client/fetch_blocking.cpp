@@ -5,8 +5,11 @@
 namespace agg::client {
 
 upstream_reply fetch_blocking(const upstream_call &call, const client_options &options, const std::stop_token &stop) {
-  thread_local easy_handle easy;
-  easy.reset();
+  thread_local easy_handle easy = [] {
+    easy_handle fresh;
+    transfer::prepare(fresh);
+    return fresh;
+  }();
   transfer t{easy, call, options};
   if (t.expired()) return t.expired_reply();
   if (stop.stop_requested()) return t.cancelled("the aggregation was cancelled");

@@ -19,9 +19,14 @@ namespace agg::client {
 /// body callback); the handle is borrowed and must outlive the transfer.
 class transfer {
  public:
+  /// `easy` must have been through prepare() once.
   transfer(easy_handle &easy, const upstream_call &call, const client_options &options);
   transfer(const transfer &) = delete;
   transfer &operator=(const transfer &) = delete;
+  ~transfer();
+
+  /// Sets the options every call shares on a new handle: once per handle, not once per call.
+  static void prepare(easy_handle &easy);
 
   [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
   /// True when the call's deadline had passed before it could start: run nothing, take expired().

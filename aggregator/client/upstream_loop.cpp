@@ -201,15 +201,18 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
 }
 
 easy_handle upstream_loop::take_easy() {
-  if (idle_easy_.empty()) return easy_handle{};
+  if (idle_easy_.empty()) {
+    easy_handle fresh;
+    transfer::prepare(fresh);
+    return fresh;
+  }
   easy_handle easy = std::move(idle_easy_.back());
   idle_easy_.pop_back();
   return easy;
 }
 
 void upstream_loop::give_back(easy_handle easy) {
-  easy.reset();
-  idle_easy_.push_back(std::move(easy));
+  idle_easy_.push_back(std::move(easy));  // its options are overwritten by the next transfer
 }
 
 bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {

@@ -16,6 +16,7 @@
 
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/fanout/gather.hpp"
+#include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/server/client_connection.hpp"
 #include "aggregator/server/json_response.hpp"
@@ -49,18 +50,16 @@ std::string new_request_id() {
   return id;
 }
 
-/// `u3;dur=1001.2;desc="timeout"`: one upstream call in Server-Timing.
+/// `, fetch;dur=1001.2, u0;dur=1001.1;desc="ok", …`: the aggregation's Server-Timing entries
+/// (numbers written as the JSON bodies write them).
 void add_timing_entries(std::string &out, const fanout::aggregate &result) {
-  char entry[96];
-  std::snprintf(entry, sizeof entry, ", fetch;dur=%.3f",
-                std::chrono::duration<double, std::milli>(result.finished - result.started).count());
-  out += entry;
+  fanout::json_writer w{out};
+  w.raw(", fetch;dur=").number(std::chrono::duration<double, std::milli>(result.finished - result.started).count(), 3);
   const std::size_t shown = std::min(result.results.size(), max_timing_entries);
   for (std::size_t i = 0; i < shown; ++i) {
     const auto &r = result.results[i];
-    std::snprintf(entry, sizeof entry, ", u%zu;dur=%.3f;desc=\"%.*s\"", i, r.duration.count(),
-                  static_cast<int>(fanout::to_string(r.kind).size()), fanout::to_string(r.kind).data());
-    out += entry;
+    w.raw(", u").number(static_cast<long long>(i)).raw(";dur=").number(r.duration.count(), 3);
+    w.raw(";desc=\"").raw(fanout::to_string(r.kind)).raw("\"");
   }
 }
 
