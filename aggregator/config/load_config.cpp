@@ -310,7 +310,7 @@ void read_routes(checker &c, const json::value &v, std::vector<route_config> &ou
   if (a == nullptr) return;
   if (a->empty()) c.fail("routes", "must define at least one route");
   std::set<std::string, std::less<>> names;
-  std::set<std::string, std::less<>> paths{"/health"};
+  std::set<std::string, std::less<>> paths{"/", "/health", "/ready", "/metrics"};  // the front's own
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = element("routes", i);
     route_config route = read_route(c, (*a)[i], path);
@@ -319,6 +319,8 @@ void read_routes(checker &c, const json::value &v, std::vector<route_config> &ou
       if (!paths.insert(route.path).second) c.fail(child(path, "path"), "path already served by another endpoint");
       if (!paths.insert(route.sync_path()).second)
         c.fail(child(path, "path"), "its sync baseline " + route.sync_path() + " is already served");
+      if (!paths.insert(route.stream_path()).second)
+        c.fail(child(path, "path"), "its stream " + route.stream_path() + " is already served");
     }
     out.push_back(std::move(route));
   }

@@ -33,7 +33,8 @@ struct param_spec {
   std::size_t max_length = 256;
 };
 
-/// One aggregated endpoint: served async at `path` and as the sync baseline at `path + "_sync"`.
+/// One aggregated endpoint: served async at `path`, as the sync baseline at `path + "_sync"`, and
+/// streaming its results as they arrive at `path + "/stream"`.
 struct route_config {
   std::string name;
   std::string path;
@@ -49,6 +50,7 @@ struct route_config {
   std::vector<upstream_entry> upstreams;
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }
+  [[nodiscard]] std::string stream_path() const { return path + "/stream"; }
 };
 
 /// Where and how the HTTP front listens.

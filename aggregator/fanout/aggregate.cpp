@@ -43,7 +43,7 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
   return outcome_kind::transport;
 }
 
-void classify_response(upstream_result &result, client::upstream_reply &reply, bool accept_non_json) {
+void classify_response(upstream_result &result, const client::upstream_reply &reply, bool accept_non_json) {
   result.status = reply.status;
   if (reply.status < 200 || reply.status > 299) {
     result.kind = outcome_kind::http_status;
@@ -72,22 +72,25 @@ aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<clie
   result.mode = mode;
   result.started = started;
   result.finished = std::chrono::steady_clock::now();  // the fetch is over; parsing is not part of it
-  result.results.resize(replies.size());
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    upstream_result &slot = result.results[i];
-    client::upstream_reply &reply = replies[i];
-    slot.url = plan.calls[i].url;
-    slot.start_offset = reply.started - started;
-    slot.duration = reply.finished - reply.started;
-    slot.kind = kind_of(reply.error);
-    slot.required = plan.required[i];
-    slot.deadline_passed = reply.deadline_passed;
-    if (slot.kind == outcome_kind::ok)
-      classify_response(slot, reply, plan.route->accept_non_json);
-    else
-      slot.detail = std::move(reply.error_detail);
-  }
+  result.results.reserve(replies.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) result.results.push_back(settle_one(plan, i, replies[i], started));
   return result;
+}
+
+upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const client::upstream_reply &reply,
+                           std::chrono::steady_clock::time_point started) {
+  upstream_result slot;
+  slot.url = plan.calls[index].url;
+  slot.start_offset = reply.started - started;
+  slot.duration = reply.finished - reply.started;
+  slot.kind = kind_of(reply.error);
+  slot.required = plan.required[index];
+  slot.deadline_passed = reply.deadline_passed;
+  if (slot.kind == outcome_kind::ok)
+    classify_response(slot, reply, plan.route->accept_non_json);
+  else
+    slot.detail = reply.error_detail;
+  return slot;
 }
 
 }  // namespace agg::fanout

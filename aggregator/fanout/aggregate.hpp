@@ -52,4 +52,8 @@ struct aggregate {
 aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<client::upstream_reply> replies,
                  std::chrono::steady_clock::time_point started);
 
+/// One slot of settle(): the reply of plan call `index`, as the response reports it.
+upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const client::upstream_reply &reply,
+                           std::chrono::steady_clock::time_point started);
+
 }  // namespace agg::fanout

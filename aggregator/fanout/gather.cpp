@@ -27,6 +27,30 @@ client::upstream_reply reply_for(std::exception_ptr error) {
   return reply;
 }
 
+/// One fetch that tells the listener about its reply as soon as it has it.
+coro::task<client::upstream_reply> fetch_reporting(client::upstream_loop *loop, client::upstream_call call,
+                                                   std::stop_token stop, std::size_t index,
+                                                   const reply_listener *listener) {
+  client::upstream_reply reply;
+  try {
+    reply = co_await loop->fetch(std::move(call), std::move(stop));
+  } catch (...) {
+    reply = reply_for(std::current_exception());
+  }
+  (*listener)(index, reply);
+  co_return reply;
+}
+
+/// Runs the fetches at once and returns their replies in call order.
+coro::task<std::vector<client::upstream_reply>> settle_all(std::vector<coro::task<client::upstream_reply>> fetches) {
+  auto outcomes = co_await coro::when_all_settled(std::move(fetches));
+  std::vector<client::upstream_reply> replies;
+  replies.reserve(outcomes.size());
+  for (auto &outcome : outcomes)
+    replies.push_back(outcome.has_value() ? std::move(outcome).value() : reply_for(outcome.error()));
+  co_return replies;
+}
+
 }  // namespace
 
 coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *loop,
@@ -35,13 +59,18 @@ coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *lo
   std::vector<coro::task<client::upstream_reply>> fetches;
   fetches.reserve(calls.size());
   for (auto &call : calls) fetches.push_back(loop->fetch(std::move(call), stop));
-  auto outcomes = co_await coro::when_all_settled(std::move(fetches));
+  co_return co_await settle_all(std::move(fetches));
+}
 
-  std::vector<client::upstream_reply> replies;
-  replies.reserve(outcomes.size());
-  for (auto &outcome : outcomes)
-    replies.push_back(outcome.has_value() ? std::move(outcome).value() : reply_for(outcome.error()));
-  co_return replies;
+coro::task<std::vector<client::upstream_reply>> gather_reporting(client::upstream_loop *loop,
+                                                                 std::vector<client::upstream_call> calls,
+                                                                 std::stop_token stop, const reply_listener *listener) {
+  co_await loop->schedule();
+  std::vector<coro::task<client::upstream_reply>> fetches;
+  fetches.reserve(calls.size());
+  for (std::size_t i = 0; i < calls.size(); ++i)
+    fetches.push_back(fetch_reporting(loop, std::move(calls[i]), stop, i, listener));
+  co_return co_await settle_all(std::move(fetches));
 }
 
 std::vector<client::upstream_reply> gather_blocking(const std::vector<client::upstream_call> &calls,

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <stop_token>
 #include <vector>
 
@@ -19,6 +21,16 @@ namespace agg::fanout {
 coro::task<std::vector<client::upstream_reply>> gather(client::upstream_loop *loop,
                                                        std::vector<client::upstream_call> calls,
                                                        std::stop_token stop = {});
+
+/// Called on the loop thread as each call finishes, with its index in the plan: the streaming
+/// endpoint and background jobs hand results over as they arrive with it. Must not block.
+using reply_listener = std::function<void(std::size_t index, const client::upstream_reply &reply)>;
+
+/// gather(), telling `listener` about each reply the moment it arrives (in completion order);
+/// the returned replies are still in call order. `listener` must outlive the task.
+coro::task<std::vector<client::upstream_reply>> gather_reporting(client::upstream_loop *loop,
+                                                                 std::vector<client::upstream_call> calls,
+                                                                 std::stop_token stop, const reply_listener *listener);
 
 /// The same calls one after another on the calling thread, with the same request options; after a
 /// `stop` the current call ends and the rest are not started (all `cancelled`).

@@ -10,8 +10,9 @@ namespace {
 
 double milliseconds(std::chrono::duration<double, std::milli> d) { return d.count(); }
 
-void describe(json_writer &w, std::size_t index, const upstream_result &r) {
-  w.raw("{").key("index").number(static_cast<long long>(index));
+/// The members of one upstream's entry, without the braces.
+void describe_members(json_writer &w, std::size_t index, const upstream_result &r) {
+  w.key("index").number(static_cast<long long>(index));
   w.raw(",").key("url").string(r.url);
   w.raw(",").key("ok").boolean(r.kind == outcome_kind::ok);
   w.raw(",").key("status");
@@ -27,6 +28,11 @@ void describe(json_writer &w, std::size_t index, const upstream_result &r) {
   if (r.required) w.raw(",").key("required").boolean(true);
   w.raw(",").key("start_ms").number(milliseconds(r.start_offset), 3);
   w.raw(",").key("duration_ms").number(milliseconds(r.duration), 3);
+}
+
+void describe(json_writer &w, std::size_t index, const upstream_result &r) {
+  w.raw("{");
+  describe_members(w, index, r);
   w.raw("}");
 }
 
@@ -50,6 +56,29 @@ int aggregate_status(const aggregate &result) {
   if (!any_ok) return deadline_cut ? 504 : 502;
   if (required_failed) return required_cut ? 504 : 502;
   return result.route->partial_status;
+}
+
+std::string render_arrival(std::size_t index, const upstream_result &result) {
+  std::string line;
+  json_writer w{line};
+  w.raw("{");
+  describe_members(w, index, result);
+  w.raw(",").key("elapsed_ms").number(milliseconds(result.start_offset + result.duration), 3);
+  w.raw(",").key("body").value(result.body).raw("}");
+  return line;
+}
+
+std::string render_summary(const aggregate &result) {
+  const std::size_t failed = result.failures();
+  std::string line;
+  json_writer w{line};
+  w.raw("{").key("summary").boolean(true).raw(",").key("route").string(result.route->name);
+  w.raw(",").key("status").number(static_cast<long long>(aggregate_status(result)));
+  w.raw(",").key("complete").boolean(failed == 0);
+  w.raw(",").key("succeeded").number(static_cast<long long>(result.results.size() - failed));
+  w.raw(",").key("failed").number(static_cast<long long>(failed));
+  w.raw(",").key("elapsed_ms").number(milliseconds(result.finished - result.started), 3).raw("}");
+  return line;
 }
 
 rendered_aggregate render(const aggregate &result) {

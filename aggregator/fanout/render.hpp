@@ -18,6 +18,14 @@ struct rendered_aggregate {
 /// aggregation's deadline is why (no result at all before it, or a required call cut off by it).
 int aggregate_status(const aggregate &result);
 
+/// One line of the streaming endpoint: an upstream's entry (as in `upstreams`) plus `elapsed_ms`
+/// since the aggregation started and its `body`. No trailing newline.
+std::string render_arrival(std::size_t index, const upstream_result &result);
+
+/// The streaming endpoint's last line: `summary`, the status the whole aggregate would have,
+/// `complete`, counts and `elapsed_ms`. No trailing newline.
+std::string render_summary(const aggregate &result);
+
 /// Renders the response document: `responses` holds a slot per planned call in plan order (null
 /// where the call failed) and `upstreams` says, slot by slot, how each call went.
 rendered_aggregate render(const aggregate &result);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <variant>
 
+#include "aggregator/fanout/background_aggregation.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/fanout/gather.hpp"
 #include "aggregator/fanout/json_writer.hpp"
@@ -22,6 +23,7 @@
 #include "aggregator/server/json_response.hpp"
 #include "aggregator/server/listener.hpp"
 #include "aggregator/server/request_context.hpp"
+#include "aggregator/server/stream_response.hpp"
 
 namespace agg::server {
 
@@ -70,6 +72,7 @@ http_front::http_front(const config::service_config &config, client::upstream_cl
   for (const auto &route : config_.routes) {
     endpoints_.emplace(route.path, endpoint{&route, fanout::execution_mode::async});
     endpoints_.emplace(route.sync_path(), endpoint{&route, fanout::execution_mode::sync});
+    endpoints_.emplace(route.stream_path(), endpoint{&route, fanout::execution_mode::async, true});
   }
   listener &server = *listener_;
   server.set_tcp_nodelay(true);  // without it every keep-alive response waits ~40 ms (Nagle)
@@ -213,30 +216,59 @@ void http_front::dispatch(const httplib::Request &request, httplib::Response &re
   } else if (request.path == "/") {
     serve_index(response);
     send_json(response, 200, std::move(response.body), started);
+  } else if (target->second.stream) {
+    serve_stream(target->second, request, response);
+    if (!response.body.empty()) send_json(response, response.status, std::move(response.body), started);
   } else {
     serve_aggregate(target->second, request, response);
     send_json(response, response.status, std::move(response.body), started);
   }
 }
 
-void http_front::serve_aggregate(const endpoint &target, const httplib::Request &request,
-                                 httplib::Response &response) const {
-  request_context &context = current_request();
-  context.route = target.route->name;
+/// Counts one aggregation in flight for as long as it lives.
+class http_front::in_flight_slot {
+ public:
+  explicit in_flight_slot(std::atomic<std::size_t> &count) noexcept : count_(count) {}
+  in_flight_slot(const in_flight_slot &) = delete;
+  in_flight_slot &operator=(const in_flight_slot &) = delete;
+  ~in_flight_slot() { count_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::size_t> &count_;
+};
+
+/// Keeps a stop source in the set a shutdown cancels, for as long as it lives.
+class http_front::cancel_on_shutdown {
+ public:
+  cancel_on_shutdown(const http_front &front, std::stop_source stop) : front_(front), stop_(std::move(stop)) {
+    const std::lock_guard lock{front_.active_mutex_};
+    front_.active_.insert(&stop_);
+  }
+  cancel_on_shutdown(const cancel_on_shutdown &) = delete;
+  cancel_on_shutdown &operator=(const cancel_on_shutdown &) = delete;
+  ~cancel_on_shutdown() {
+    const std::lock_guard lock{front_.active_mutex_};
+    front_.active_.erase(&stop_);
+  }
+
+ private:
+  const http_front &front_;
+  std::stop_source stop_;
+};
+
+std::optional<http_front::admitted> http_front::admit(const endpoint &target, const httplib::Request &request,
+                                                      httplib::Response &response) const {
+  current_request().route = target.route->name;
   // Past the cap, answer at once: queueing would slow every client down instead of some.
   const std::size_t running = aggregations_in_flight_.fetch_add(1, std::memory_order_relaxed);
-  struct leaving {
-    std::atomic<std::size_t> &count;
-    ~leaving() { count.fetch_sub(1, std::memory_order_relaxed); }
-  } const counted{aggregations_in_flight_};
+  auto slot = std::make_unique<in_flight_slot>(aggregations_in_flight_);
   if (running >= config_.server.max_aggregations || stop_requested_.load()) {
     response.status = 503;
     response.set_header("Retry-After", "1");
     response.body = error_json("overloaded", stop_requested_.load() ? "the service is shutting down"
                                                                     : "too many aggregations in flight; retry shortly");
-    return;
+    return std::nullopt;
   }
-
   const fanout::query_params query(request.params.begin(), request.params.end());
   const auto header = [&request](std::string_view name) -> std::optional<std::string> {
     const std::string key{name};
@@ -247,27 +279,23 @@ void http_front::serve_aggregate(const endpoint &target, const httplib::Request 
   if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
     response.status = error->status;
     response.body = error_json(error->code, error->message);
-    return;
+    return std::nullopt;
   }
-  const auto &plan = std::get<fanout::fan_out_plan>(planned);
+  return admitted{std::get<fanout::fan_out_plan>(std::move(planned)), std::move(slot)};
+}
 
+void http_front::serve_aggregate(const endpoint &target, const httplib::Request &request,
+                                 httplib::Response &response) const {
+  auto admission = admit(target, request, response);
+  if (!admission) return;
+  const fanout::fan_out_plan &plan = admission->plan;
   // A client that goes away cancels its aggregation: nobody is left to read the answer. So does a
   // shutdown whose grace period ran out.
   std::stop_source stop;
   std::optional<disconnect_watcher::registration> watching;
-  if (context.connection != nullptr) watching.emplace(watcher_.watch(context.connection->socket(), stop));
-  {
-    const std::lock_guard lock{active_mutex_};
-    active_.insert(&stop);
-  }
-  struct unregister {
-    const http_front &front;
-    std::stop_source *stop;
-    ~unregister() {
-      const std::lock_guard lock{front.active_mutex_};
-      front.active_.erase(stop);
-    }
-  } const registered{*this, &stop};
+  if (const auto *connection = current_request().connection)
+    watching.emplace(watcher_.watch(connection->socket(), stop));
+  const cancel_on_shutdown registered{*this, stop};
 
   const fanout::aggregate result = target.mode == fanout::execution_mode::async
                                        ? fanout::run_async(client_, plan, stop.get_token())
@@ -277,6 +305,27 @@ void http_front::serve_aggregate(const endpoint &target, const httplib::Request 
   response.status = rendered.status;
   response.set_header("X-Aggregate-Complete", rendered.complete ? "true" : "false");
   response.body = std::move(rendered.body);
+}
+
+void http_front::serve_stream(const endpoint &target, const httplib::Request &request,
+                              httplib::Response &response) const {
+  auto admission = admit(target, request, response);
+  if (!admission) return;
+  const auto run = fanout::background_aggregation::start(client_, std::move(admission->plan));
+  // Everything that must last as long as the stream: the in-flight count, the disconnect watch
+  // and the shutdown registration. The stream releases it when it ends.
+  struct stream_hold {
+    std::unique_ptr<in_flight_slot> slot;
+    std::optional<disconnect_watcher::registration> watching;
+    std::optional<cancel_on_shutdown> registered;
+  };
+  auto hold = std::make_shared<stream_hold>();
+  hold->slot = std::move(admission->slot);
+  if (const auto *connection = current_request().connection)
+    hold->watching.emplace(watcher_.watch(connection->socket(), run->stop_source()));
+  hold->registered.emplace(*this, run->stop_source());
+  const bool sse = request.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+  stream_results(response, run, sse, std::move(hold));
 }
 
 void http_front::record(const fanout::aggregate &result) const {
@@ -307,6 +356,7 @@ void http_front::serve_index(httplib::Response &response) const {
   for (const auto &route : config_.routes) {
     endpoints.push_back(boost::json::object{{"path", route.path}, {"route", route.name}, {"mode", "async"}});
     endpoints.push_back(boost::json::object{{"path", route.sync_path()}, {"route", route.name}, {"mode", "sync"}});
+    endpoints.push_back(boost::json::object{{"path", route.stream_path()}, {"route", route.name}, {"mode", "stream"}});
   }
   for (const char *path : {"/health", "/ready", "/metrics"}) endpoints.push_back(boost::json::object{{"path", path}});
   response.body = boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}});

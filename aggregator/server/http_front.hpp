@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregate.hpp"
+#include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/server/disconnect_watcher.hpp"
 #include "aggregator/server/metrics.hpp"
 #include "aggregator/server/service_log.hpp"
@@ -28,8 +30,8 @@ class listener;
 
 /// The HTTP front: translates requests into plans, runs them on the engine and renders JSON.
 /// Serves `GET /` (the endpoint list), `/health`, `/ready`, `/metrics`, and per route `path`
-/// (async) and `path_sync` (sync baseline). Every response carries `X-Request-Id` and
-/// `Server-Timing`; every JSON body gains `elapsed`; every request gets an access-log line.
+/// (async), `path_sync` (sync baseline) and `path/stream` (results as they arrive). Every response carries
+/// `X-Request-Id` and `Server-Timing`; every JSON body gains `elapsed`; every request gets an access-log line.
 /// cpp-httplib is configured at run time only (TCP_NODELAY, a pool of `server.threads` workers, a
 /// real listen backlog, JSON error and exception handlers). The config, the client and the log
 /// must outlive the front.
@@ -61,11 +63,24 @@ class http_front {
   struct endpoint {
     const config::route_config *route;
     fanout::execution_mode mode;
+    bool stream = false;  ///< results as they arrive (NDJSON or SSE)
   };
+  class in_flight_slot;
+  class cancel_on_shutdown;
+  /// A request let in: its plan, and its place among the aggregations in flight.
+  struct admitted {
+    fanout::fan_out_plan plan;
+    std::unique_ptr<in_flight_slot> slot;
+  };
+  /// Names the route, applies the aggregation cap and plans the request; on refusal the response
+  /// holds the error and nullopt comes back.
+  std::optional<admitted> admit(const endpoint &target, const httplib::Request &request,
+                                httplib::Response &response) const;
 
   void install_hooks();
   void dispatch(const httplib::Request &request, httplib::Response &response) const;
   void serve_aggregate(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
+  void serve_stream(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
   void serve_index(httplib::Response &response) const;
   void serve_metrics(httplib::Response &response) const;
   void record(const fanout::aggregate &result) const;

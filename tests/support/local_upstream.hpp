@@ -21,6 +21,7 @@ class local_upstream {
     server_.start();
   }
 
+  [[nodiscard]] std::uint16_t port() const noexcept { return server_.port(); }
   [[nodiscard]] std::string base() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
   /// `/api/?<query>` on this upstream.
   [[nodiscard]] std::string api(std::string_view query) const { return base() + "/api/?" + std::string{query}; }

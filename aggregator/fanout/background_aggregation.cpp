@@ -1,0 +1,101 @@
+#include "aggregator/fanout/background_aggregation.hpp"
+
+#include <coroutine>
+#include <exception>
+#include <utility>
+
+#include "aggregator/fanout/gather.hpp"
+
+namespace agg::fanout {
+
+namespace {
+
+/// A coroutine nobody awaits: it starts at once and frees its own frame when it ends.
+struct detached {
+  struct promise_type {
+    detached get_return_object() const noexcept { return {}; }
+    std::suspend_never initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    [[noreturn]] void unhandled_exception() const noexcept { std::terminate(); }
+  };
+};
+
+}  // namespace
+
+/// Runs the gather for a background aggregation; its frame keeps the aggregation alive until done.
+struct background_runner {
+  static detached run(std::shared_ptr<background_aggregation> self, client::upstream_loop *loop) {
+    const reply_listener listener = [raw = self.get()](std::size_t index, const client::upstream_reply &reply) {
+      raw->on_reply(index, reply);
+    };
+    // The replies also arrived one by one through the listener; the returned vector only says "all done".
+    const std::vector<client::upstream_reply> replies =
+        co_await gather_reporting(loop, self->plan_.calls, self->stop_.get_token(), &listener);
+    self->on_done();
+  }
+};
+
+background_aggregation::background_aggregation(fan_out_plan plan) : plan_(std::move(plan)) {}
+
+std::shared_ptr<background_aggregation> background_aggregation::start(client::upstream_client &client,
+                                                                      fan_out_plan plan) {
+  auto self = std::make_shared<background_aggregation>(std::move(plan));
+  background_runner::run(self, &client.pick_loop());
+  return self;
+}
+
+void background_aggregation::on_reply(std::size_t index, const client::upstream_reply &reply) {
+  upstream_result slot = settle_one(plan_, index, reply, started_);  // parsing outside the lock
+  {
+    const std::lock_guard lock{mutex_};
+    arrivals_.push_back({index, std::move(slot)});
+  }
+  changed_.notify_all();
+}
+
+void background_aggregation::on_done() {
+  aggregate whole;
+  whole.route = plan_.route;
+  whole.mode = execution_mode::async;
+  whole.started = started_;
+  whole.finished = std::chrono::steady_clock::now();
+  {
+    const std::lock_guard lock{mutex_};
+    // Every call has arrived (each reports before its fetch ends): place the settled slots by index
+    // instead of parsing the bodies again.
+    whole.results.resize(plan_.calls.size());
+    for (const auto &a : arrivals_) whole.results[a.index] = a.result;
+    result_ = std::move(whole);
+  }
+  changed_.notify_all();
+}
+
+std::optional<background_aggregation::arrival> background_aggregation::next(std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock{mutex_};
+  changed_.wait_until(lock, until, [this] { return taken_ < arrivals_.size() || result_.has_value(); });
+  if (taken_ < arrivals_.size()) return arrivals_[taken_++];
+  return std::nullopt;
+}
+
+std::size_t background_aggregation::finished_calls() const {
+  const std::lock_guard lock{mutex_};
+  return arrivals_.size();
+}
+
+bool background_aggregation::done() const {
+  const std::lock_guard lock{mutex_};
+  return result_.has_value();
+}
+
+std::optional<aggregate> background_aggregation::result() const {
+  const std::lock_guard lock{mutex_};
+  return result_;
+}
+
+std::vector<background_aggregation::arrival> background_aggregation::arrived() const {
+  const std::lock_guard lock{mutex_};
+  return arrivals_;
+}
+
+}  // namespace agg::fanout

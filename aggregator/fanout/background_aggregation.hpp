@@ -1,0 +1,68 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <vector>
+
+#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/fanout/aggregate.hpp"
+#include "aggregator/fanout/fan_out_plan.hpp"
+
+namespace agg::fanout {
+
+/// An aggregation running on an upstream loop with no thread waiting for it (asyncio.create_task):
+/// its results can be taken as they arrive, its progress read, and it can be cancelled. The
+/// streaming endpoint and background jobs are built on it. Thread-safe; keep it in a shared_ptr
+/// (the running aggregation holds one until it finishes).
+class background_aggregation : public std::enable_shared_from_this<background_aggregation> {
+ public:
+  /// Starts the plan now on one of the client's loops. The plan's route must outlive the run.
+  static std::shared_ptr<background_aggregation> start(client::upstream_client &client, fan_out_plan plan);
+
+  /// One finished call, in completion order.
+  struct arrival {
+    std::size_t index;
+    upstream_result result;
+  };
+  /// Waits for the next arrival not taken yet, up to `until`. Nullopt when every arrival has been
+  /// taken and the aggregation is done, or when the time ran out (tell them apart with done()).
+  std::optional<arrival> next(std::chrono::steady_clock::time_point until);
+
+  /// Cancels what is still running (those calls end as `cancelled`). Any thread, any time.
+  void cancel() { stop_.request_stop(); }
+  /// The stop source that cancels it: for watchers that cancel on an event of their own.
+  [[nodiscard]] std::stop_source stop_source() const { return stop_; }
+  [[nodiscard]] bool cancelled() const { return stop_.stop_requested(); }
+
+  [[nodiscard]] std::size_t finished_calls() const;
+  [[nodiscard]] std::size_t planned_calls() const noexcept { return plan_.calls.size(); }
+  [[nodiscard]] bool done() const;
+  /// The whole aggregate once done(), else nullopt.
+  [[nodiscard]] std::optional<aggregate> result() const;
+  /// The results that arrived so far, by plan index (unfinished calls absent).
+  [[nodiscard]] std::vector<arrival> arrived() const;
+  [[nodiscard]] const fan_out_plan &plan() const noexcept { return plan_; }
+
+  explicit background_aggregation(fan_out_plan plan);  // use start()
+
+ private:
+  void on_reply(std::size_t index, const client::upstream_reply &reply);
+  void on_done();
+  friend struct background_runner;
+
+  fan_out_plan plan_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::stop_source stop_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<arrival> arrivals_;   // guarded by mutex_, in completion order
+  std::size_t taken_ = 0;           // guarded by mutex_: arrivals handed out by next()
+  std::optional<aggregate> result_;  // guarded by mutex_
+};
+
+}  // namespace agg::fanout
