@@ -270,6 +270,8 @@ route_config read_route(checker &c, const json::value &v, const std::string &pat
   if (auto route_path = c.text(*o, path, "path", true)) {
     if (!is_route_path(*route_path))
       c.fail(child(path, "path"), "must start with '/', not end with '/', and use only letters, digits, '/_-.'");
+    else if (route_path->starts_with("/api/jobs/"))
+      c.fail(child(path, "path"), "/api/jobs/ belongs to the jobs API");
     route.path = std::move(*route_path);
   }
   route.message = c.text(*o, path, "message", false).value_or("Aggregated upstream responses");
@@ -310,7 +312,7 @@ void read_routes(checker &c, const json::value &v, std::vector<route_config> &ou
   if (a == nullptr) return;
   if (a->empty()) c.fail("routes", "must define at least one route");
   std::set<std::string, std::less<>> names;
-  std::set<std::string, std::less<>> paths{"/", "/health", "/ready", "/metrics"};  // the front's own
+  std::set<std::string, std::less<>> paths{"/", "/health", "/ready", "/metrics", "/api/jobs"};  // the front's own
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = element("routes", i);
     route_config route = read_route(c, (*a)[i], path);
@@ -347,7 +349,13 @@ std::variant<service_config, config_errors> parse_config(std::string_view json_t
 
   checker c;
   service_config config;
-  if (const json::object *root = c.object(document, "", {"server", "client", "log", "routes"})) {
+  if (const json::object *root = c.object(document, "", {"server", "client", "log", "jobs", "routes"})) {
+    if (const json::value *v = root->if_contains("jobs")) {
+      if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms"})) {
+        c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
+        c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
+      }
+    }
     if (const json::value *v = root->if_contains("server")) read_server(c, *v, config.server);
     if (const json::value *v = root->if_contains("log")) read_log(c, *v, config.log);
     if (const json::value *v = root->if_contains("client")) read_client(c, *v, config.client);

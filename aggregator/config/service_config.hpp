@@ -70,11 +70,18 @@ struct log_config {
   bool json = false;  ///< one JSON object per line instead of text
 };
 
+/// Background jobs (POST /api/jobs): how many the instance keeps and how long finished ones stay.
+struct jobs_config {
+  std::size_t max_jobs = 1000;
+  std::chrono::milliseconds keep_finished{300'000};
+};
+
 /// The whole validated configuration; immutable once loaded.
 struct service_config {
   server_config server;
   client::client_options client;
   log_config log;
+  jobs_config jobs;
   std::vector<route_config> routes;
 };
 

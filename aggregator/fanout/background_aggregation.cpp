@@ -71,7 +71,8 @@ void background_aggregation::on_done() {
   changed_.notify_all();
 }
 
-std::optional<background_aggregation::arrival> background_aggregation::next(std::chrono::steady_clock::time_point until) {
+std::optional<background_aggregation::arrival> background_aggregation::next(
+    std::chrono::steady_clock::time_point until) {
   std::unique_lock lock{mutex_};
   changed_.wait_until(lock, until, [this] { return taken_ < arrivals_.size() || result_.has_value(); });
   if (taken_ < arrivals_.size()) return arrivals_[taken_++];

@@ -60,8 +60,8 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   std::stop_source stop_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<arrival> arrivals_;   // guarded by mutex_, in completion order
-  std::size_t taken_ = 0;           // guarded by mutex_: arrivals handed out by next()
+  std::vector<arrival> arrivals_;    // guarded by mutex_, in completion order
+  std::size_t taken_ = 0;            // guarded by mutex_: arrivals handed out by next()
   std::optional<aggregate> result_;  // guarded by mutex_
 };
 

@@ -68,7 +68,12 @@ void add_timing_entries(std::string &out, const fanout::aggregate &result) {
 }  // namespace
 
 http_front::http_front(const config::service_config &config, client::upstream_client &client, const service_log &log)
-    : config_(config), client_(client), log_(log), listener_(std::make_unique<listener>()) {
+    : config_(config),
+      client_(client),
+      log_(log),
+      jobs_(jobs::job_limits{config.jobs.max_jobs, config.jobs.keep_finished}),
+      job_api_(config, client, jobs_),
+      listener_(std::make_unique<listener>()) {
   for (const auto &route : config_.routes) {
     endpoints_.emplace(route.path, endpoint{&route, fanout::execution_mode::async});
     endpoints_.emplace(route.sync_path(), endpoint{&route, fanout::execution_mode::sync});
@@ -196,6 +201,11 @@ void http_front::dispatch(const httplib::Request &request, httplib::Response &re
   const auto target = endpoints_.find(request.path);
   const bool fixed =
       request.path == "/health" || request.path == "/ready" || request.path == "/metrics" || request.path == "/";
+  if (job_api::serves(request.path)) {
+    job_api_.serve(request, response);
+    send_json(response, response.status, std::move(response.body), started);
+    return;
+  }
   if (target == endpoints_.end() && !fixed) {
     send_json(response, 404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"), started);
     return;
@@ -358,7 +368,8 @@ void http_front::serve_index(httplib::Response &response) const {
     endpoints.push_back(boost::json::object{{"path", route.sync_path()}, {"route", route.name}, {"mode", "sync"}});
     endpoints.push_back(boost::json::object{{"path", route.stream_path()}, {"route", route.name}, {"mode", "stream"}});
   }
-  for (const char *path : {"/health", "/ready", "/metrics"}) endpoints.push_back(boost::json::object{{"path", path}});
+  for (const char *path : {"/api/jobs", "/health", "/ready", "/metrics"})
+    endpoints.push_back(boost::json::object{{"path", path}});
   response.body = boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}});
 }
 

@@ -15,7 +15,9 @@
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregate.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/jobs/job_store.hpp"
 #include "aggregator/server/disconnect_watcher.hpp"
+#include "aggregator/server/job_api.hpp"
 #include "aggregator/server/metrics.hpp"
 #include "aggregator/server/service_log.hpp"
 
@@ -90,6 +92,8 @@ class http_front {
   client::upstream_client &client_;
   const service_log &log_;
   std::unordered_map<std::string, endpoint> endpoints_;
+  jobs::job_store jobs_;  // declared before api_, which refers to it
+  job_api job_api_;
   std::unique_ptr<listener> listener_;
   std::atomic<bool> stop_requested_{false};
 

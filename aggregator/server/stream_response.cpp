@@ -36,7 +36,8 @@ void stream_results(httplib::Response &response, std::shared_ptr<fanout::backgro
         // Wait for the next result; wake once a second so a stopping server is noticed.
         const auto arrival = state->run->next(std::chrono::steady_clock::now() + std::chrono::seconds{1});
         if (arrival) {
-          const std::string line = frame(fanout::render_arrival(arrival->index, arrival->result), state->sse, "upstream");
+          const std::string line =
+              frame(fanout::render_arrival(arrival->index, arrival->result), state->sse, "upstream");
           return sink.write(line.data(), line.size());  // false: the client is gone
         }
         if (!state->run->done()) return true;  // nothing yet: cpp-httplib calls again

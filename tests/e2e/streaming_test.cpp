@@ -28,8 +28,10 @@ struct stream_fixture {
   // that itself after the first line, so a stream that waited for the slowest call never starts.
   running_service service{agg::testing::config_from(
       R"({"server":{"listen":"127.0.0.1:0","threads":16},"routes":[{"name":"race","path":"/api/race","upstreams":[)"
-      R"({"url":")" + upstream.api("barrier=2&task_id=slow") + R"("},{"url":")" + upstream.api("task_id=fast") +
-      R"("},{"url":")" + upstream.api("status=500") + R"("}]},)"
+      R"({"url":")" +
+      upstream.api("barrier=2&task_id=slow") + R"("},{"url":")" + upstream.api("task_id=fast") + R"("},{"url":")" +
+      upstream.api("status=500") +
+      R"("}]},)"
       R"({"name":"hang","path":"/api/hang","timeout_ms":120000,"deadline_ms":120000,"upstreams":[{"url":")" +
       upstream.api("delay_ms=60000") + R"("},{"url":")" + upstream.api("delay_ms=60000") + R"("}]}]})")};
 

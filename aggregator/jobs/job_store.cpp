@@ -1,0 +1,111 @@
+#include "aggregator/jobs/job_store.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "aggregator/fanout/render.hpp"
+
+namespace agg::jobs {
+
+namespace {
+
+/// 128 bits from the kernel's random source, as 32 hex digits: not guessable from other ids.
+std::string new_job_id() {
+  thread_local std::random_device source;
+  std::string id;
+  id.reserve(32);
+  static constexpr char hex[] = "0123456789abcdef";
+  for (int word = 0; word < 4; ++word) {
+    std::uint32_t bits = source();
+    for (int nibble = 0; nibble < 8; ++nibble, bits >>= 4) id += hex[bits & 0xF];
+  }
+  return id;
+}
+
+}  // namespace
+
+std::string_view to_string(job_status status) noexcept {
+  switch (status) {
+    case job_status::pending: return "pending";
+    case job_status::running: return "running";
+    case job_status::done: return "done";
+    case job_status::failed: return "failed";
+    case job_status::cancelled: return "cancelled";
+    case job_status::expired: return "expired";
+  }
+  return "failed";
+}
+
+job_store::~job_store() {
+  const std::lock_guard lock{mutex_};
+  for (auto &[id, j] : jobs_) j.run->cancel();
+}
+
+std::variant<std::string, job_store::store_full> job_store::add(
+    const std::function<std::shared_ptr<fanout::background_aggregation>()> &start) {
+  const std::lock_guard lock{mutex_};
+  evict_finished(std::chrono::steady_clock::now());
+  if (jobs_.size() >= limits_.max_jobs) return store_full{};
+  std::string id = new_job_id();
+  jobs_.emplace(id, job{start()});
+  return id;
+}
+
+std::optional<job_view> job_store::find(const std::string &id) {
+  const std::lock_guard lock{mutex_};
+  evict_finished(std::chrono::steady_clock::now());
+  const auto found = jobs_.find(id);
+  if (found == jobs_.end()) return std::nullopt;
+  return view_of(id, found->second);
+}
+
+std::optional<job_view> job_store::cancel(const std::string &id) {
+  const std::lock_guard lock{mutex_};
+  const auto found = jobs_.find(id);
+  if (found == jobs_.end()) return std::nullopt;
+  job &j = found->second;
+  if (!j.run->done()) {
+    j.cancel_requested = true;
+    j.run->cancel();
+  }
+  return view_of(id, j);
+}
+
+std::size_t job_store::size() {
+  const std::lock_guard lock{mutex_};
+  evict_finished(std::chrono::steady_clock::now());
+  return jobs_.size();
+}
+
+void job_store::evict_finished(std::chrono::steady_clock::time_point now) {
+  std::erase_if(jobs_, [&](const auto &entry) {
+    const auto result = entry.second.run->result();
+    return result && result->finished + limits_.keep_finished <= now;
+  });
+}
+
+job_view job_store::view_of(const std::string &id, const job &j) {
+  job_view v;
+  v.id = id;
+  v.route = j.run->plan().route->name;
+  v.planned_calls = j.run->planned_calls();
+  v.arrived = j.run->arrived();
+  v.finished_calls = v.arrived.size();
+  v.result = j.run->result();
+  if (j.cancel_requested) {
+    v.status = job_status::cancelled;  // at once, while the loop removes its transfers
+    return v;
+  }
+  if (!v.result) {
+    v.status = job_status::running;  // the run starts on the loop at once: "pending" is the POST's answer
+    return v;
+  }
+  const int status = fanout::aggregate_status(*v.result);
+  if (std::any_of(v.result->results.begin(), v.result->results.end(), [](const auto &r) { return r.deadline_passed; }))
+    v.status = job_status::expired;
+  else
+    v.status = status >= 500 ? job_status::failed : job_status::done;
+  return v;
+}
+
+}  // namespace agg::jobs

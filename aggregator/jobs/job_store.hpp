@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "aggregator/fanout/background_aggregation.hpp"
+
+namespace agg::jobs {
+
+/// Where a job is in its life.
+enum class job_status { pending, running, done, failed, cancelled, expired };
+std::string_view to_string(job_status status) noexcept;
+
+/// How many jobs the store keeps and for how long it keeps finished ones.
+struct job_limits {
+  std::size_t max_jobs = 1000;  ///< running and finished-but-kept together
+  std::chrono::milliseconds keep_finished{300'000};
+};
+
+/// What GET /api/jobs/{id} reports.
+struct job_view {
+  std::string id;
+  std::string route;
+  job_status status = job_status::pending;
+  std::size_t finished_calls = 0;
+  std::size_t planned_calls = 0;
+  std::optional<fanout::aggregate> result;  ///< once the run is over
+  std::vector<fanout::background_aggregation::arrival> arrived;  ///< the calls that finished, so far
+};
+
+/// Background aggregations started by a request that returns at once (asyncio.create_task), kept
+/// under unguessable ids until they are read, cancelled, or evicted some time after finishing.
+/// Jobs live in this process only. Thread-safe.
+class job_store {
+ public:
+  explicit job_store(job_limits limits) : limits_(limits) {}
+  job_store(const job_store &) = delete;
+  job_store &operator=(const job_store &) = delete;
+  /// Cancels the jobs still running; their runs end on the upstream loop.
+  ~job_store();
+
+  /// The store holds max_jobs jobs already.
+  struct store_full {};
+  /// Starts a run with `start` and keeps it under a new id; store_full (and nothing started) when
+  /// there is no room.
+  std::variant<std::string, store_full> add(
+      const std::function<std::shared_ptr<fanout::background_aggregation>()> &start);
+  /// The job with this id, or nullopt when there is none (never was, or evicted).
+  std::optional<job_view> find(const std::string &id);
+  /// Cancels the job (its calls stop); the view after it, or nullopt when there is no such job.
+  std::optional<job_view> cancel(const std::string &id);
+  [[nodiscard]] std::size_t size();
+
+ private:
+  struct job {
+    std::shared_ptr<fanout::background_aggregation> run;
+    bool cancel_requested = false;
+  };
+  void evict_finished(std::chrono::steady_clock::time_point now);  // mutex_ held
+  static job_view view_of(const std::string &id, const job &j);
+
+  job_limits limits_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, job> jobs_;  // guarded by mutex_
+};
+
+}  // namespace agg::jobs

@@ -1,0 +1,147 @@
+// Background jobs: start at once, poll, cancel, expire, evict, and a bounded store.
+
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <set>
+#include <string>
+
+#include "tests/support/eventually.hpp"
+#include "tests/support/local_upstream.hpp"
+#include "tests/support/routes.hpp"
+#include "tests/support/running_service.hpp"
+
+using agg::testing::eventually;
+using agg::testing::local_upstream;
+using agg::testing::running_service;
+
+namespace {
+
+struct jobs_fixture {
+  local_upstream upstream;
+  std::string extra_config = R"("jobs":{"max":3,"keep_finished_ms":600000})";
+
+  running_service start() const {
+    return running_service{agg::testing::config_from(
+        R"({"server":{"listen":"127.0.0.1:0","threads":16},)" + extra_config + R"(,"routes":[)"
+        R"({"name":"demo","path":"/api/demo","num":{"default":2,"max":10},"upstreams":[{"url":")" +
+        upstream.api("task_id={i}") + R"(","repeat":true}]},)"
+        R"({"name":"mixed","path":"/api/mixed","deadline_ms":60000,"timeout_ms":60000,"upstreams":[{"url":")" +
+        upstream.api("task_id=fast") + R"("},{"url":")" + upstream.api("delay_ms=60000") + R"("}]}]})")};
+  }
+
+  static std::string create(const running_service &service, const std::string &body, int expected_status = 202) {
+    auto http = service.http();
+    const auto r = http.Post("/api/jobs", body, "application/json");
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == expected_status);
+    if (expected_status != 202) return r->body;
+    const auto doc = boost::json::parse(r->body).as_object();
+    CHECK(doc.at("status").as_string() == "pending");
+    const std::string id{doc.at("id").as_string()};
+    CHECK(r->get_header_value("Location") == "/api/jobs/" + id);
+    return id;
+  }
+
+  static boost::json::object job(const running_service &service, const std::string &id, int expected_status = 200) {
+    auto http = service.http();
+    const auto r = http.Get("/api/jobs/" + id);
+    REQUIRE(r);
+    REQUIRE(r->status == expected_status);
+    return boost::json::parse(r->body).as_object();
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(jobs_fixture, "a job answers at once and its result can be fetched when done") {
+  const auto service = start();
+  const std::string id = create(service, R"({"route":"demo","params":{"num":3}})");
+  CHECK(id.size() == 32);  // 128 random bits
+  REQUIRE(eventually([&] { return job(service, id).at("status").as_string() == "done"; }));
+  const auto done = job(service, id);
+  CHECK(done.at("route").as_string() == "demo");
+  CHECK(done.at("progress").at("done").as_int64() == 3);
+  CHECK(done.at("progress").at("total").as_int64() == 3);
+  const auto &responses = done.at("result").at("responses").as_array();
+  REQUIRE(responses.size() == 3);
+  CHECK(responses[2].at("task_id").as_string() == "2");
+}
+
+TEST_CASE_METHOD(jobs_fixture, "job ids are unguessable and distinct") {
+  const auto service = start();
+  std::set<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.insert(create(service, R"({"route":"demo"})"));
+  CHECK(ids.size() == 3);
+  for (const auto &id : ids) CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+}
+
+TEST_CASE_METHOD(jobs_fixture, "deleting a running job cancels its calls") {
+  const auto service = start();
+  const std::string id = create(service, R"({"route":"mixed"})");
+  REQUIRE(eventually([&] { return job(service, id).at("progress").at("done").as_int64() == 1; }));
+  CHECK(service.engine().transfers_in_flight() == 1);
+  auto http = service.http();
+  const auto deleted = http.Delete("/api/jobs/" + id);
+  REQUIRE(deleted);
+  CHECK(deleted->status == 200);
+  CHECK(job(service, id).at("status").as_string() == "cancelled");
+  CHECK(eventually([&] { return service.engine().transfers_in_flight() == 0; }));
+  REQUIRE(eventually([&] { return !job(service, id).at("result").is_null(); }));
+  const auto cancelled = job(service, id);
+  CHECK(cancelled.at("status").as_string() == "cancelled");
+  CHECK(cancelled.at("result").at("upstreams").at(1).at("error").at("kind").as_string() == "cancelled");
+}
+
+TEST_CASE_METHOD(jobs_fixture, "a job past its deadline expires and says which upstreams finished") {
+  const auto service = start();
+  const std::string id = create(service, R"({"route":"mixed","deadline_ms":200})");
+  REQUIRE(eventually([&] { return job(service, id).at("status").as_string() == "expired"; }));
+  const auto expired = job(service, id);
+  const auto &finished = expired.at("finished").as_array();
+  REQUIRE(finished.size() == 2);
+  for (const auto &f : finished) {
+    if (f.at("index").as_int64() == 0)
+      CHECK(f.at("ok").as_bool());
+    else
+      CHECK(f.at("outcome").as_string() == "timeout");
+  }
+  CHECK(expired.at("result").at("responses").at(0).at("task_id").as_string() == "fast");
+  CHECK(service.engine().transfers_in_flight() == 0);
+}
+
+TEST_CASE_METHOD(jobs_fixture, "finished jobs are evicted after the configured time") {
+  extra_config = R"("jobs":{"max":3,"keep_finished_ms":1})";
+  const auto service = start();
+  const std::string id = create(service, R"({"route":"demo"})");
+  CHECK(eventually([&] {
+    auto http = service.http();
+    const auto r = http.Get("/api/jobs/" + id);
+    return r && r->status == 404;
+  }));
+}
+
+TEST_CASE_METHOD(jobs_fixture, "a full store answers 429 and starts nothing") {
+  const auto service = start();
+  for (int i = 0; i < 3; ++i) create(service, R"({"route":"mixed"})");
+  REQUIRE(eventually([&] { return upstream.stats().requests == 6; }));  // every held job's two calls arrived
+  const std::string refused = create(service, R"({"route":"demo"})", 429);
+  CHECK(boost::json::parse(refused).at("error").at("code").as_string() == "too_many_jobs");
+  CHECK(service.engine().transfers_in_flight() == 3);  // the held jobs' slow calls, nothing new
+  CHECK(upstream.stats().requests == 6);
+}
+
+TEST_CASE_METHOD(jobs_fixture, "unknown jobs are 404 and bad job requests 400") {
+  const auto service = start();
+  CHECK(job(service, "0123456789abcdef0123456789abcdef", 404).at("error").at("code").as_string() == "not_found");
+  CHECK(create(service, "not json", 400).find("invalid_job") != std::string::npos);
+  CHECK(create(service, R"({"route":"nope"})", 400).find("no route named 'nope'") != std::string::npos);
+  CHECK(create(service, R"({"route":"demo","extra":1})", 400).find("unknown field") != std::string::npos);
+  CHECK(create(service, R"({"route":"demo","deadline_ms":0})", 400).find("deadline_ms") != std::string::npos);
+  CHECK(create(service, R"({"route":"demo","params":{"num":999}})", 400).find("num must not exceed") != std::string::npos);
+  auto http = service.http();
+  CHECK(http.Get("/api/jobs")->status == 405);
+  CHECK(http.Put("/api/jobs/x", "", "application/json")->status == 405);
+}
