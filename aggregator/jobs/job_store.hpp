@@ -32,7 +32,7 @@ struct job_view {
   job_status status = job_status::pending;
   std::size_t finished_calls = 0;
   std::size_t planned_calls = 0;
-  std::optional<fanout::aggregate> result;  ///< once the run is over
+  std::optional<fanout::aggregate> result;                       ///< once the run is over
   std::vector<fanout::background_aggregation::arrival> arrived;  ///< the calls that finished, so far
 };
 

@@ -17,14 +17,10 @@
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/jobs/job_store.hpp"
 #include "aggregator/server/disconnect_watcher.hpp"
+#include "aggregator/server/httplib_fwd.hpp"
 #include "aggregator/server/job_api.hpp"
 #include "aggregator/server/metrics.hpp"
 #include "aggregator/server/service_log.hpp"
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace agg::server {
 

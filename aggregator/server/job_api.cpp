@@ -58,7 +58,8 @@ void job_api::serve(const httplib::Request &request, httplib::Response &response
   const std::string id = request.path.substr(prefix.size() + 1);
   if (request.method == "GET" || request.method == "HEAD") {
     const auto job = store_.find(id);
-    if (!job) return reply(response, 404, error_json("not_found", "no job " + id + " (unknown, or finished and evicted)"));
+    if (!job)
+      return reply(response, 404, error_json("not_found", "no job " + id + " (unknown, or finished and evicted)"));
     return reply(response, 200, job_json(*job));
   }
   if (request.method == "DELETE") {
@@ -76,7 +77,8 @@ void job_api::create(const httplib::Request &request, httplib::Response &respons
   };
   boost::system::error_code ec;
   const boost::json::value body = boost::json::parse(request.body, ec);
-  if (ec || !body.is_object()) return bad("the body must be a JSON object: {\"route\": ..., \"params\": {...}, \"deadline_ms\": ...}");
+  if (ec || !body.is_object())
+    return bad("the body must be a JSON object: {\"route\": ..., \"params\": {...}, \"deadline_ms\": ...}");
   const auto &spec = body.as_object();
   for (const auto &kv : spec)
     if (kv.key() != "route" && kv.key() != "params" && kv.key() != "deadline_ms")

@@ -3,11 +3,7 @@
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/jobs/job_store.hpp"
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
+#include "aggregator/server/httplib_fwd.hpp"
 
 namespace agg::server {
 

@@ -4,9 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace httplib {
-struct Response;
-}  // namespace httplib
+#include "aggregator/server/httplib_fwd.hpp"
 
 namespace agg::server {
 

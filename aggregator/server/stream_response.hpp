@@ -3,10 +3,7 @@
 #include <memory>
 
 #include "aggregator/fanout/background_aggregation.hpp"
-
-namespace httplib {
-struct Response;
-}  // namespace httplib
+#include "aggregator/server/httplib_fwd.hpp"
 
 namespace agg::server {
 

@@ -24,9 +24,11 @@ struct jobs_fixture {
 
   running_service start() const {
     return running_service{agg::testing::config_from(
-        R"({"server":{"listen":"127.0.0.1:0","threads":16},)" + extra_config + R"(,"routes":[)"
+        R"({"server":{"listen":"127.0.0.1:0","threads":16},)" + extra_config +
+        R"(,"routes":[)"
         R"({"name":"demo","path":"/api/demo","num":{"default":2,"max":10},"upstreams":[{"url":")" +
-        upstream.api("task_id={i}") + R"(","repeat":true}]},)"
+        upstream.api("task_id={i}") +
+        R"(","repeat":true}]},)"
         R"({"name":"mixed","path":"/api/mixed","deadline_ms":60000,"timeout_ms":60000,"upstreams":[{"url":")" +
         upstream.api("task_id=fast") + R"("},{"url":")" + upstream.api("delay_ms=60000") + R"("}]}]})")};
   }
@@ -140,7 +142,8 @@ TEST_CASE_METHOD(jobs_fixture, "unknown jobs are 404 and bad job requests 400") 
   CHECK(create(service, R"({"route":"nope"})", 400).find("no route named 'nope'") != std::string::npos);
   CHECK(create(service, R"({"route":"demo","extra":1})", 400).find("unknown field") != std::string::npos);
   CHECK(create(service, R"({"route":"demo","deadline_ms":0})", 400).find("deadline_ms") != std::string::npos);
-  CHECK(create(service, R"({"route":"demo","params":{"num":999}})", 400).find("num must not exceed") != std::string::npos);
+  CHECK(create(service, R"({"route":"demo","params":{"num":999}})", 400).find("num must not exceed") !=
+        std::string::npos);
   auto http = service.http();
   CHECK(http.Get("/api/jobs")->status == 405);
   CHECK(http.Put("/api/jobs/x", "", "application/json")->status == 405);
