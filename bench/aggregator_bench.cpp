@@ -145,7 +145,7 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
 }
 
 int load(const common_options &o, const std::string &levels, std::size_t num, double duration_s, bool sync,
-         std::size_t max_aggregations) {
+         std::size_t max_aggregations, double warmup_s) {
   std::string json = R"({"command":"load","runs":[)";
   chart_series p50{"p50", "#1f77b4", {}}, p90{"p90", "#2ca02c", {}}, p99{"p99", "#d62728", {}},
       worst{"max", "#999", {}};
@@ -160,6 +160,7 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
     settings.url = t.url(num, sync);
     settings.clients = clients;
     settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
+    settings.warmup = std::chrono::milliseconds{static_cast<long long>(warmup_s * 1000)};
     const load_result r = agg::bench::run_load(settings, [clients](double elapsed, std::size_t ok, std::size_t failed) {
       std::fprintf(stderr, "\r[load clients=%zu] %5.1f s  %8zu ok  %6zu errors  %8.1f/s   ", clients, elapsed, ok,
                    failed, elapsed > 0 ? static_cast<double>(ok) / elapsed : 0.0);
@@ -268,6 +269,7 @@ int main(int argc, char **argv) {
 
   std::size_t num = 10, repeat = 5, max_aggregations = 2000;
   double duration = 30;
+  double warmup = 0;
   std::string clients = "100,1000", ns = "1,10,100,1000";
   bool sync = false;
   CLI::App *cmp = app.add_subcommand("compare", "the same N calls through the async and the sync endpoint");
@@ -282,6 +284,8 @@ int main(int argc, char **argv) {
   ld->add_option("--max-aggregations", max_aggregations, "the started aggregator's server.max_aggregations")
       ->capture_default_str();
   ld->add_flag("--sync", sync, "load the sync baseline instead");
+  ld->add_option("--warmup", warmup, "seconds from the start whose requests stay out of the percentiles")
+      ->capture_default_str();
   ld->add_option("--svg", o.svg_file, "write a latency-percentiles-vs-concurrency chart (SVG)");
 
   CLI::App *sw = app.add_subcommand("sweep", "N from 1 to 1000 for both modes");
@@ -298,7 +302,7 @@ int main(int argc, char **argv) {
   o.delay_ms = *cmp ? compare_delay : (*ld ? load_delay : sweep_delay);
   try {
     if (*cmp) return compare(o, num, repeat);
-    if (*ld) return load(o, clients, num, duration, sync, max_aggregations);
+    if (*ld) return load(o, clients, num, duration, sync, max_aggregations, warmup);
     return sweep(o, ns, repeat);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "aggregator-bench: %s\n", e.what());

@@ -22,6 +22,7 @@ struct shared_state {
   std::atomic<std::size_t> completed{0};
   std::atomic<std::size_t> failed{0};
   clock::time_point stop_at;
+  clock::time_point measure_from;  // latencies of requests sent before it are not kept
   clock::time_point last_answer;
 };
 
@@ -38,7 +39,8 @@ coro::task<void> client_loop(client::upstream_loop *loop, client::upstream_call 
     const auto answered = clock::now();
     state->last_answer = std::max(state->last_answer, answered);
     if (reply.error == client::transfer_error::none && reply.status == 200) {
-      state->result.latencies_s.push_back(std::chrono::duration<double>(answered - sent).count());
+      if (sent >= state->measure_from)
+        state->result.latencies_s.push_back(std::chrono::duration<double>(answered - sent).count());
       state->completed.fetch_add(1, std::memory_order_relaxed);
     } else {
       ++state->result.errors[error_kind(reply)];
@@ -81,6 +83,7 @@ load_result run_load(const load_settings &settings,
   const auto start = clock::now();
   state.stop_at = start + settings.ramp + settings.duration;
   state.last_answer = start;
+  state.measure_from = start + settings.warmup;
   const client::upstream_call call{settings.url, settings.request_timeout, 64 << 20};
 
   std::atomic<bool> running{true};

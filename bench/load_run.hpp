@@ -17,13 +17,16 @@ struct load_settings {
   std::chrono::milliseconds duration{30'000};
   std::chrono::milliseconds ramp{1'000};
   std::chrono::milliseconds request_timeout{60'000};
+  /// Requests sent this soon after the start count for throughput and errors but not for the
+  /// latency percentiles: separates the ramp (connections being opened) from the steady state.
+  std::chrono::milliseconds warmup{0};
 };
 
 /// What a load run measured, from the clients' side.
 struct load_result {
   std::size_t completed = 0;                  ///< answered with HTTP 200
   std::map<std::string, std::size_t> errors;  ///< by kind: "timeout", "connect", "http_503", ...
-  std::vector<double> latencies_s;            ///< of the 200s, sorted
+  std::vector<double> latencies_s;            ///< of the 200s sent after the warm-up, sorted
   double seconds = 0;                         ///< from the first start to the last answer
 
   [[nodiscard]] double percentile(double p) const;
