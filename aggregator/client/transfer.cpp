@@ -20,13 +20,13 @@ std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_po
 }  // namespace
 
 transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options)
-    : easy_(easy), max_body_bytes_(call.max_body_bytes), deadline_(call.deadline) {
+    : easy_(easy), max_body_bytes_(call.max_body_bytes) {
   const auto allowed = time_allowed(call, started_, limited_by_deadline_);
   if (allowed.count() <= 0) {
     expired_ = true;
     return;
   }
-  // Every option a call may change is set on every call (prepare() set the rest once), so a pooled
+  // Every option a call may change is set on every call (new_handle() set the rest once), so a pooled
   // handle never carries anything over from its previous call and needs no curl_easy_reset.
   for (const auto &line : call.headers) headers_.append(line);
   easy_.set(CURLOPT_URL, call.url.c_str());
@@ -54,7 +54,8 @@ std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, v
   return bytes;
 }
 
-void transfer::prepare(easy_handle &easy) {
+easy_handle transfer::new_handle() {
+  easy_handle easy;
   easy.set(CURLOPT_PROTOCOLS_STR, "http,https");
   easy.set(CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1});  // h2c reuse is broken in 7.88
   easy.set(CURLOPT_NOSIGNAL, 1L);
@@ -65,6 +66,7 @@ void transfer::prepare(easy_handle &easy) {
   // Upstreams are called directly: no proxy, so curl skips its proxy environment look-ups (they
   // were 1.6 % of the aggregator's instructions per transfer).
   easy.set(CURLOPT_PROXY, "");
+  return easy;
 }
 
 transfer::~transfer() {
@@ -118,7 +120,7 @@ upstream_reply transfer::finish(CURLcode result) {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
     if (reply.error == transfer_error::too_large)
       reply.error_detail = "body larger than " + std::to_string(max_body_bytes_) + " bytes";
-    if (reply.error == transfer_error::cancelled) reply.error_detail = "the aggregation was cancelled";
+    if (reply.error == transfer_error::cancelled) reply.error_detail = cancelled_by_request;
     if (reply.error == transfer_error::timeout && limited_by_deadline_) {
       reply.deadline_passed = true;
       reply.error_detail = "the aggregation's deadline passed before the upstream answered";
@@ -128,21 +130,14 @@ upstream_reply transfer::finish(CURLcode result) {
 }
 
 upstream_reply transfer::expired_reply() const {
-  upstream_reply reply;
-  reply.started = reply.finished = started_;
-  reply.error = transfer_error::timeout;
+  upstream_reply reply =
+      failed_reply(transfer_error::timeout, "the aggregation's deadline passed before the call started", started_);
   reply.deadline_passed = true;
-  reply.error_detail = "the aggregation's deadline passed before the call started";
   return reply;
 }
 
-upstream_reply transfer::cancelled(std::string detail) {
-  upstream_reply reply;
-  reply.started = started_;
-  reply.finished = std::chrono::steady_clock::now();
-  reply.error = transfer_error::cancelled;
-  reply.error_detail = std::move(detail);
-  return reply;
+upstream_reply transfer::cancelled(std::string_view detail) const {
+  return failed_reply(transfer_error::cancelled, detail, started_);
 }
 
 }  // namespace agg::client

@@ -19,14 +19,14 @@ namespace agg::client {
 /// body callback); the handle is borrowed and must outlive the transfer.
 class transfer {
  public:
-  /// `easy` must have been through prepare() once.
+  /// `easy` must come from new_handle().
   transfer(easy_handle &easy, const upstream_call &call, const client_options &options);
   transfer(const transfer &) = delete;
   transfer &operator=(const transfer &) = delete;
   ~transfer();
 
-  /// Sets the options every call shares on a new handle: once per handle, not once per call.
-  static void prepare(easy_handle &easy);
+  /// A handle with the options every call shares already set: once per handle, not once per call.
+  static easy_handle new_handle();
 
   [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
   /// True when the call's deadline had passed before it could start: run nothing, take expired().
@@ -39,7 +39,7 @@ class transfer {
   /// Builds the reply from curl's result code once the transfer is over; call once.
   upstream_reply finish(CURLcode result);
   /// The reply of a transfer that was stopped before it finished.
-  upstream_reply cancelled(std::string detail);
+  upstream_reply cancelled(std::string_view detail) const;
 
  private:
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
@@ -47,7 +47,6 @@ class transfer {
 
   easy_handle &easy_;
   std::size_t max_body_bytes_;
-  std::chrono::steady_clock::time_point deadline_;
   bool limited_by_deadline_ = false;  // the deadline, not the call's own timeout, bounds the transfer
   bool expired_ = false;
   const std::stop_token *abort_on_ = nullptr;

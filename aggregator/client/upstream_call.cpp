@@ -14,4 +14,14 @@ std::string_view to_string(transfer_error error) noexcept {
   return "transport";
 }
 
+upstream_reply failed_reply(transfer_error error, std::string_view detail,
+                            std::chrono::steady_clock::time_point started) {
+  upstream_reply reply;
+  reply.error = error;
+  reply.error_detail = std::string{detail};
+  reply.started = started;
+  reply.finished = std::chrono::steady_clock::now();
+  return reply;
+}
+
 }  // namespace agg::client

@@ -24,6 +24,10 @@ enum class transfer_error { none, timeout, connect, too_large, cancelled, transp
 /// The name used in responses and logs: "timeout", "connect", ...
 std::string_view to_string(transfer_error error) noexcept;
 
+/// Why a transfer was cancelled, as its reply says it.
+inline constexpr std::string_view cancelled_by_request = "the aggregation was cancelled";
+inline constexpr std::string_view cancelled_by_shutdown = "the upstream loop stopped";
+
 /// What one upstream call produced, with its timing on the steady clock.
 struct upstream_reply {
   transfer_error error = transfer_error::none;
@@ -34,5 +38,10 @@ struct upstream_reply {
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
 };
+
+/// The reply of a call that ended without an HTTP response (`error` is not `none`): started at
+/// `started`, over now.
+upstream_reply failed_reply(transfer_error error, std::string_view detail,
+                            std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
 
 }  // namespace agg::client

@@ -53,7 +53,7 @@ struct upstream_loop::transfer_awaiter {
   std::uint64_t id = 0;
   shard *owner = nullptr;
   CURLcode result = CURLE_OK;
-  const char *cancelled = nullptr;  // why, when the transfer was cancelled
+  std::optional<std::string_view> cancelled{};  // why, when the transfer was cancelled
   std::coroutine_handle<> waiter{};
   transfer_awaiter *prev = nullptr;
   transfer_awaiter *next = nullptr;
@@ -71,7 +71,7 @@ struct upstream_loop::transfer_awaiter {
     return true;
   }
   [[nodiscard]] upstream_reply await_resume() const {
-    return cancelled != nullptr ? work->cancelled(cancelled) : work->finish(result);
+    return cancelled ? work->cancelled(*cancelled) : work->finish(result);
   }
 };
 
@@ -153,17 +153,17 @@ void upstream_loop::run_posted(std::vector<transfer_awaiter *> &finished) {
     const auto found = cancellable_.find(id);
     if (found == cancellable_.end()) continue;  // it finished before the request arrived
     transfer_awaiter &awaiter = *found->second;
-    if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
-        rc != CURLM_OK)
-      report("curl_multi_remove_handle", curl_multi_strerror(rc));
-    unlink(awaiter);
-    awaiter.cancelled = "the aggregation was cancelled";
+    detach(awaiter);
+    awaiter.cancelled = cancelled_by_request;
     finished.push_back(&awaiter);  // resumed with the completions, outside curl
   }
   for (const auto h : ready) h.resume();
 }
 
-void upstream_loop::unlink(transfer_awaiter &awaiter) {
+void upstream_loop::detach(transfer_awaiter &awaiter) {
+  if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
+      rc != CURLM_OK)
+    report("curl_multi_remove_handle", curl_multi_strerror(rc));
   if (awaiter.prev != nullptr)
     awaiter.prev->next = awaiter.next;
   else
@@ -177,13 +177,8 @@ void upstream_loop::unlink(transfer_awaiter &awaiter) {
 coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_token stop) {
   co_await schedule();
   const bool loop_stopped = !on_loop_thread() || stopping_;
-  if (loop_stopped || stop.stop_requested()) {
-    upstream_reply stopped;
-    stopped.started = stopped.finished = clock::now();
-    stopped.error = transfer_error::cancelled;
-    stopped.error_detail = loop_stopped ? "the upstream loop stopped" : "the aggregation was cancelled";
-    co_return stopped;
-  }
+  if (loop_stopped || stop.stop_requested())
+    co_return failed_reply(transfer_error::cancelled, loop_stopped ? cancelled_by_shutdown : cancelled_by_request);
   easy_handle easy = take_easy();
   upstream_reply reply;
   {
@@ -201,11 +196,7 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
 }
 
 easy_handle upstream_loop::take_easy() {
-  if (idle_easy_.empty()) {
-    easy_handle fresh;
-    transfer::prepare(fresh);
-    return fresh;
-  }
+  if (idle_easy_.empty()) return transfer::new_handle();
   easy_handle easy = std::move(idle_easy_.back());
   idle_easy_.pop_back();
   return easy;
@@ -306,10 +297,8 @@ void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finishe
         continue;
       }
       auto &awaiter = *static_cast<transfer_awaiter *>(awaiter_ptr);
-      if (const CURLMcode rc = curl_multi_remove_handle(s->multi.get(), easy); rc != CURLM_OK)
-        report("curl_multi_remove_handle", curl_multi_strerror(rc));
+      detach(awaiter);
       awaiter.result = result;
-      unlink(awaiter);
       finished.push_back(&awaiter);
     }
   }
@@ -318,11 +307,8 @@ void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finishe
 void upstream_loop::cancel_everything() {
   while (active_ != nullptr) {
     transfer_awaiter &awaiter = *active_;
-    if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
-        rc != CURLM_OK)
-      report("curl_multi_remove_handle", curl_multi_strerror(rc));
-    unlink(awaiter);
-    awaiter.cancelled = "the upstream loop stopped";
+    detach(awaiter);
+    awaiter.cancelled = cancelled_by_shutdown;
     awaiter.waiter.resume();  // may start more fetches: they answer `cancelled` at once
   }
 }

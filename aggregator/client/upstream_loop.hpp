@@ -72,7 +72,8 @@ class upstream_loop {
   void post_cancel(std::uint64_t transfer_id);
   void run();
   void run_posted(std::vector<transfer_awaiter *> &finished);
-  void unlink(transfer_awaiter &awaiter);
+  /// Takes a transfer out of its multi handle and the loop's books (completed or cancelled).
+  void detach(transfer_awaiter &awaiter);
   int next_timeout_ms() const;
   void fire_due_timers();
   void collect_completions(std::vector<transfer_awaiter *> &finished);

@@ -14,17 +14,13 @@ namespace {
 
 /// A fetch that threw (a curl setup failure, out of memory) still fills its slot.
 client::upstream_reply reply_for(std::exception_ptr error) {
-  client::upstream_reply reply;
-  reply.started = reply.finished = std::chrono::steady_clock::now();
-  reply.error = client::transfer_error::transport;
   try {
     std::rethrow_exception(std::move(error));
   } catch (const std::exception &e) {
-    reply.error_detail = e.what();
+    return client::failed_reply(client::transfer_error::transport, e.what());
   } catch (...) {
-    reply.error_detail = "unknown failure";
+    return client::failed_reply(client::transfer_error::transport, "unknown failure");
   }
-  return reply;
 }
 
 /// One fetch that tells the listener about its reply as soon as it has it.
