@@ -19,6 +19,7 @@ std::string_view to_string(execution_mode mode) noexcept;
 
 /// What became of one upstream call, as the response reports it.
 enum class outcome_kind { ok, timeout, connect, http_status, invalid_json, too_large, cancelled, transport };
+inline constexpr std::size_t outcome_kind_count = 8;
 std::string_view to_string(outcome_kind kind) noexcept;
 
 /// One slot of an aggregate: the parsed body when ok, otherwise why not.

@@ -140,9 +140,9 @@ void http_front::install_hooks() {
     if (context.request_id.empty()) context.request_id = new_request_id();
     response.set_header("X-Request-Id", context.request_id);
     const auto took = clock::now() - context.started;
-    char total[48];
-    std::snprintf(total, sizeof total, "total;dur=%.3f", std::chrono::duration<double, std::milli>(took).count());
-    response.set_header("Server-Timing", total + context.timing_entries);
+    std::string timing;
+    fanout::json_writer{timing}.raw("total;dur=").number(std::chrono::duration<double, std::milli>(took).count(), 3);
+    response.set_header("Server-Timing", timing + context.timing_entries);
     metrics_.record_request(context.route, response.status, took);
   });
   // The access line is written once the response is sent, with the time that took included.
@@ -196,43 +196,36 @@ void http_front::cancel_in_flight() const {
 }
 
 void http_front::dispatch(const httplib::Request &request, httplib::Response &response) const {
-  const auto started = current_request().started;
-  const bool readable = request.method == "GET" || request.method == "HEAD";
+  const auto reply = [&response](int status, std::string body) {
+    response.status = status;
+    response.body = std::move(body);
+  };
   const auto target = endpoints_.find(request.path);
-  const bool fixed =
-      request.path == "/health" || request.path == "/ready" || request.path == "/metrics" || request.path == "/";
+  const bool own =
+      request.path == "/" || request.path == "/health" || request.path == "/ready" || request.path == "/metrics";
   if (job_api::serves(request.path)) {
     job_api_.serve(request, response);
-    send_json(response, response.status, std::move(response.body), started);
-    return;
-  }
-  if (target == endpoints_.end() && !fixed) {
-    send_json(response, 404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"), started);
-    return;
-  }
-  if (!readable) {
+  } else if (target == endpoints_.end() && !own) {
+    reply(404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"));
+  } else if (request.method != "GET" && request.method != "HEAD") {
     response.set_header("Allow", "GET, HEAD");
-    send_json(response, 405, error_json("method_not_allowed", request.method + " is not allowed here; use GET"),
-              started);
-    return;
-  }
-  if (request.path == "/health") {
-    send_json(response, 200, R"({"status":"ok"})", started);
+    reply(405, error_json("method_not_allowed", request.method + " is not allowed here; use GET"));
+  } else if (request.path == "/metrics") {
+    return serve_metrics(response);  // Prometheus text, not JSON
+  } else if (request.path == "/health") {
+    reply(200, R"({"status":"ok"})");
   } else if (request.path == "/ready") {
     const bool ready = client_.running() && !stop_requested_.load();
-    send_json(response, ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})", started);
-  } else if (request.path == "/metrics") {
-    serve_metrics(response);
+    reply(ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
   } else if (request.path == "/") {
-    serve_index(response);
-    send_json(response, 200, std::move(response.body), started);
+    reply(200, index_json());
   } else if (target->second.stream) {
     serve_stream(target->second, request, response);
-    if (!response.body.empty()) send_json(response, response.status, std::move(response.body), started);
+    if (response.body.empty()) return;  // streaming: cpp-httplib writes it once this returns
   } else {
     serve_aggregate(target->second, request, response);
-    send_json(response, response.status, std::move(response.body), started);
   }
+  send_json(response, response.status, std::move(response.body), current_request().started);
 }
 
 /// Counts one aggregation in flight for as long as it lives.
@@ -294,19 +287,32 @@ std::optional<http_front::admitted> http_front::admit(const endpoint &target, co
   return admitted{std::get<fanout::fan_out_plan>(std::move(planned)), std::move(slot)};
 }
 
+/// What keeps an admitted aggregation accounted for until it ends: its in-flight slot, the watch on
+/// its client's socket (a client that goes away cancels it: nobody is left to read the answer), and
+/// its place among those a shutdown cancels when the grace period runs out.
+struct http_front::aggregation_hold {
+  std::unique_ptr<in_flight_slot> slot;
+  std::optional<disconnect_watcher::registration> watching;
+  std::optional<cancel_on_shutdown> registered;
+};
+
+std::unique_ptr<http_front::aggregation_hold> http_front::hold(std::unique_ptr<in_flight_slot> slot,
+                                                               const std::stop_source &stop) const {
+  auto held = std::make_unique<aggregation_hold>();
+  held->slot = std::move(slot);
+  if (const auto *connection = current_request().connection)
+    held->watching.emplace(watcher_.watch(connection->socket(), stop));
+  held->registered.emplace(*this, stop);
+  return held;
+}
+
 void http_front::serve_aggregate(const endpoint &target, const httplib::Request &request,
                                  httplib::Response &response) const {
   auto admission = admit(target, request, response);
   if (!admission) return;
+  const std::stop_source stop;
+  const auto held = hold(std::move(admission->slot), stop);
   const fanout::fan_out_plan &plan = admission->plan;
-  // A client that goes away cancels its aggregation: nobody is left to read the answer. So does a
-  // shutdown whose grace period ran out.
-  std::stop_source stop;
-  std::optional<disconnect_watcher::registration> watching;
-  if (const auto *connection = current_request().connection)
-    watching.emplace(watcher_.watch(connection->socket(), stop));
-  const cancel_on_shutdown registered{*this, stop};
-
   const fanout::aggregate result = target.mode == fanout::execution_mode::async
                                        ? fanout::run_async(client_, plan, stop.get_token())
                                        : fanout::run_sync(client_.options(), plan, stop.get_token());
@@ -322,20 +328,9 @@ void http_front::serve_stream(const endpoint &target, const httplib::Request &re
   auto admission = admit(target, request, response);
   if (!admission) return;
   const auto run = fanout::background_aggregation::start(client_, std::move(admission->plan));
-  // Everything that must last as long as the stream: the in-flight count, the disconnect watch
-  // and the shutdown registration. The stream releases it when it ends.
-  struct stream_hold {
-    std::unique_ptr<in_flight_slot> slot;
-    std::optional<disconnect_watcher::registration> watching;
-    std::optional<cancel_on_shutdown> registered;
-  };
-  auto hold = std::make_shared<stream_hold>();
-  hold->slot = std::move(admission->slot);
-  if (const auto *connection = current_request().connection)
-    hold->watching.emplace(watcher_.watch(connection->socket(), run->stop_source()));
-  hold->registered.emplace(*this, run->stop_source());
+  std::shared_ptr<aggregation_hold> held = hold(std::move(admission->slot), run->stop_source());
   const bool sse = request.get_header_value("Accept").find("text/event-stream") != std::string::npos;
-  stream_results(response, run, sse, std::move(hold));
+  stream_results(response, run, sse, std::move(held));  // released when the stream ends
 }
 
 void http_front::record(const fanout::aggregate &result) const {
@@ -343,7 +338,7 @@ void http_front::record(const fanout::aggregate &result) const {
   context.upstream_calls = result.results.size();
   context.upstream_failures = result.failures();
   add_timing_entries(context.timing_entries, result);
-  std::array<std::uint64_t, 8> by_kind{};
+  std::array<std::uint64_t, fanout::outcome_kind_count> by_kind{};
   for (const auto &r : result.results) ++by_kind[static_cast<std::size_t>(r.kind)];
   for (std::size_t kind = 0; kind < by_kind.size(); ++kind)
     if (by_kind[kind] != 0)
@@ -361,7 +356,7 @@ void http_front::serve_metrics(httplib::Response &response) const {
   response.body = metrics_.render(now);
 }
 
-void http_front::serve_index(httplib::Response &response) const {
+std::string http_front::index_json() const {
   boost::json::array endpoints;
   for (const auto &route : config_.routes) {
     endpoints.push_back(boost::json::object{{"path", route.path}, {"route", route.name}, {"mode", "async"}});
@@ -370,7 +365,7 @@ void http_front::serve_index(httplib::Response &response) const {
   }
   for (const char *path : {"/api/jobs", "/health", "/ready", "/metrics"})
     endpoints.push_back(boost::json::object{{"path", path}});
-  response.body = boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}});
+  return boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}});
 }
 
 }  // namespace agg::server

@@ -65,6 +65,7 @@ class http_front {
   };
   class in_flight_slot;
   class cancel_on_shutdown;
+  struct aggregation_hold;
   /// A request let in: its plan, and its place among the aggregations in flight.
   struct admitted {
     fanout::fan_out_plan plan;
@@ -79,7 +80,9 @@ class http_front {
   void dispatch(const httplib::Request &request, httplib::Response &response) const;
   void serve_aggregate(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
   void serve_stream(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
-  void serve_index(httplib::Response &response) const;
+  /// Accounts for an admitted aggregation cancelled through `stop` until the hold is released.
+  std::unique_ptr<aggregation_hold> hold(std::unique_ptr<in_flight_slot> slot, const std::stop_source &stop) const;
+  [[nodiscard]] std::string index_json() const;
   void serve_metrics(httplib::Response &response) const;
   void record(const fanout::aggregate &result) const;
   void cancel_in_flight() const;
