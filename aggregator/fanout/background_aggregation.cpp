@@ -79,9 +79,10 @@ std::optional<background_aggregation::arrival> background_aggregation::next(
   return std::nullopt;
 }
 
-std::size_t background_aggregation::finished_calls() const {
+std::optional<std::chrono::steady_clock::time_point> background_aggregation::finished_at() const {
   const std::lock_guard lock{mutex_};
-  return arrivals_.size();
+  if (!result_) return std::nullopt;
+  return result_->finished;
 }
 
 bool background_aggregation::done() const {

@@ -37,11 +37,11 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   void cancel() { stop_.request_stop(); }
   /// The stop source that cancels it: for watchers that cancel on an event of their own.
   [[nodiscard]] std::stop_source stop_source() const { return stop_; }
-  [[nodiscard]] bool cancelled() const { return stop_.stop_requested(); }
 
-  [[nodiscard]] std::size_t finished_calls() const;
   [[nodiscard]] std::size_t planned_calls() const noexcept { return plan_.calls.size(); }
   [[nodiscard]] bool done() const;
+  /// When the last call finished, once done(): cheaper than result() for a question of time.
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> finished_at() const;
   /// The whole aggregate once done(), else nullopt.
   [[nodiscard]] std::optional<aggregate> result() const;
   /// The results that arrived so far, by plan index (unfinished calls absent).

@@ -71,16 +71,10 @@ std::optional<job_view> job_store::cancel(const std::string &id) {
   return view_of(id, j);
 }
 
-std::size_t job_store::size() {
-  const std::lock_guard lock{mutex_};
-  evict_finished(std::chrono::steady_clock::now());
-  return jobs_.size();
-}
-
 void job_store::evict_finished(std::chrono::steady_clock::time_point now) {
   std::erase_if(jobs_, [&](const auto &entry) {
-    const auto result = entry.second.run->result();
-    return result && result->finished + limits_.keep_finished <= now;
+    const auto finished = entry.second.run->finished_at();
+    return finished && *finished + limits_.keep_finished <= now;
   });
 }
 
@@ -90,7 +84,6 @@ job_view job_store::view_of(const std::string &id, const job &j) {
   v.route = j.run->plan().route->name;
   v.planned_calls = j.run->planned_calls();
   v.arrived = j.run->arrived();
-  v.finished_calls = v.arrived.size();
   v.result = j.run->result();
   if (j.cancel_requested) {
     v.status = job_status::cancelled;  // at once, while the loop removes its transfers

@@ -30,10 +30,9 @@ struct job_view {
   std::string id;
   std::string route;
   job_status status = job_status::pending;
-  std::size_t finished_calls = 0;
   std::size_t planned_calls = 0;
   std::optional<fanout::aggregate> result;                       ///< once the run is over
-  std::vector<fanout::background_aggregation::arrival> arrived;  ///< the calls that finished, so far
+  std::vector<fanout::background_aggregation::arrival> arrived;  ///< the calls finished so far (the progress)
 };
 
 /// Background aggregations started by a request that returns at once (asyncio.create_task), kept
@@ -57,7 +56,6 @@ class job_store {
   std::optional<job_view> find(const std::string &id);
   /// Cancels the job (its calls stop); the view after it, or nullopt when there is no such job.
   std::optional<job_view> cancel(const std::string &id);
-  [[nodiscard]] std::size_t size();
 
  private:
   struct job {

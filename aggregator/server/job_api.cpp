@@ -20,7 +20,7 @@ std::string job_json(const jobs::job_view &v) {
   fanout::json_writer w{out};
   w.raw("{").key("id").string(v.id).raw(",").key("route").string(v.route);
   w.raw(",").key("status").string(jobs::to_string(v.status));
-  w.raw(",").key("progress").raw("{").key("done").number(static_cast<long long>(v.finished_calls));
+  w.raw(",").key("progress").raw("{").key("done").number(static_cast<long long>(v.arrived.size()));
   w.raw(",").key("total").number(static_cast<long long>(v.planned_calls)).raw("}");
   w.raw(",").key("finished").raw("[");  // which upstreams have answered (or failed) so far
   for (std::size_t i = 0; i < v.arrived.size(); ++i) {
