@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -12,22 +11,13 @@
 
 namespace agg::bench {
 
-namespace {
-
-int port_from(const std::string &line) {
-  static const std::regex pattern{R"(listening on http://127\.0\.0\.1:(\d+))"};
-  std::smatch m;
-  if (!std::regex_search(line, m, pattern)) throw std::runtime_error("a service did not start: " + line);
-  return std::stoi(m[1]);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 bench_services::bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t threads,
                                std::size_t max_aggregations) {
   upstream_ = std::make_unique<process::child_process>(std::vector<std::string>{
       binaries + "/upstream/upstream", "--listen", "127.0.0.1:0", "--delay-ms", std::to_string(delay.count())});
-  const int upstream_port = port_from(upstream_->line());
+  const int upstream_port = upstream_->listening_port();
   config_file_ =
       (std::filesystem::temp_directory_path() / ("aggregator-bench-" + std::to_string(::getpid()) + ".json")).string();
   std::ofstream{config_file_} << R"({"server":{"max_aggregations":)" << max_aggregations
@@ -38,7 +28,7 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
   aggregator_ = std::make_unique<process::child_process>(
       std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen", "127.0.0.1:0",
                                "--threads", std::to_string(threads)});
-  port_ = port_from(aggregator_->line());
+  port_ = aggregator_->listening_port();
 }
 
 std::string bench_services::url(std::size_t num, bool sync) const {

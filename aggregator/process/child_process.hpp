@@ -62,6 +62,15 @@ class child_process {
     for (std::string l = line(); !l.empty() || !std::feof(out_); l = line()) all += l + "\n";
     return all;
   }
+  /// The port from the "... listening on http://HOST:PORT" line both binaries print first; throws
+  /// with that line when the program printed something else (it failed to start).
+  int listening_port() {
+    const std::string first = line();
+    const std::size_t at = first.find("listening on http://");
+    const std::size_t colon = at == std::string::npos ? at : first.find(':', at + 20);
+    if (colon == std::string::npos) throw std::runtime_error("the program did not start: " + first);
+    return std::stoi(first.substr(colon + 1));
+  }
   void signal(int sig) const { ::kill(pid_, sig); }
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   /// Waits for the program to end; its exit status, or 128 + signal.

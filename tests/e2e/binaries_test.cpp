@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "aggregator/process/child_process.hpp"
 
@@ -18,13 +17,6 @@ using agg::process::child_process;
 namespace {
 
 /// The port from a "... listening on http://127.0.0.1:PORT ..." line.
-int port_from(const std::string &line) {
-  static const std::regex pattern{R"(listening on http://127\.0\.0\.1:(\d+))"};
-  std::smatch m;
-  REQUIRE(std::regex_search(line, m, pattern));
-  return std::stoi(m[1]);
-}
-
 std::string write_temp(const std::string &name, const std::string &text) {
   const std::string path = (std::filesystem::temp_directory_path() / name).string();
   std::ofstream{path} << text;
@@ -58,13 +50,13 @@ TEST_CASE("aggregator refuses to start on a bad config, with exit code 2") {
 
 TEST_CASE("the upstream and aggregator binaries serve the demo and stop cleanly on SIGTERM") {
   child_process upstream{{AGG_UPSTREAM_BINARY, "--listen", "127.0.0.1:0", "--delay-ms", "50"}};
-  const int upstream_port = port_from(upstream.line());
+  const int upstream_port = upstream.listening_port();
   const auto config = write_temp(
       "agg_e2e_config.json",
       R"({"routes":[{"name":"demo","path":"/api/aggregated","num":{"default":10,"max":100},"upstreams":[{"url":"http://127.0.0.1:)" +
           std::to_string(upstream_port) + R"(/api/?task_id={i}","repeat":true}]}]})");
   child_process aggregator{{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "16"}};
-  const int port = port_from(aggregator.line());
+  const int port = aggregator.listening_port();
 
   httplib::Client http{"127.0.0.1", port};
   const auto result = http.Get("/api/aggregated?num=4");

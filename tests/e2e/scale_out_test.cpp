@@ -25,14 +25,6 @@ namespace {
 
 constexpr const char *nginx_binary = "/usr/sbin/nginx";
 
-int port_from(const std::string &line) {
-  static const std::regex pattern{R"(listening on http://127\.0\.0\.1:(\d+))"};
-  std::smatch m;
-  INFO(line);
-  REQUIRE(std::regex_search(line, m, pattern));
-  return std::stoi(m[1]);
-}
-
 /// A fresh folder for this test's files, removed afterwards.
 struct scratch_dir {
   std::filesystem::path path = std::filesystem::temp_directory_path() / ("agg-test-" + std::to_string(::getpid()));
@@ -70,8 +62,8 @@ TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
       AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "64", "--log-level", "warn"};
   child_process first{replica_args};
   child_process second{replica_args};
-  const int first_port = port_from(first.line());
-  const int second_port = port_from(second.line());
+  const int first_port = first.listening_port();
+  const int second_port = second.listening_port();
 
   const std::uint16_t nginx_port = agg::testing::refused_port();
   const std::string prefix = dir.path.string();
@@ -135,7 +127,7 @@ TEST_CASE("the binary writes one JSON access line per request") {
                                                       upstream.api("task_id=a") + R"("}]}]})");
   child_process aggregator{
       {AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "8", "--log-format", "json"}};
-  const int port = port_from(aggregator.line());
+  const int port = aggregator.listening_port();
   httplib::Client http{"127.0.0.1", port};
   REQUIRE(http.Get("/api/aggregated", {{"X-Request-Id", "probe-1"}}));
   aggregator.signal(SIGTERM);
