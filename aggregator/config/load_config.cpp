@@ -1,5 +1,7 @@
 #include "aggregator/config/load_config.hpp"
 
+#include "aggregator/config/character_rules.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -34,10 +36,7 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) return std::nullopt;
-  const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
-  });
-  if (!host_ok) return std::nullopt;
+  if (!made_of(host, ".-")) return std::nullopt;
   return std::pair{std::string{host}, static_cast<std::uint16_t>(port)};
 }
 
@@ -125,17 +124,10 @@ class checker {
   }
 };
 
-bool is_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
+bool is_name(std::string_view s) { return made_of(s, "_-", false); }
 
 bool is_route_path(std::string_view s) {
-  return s.size() > 1 && s.front() == '/' && s.back() != '/' && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '_' ||
-                  c == '-' || c == '.';
-         });
+  return s.size() > 1 && s.front() == '/' && s.back() != '/' && made_of(s, "/_-.");
 }
 
 void read_server(checker &c, const json::value &v, server_config &out) {
@@ -202,11 +194,7 @@ void read_params(checker &c, const json::value &v, const std::string &path, rout
   }
 }
 
-bool is_header_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-  });
-}
+bool is_header_name(std::string_view s) { return made_of(s, "-_"); }
 
 void read_forward_headers(checker &c, const json::value &v, const std::string &path, route_config &route) {
   const json::array *a = c.array(v, path);

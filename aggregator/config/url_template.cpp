@@ -2,16 +2,13 @@
 
 #include <boost/url/parse.hpp>
 
+#include "aggregator/config/character_rules.hpp"
+
 namespace agg::config {
 
 namespace {
 
-bool is_slot_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (const char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  return true;
-}
+bool is_slot_name(std::string_view name) { return made_of(name, "_"); }
 
 }  // namespace
 
@@ -81,8 +78,7 @@ std::string percent_encode(std::string_view value) {
   out.reserve(value.size());
   for (const char c : value) {
     const auto byte = static_cast<unsigned char>(c);
-    if ((byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9') || c == '-' ||
-        c == '_' || c == '~') {
+    if (made_of({&c, 1}, "-_~")) {
       out += c;
     } else {
       out += '%';

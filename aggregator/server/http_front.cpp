@@ -14,6 +14,7 @@
 #include <thread>
 #include <variant>
 
+#include "aggregator/config/character_rules.hpp"
 #include "aggregator/fanout/background_aggregation.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/fanout/gather.hpp"
@@ -36,14 +37,7 @@ using level = config::log_config::level;
 constexpr std::size_t max_timing_entries = 64;
 
 /// A client's request id is kept when it is 1-128 characters of [A-Za-z0-9._:-].
-bool acceptable_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (const char c : id)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-          c == ':' || c == '-'))
-      return false;
-  return true;
-}
+bool acceptable_request_id(std::string_view id) { return id.size() <= 128 && config::made_of(id, "._:-"); }
 
 std::string new_request_id() {
   thread_local std::mt19937_64 random{std::random_device{}()};
