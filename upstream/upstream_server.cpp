@@ -112,6 +112,7 @@ struct request_head {
   bool keep_alive = true;
   std::size_t content_length = 0;
   bool malformed = false;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  ///< name, value (leading spaces cut)
 };
 
 request_head parse_head(std::string_view head) {
@@ -141,6 +142,7 @@ request_head parse_head(std::string_view head) {
     const std::string_view name = header.substr(0, colon);
     std::string_view value = header.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    r.headers.emplace_back(name, value);
     if (iequals(name, "connection")) {
       if (iequals(value, "close")) r.keep_alive = false;
       if (iequals(value, "keep-alive")) r.keep_alive = true;
@@ -156,19 +158,11 @@ request_head parse_head(std::string_view head) {
 class session;
 
 /// `{"method":...,"target":...,"headers":{name: value}}` of a request: what arrived, for tests.
-std::string echo_json(const request_head &head, std::string_view head_text) {
+std::string echo_json(const request_head &head) {
   boost::json::object headers;
-  std::string_view rest = head_text.substr(std::min(head_text.size(), head_text.find("\r\n") + 2));
-  while (!rest.empty()) {
-    const std::size_t end = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 2);
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string name{line.substr(0, colon)};
+  for (const auto &[given, value] : head.headers) {
+    std::string name{given};
     for (char &c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     headers[name] = value;
   }
   std::string target{head.path};
@@ -273,7 +267,7 @@ class session : public std::enable_shared_from_this<session> {
     keep_alive_ = head.keep_alive;
     const auto params = parse_query(head.query);
     const std::string path{head.path};
-    if (path == "/echo") echo_ = echo_json(head, std::string_view{buffer_}.substr(0, head_end));
+    if (path == "/echo") echo_ = echo_json(head);  // before the buffer the head points into changes
     buffer_.erase(0, consumed);
     status_ = 200;
     fault_ = fault::none;
@@ -285,27 +279,26 @@ class session : public std::enable_shared_from_this<session> {
     if (path == "/echo") return send(200, echo_);
     if (path != "/api/" && path != "/api") return send(404, R"({"error":"not found"})");
 
-    delay_ = server_.options.delay;
-    if (const auto it = params.find("delay_ms"); it != params.end()) {
-      const auto ms = whole_number(it->second, 0, 3'600'000);
-      if (!ms) return send(400, R"({"error":"delay_ms must be 0..3600000"})");
-      delay_ = std::chrono::milliseconds{*ms};
-    }
-    if (const auto it = params.find("status"); it != params.end()) {
-      const auto code = whole_number(it->second, 200, 599);
-      if (!code) return send(400, R"({"error":"status must be 200..599"})");
-      status_ = static_cast<int>(*code);
-    }
+    // A numeric parameter, or `fallback` when absent; the first one out of range answers 400.
+    bool rejected = false;
+    const auto number = [&](const char *name, long long min, long long max, long long fallback) -> long long {
+      const auto it = params.find(name);
+      if (it == params.end() || rejected) return fallback;
+      if (const auto n = whole_number(it->second, min, max)) return *n;
+      rejected = true;
+      send(400, R"({"error":")" + std::string{name} + " must be " + std::to_string(min) + ".." + std::to_string(max) +
+                    "\"}");
+      return fallback;
+    };
+    delay_ = std::chrono::milliseconds{number("delay_ms", 0, 3'600'000, server_.options.delay.count())};
+    status_ = static_cast<int>(number("status", 200, 599, 200));
+    const auto size = static_cast<std::size_t>(number("size", 16, 256LL << 20, 2 << 20));
+    const long long barrier = number("barrier", 1, 100'000, 0);  // 0: no barrier
+    if (rejected) return;
     if (const auto it = params.find("fault"); it != params.end()) {
       const auto f = parse_fault(it->second);
       if (!f) return send(400, R"({"error":"unknown fault"})");
       fault_ = *f;
-    }
-    std::size_t size = 2 << 20;
-    if (const auto it = params.find("size"); it != params.end()) {
-      const auto n = whole_number(it->second, 16, 256LL << 20);
-      if (!n) return send(400, R"({"error":"size must be 16..268435456"})");
-      size = static_cast<std::size_t>(*n);
     }
     const auto task = params.find("task_id");
     const std::string task_json =
@@ -319,14 +312,13 @@ class session : public std::enable_shared_from_this<session> {
     else
       reply_body_ = R"({"message":"Hello World","task_id":)" + task_json + "}";
 
-    if (const auto it = params.find("barrier"); it != params.end()) {
-      const auto n = whole_number(it->second, 1, 100'000);
-      if (!n) return send(400, R"({"error":"barrier must be 1..100000"})");
-      auto &waiting = server_.barriers[static_cast<std::size_t>(*n)];
+    if (barrier > 0) {
+      const auto n = static_cast<std::size_t>(barrier);
+      auto &waiting = server_.barriers[n];
       waiting.push_back(shared_from_this());
-      if (waiting.size() < static_cast<std::size_t>(*n)) return;
+      if (waiting.size() < n) return;
       const auto released = std::move(waiting);
-      server_.barriers.erase(static_cast<std::size_t>(*n));
+      server_.barriers.erase(n);
       for (const auto &s : released) s->release();
       return;
     }
