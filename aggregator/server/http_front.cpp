@@ -190,29 +190,25 @@ void http_front::cancel_in_flight() const {
 }
 
 void http_front::dispatch(const httplib::Request &request, httplib::Response &response) const {
-  const auto reply = [&response](int status, std::string body) {
-    response.status = status;
-    response.body = std::move(body);
-  };
   const auto target = endpoints_.find(request.path);
   const bool own =
       request.path == "/" || request.path == "/health" || request.path == "/ready" || request.path == "/metrics";
   if (job_api::serves(request.path)) {
     job_api_.serve(request, response);
   } else if (target == endpoints_.end() && !own) {
-    reply(404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"));
+    set_reply(response, 404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"));
   } else if (request.method != "GET" && request.method != "HEAD") {
     response.set_header("Allow", "GET, HEAD");
-    reply(405, error_json("method_not_allowed", request.method + " is not allowed here; use GET"));
+    set_reply(response, 405, error_json("method_not_allowed", request.method + " is not allowed here; use GET"));
   } else if (request.path == "/metrics") {
     return serve_metrics(response);  // Prometheus text, not JSON
   } else if (request.path == "/health") {
-    reply(200, R"({"status":"ok"})");
+    set_reply(response, 200, R"({"status":"ok"})");
   } else if (request.path == "/ready") {
     const bool ready = client_.running() && !stop_requested_.load();
-    reply(ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
+    set_reply(response, ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
   } else if (request.path == "/") {
-    reply(200, index_json());
+    set_reply(response, 200, index_json());
   } else if (target->second.stream) {
     serve_stream(target->second, request, response);
     if (response.body.empty()) return;  // streaming: cpp-httplib writes it once this returns
@@ -260,10 +256,10 @@ std::optional<http_front::admitted> http_front::admit(const endpoint &target, co
   const std::size_t running = aggregations_in_flight_.fetch_add(1, std::memory_order_relaxed);
   auto slot = std::make_unique<in_flight_slot>(aggregations_in_flight_);
   if (running >= config_.server.max_aggregations || stop_requested_.load()) {
-    response.status = 503;
     response.set_header("Retry-After", "1");
-    response.body = error_json("overloaded", stop_requested_.load() ? "the service is shutting down"
-                                                                    : "too many aggregations in flight; retry shortly");
+    set_reply(response, 503,
+              error_json("overloaded", stop_requested_.load() ? "the service is shutting down"
+                                                              : "too many aggregations in flight; retry shortly"));
     return std::nullopt;
   }
   const fanout::query_params query(request.params.begin(), request.params.end());
@@ -274,8 +270,7 @@ std::optional<http_front::admitted> http_front::admit(const endpoint &target, co
   };
   auto planned = fanout::make_plan(*target.route, query, header);
   if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
-    response.status = error->status;
-    response.body = error_json(error->code, error->message);
+    set_reply(response, error->status, error_json(error->code, error->message));
     return std::nullopt;
   }
   return admitted{std::get<fanout::fan_out_plan>(std::move(planned)), std::move(slot)};

@@ -38,11 +38,6 @@ std::string job_json(const jobs::job_view &v) {
   return out;
 }
 
-void reply(httplib::Response &response, int status, std::string body) {
-  response.status = status;
-  response.body = std::move(body);
-}
-
 }  // namespace
 
 bool job_api::serves(std::string_view path) noexcept {
@@ -53,27 +48,27 @@ void job_api::serve(const httplib::Request &request, httplib::Response &response
   if (request.path == prefix) {
     if (request.method == "POST") return create(request, response);
     response.set_header("Allow", "POST");
-    return reply(response, 405, error_json("method_not_allowed", "use POST to start a job"));
+    return set_reply(response, 405, error_json("method_not_allowed", "use POST to start a job"));
   }
   const std::string id = request.path.substr(prefix.size() + 1);
   if (request.method == "GET" || request.method == "HEAD") {
     const auto job = store_.find(id);
     if (!job)
-      return reply(response, 404, error_json("not_found", "no job " + id + " (unknown, or finished and evicted)"));
-    return reply(response, 200, job_json(*job));
+      return set_reply(response, 404, error_json("not_found", "no job " + id + " (unknown, or finished and evicted)"));
+    return set_reply(response, 200, job_json(*job));
   }
   if (request.method == "DELETE") {
     const auto job = store_.cancel(id);
-    if (!job) return reply(response, 404, error_json("not_found", "no job " + id));
-    return reply(response, 200, job_json(*job));
+    if (!job) return set_reply(response, 404, error_json("not_found", "no job " + id));
+    return set_reply(response, 200, job_json(*job));
   }
   response.set_header("Allow", "GET, HEAD, DELETE");
-  reply(response, 405, error_json("method_not_allowed", request.method + " is not allowed on a job"));
+  set_reply(response, 405, error_json("method_not_allowed", request.method + " is not allowed on a job"));
 }
 
 void job_api::create(const httplib::Request &request, httplib::Response &response) const {
   const auto bad = [&response](const std::string &message) {
-    reply(response, 400, error_json("invalid_job", message));
+    set_reply(response, 400, error_json("invalid_job", message));
   };
   boost::system::error_code ec;
   const boost::json::value body = boost::json::parse(request.body, ec);
@@ -112,19 +107,19 @@ void job_api::create(const httplib::Request &request, httplib::Response &respons
   }
   auto planned = fanout::make_plan(*route, query);
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
-    return reply(response, error->status, error_json(error->code, error->message));
+    return set_reply(response, error->status, error_json(error->code, error->message));
 
   auto &plan = std::get<fanout::fan_out_plan>(planned);
   auto added = store_.add([&] { return fanout::background_aggregation::start(client_, std::move(plan)); });
   if (std::holds_alternative<jobs::job_store::store_full>(added)) {
     response.set_header("Retry-After", "5");
-    return reply(response, 429,
-                 error_json("too_many_jobs", "the job store is full (" + std::to_string(config_.jobs.max_jobs) +
-                                                 " jobs); retry once finished jobs are evicted"));
+    return set_reply(response, 429,
+                     error_json("too_many_jobs", "the job store is full (" + std::to_string(config_.jobs.max_jobs) +
+                                                     " jobs); retry once finished jobs are evicted"));
   }
   const std::string &id = std::get<std::string>(added);
   response.set_header("Location", std::string{prefix} + "/" + id);
-  reply(response, 202, "{\"id\":\"" + id + "\",\"status\":\"pending\"}");
+  set_reply(response, 202, "{\"id\":\"" + id + "\",\"status\":\"pending\"}");
 }
 
 }  // namespace agg::server

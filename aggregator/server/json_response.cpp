@@ -23,6 +23,11 @@ void send_json(httplib::Response &response, int status, std::string object_text,
   response.body = std::move(object_text);  // 0.11.4's set_content only copies
 }
 
+void set_reply(httplib::Response &response, int status, std::string object_text) {
+  response.status = status;
+  response.body = std::move(object_text);
+}
+
 std::string error_json(std::string_view code, std::string_view message) {
   return boost::json::serialize(boost::json::object{{"error", {{"code", code}, {"message", message}}}});
 }

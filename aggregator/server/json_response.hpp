@@ -14,6 +14,9 @@ namespace agg::server {
 void send_json(httplib::Response &response, int status, std::string object_text,
                std::chrono::steady_clock::time_point started);
 
+/// Sets a response's status and JSON object body, which the front then finishes with send_json.
+void set_reply(httplib::Response &response, int status, std::string object_text);
+
 /// The error document every 4xx/5xx carries: {"error": {"code": ..., "message": ...}}.
 std::string error_json(std::string_view code, std::string_view message);
 
