@@ -46,58 +46,87 @@ std::shared_ptr<background_aggregation> background_aggregation::start(client::up
 }
 
 void background_aggregation::on_reply(std::size_t index, const client::upstream_reply &reply) {
-  upstream_result slot = settle_one(plan_, index, reply, started_);  // parsing outside the lock
   {
     const std::lock_guard lock{mutex_};
-    arrivals_.push_back({index, std::move(slot)});
+    arrivals_.push_back({index, reply, std::nullopt});
   }
   changed_.notify_all();
 }
 
 void background_aggregation::on_done() {
-  aggregate whole;
-  whole.route = plan_.route;
-  whole.mode = execution_mode::async;
-  whole.started = started_;
-  whole.finished = std::chrono::steady_clock::now();
   {
     const std::lock_guard lock{mutex_};
-    // Every call has arrived (each reports before its fetch ends): place the settled slots by index
-    // instead of parsing the bodies again.
-    whole.results.resize(plan_.calls.size());
-    for (const auto &a : arrivals_) whole.results[a.index] = a.result;
-    result_ = std::move(whole);
+    finished_ = std::chrono::steady_clock::now();
   }
   changed_.notify_all();
 }
 
+upstream_result background_aggregation::settled(std::size_t position) const {
+  std::size_t index = 0;
+  client::upstream_reply reply;
+  {
+    const std::lock_guard lock{mutex_};
+    const received &r = arrivals_[position];
+    if (r.settled) return *r.settled;
+    index = r.index;
+    reply = r.reply;
+  }
+  upstream_result slot = settle_one(plan_, index, reply, started_);
+  const std::lock_guard lock{mutex_};
+  received &r = arrivals_[position];
+  if (!r.settled) r.settled = slot;
+  return slot;
+}
+
 std::optional<background_aggregation::arrival> background_aggregation::next(
     std::chrono::steady_clock::time_point until) {
-  std::unique_lock lock{mutex_};
-  changed_.wait_until(lock, until, [this] { return taken_ < arrivals_.size() || result_.has_value(); });
-  if (taken_ < arrivals_.size()) return arrivals_[taken_++];
-  return std::nullopt;
+  std::size_t position = 0;
+  std::size_t index = 0;
+  {
+    std::unique_lock lock{mutex_};
+    changed_.wait_until(lock, until, [this] { return taken_ < arrivals_.size() || finished_.has_value(); });
+    if (taken_ == arrivals_.size()) return std::nullopt;
+    position = taken_++;
+    index = arrivals_[position].index;
+  }
+  return arrival{index, settled(position)};
 }
 
 std::optional<std::chrono::steady_clock::time_point> background_aggregation::finished_at() const {
   const std::lock_guard lock{mutex_};
-  if (!result_) return std::nullopt;
-  return result_->finished;
+  return finished_;
 }
 
 bool background_aggregation::done() const {
   const std::lock_guard lock{mutex_};
-  return result_.has_value();
+  return finished_.has_value();
 }
 
 std::optional<aggregate> background_aggregation::result() const {
-  const std::lock_guard lock{mutex_};
-  return result_;
+  const auto finished = finished_at();
+  if (!finished) return std::nullopt;
+  aggregate whole;
+  whole.route = plan_.route;
+  whole.mode = execution_mode::async;
+  whole.started = started_;
+  whole.finished = *finished;
+  // Every call has arrived by now (each reports before its fetch ends): a slot per plan index.
+  whole.results.resize(plan_.calls.size());
+  for (const auto &a : arrived()) whole.results[a.index] = a.result;
+  return whole;
 }
 
 std::vector<background_aggregation::arrival> background_aggregation::arrived() const {
-  const std::lock_guard lock{mutex_};
-  return arrivals_;
+  std::vector<arrival> out;
+  std::size_t count = 0;
+  {
+    const std::lock_guard lock{mutex_};
+    count = arrivals_.size();
+    out.reserve(count);
+    for (std::size_t p = 0; p < count; ++p) out.push_back({arrivals_[p].index, {}});
+  }
+  for (std::size_t p = 0; p < count; ++p) out[p].result = settled(p);
+  return out;
 }
 
 }  // namespace agg::fanout

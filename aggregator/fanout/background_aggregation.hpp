@@ -17,7 +17,8 @@ namespace agg::fanout {
 
 /// An aggregation running on an upstream loop with no thread waiting for it (asyncio.create_task):
 /// its results can be taken as they arrive, its progress read, and it can be cancelled. The
-/// streaming endpoint and background jobs are built on it. Thread-safe; keep it in a shared_ptr
+/// streaming endpoint and background jobs are built on it. The loop thread only stores raw replies;
+/// bodies are parsed by the threads that read them (once each). Thread-safe; keep it in a shared_ptr
 /// (the running aggregation holds one until it finishes).
 class background_aggregation : public std::enable_shared_from_this<background_aggregation> {
  public:
@@ -42,7 +43,7 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   [[nodiscard]] bool done() const;
   /// When the last call finished, once done(): cheaper than result() for a question of time.
   [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> finished_at() const;
-  /// The whole aggregate once done(), else nullopt.
+  /// The whole aggregate once done(), else nullopt; built on the calling thread.
   [[nodiscard]] std::optional<aggregate> result() const;
   /// The results that arrived so far, by plan index (unfinished calls absent).
   [[nodiscard]] std::vector<arrival> arrived() const;
@@ -51,8 +52,17 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   explicit background_aggregation(fan_out_plan plan);  // use start()
 
  private:
-  void on_reply(std::size_t index, const client::upstream_reply &reply);
-  void on_done();
+  /// One reply as the loop hands it over: kept raw, so that the loop thread never parses a body.
+  struct received {
+    std::size_t index;
+    client::upstream_reply reply;
+    std::optional<upstream_result> settled;  ///< parsed once, by the first consumer that needs it
+  };
+
+  void on_reply(std::size_t index, const client::upstream_reply &reply);  // loop thread
+  void on_done();                                                         // loop thread
+  /// The arrival at `position`, parsed on the calling thread outside the lock (and cached).
+  upstream_result settled(std::size_t position) const;
   friend struct background_runner;
 
   fan_out_plan plan_;
@@ -60,9 +70,9 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   std::stop_source stop_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<arrival> arrivals_;    // guarded by mutex_, in completion order
-  std::size_t taken_ = 0;            // guarded by mutex_: arrivals handed out by next()
-  std::optional<aggregate> result_;  // guarded by mutex_
+  mutable std::vector<received> arrivals_;                         // guarded by mutex_, in completion order
+  std::size_t taken_ = 0;                                          // guarded by mutex_: arrivals handed out by next()
+  std::optional<std::chrono::steady_clock::time_point> finished_;  // guarded by mutex_: set when done
 };
 
 }  // namespace agg::fanout
