@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "aggregator/client/upstream_loop.hpp"
+#include "aggregator/coro/detached.hpp"
 #include "aggregator/coro/task.hpp"
 
 namespace agg::bench {
@@ -49,18 +50,8 @@ coro::task<void> client_loop(client::upstream_loop *loop, client::upstream_call 
   }
 }
 
-/// Runs a client task from its first step on the calling thread and counts down when it ends.
-struct launched {
-  struct promise_type {
-    launched get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() const noexcept { return {}; }
-    std::suspend_never final_suspend() const noexcept { return {}; }
-    void return_void() const noexcept {}
-    [[noreturn]] void unhandled_exception() const noexcept { std::terminate(); }
-  };
-};
-
-launched launch(coro::task<void> work, std::latch *done) {
+/// Runs a client from its first step on the calling thread and counts down when it ends.
+coro::detached launch(coro::task<void> work, std::latch *done) {
   co_await std::move(work);
   done->count_down();
 }

@@ -4,28 +4,14 @@
 #include <exception>
 #include <utility>
 
+#include "aggregator/coro/detached.hpp"
 #include "aggregator/fanout/gather.hpp"
 
 namespace agg::fanout {
 
-namespace {
-
-/// A coroutine nobody awaits: it starts at once and frees its own frame when it ends.
-struct detached {
-  struct promise_type {
-    detached get_return_object() const noexcept { return {}; }
-    std::suspend_never initial_suspend() const noexcept { return {}; }
-    std::suspend_never final_suspend() const noexcept { return {}; }
-    void return_void() const noexcept {}
-    [[noreturn]] void unhandled_exception() const noexcept { std::terminate(); }
-  };
-};
-
-}  // namespace
-
 /// Runs the gather for a background aggregation; its frame keeps the aggregation alive until done.
 struct background_runner {
-  static detached run(std::shared_ptr<background_aggregation> self, client::upstream_loop *loop) {
+  static coro::detached run(std::shared_ptr<background_aggregation> self, client::upstream_loop *loop) {
     const reply_listener listener = [raw = self.get()](std::size_t index, const client::upstream_reply &reply) {
       raw->on_reply(index, reply);
     };
