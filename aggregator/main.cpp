@@ -4,12 +4,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <variant>
 
 #include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/access_tokens.hpp"
+#include "aggregator/config/json_text.hpp"
+#include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/process/process_setup.hpp"
 #include "aggregator/server/http_front.hpp"
@@ -23,6 +29,51 @@ constexpr int exit_config_error = 2;
 int report_config_errors(const std::string &source, const agg::config::config_errors &errors) {
   for (const auto &error : errors) std::fprintf(stderr, "%s: %s\n", source.c_str(), to_string(error).c_str());
   return exit_config_error;
+}
+
+/// A config, its file's JSON (kept when the admin API saves routes) and the tokens it names.
+struct loaded_config {
+  agg::config::service_config config;
+  boost::json::value document;
+  agg::config::access_tokens tokens;
+};
+
+/// Reads, validates and resolves the config in `file` (empty: the embedded default).
+std::variant<loaded_config, agg::config::config_errors> load(const std::string &file) {
+  std::string text{agg::config::default_config_json()};
+  if (!file.empty()) {
+    auto read = agg::config::read_config_text(file);
+    if (!read) return agg::config::config_errors{{"", "cannot read config file " + file}};
+    text = std::move(*read);
+  }
+  auto parsed = agg::config::parse_config(text);
+  if (auto *errors = std::get_if<agg::config::config_errors>(&parsed)) return std::move(*errors);
+  auto &config = std::get<agg::config::service_config>(parsed);
+  const std::string directory = file.empty() ? "." : std::filesystem::path{file}.parent_path().string();
+  auto tokens = agg::config::load_access_tokens(config.auth, directory.empty() ? "." : directory,
+                                                agg::config::process_environment);
+  if (auto *errors = std::get_if<agg::config::config_errors>(&tokens)) return std::move(*errors);
+  return loaded_config{std::move(config), std::get<boost::json::value>(agg::config::parse_json_text(text)),
+                       std::get<agg::config::access_tokens>(std::move(tokens))};
+}
+
+using level = agg::config::log_config::level;
+
+/// SIGHUP: the config file's routes replace the live ones when the file is valid; otherwise every
+/// problem is logged and the routes in force keep serving.
+void reload_routes(agg::config::live_routes &routes, const agg::server::service_log &log) {
+  if (routes.file().empty()) return log.event(level::warn, "SIGHUP ignored: no --config file to reload");
+  auto reloaded = routes.reload();
+  if (const auto *errors = std::get_if<agg::config::config_errors>(&reloaded)) {
+    for (const auto &error : *errors) log.event(level::error, "reload: " + to_string(error));
+    log.event(level::error, "reload refused: " + std::to_string(errors->size()) + " problem(s) in " + routes.file() +
+                                "; the routes in force keep serving");
+    return;
+  }
+  const auto &result = std::get<agg::config::live_routes::reloaded>(reloaded);
+  log.event(level::info, "reloaded " + std::to_string(result.routes) + " route(s) from " + routes.file());
+  if (result.other_sections_changed)
+    log.event(level::warn, "reload: only routes change on SIGHUP; server, client, log, jobs and auth need a restart");
 }
 
 /// Worker threads are many and shallow: a 256 KiB default stack instead of 8 MiB of address space.
@@ -40,7 +91,7 @@ void shrink_default_thread_stack() {
 }  // namespace
 
 int main(int argc, char **argv) {
-  agg::process::block_stop_signals();
+  agg::process::block_service_signals();
   CLI::App app{
       "aggregator: calls N upstream HTTP APIs at once and answers with one JSON document.\n"
       "Without --config it runs on the embedded default (configs/default.json)."};
@@ -70,20 +121,20 @@ int main(int argc, char **argv) {
   }
 
   if (!check_file.empty()) {
-    const auto checked = agg::config::load_config_file(check_file);
+    const auto checked = load(check_file);
     if (const auto *errors = std::get_if<agg::config::config_errors>(&checked))
       return report_config_errors(check_file, *errors);
-    std::printf("%s: ok (%zu routes)\n", check_file.c_str(),
-                std::get<agg::config::service_config>(checked).routes.size());
+    const auto &valid = std::get<loaded_config>(checked);
+    std::printf("%s: ok (%zu routes; admin API %s)\n", check_file.c_str(), valid.config.routes.size(),
+                valid.tokens.admin ? "on" : "off");
     return 0;
   }
 
   const std::string source = config_file.empty() ? std::string{"embedded default config"} : config_file;
-  auto loaded = config_file.empty() ? agg::config::parse_config(agg::config::default_config_json())
-                                    : agg::config::load_config_file(config_file);
+  auto loaded = load(config_file);
   if (const auto *errors = std::get_if<agg::config::config_errors>(&loaded))
     return report_config_errors(source, *errors);
-  auto &config = std::get<agg::config::service_config>(loaded);
+  auto &[config, document, tokens] = std::get<loaded_config>(loaded);
   if (!listen.empty()) {
     const auto address = agg::config::parse_listen_address(listen);
     if (!address) {
@@ -102,24 +153,31 @@ int main(int argc, char **argv) {
   const agg::server::service_log log{config.log};
   try {
     agg::client::upstream_client client{config.client};
-    agg::server::http_front front{config, client, log};
+    agg::config::live_routes routes{config.routes, config_file, std::move(document)};
+    agg::server::http_front front{config, routes, client, log, tokens};
+    if (tokens.admin && config_file.empty())
+      log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
     // SIGTERM/SIGINT: stop accepting, give in-flight requests the grace period, cancel the rest.
+    // SIGHUP: reload the routes from the config file; a bad file changes nothing.
     const auto grace = config.server.shutdown_grace;
-    const agg::process::stop_signal_waiter on_signal{[&front, &log, grace] {
-      log.event(agg::config::log_config::level::info, "stopping: no new connections; finishing requests in flight");
-      front.shut_down(grace);
-    }};
+    const agg::process::signal_waiter on_signal{
+        [&front, &log, grace] {
+          log.event(level::info, "stopping: no new connections; finishing requests in flight");
+          front.shut_down(grace);
+        },
+        [&routes, &log] { reload_routes(routes, log); }};
     const std::uint16_t port = front.bind();
     std::printf("aggregator listening on http://%s:%u (config: %s)\n", config.server.host.c_str(), port,
                 source.c_str());
     for (const auto &route : config.routes)
-      std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route.path.c_str(), route.sync_path().c_str());
+      std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route->path.c_str(), route->sync_path().c_str());
+    if (tokens.admin) std::printf("  admin API: /admin/routes (bearer token)\n");
     std::fflush(stdout);
     const bool served = front.run();
-    log.event(agg::config::log_config::level::info, served ? "stopped" : "the listener failed");
+    log.event(level::info, served ? "stopped" : "the listener failed");
     return served ? 0 : 1;
   } catch (const std::exception &e) {
-    log.event(agg::config::log_config::level::error, e.what());
+    log.event(level::error, e.what());
     return 1;
   }
 }

@@ -9,7 +9,7 @@
 #include "upstream/upstream_server.hpp"
 
 int main(int argc, char **argv) {
-  agg::process::block_stop_signals();
+  agg::process::block_service_signals();
   CLI::App app{
       "upstream: GET /api/?task_id=K answers {\"message\":\"Hello World\",\"task_id\":\"K\"} after a delay.\n"
       "Per request: delay_ms=N overrides the delay; barrier=N holds the request until N such\n"
@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
   agg::process::raise_fd_limit();  // thousands of benchmark connections
   try {
     upstream::upstream_server server{options};
-    const agg::process::stop_signal_waiter on_signal{[&server] { server.stop(); }};
+    const agg::process::signal_waiter on_signal{[&server] { server.stop(); }};
     std::printf("upstream listening on http://%s:%u (delay %lld ms)\n", options.host.c_str(), server.port(), delay_ms);
     std::fflush(stdout);
     server.run();

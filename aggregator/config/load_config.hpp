@@ -8,24 +8,16 @@
 #include <variant>
 #include <vector>
 
+#include "aggregator/config/config_error.hpp"
 #include "aggregator/config/service_config.hpp"
 
 namespace agg::config {
 
-/// One problem in a config document, located by its JSON path (`routes[2].upstreams[0].url`).
-struct config_error {
-  std::string path;
-  std::string message;
-};
-
-/// "path: message", the form printed by `aggregator --check` and at a refused start.
-std::string to_string(const config_error &error);
-
-/// Every problem found, not just the first.
-using config_errors = std::vector<config_error>;
-
 /// Parses and validates a config document.
 std::variant<service_config, config_errors> parse_config(std::string_view json_text);
+
+/// The text of a config file; nullopt when it cannot be read.
+std::optional<std::string> read_config_text(const std::string &file);
 
 /// Reads and validates a config file; an unreadable file is one error with an empty path.
 std::variant<service_config, config_errors> load_config_file(const std::string &file);

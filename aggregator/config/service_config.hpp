@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,8 @@ struct param_spec {
 };
 
 /// One aggregated endpoint: served async at `path`, as the sync baseline at `path + "_sync"`, and
-/// streaming its results as they arrive at `path + "/stream"`.
+/// streaming its results as they arrive at `path + "/stream"`. Immutable once loaded: shared by the
+/// route table and by every request planned from it (see route_ptr).
 struct route_config {
   std::string name;
   std::string path;
@@ -48,10 +50,14 @@ struct route_config {
   int partial_status = 200;                    ///< status when some (not required) upstreams failed
   std::vector<std::string> forward_headers;    ///< request headers passed on to upstreams, by name
   std::vector<upstream_entry> upstreams;
+  std::string definition;  ///< the JSON object it was read from, serialized: what the admin API shows and saves
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }
   [[nodiscard]] std::string stream_path() const { return path + "/stream"; }
 };
+
+/// A route as requests hold it: a route changed or deleted while requests use it lives until they end.
+using route_ptr = std::shared_ptr<const route_config>;
 
 /// Where and how the HTTP front listens.
 struct server_config {
@@ -76,13 +82,20 @@ struct jobs_config {
   std::chrono::milliseconds keep_finished{300'000};
 };
 
+/// Where the bearer tokens come from (see access_tokens.hpp); never the tokens themselves.
+struct auth_config {
+  std::string admin_token_file;   ///< enables the admin API; or AGGREGATOR_ADMIN_TOKEN
+  std::string client_token_file;  ///< when set, aggregations need a token too; or AGGREGATOR_CLIENT_TOKEN
+};
+
 /// The whole validated configuration; immutable once loaded.
 struct service_config {
   server_config server;
   client::client_options client;
   log_config log;
   jobs_config jobs;
-  std::vector<route_config> routes;
+  auth_config auth;
+  std::vector<route_ptr> routes;
 };
 
 }  // namespace agg::config

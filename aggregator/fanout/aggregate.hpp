@@ -37,7 +37,7 @@ struct upstream_result {
 
 /// The result of one aggregation: a slot per planned call, in plan order, whatever failed.
 struct aggregate {
-  const config::route_config *route = nullptr;
+  config::route_ptr route;
   execution_mode mode = execution_mode::async;
   std::vector<upstream_result> results;
   std::chrono::steady_clock::time_point started;

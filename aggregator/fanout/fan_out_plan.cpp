@@ -59,8 +59,9 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
 
 }  // namespace
 
-std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query,
+std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_route, const query_params &query,
                                                     const header_lookup &headers) {
+  const config::route_config &route = *shared_route;
   const auto now = std::chrono::steady_clock::now();
   const std::string *num_text = nullptr;
   const std::string *time_limit_text = nullptr;
@@ -103,7 +104,7 @@ std::variant<fan_out_plan, request_error> make_plan(const config::route_config &
   if (auto *error = std::get_if<request_error>(&header_lines)) return std::move(*error);
 
   fan_out_plan plan;
-  plan.route = &route;
+  plan.route = std::move(shared_route);
   plan.deadline = now + time_limit;
   const auto call_timeout = std::min(route.timeout, time_limit);
   const std::string num_value = std::to_string(count);

@@ -28,9 +28,9 @@ struct request_error {
 };
 
 /// The upstream calls one request to a route turns into, in the order the response lists them.
-/// Refers to its route, which must outlive it.
+/// Shares its route: a route changed while the plan runs keeps the version the plan started with.
 struct fan_out_plan {
-  const config::route_config *route = nullptr;
+  config::route_ptr route;
   std::vector<client::upstream_call> calls;
   std::vector<bool> required;                      ///< required[i]: the aggregate fails when calls[i] fails
   std::chrono::steady_clock::time_point deadline;  ///< when unfinished calls are cut off
@@ -40,7 +40,7 @@ struct fan_out_plan {
 /// can only shorten the route's limits, lengths) and expands the route's upstream entries into
 /// calls; parameter values only ever fill template slots. The deadline starts now. Request headers
 /// the route forwards are looked up with `headers` (none when it is empty).
-std::variant<fan_out_plan, request_error> make_plan(const config::route_config &route, const query_params &query,
+std::variant<fan_out_plan, request_error> make_plan(config::route_ptr route, const query_params &query,
                                                     const header_lookup &headers = {});
 
 }  // namespace agg::fanout

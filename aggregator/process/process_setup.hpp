@@ -21,43 +21,52 @@ inline void raise_fd_limit() {
   }
 }
 
-/// Blocks SIGINT and SIGTERM for the calling thread and every thread it creates afterwards, and
-/// ignores SIGPIPE. Call it first thing in main, before any thread exists, so that no thread (an
-/// upstream loop, a worker) is killed by those signals; stop_signal_waiter then receives them.
-inline void block_stop_signals() {
+/// The signals a service waits for: SIGINT and SIGTERM stop it, SIGHUP reloads its config.
+inline sigset_t service_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+/// Blocks the service signals for the calling thread and every thread it creates afterwards, and
+/// ignores SIGPIPE. Call it first thing in main, before any thread exists, so that no thread (an
+/// upstream loop, a worker) is killed by those signals; signal_waiter then receives them.
+inline void block_service_signals() {
+  const sigset_t signals = service_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-/// Calls `on_stop` on a thread of its own (never in a signal handler) when SIGINT or SIGTERM
-/// arrives; one that arrived before construction is still pending and is taken at once. Needs
-/// block_stop_signals() first. Destroy it before whatever `on_stop` touches: that joins the thread.
-class stop_signal_waiter {
+/// Calls `on_stop` when SIGINT or SIGTERM arrives and `on_reload` at each SIGHUP (ignored without
+/// one), on a thread of its own, never in a signal handler; a signal that arrived before
+/// construction is still pending and is taken at once. Needs block_service_signals() first.
+/// Destroy it before whatever the callbacks touch: that joins the thread.
+class signal_waiter {
  public:
-  explicit stop_signal_waiter(std::function<void()> on_stop) {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    waiter_ = std::thread{[this, stop = std::move(on_stop)] {
-      int received = 0;
-      sigwait(&signals_, &received);
-      if (!released_) stop();
+  explicit signal_waiter(std::function<void()> on_stop, std::function<void()> on_reload = {}) {
+    waiter_ = std::thread{[this, stop = std::move(on_stop), reload = std::move(on_reload)] {
+      const sigset_t signals = service_signals();
+      for (;;) {
+        int received = 0;
+        sigwait(&signals, &received);
+        if (released_) return;
+        if (received != SIGHUP) return stop();
+        if (reload) reload();
+      }
     }};
   }
-  stop_signal_waiter(const stop_signal_waiter &) = delete;
-  stop_signal_waiter &operator=(const stop_signal_waiter &) = delete;
-  ~stop_signal_waiter() {
+  signal_waiter(const signal_waiter &) = delete;
+  signal_waiter &operator=(const signal_waiter &) = delete;
+  ~signal_waiter() {
     released_ = true;
     pthread_kill(waiter_.native_handle(), SIGTERM);  // wakes sigwait; harmless if it returned already
     waiter_.join();
   }
 
  private:
-  sigset_t signals_{};
   std::atomic<bool> released_{false};
   std::thread waiter_;
 };

@@ -59,20 +59,30 @@ void add_timing_entries(std::string &out, const fanout::aggregate &result) {
   }
 }
 
+/// The tokens that grant access: each one given.
+std::vector<std::string> tokens_of(std::initializer_list<const std::optional<std::string> *> tokens) {
+  std::vector<std::string> given;
+  for (const auto *token : tokens)
+    if (*token) given.push_back(**token);
+  return given;
+}
+
 }  // namespace
 
-http_front::http_front(const config::service_config &config, client::upstream_client &client, const service_log &log)
+http_front::http_front(const config::service_config &config, config::live_routes &routes,
+                       client::upstream_client &client, const service_log &log, const config::access_tokens &tokens)
     : config_(config),
+      routes_(routes),
       client_(client),
       log_(log),
+      admin_auth_(tokens_of({&tokens.admin}), "aggregator admin"),
+      // Aggregations stay open unless a client token is configured; the admin token passes there too.
+      client_auth_(tokens.client ? tokens_of({&tokens.client, &tokens.admin}) : std::vector<std::string>{},
+                   "aggregator"),
       jobs_(jobs::job_limits{config.jobs.max_jobs, config.jobs.keep_finished}),
-      job_api_(config, client, jobs_),
+      job_api_(config, routes, client, jobs_),
+      admin_api_(routes),
       listener_(std::make_unique<listener>()) {
-  for (const auto &route : config_.routes) {
-    endpoints_.emplace(route.path, endpoint{&route, fanout::execution_mode::async});
-    endpoints_.emplace(route.sync_path(), endpoint{&route, fanout::execution_mode::sync});
-    endpoints_.emplace(route.stream_path(), endpoint{&route, fanout::execution_mode::async, true});
-  }
   listener &server = *listener_;
   server.set_tcp_nodelay(true);  // without it every keep-alive response waits ~40 ms (Nagle)
   server.set_keep_alive_max_count(10'000);
@@ -190,12 +200,20 @@ void http_front::cancel_in_flight() const {
 }
 
 void http_front::dispatch(const httplib::Request &request, httplib::Response &response) const {
-  const auto target = endpoints_.find(request.path);
-  const bool own =
-      request.path == "/" || request.path == "/health" || request.path == "/ready" || request.path == "/metrics";
+  // Probes and scrapers need no token; the admin API needs the admin token; the rest the client's, if any.
+  const bool probe = request.path == "/health" || request.path == "/ready" || request.path == "/metrics";
+  if (route_admin_api::serves(request.path)) {
+    serve_admin(request, response);
+    if (response.status == 204) return;  // no content, not even `elapsed`
+    return send_json(response, response.status, std::move(response.body), current_request().started);
+  }
+  if (!probe && !client_auth_.admit(request, response))
+    return send_json(response, response.status, std::move(response.body), current_request().started);
+  const auto routes = routes_.current();  // this request's snapshot, whatever changes meanwhile
+  const auto target = routes->endpoint_at(request.path);
   if (job_api::serves(request.path)) {
     job_api_.serve(request, response);
-  } else if (target == endpoints_.end() && !own) {
+  } else if (!target && !probe && request.path != "/") {
     set_reply(response, 404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"));
   } else if (request.method != "GET" && request.method != "HEAD") {
     response.set_header("Allow", "GET, HEAD");
@@ -208,14 +226,27 @@ void http_front::dispatch(const httplib::Request &request, httplib::Response &re
     const bool ready = client_.running() && !stop_requested_.load();
     set_reply(response, ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})");
   } else if (request.path == "/") {
-    set_reply(response, 200, index_json());
-  } else if (target->second.stream) {
-    serve_stream(target->second, request, response);
+    set_reply(response, 200, index_json(*routes));
+  } else if (target->kind == config::endpoint_kind::stream) {
+    serve_stream(*target, request, response);
     if (response.body.empty()) return;  // streaming: cpp-httplib writes it once this returns
   } else {
-    serve_aggregate(target->second, request, response);
+    serve_aggregate(*target, request, response);
   }
   send_json(response, response.status, std::move(response.body), current_request().started);
+}
+
+void http_front::serve_admin(const httplib::Request &request, httplib::Response &response) const {
+  if (admin_auth_.open())
+    return set_reply(response, 404,
+                     error_json("admin_disabled",
+                                "the admin API is off: give the service an admin token "
+                                "(auth.admin_token_file or AGGREGATOR_ADMIN_TOKEN)"));
+  if (!admin_auth_.admit(request, response)) return;
+  admin_api_.serve(request, response);
+  if (request.method != "GET" && request.method != "HEAD" && response.status < 300)
+    log_.event(level::info, "admin: " + request.method + " " + request.path + " -> " + std::to_string(response.status) +
+                                (routes_.file().empty() ? " (in memory only)" : " (saved to " + routes_.file() + ")"));
 }
 
 /// Counts one aggregation in flight for as long as it lives.
@@ -249,7 +280,7 @@ class http_front::cancel_on_shutdown {
   std::stop_source stop_;
 };
 
-std::optional<http_front::admitted> http_front::admit(const endpoint &target, const httplib::Request &request,
+std::optional<http_front::admitted> http_front::admit(const config::endpoint &target, const httplib::Request &request,
                                                       httplib::Response &response) const {
   current_request().route = target.route->name;
   // Past the cap, answer at once: queueing would slow every client down instead of some.
@@ -268,7 +299,7 @@ std::optional<http_front::admitted> http_front::admit(const endpoint &target, co
     if (!request.has_header(key)) return std::nullopt;
     return request.get_header_value(key);
   };
-  auto planned = fanout::make_plan(*target.route, query, header);
+  auto planned = fanout::make_plan(target.route, query, header);
   if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
     set_reply(response, error->status, error_json(error->code, error->message));
     return std::nullopt;
@@ -295,14 +326,14 @@ std::unique_ptr<http_front::aggregation_hold> http_front::hold(std::unique_ptr<i
   return held;
 }
 
-void http_front::serve_aggregate(const endpoint &target, const httplib::Request &request,
+void http_front::serve_aggregate(const config::endpoint &target, const httplib::Request &request,
                                  httplib::Response &response) const {
   auto admission = admit(target, request, response);
   if (!admission) return;
   const std::stop_source stop;
   const auto held = hold(std::move(admission->slot), stop);
   const fanout::fan_out_plan &plan = admission->plan;
-  const fanout::aggregate result = target.mode == fanout::execution_mode::async
+  const fanout::aggregate result = target.kind == config::endpoint_kind::aggregate
                                        ? fanout::run_async(client_, plan, stop.get_token())
                                        : fanout::run_sync(client_.options(), plan, stop.get_token());
   record(result);
@@ -312,7 +343,7 @@ void http_front::serve_aggregate(const endpoint &target, const httplib::Request 
   response.body = std::move(rendered.body);
 }
 
-void http_front::serve_stream(const endpoint &target, const httplib::Request &request,
+void http_front::serve_stream(const config::endpoint &target, const httplib::Request &request,
                               httplib::Response &response) const {
   auto admission = admit(target, request, response);
   if (!admission) return;
@@ -345,15 +376,17 @@ void http_front::serve_metrics(httplib::Response &response) const {
   response.body = metrics_.render(now);
 }
 
-std::string http_front::index_json() const {
+std::string http_front::index_json(const config::route_table &routes) const {
   boost::json::array endpoints;
-  for (const auto &route : config_.routes) {
+  for (const auto &shared : routes.routes()) {
+    const config::route_config &route = *shared;
     endpoints.push_back(boost::json::object{{"path", route.path}, {"route", route.name}, {"mode", "async"}});
     endpoints.push_back(boost::json::object{{"path", route.sync_path()}, {"route", route.name}, {"mode", "sync"}});
     endpoints.push_back(boost::json::object{{"path", route.stream_path()}, {"route", route.name}, {"mode", "stream"}});
   }
   for (const char *path : {"/api/jobs", "/health", "/ready", "/metrics"})
     endpoints.push_back(boost::json::object{{"path", path}});
+  if (!admin_auth_.open()) endpoints.push_back(boost::json::object{{"path", "/admin/routes"}, {"auth", "admin"}});
   return boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}});
 }
 

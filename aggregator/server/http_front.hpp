@@ -8,18 +8,21 @@
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/access_tokens.hpp"
+#include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregate.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/jobs/job_store.hpp"
+#include "aggregator/server/bearer_auth.hpp"
 #include "aggregator/server/disconnect_watcher.hpp"
 #include "aggregator/server/httplib_fwd.hpp"
 #include "aggregator/server/job_api.hpp"
 #include "aggregator/server/metrics.hpp"
+#include "aggregator/server/route_admin_api.hpp"
 #include "aggregator/server/service_log.hpp"
 
 namespace agg::server {
@@ -27,15 +30,19 @@ namespace agg::server {
 class listener;
 
 /// The HTTP front: translates requests into plans, runs them on the engine and renders JSON.
-/// Serves `GET /` (the endpoint list), `/health`, `/ready`, `/metrics`, and per route `path`
-/// (async), `path_sync` (sync baseline) and `path/stream` (results as they arrive). Every response carries
-/// `X-Request-Id` and `Server-Timing`; every JSON body gains `elapsed`; every request gets an access-log line.
-/// cpp-httplib is configured at run time only (TCP_NODELAY, a pool of `server.threads` workers, a
-/// real listen backlog, JSON error and exception handlers). The config, the client and the log
-/// must outlive the front.
+/// Serves `GET /` (the endpoint list), `/health`, `/ready`, `/metrics`, the jobs API, the routes
+/// admin API (with an admin token), and per route `path` (async), `path_sync` (sync baseline) and
+/// `path/stream` (results as they arrive), looked up in the live routes for each request. Every
+/// response carries `X-Request-Id` and `Server-Timing`; every JSON body gains `elapsed`; every
+/// request gets an access-log line. cpp-httplib is configured at run time only (TCP_NODELAY, a pool
+/// of `server.threads` workers, a real listen backlog, JSON error and exception handlers). The
+/// config, the routes, the client and the log must outlive the front.
 class http_front {
  public:
-  http_front(const config::service_config &config, client::upstream_client &client, const service_log &log);
+  /// `tokens.admin` turns the admin API on; `tokens.client` makes every endpoint but /health,
+  /// /ready and /metrics ask for a token (the admin token passes too).
+  http_front(const config::service_config &config, config::live_routes &routes, client::upstream_client &client,
+             const service_log &log, const config::access_tokens &tokens = {});
   http_front(const http_front &) = delete;
   http_front &operator=(const http_front &) = delete;
   ~http_front();
@@ -58,11 +65,6 @@ class http_front {
   }
 
  private:
-  struct endpoint {
-    const config::route_config *route;
-    fanout::execution_mode mode;
-    bool stream = false;  ///< results as they arrive (NDJSON or SSE)
-  };
   class in_flight_slot;
   class cancel_on_shutdown;
   struct aggregation_hold;
@@ -73,26 +75,31 @@ class http_front {
   };
   /// Names the route, applies the aggregation cap and plans the request; on refusal the response
   /// holds the error and nullopt comes back.
-  std::optional<admitted> admit(const endpoint &target, const httplib::Request &request,
+  std::optional<admitted> admit(const config::endpoint &target, const httplib::Request &request,
                                 httplib::Response &response) const;
 
   void install_hooks();
   void dispatch(const httplib::Request &request, httplib::Response &response) const;
-  void serve_aggregate(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
-  void serve_stream(const endpoint &target, const httplib::Request &request, httplib::Response &response) const;
+  void serve_admin(const httplib::Request &request, httplib::Response &response) const;
+  void serve_aggregate(const config::endpoint &target, const httplib::Request &request,
+                       httplib::Response &response) const;
+  void serve_stream(const config::endpoint &target, const httplib::Request &request, httplib::Response &response) const;
   /// Accounts for an admitted aggregation cancelled through `stop` until the hold is released.
   std::unique_ptr<aggregation_hold> hold(std::unique_ptr<in_flight_slot> slot, const std::stop_source &stop) const;
-  [[nodiscard]] std::string index_json() const;
+  [[nodiscard]] std::string index_json(const config::route_table &routes) const;
   void serve_metrics(httplib::Response &response) const;
   void record(const fanout::aggregate &result) const;
   void cancel_in_flight() const;
 
   const config::service_config &config_;
+  config::live_routes &routes_;
   client::upstream_client &client_;
   const service_log &log_;
-  std::unordered_map<std::string, endpoint> endpoints_;
+  bearer_auth admin_auth_;
+  bearer_auth client_auth_;
   jobs::job_store jobs_;  // declared before api_, which refers to it
   job_api job_api_;
+  route_admin_api admin_api_;
   std::unique_ptr<listener> listener_;
   std::atomic<bool> stop_requested_{false};
 

@@ -80,10 +80,8 @@ void job_api::create(const httplib::Request &request, httplib::Response &respons
       return bad("unknown field '" + std::string{kv.key()} + "'; a job has route, params and deadline_ms");
   const auto *name = spec.if_contains("route");
   if (name == nullptr || !name->is_string()) return bad("route must be the name of a configured route");
-  const config::route_config *route = nullptr;
-  for (const auto &r : config_.routes)
-    if (r.name == name->as_string()) route = &r;
-  if (route == nullptr) return bad("no route named '" + std::string{name->as_string()} + "'");
+  const config::route_ptr route = routes_.current()->find(name->as_string());
+  if (!route) return bad("no route named '" + std::string{name->as_string()} + "'");
 
   fanout::query_params query;
   if (const auto *params = spec.if_contains("params")) {
@@ -105,7 +103,7 @@ void job_api::create(const httplib::Request &request, httplib::Response &respons
                  " (the route's deadline_ms)");
     query.emplace("timeout_ms", std::to_string(*ms));
   }
-  auto planned = fanout::make_plan(*route, query);
+  auto planned = fanout::make_plan(route, query);
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return set_reply(response, error->status, error_json(error->code, error->message));
 

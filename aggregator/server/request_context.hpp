@@ -16,7 +16,7 @@ struct request_context {
   std::chrono::steady_clock::time_point started;
   const client_connection *connection = nullptr;  ///< the socket being served
   std::string request_id;
-  std::string_view route = "-";  ///< the route's name (owned by the config), "-" for other paths
+  std::string route = "-";  ///< the route's name, "-" for other paths
   std::size_t upstream_calls = 0;
   std::size_t upstream_failures = 0;
   std::string timing_entries;  ///< Server-Timing entries beyond the total, e.g. per upstream
@@ -26,7 +26,7 @@ struct request_context {
     started = std::chrono::steady_clock::now();
     connection = serving;
     request_id.clear();
-    route = "-";
+    route.assign(1, '-');  // `route = "-"` trips g++ 12's false -Wrestrict (GCC bug 105329)
     upstream_calls = upstream_failures = 0;
     timing_entries.clear();
   }

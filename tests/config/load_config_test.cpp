@@ -46,7 +46,7 @@ TEST_CASE("the default config defines the demo route: num calls to the bundled u
   CHECK(config.server.host == "127.0.0.1");
   CHECK(config.server.port == 8080);
   REQUIRE(config.routes.size() == 1);
-  const auto &route = config.routes[0];
+  const auto &route = *config.routes[0];
   CHECK(route.path == "/api/aggregated");
   CHECK(route.sync_path() == "/api/aggregated_sync");
   REQUIRE(route.num);
@@ -61,7 +61,7 @@ TEST_CASE("a minimal config takes defaults for everything but its routes") {
   REQUIRE(std::holds_alternative<service_config>(parsed));
   const auto &config = std::get<service_config>(parsed);
   CHECK(config.client.shards_per_loop == 64);
-  CHECK(config.routes[0].num->max_count == 1000);
+  CHECK(config.routes[0]->num->max_count == 1000);
 }
 
 TEST_CASE("invalid JSON is reported with its line and column") {

@@ -100,10 +100,10 @@ namespace {
 enum class slot { ok, failed, cut };
 
 int status_of(std::vector<std::pair<slot, bool>> slots, int partial_status = 200) {
-  auto route = config.routes[0];
+  auto route = *config.routes[0];
   route.partial_status = partial_status;
   agg::fanout::aggregate result;
-  result.route = &route;
+  result.route = std::make_shared<const agg::config::route_config>(route);
   for (const auto &[s, required] : slots) {
     agg::fanout::upstream_result r;
     r.kind = s == slot::ok ? agg::fanout::outcome_kind::ok

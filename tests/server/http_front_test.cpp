@@ -71,7 +71,8 @@ TEST_CASE("a request cpp-httplib rejects itself still gets a JSON error body") {
   config.server.port = 0;
   agg::client::upstream_client client{config.client};
   const agg::server::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
-  agg::server::http_front front{config, client, quiet};
+  agg::config::live_routes routes{config.routes};
+  agg::server::http_front front{config, routes, client, quiet};
   const auto port = front.bind();
   std::thread serving{[&] { front.run(); }};
   const std::string reply =
@@ -112,7 +113,8 @@ TEST_CASE("stop before run still ends run at once") {
   const auto config = agg::testing::demo_config("http://127.0.0.1:9/api/?task_id={i}");
   agg::client::upstream_client client{config.client};
   const agg::server::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
-  agg::server::http_front front{config, client, quiet};
+  agg::config::live_routes routes{config.routes};
+  agg::server::http_front front{config, routes, client, quiet};
   front.bind();
   front.stop();
   CHECK(front.run());

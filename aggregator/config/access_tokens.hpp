@@ -1,0 +1,34 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "aggregator/config/config_error.hpp"
+#include "aggregator/config/service_config.hpp"
+
+namespace agg::config {
+
+/// The bearer tokens the front checks. No admin token: the admin API is off. No client token: the
+/// aggregation endpoints are open.
+struct access_tokens {
+  std::optional<std::string> admin;
+  std::optional<std::string> client;
+};
+
+/// Looks an environment variable up; nullopt when it is not set.
+using environment_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// The process environment, for load_access_tokens.
+std::optional<std::string> process_environment(std::string_view name);
+
+/// Reads each token from its file (`auth.admin_token_file`, relative to `config_dir`) or from its
+/// environment variable (AGGREGATOR_ADMIN_TOKEN, AGGREGATOR_CLIENT_TOKEN), never from the command
+/// line, where other users can read it. One source per token; a trailing newline is dropped; a token
+/// is 16 to 4096 characters of [A-Za-z0-9-._~+/=] (RFC 6750), and the two tokens differ.
+std::variant<access_tokens, config_errors> load_access_tokens(const auth_config &auth, const std::string &config_dir,
+                                                              const environment_lookup &environment);
+
+}  // namespace agg::config

@@ -1,0 +1,224 @@
+#include "aggregator/config/route_definition.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "aggregator/config/character_rules.hpp"
+
+namespace agg::config {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Paths the front serves itself; a route may not take them.
+constexpr std::array<std::string_view, 6> reserved_paths{"/", "/health", "/ready", "/metrics", "/api/jobs", "/admin"};
+/// Prefixes of the jobs and admin APIs.
+constexpr std::array<std::string_view, 2> reserved_prefixes{"/api/jobs/", "/admin/"};
+
+bool is_name(std::string_view s) { return made_of(s, "_-", false); }
+
+bool is_route_path(std::string_view s) {
+  return s.size() > 1 && s.front() == '/' && s.back() != '/' && made_of(s, "/_-.");
+}
+
+bool is_header_name(std::string_view s) { return made_of(s, "-_"); }
+
+void read_path(config_checker &c, const json::object &o, route_config &route) {
+  auto route_path = c.text(o, "", "path", true);
+  if (!route_path) return;
+  if (!is_route_path(*route_path)) {
+    c.fail("path", "must start with '/', not end with '/', and use only letters, digits, '/_-.'");
+  } else if (std::find(reserved_paths.begin(), reserved_paths.end(), *route_path) != reserved_paths.end()) {
+    c.fail("path", *route_path + " is one of the service's own endpoints");
+  } else {
+    for (const std::string_view prefix : reserved_prefixes)
+      if (route_path->starts_with(prefix)) c.fail("path", std::string{prefix} + " belongs to the service's own API");
+  }
+  route.path = std::move(*route_path);
+}
+
+void read_params(config_checker &c, const json::value &v, const std::string &path, route_config &route) {
+  const json::object *o = c.map(v, path);
+  if (o == nullptr) return;
+  for (const auto &kv : *o) {
+    const std::string param_path = child(path, kv.key());
+    // `num` is the fan-out width, `timeout_ms` the request's time limit and `i` the repetition
+    // index: none of them is a free parameter.
+    if (!is_name(kv.key()) || kv.key() == "num" || kv.key() == "i" || kv.key() == "timeout_ms") {
+      c.fail(param_path, "parameter names are lowercase letters, digits, '_' or '-', and not num, i or timeout_ms");
+      continue;
+    }
+    const json::object *spec = c.object(kv.value(), param_path, {"default", "max_length"});
+    if (spec == nullptr) continue;
+    param_spec p;
+    p.default_value = c.text(*spec, param_path, "default", false);
+    c.integer(*spec, param_path, "max_length", p.max_length, 1, 8192);
+    route.params.emplace(std::string{kv.key()}, std::move(p));
+  }
+}
+
+void read_forward_headers(config_checker &c, const json::value &v, const std::string &path, route_config &route) {
+  const json::array *a = c.array(v, path);
+  if (a == nullptr) return;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const json::string *name = (*a)[i].if_string();
+    if (name == nullptr || !is_header_name(*name)) {
+      c.fail(element(path, i), "must be a header name (letters, digits, '-', '_')");
+      continue;
+    }
+    // These describe the hop to the upstream; curl sets them, and forwarding them would break it.
+    for (const std::string_view hop : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
+      if (std::equal(name->begin(), name->end(), hop.begin(), hop.end(),
+                     [](char x, char y) { return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == y; }))
+        c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
+    route.forward_headers.emplace_back(*name);
+  }
+}
+
+void read_upstreams(config_checker &c, const json::value &v, const std::string &path, route_config &route) {
+  const json::array *a = c.array(v, path);
+  if (a == nullptr) return;
+  if (a->empty()) c.fail(path, "must list at least one upstream");
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string entry_path = element(path, i);
+    const json::object *o = c.object((*a)[i], entry_path, {"url", "repeat", "required"});
+    if (o == nullptr) continue;
+    bool repeat = false;
+    bool required = false;
+    c.boolean(*o, entry_path, "repeat", repeat);
+    c.boolean(*o, entry_path, "required", required);
+    const auto text = c.text(*o, entry_path, "url", true);
+    if (!text) continue;
+    auto parsed = url_template::parse(*text);
+    if (const auto *problem = std::get_if<std::string>(&parsed)) {
+      c.fail(child(entry_path, "url"), *problem);
+      continue;
+    }
+    auto &url = std::get<url_template>(parsed);
+    for (const auto &slot : url.slot_names()) {
+      if (slot == "i" && !repeat)
+        c.fail(child(entry_path, "url"), "{i} is only defined in an entry with \"repeat\": true");
+      else if (slot != "i" && slot != "num" && !route.params.contains(slot))
+        c.fail(child(entry_path, "url"), "slot {" + slot + "} is neither i, num nor a parameter the route declares");
+    }
+    route.upstreams.push_back({std::move(url), repeat, required});
+  }
+}
+
+/// Reads a route with error paths relative to it; the caller prefixes them.
+route_config read_route(config_checker &c, const json::value &v) {
+  route_config route;
+  const json::object *o =
+      c.object(v, "",
+               {"name", "path", "message", "num", "params", "timeout_ms", "deadline_ms", "max_body_bytes",
+                "accept_non_json", "partial_status", "forward_headers", "upstreams"});
+  if (o == nullptr) return route;
+  route.definition = json::serialize(v);
+  if (auto name = c.text(*o, "", "name", true)) {
+    if (!is_name(*name)) c.fail("name", "must be lowercase letters, digits, '_' or '-'");
+    route.name = std::move(*name);
+  }
+  read_path(c, *o, route);
+  route.message = c.text(*o, "", "message", false).value_or("Aggregated upstream responses");
+  c.millis(*o, "", "timeout_ms", route.timeout, 1, 3'600'000);
+  c.millis(*o, "", "deadline_ms", route.deadline, 1, 3'600'000);
+  c.integer(*o, "", "max_body_bytes", route.max_body_bytes, 1, 1LL << 30);
+  c.boolean(*o, "", "accept_non_json", route.accept_non_json);
+  c.integer(*o, "", "partial_status", route.partial_status, 200, 599);
+  if (route.partial_status != 200 && route.partial_status != 206 && route.partial_status != 207 &&
+      route.partial_status != 502)
+    c.fail("partial_status", "must be 200, 206, 207 or 502");
+  if (const json::value *headers = o->if_contains("forward_headers"))
+    read_forward_headers(c, *headers, "forward_headers", route);
+  if (const json::value *params = o->if_contains("params")) read_params(c, *params, "params", route);
+  if (const json::value *num = o->if_contains("num")) {
+    if (const json::object *n = c.object(*num, "num", {"default", "max"})) {
+      count_limits limits;
+      c.integer(*n, "num", "max", limits.max_count, 1, 100'000);
+      c.integer(*n, "num", "default", limits.default_count, 1, 100'000);
+      if (limits.default_count > limits.max_count) c.fail("num.default", "must not exceed max");
+      route.num = limits;
+    }
+  }
+  if (const json::value *upstreams = o->if_contains("upstreams"))
+    read_upstreams(c, *upstreams, "upstreams", route);
+  else
+    c.fail("upstreams", "is required");
+  const bool repeats =
+      std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });
+  if (repeats && !route.num) route.num = count_limits{};
+  if (!repeats && route.num) c.fail("num", "only applies to a route with a \"repeat\": true upstream");
+  return route;
+}
+
+}  // namespace
+
+std::variant<route_config, config_errors> parse_route(const json::value &definition) {
+  config_checker c;
+  route_config route = read_route(c, definition);
+  if (!c.errors.empty()) return std::move(c.errors);
+  return route;
+}
+
+config_errors route_conflicts(const route_config &candidate, const std::vector<route_ptr> &others) {
+  config_errors conflicts;
+  for (const auto &other : others) {
+    if (other->name == candidate.name) conflicts.push_back({"name", "duplicate route name: a route is called that"});
+    const std::array<std::string, 3> taken{other->path, other->sync_path(), other->stream_path()};
+    const auto served = [&taken](const std::string &p) {
+      return std::find(taken.begin(), taken.end(), p) != taken.end();
+    };
+    if (served(candidate.path))
+      conflicts.push_back({"path", "path already served by another endpoint (of route " + other->name + ")"});
+    if (served(candidate.sync_path()))
+      conflicts.push_back(
+          {"path", "its sync baseline " + candidate.sync_path() + " is already served (by route " + other->name + ")"});
+    if (served(candidate.stream_path()))
+      conflicts.push_back(
+          {"path", "its stream " + candidate.stream_path() + " is already served (by route " + other->name + ")"});
+  }
+  return conflicts;
+}
+
+json::value merge_patch(json::value target, const json::value &patch) {
+  const json::object *changes = patch.if_object();
+  if (changes == nullptr) return patch;
+  if (!target.is_object()) target = json::object{};
+  json::object &merged = target.as_object();
+  for (const auto &kv : *changes) {
+    if (kv.value().is_null()) {
+      merged.erase(kv.key());
+      continue;
+    }
+    json::value *existing = merged.if_contains(kv.key());
+    json::value updated = merge_patch(existing != nullptr ? *existing : json::value{}, kv.value());
+    merged.insert_or_assign(kv.key(), std::move(updated));
+  }
+  return target;
+}
+
+void read_routes(config_checker &checker, const json::value &routes, std::vector<route_ptr> &out) {
+  const json::array *a = checker.array(routes, "routes");
+  if (a == nullptr) return;
+  if (a->empty()) checker.fail("routes", "must define at least one route");
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = element("routes", i);
+    auto parsed = parse_route((*a)[i]);
+    config_errors problems;
+    if (auto *errors = std::get_if<config_errors>(&parsed)) {
+      problems = std::move(*errors);
+    } else {
+      auto route = std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
+      problems = route_conflicts(*route, out);
+      out.push_back(std::move(route));
+    }
+    for (auto &problem : problems)
+      checker.fail(problem.path == "(root)" ? path : child(path, problem.path), problem.message);
+  }
+}
+
+}  // namespace agg::config

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "aggregator/config/config_checker.hpp"
+#include "aggregator/config/config_error.hpp"
+#include "aggregator/config/service_config.hpp"
+
+namespace agg::config {
+
+/// Reads and validates one route definition (a JSON object), with error paths inside the route
+/// (`upstreams[1].url`). Whether its name and paths are free is route_conflicts'.
+std::variant<route_config, config_errors> parse_route(const boost::json::value &definition);
+
+/// Why `candidate` cannot join `others`: its name or one of its endpoint paths is taken. Paths are
+/// `name` and `path`; empty when it can.
+config_errors route_conflicts(const route_config &candidate, const std::vector<route_ptr> &others);
+
+/// `target` with `patch` applied as a JSON merge patch (RFC 7386): members set to null are removed,
+/// objects merge member by member, anything else replaces.
+boost::json::value merge_patch(boost::json::value target, const boost::json::value &patch);
+
+/// Reads the config file's `routes` array into `out`, reporting problems and conflicts at
+/// `routes[i]...` paths.
+void read_routes(config_checker &checker, const boost::json::value &routes, std::vector<route_ptr> &out);
+
+}  // namespace agg::config

@@ -1,0 +1,78 @@
+#include "aggregator/io/replace_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "aggregator/io/unique_fd.hpp"
+
+namespace agg::io {
+
+namespace {
+
+std::string failed(const std::string &what) { return what + ": " + std::strerror(errno); }
+
+/// Writes all of `contents`, retrying short writes; false with errno set on failure.
+bool write_all(int fd, std::string_view contents) {
+  while (!contents.empty()) {
+    const ssize_t n = ::write(fd, contents.data(), contents.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    contents.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+/// The temporary file, removed unless it was renamed into place.
+class temporary_file {
+ public:
+  explicit temporary_file(const std::string &target) {
+    name_.assign(target.begin(), target.end());
+    for (const char c : std::string_view{".XXXXXX"}) name_.push_back(c);  // mkostemp's pattern
+    name_.push_back('\0');
+    fd_ = unique_fd{::mkostemp(name_.data(), O_CLOEXEC)};
+  }
+  temporary_file(const temporary_file &) = delete;
+  temporary_file &operator=(const temporary_file &) = delete;
+  ~temporary_file() {
+    if (!renamed_ && fd_.get() >= 0) ::unlink(name_.data());
+  }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+  [[nodiscard]] const char *name() const noexcept { return name_.data(); }
+  void close() { fd_ = unique_fd{}; }
+  void mark_renamed() noexcept { renamed_ = true; }
+
+ private:
+  std::vector<char> name_;
+  unique_fd fd_;
+  bool renamed_ = false;
+};
+
+}  // namespace
+
+std::optional<std::string> replace_file(const std::string &path, std::string_view contents) {
+  temporary_file temporary{path};
+  if (temporary.fd() < 0) return failed("cannot create a temporary file next to " + path);
+  struct stat old {};
+  const mode_t mode = ::stat(path.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0644;
+  if (::fchmod(temporary.fd(), mode) != 0)
+    return failed("cannot set the permissions of " + std::string{temporary.name()});
+  if (!write_all(temporary.fd(), contents)) return failed("cannot write " + std::string{temporary.name()});
+  if (::fsync(temporary.fd()) != 0) return failed("cannot flush " + std::string{temporary.name()});
+  temporary.close();
+  if (::rename(temporary.name(), path.c_str()) != 0) return failed("cannot rename the new file onto " + path);
+  temporary.mark_renamed();
+  // The rename is durable once the directory entry is on disk.
+  const std::filesystem::path parent = std::filesystem::path{path}.parent_path();
+  const std::string directory = parent.empty() ? std::filesystem::path{"."}.string() : parent.string();
+  const unique_fd dir{::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dir.get() < 0 || ::fsync(dir.get()) != 0) return failed("cannot flush the directory " + directory);
+  return std::nullopt;
+}
+
+}  // namespace agg::io

@@ -1,0 +1,80 @@
+#include "aggregator/config/access_tokens.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+using agg::config::access_tokens;
+using agg::config::auth_config;
+using agg::config::config_errors;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *admin_token = "admin-token-0123456789abcdef";
+constexpr const char *client_token = "client-token-0123456789abcdef";
+
+/// An environment holding exactly `variables`.
+agg::config::environment_lookup environment(std::map<std::string, std::string, std::less<>> variables) {
+  return [variables = std::move(variables)](std::string_view name) -> std::optional<std::string> {
+    const auto found = variables.find(name);
+    if (found == variables.end()) return std::nullopt;
+    return found->second;
+  };
+}
+
+struct token_directory {
+  fs::path path = fs::temp_directory_path() / ("agg_tokens_" + std::to_string(::getpid()));
+  token_directory() { fs::create_directories(path); }
+  ~token_directory() { fs::remove_all(path); }
+  void write(const std::string &name, const std::string &text) const { std::ofstream{path / name} << text; }
+};
+
+std::string first_problem(const std::variant<access_tokens, config_errors> &loaded) {
+  REQUIRE(std::holds_alternative<config_errors>(loaded));
+  return to_string(std::get<config_errors>(loaded).at(0));
+}
+
+}  // namespace
+
+TEST_CASE("without token files or variables the admin API is off and aggregations are open") {
+  const auto loaded = agg::config::load_access_tokens({}, ".", environment({}));
+  REQUIRE(std::holds_alternative<access_tokens>(loaded));
+  CHECK_FALSE(std::get<access_tokens>(loaded).admin);
+  CHECK_FALSE(std::get<access_tokens>(loaded).client);
+}
+
+TEST_CASE("tokens come from files relative to the config, or from the environment") {
+  const token_directory dir;
+  dir.write("admin.token", std::string{admin_token} + "\n");
+  const auto loaded = agg::config::load_access_tokens(auth_config{"admin.token", ""}, dir.path.string(),
+                                                      environment({{"AGGREGATOR_CLIENT_TOKEN", client_token}}));
+  REQUIRE(std::holds_alternative<access_tokens>(loaded));
+  CHECK(std::get<access_tokens>(loaded).admin == admin_token);  // the trailing newline dropped
+  CHECK(std::get<access_tokens>(loaded).client == client_token);
+}
+
+TEST_CASE("token problems are config errors that name their source") {
+  const token_directory dir;
+  dir.write("short.token", "abc");
+  CHECK(first_problem(
+            agg::config::load_access_tokens(auth_config{"short.token", ""}, dir.path.string(), environment({}))) ==
+        "auth.admin_token_file: the token must be 16 to 4096 characters of A-Z a-z 0-9 - . _ ~ + / =");
+  CHECK(first_problem(
+            agg::config::load_access_tokens(auth_config{"missing.token", ""}, dir.path.string(), environment({})))
+            .starts_with("auth.admin_token_file: cannot read the token file"));
+  CHECK(first_problem(agg::config::load_access_tokens(auth_config{"short.token", ""}, dir.path.string(),
+                                                      environment({{"AGGREGATOR_ADMIN_TOKEN", admin_token}}))) ==
+        "auth.admin_token_file: AGGREGATOR_ADMIN_TOKEN is set too: give the token one way");
+  CHECK(first_problem(agg::config::load_access_tokens(
+                          {}, ".", environment({{"AGGREGATOR_ADMIN_TOKEN", "with space 0123456789"}})))
+            .starts_with("AGGREGATOR_ADMIN_TOKEN: the token must be"));
+  CHECK(
+      first_problem(agg::config::load_access_tokens(
+          {}, ".", environment({{"AGGREGATOR_ADMIN_TOKEN", admin_token}, {"AGGREGATOR_CLIENT_TOKEN", admin_token}}))) ==
+      "auth: the client token must differ from the admin token");
+}

@@ -1,0 +1,92 @@
+#include "aggregator/config/route_definition.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "aggregator/config/json_text.hpp"
+
+using agg::config::config_errors;
+using agg::config::parse_route;
+using agg::config::route_config;
+
+namespace {
+
+/// "path: message" lines of a definition that must be refused.
+std::vector<std::string> problems(const std::string &definition) {
+  const auto parsed = parse_route(boost::json::parse(definition));
+  REQUIRE(std::holds_alternative<config_errors>(parsed));
+  std::vector<std::string> lines;
+  for (const auto &e : std::get<config_errors>(parsed)) lines.push_back(to_string(e));
+  return lines;
+}
+
+agg::config::route_ptr route(const std::string &definition) {
+  auto parsed = parse_route(boost::json::parse(definition));
+  REQUIRE(std::holds_alternative<route_config>(parsed));
+  return std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
+}
+
+}  // namespace
+
+TEST_CASE("a route definition's errors name paths inside the route") {
+  const auto lines =
+      problems(R"({"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:1/a"},{"url":"ftp://x"}],"colour":1})");
+  CHECK(lines == std::vector<std::string>{"colour: unknown key", "upstreams[1].url: not an http(s) URL"});
+  CHECK(problems("[1]") == std::vector<std::string>{"(root): must be an object"});
+}
+
+TEST_CASE("a route cannot take the service's own paths") {
+  const std::string upstreams = R"(,"upstreams":[{"url":"http://127.0.0.1:1/a"}]})";
+  for (const char *path : {"/health", "/metrics", "/api/jobs", "/admin"})
+    CHECK(problems(R"({"name":"r","path":")" + std::string{path} + "\"" + upstreams).at(0).starts_with("path: "));
+  CHECK(problems(R"({"name":"r","path":"/admin/routes/x")" + upstreams).at(0) ==
+        "path: /admin/ belongs to the service's own API");
+  CHECK(problems(R"({"name":"r","path":"/api/jobs/x")" + upstreams).at(0) ==
+        "path: /api/jobs/ belongs to the service's own API");
+}
+
+TEST_CASE("a route keeps the definition it was read from") {
+  const auto r = route(R"({"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:1/a"}]})");
+  CHECK(boost::json::parse(r->definition) ==
+        boost::json::parse(R"({"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:1/a"}]})"));
+}
+
+TEST_CASE("conflicts are a taken name or any of the three endpoint paths") {
+  const std::string upstreams = R"(,"upstreams":[{"url":"http://127.0.0.1:1/a"}]})";
+  const std::vector others{route(R"({"name":"a","path":"/x")" + upstreams)};
+  CHECK(agg::config::route_conflicts(*route(R"({"name":"b","path":"/y")" + upstreams), others).empty());
+  const auto same_name = agg::config::route_conflicts(*route(R"({"name":"a","path":"/y")" + upstreams), others);
+  REQUIRE(same_name.size() == 1);
+  CHECK(same_name[0].path == "name");
+  const auto same_path = agg::config::route_conflicts(*route(R"({"name":"b","path":"/x")" + upstreams), others);
+  REQUIRE_FALSE(same_path.empty());
+  CHECK(same_path[0].path == "path");
+  // /x/stream is route a's stream endpoint: a route at /x/stream would shadow it.
+  const auto on_stream = agg::config::route_conflicts(*route(R"({"name":"b","path":"/x/stream")" + upstreams), others);
+  REQUIRE(on_stream.size() == 1);
+  CHECK(on_stream[0].message.find("route a") != std::string::npos);
+}
+
+TEST_CASE("a merge patch replaces members, removes nulls and merges objects (RFC 7386)") {
+  const auto target = boost::json::parse(R"({"a":1,"b":{"c":2,"d":3},"e":[1,2]})");
+  const auto patched =
+      agg::config::merge_patch(target, boost::json::parse(R"({"a":null,"b":{"c":9},"e":[3],"f":"new"})"));
+  CHECK(patched == boost::json::parse(R"({"b":{"c":9,"d":3},"e":[3],"f":"new"})"));
+  CHECK(agg::config::merge_patch(target, boost::json::parse("[1]")) == boost::json::parse("[1]"));
+}
+
+TEST_CASE("pretty_json writes what parse_json_text reads back") {
+  const auto value =
+      boost::json::parse(R"({"server":{"listen":"127.0.0.1:0"},"empty":{},"list":[],"routes":[{"n":1.5}]})");
+  const std::string text = agg::config::pretty_json(value);
+  CHECK(text.find("\n  \"server\": {\n    \"listen\": \"127.0.0.1:0\"\n  },") != std::string::npos);
+  CHECK(text.back() == '\n');
+  const auto read = agg::config::parse_json_text(text);
+  REQUIRE(std::holds_alternative<boost::json::value>(read));
+  CHECK(std::get<boost::json::value>(read) == value);
+  const auto bad = agg::config::parse_json_text("{\n  \"a\": ,\n}");
+  REQUIRE(std::holds_alternative<agg::config::config_error>(bad));
+  CHECK(std::get<agg::config::config_error>(bad).message.starts_with("not valid JSON at line 2"));
+}
