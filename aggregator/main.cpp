@@ -4,8 +4,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <boost/json/value.hpp>
-
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -14,7 +12,6 @@
 
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/access_tokens.hpp"
-#include "aggregator/config/json_text.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/process/process_setup.hpp"
@@ -33,28 +30,21 @@ int report_config_errors(const std::string &source, const agg::config::config_er
 
 /// A config, its file's JSON (kept when the admin API saves routes) and the tokens it names.
 struct loaded_config {
-  agg::config::service_config config;
-  boost::json::value document;
+  agg::config::config_document file;
   agg::config::access_tokens tokens;
 };
 
 /// Reads, validates and resolves the config in `file` (empty: the embedded default).
 std::variant<loaded_config, agg::config::config_errors> load(const std::string &file) {
-  std::string text{agg::config::default_config_json()};
-  if (!file.empty()) {
-    auto read = agg::config::read_config_text(file);
-    if (!read) return agg::config::config_errors{{"", "cannot read config file " + file}};
-    text = std::move(*read);
-  }
-  auto parsed = agg::config::parse_config(text);
+  auto parsed = file.empty() ? agg::config::parse_config_document(agg::config::default_config_json())
+                             : agg::config::load_config_document(file);
   if (auto *errors = std::get_if<agg::config::config_errors>(&parsed)) return std::move(*errors);
-  auto &config = std::get<agg::config::service_config>(parsed);
-  const std::string directory = file.empty() ? "." : std::filesystem::path{file}.parent_path().string();
-  auto tokens = agg::config::load_access_tokens(config.auth, directory.empty() ? "." : directory,
+  auto &document = std::get<agg::config::config_document>(parsed);
+  const std::filesystem::path directory = std::filesystem::path{file}.parent_path();  // token files are relative to it
+  auto tokens = agg::config::load_access_tokens(document.config.auth, directory.empty() ? "." : directory.string(),
                                                 agg::config::process_environment);
   if (auto *errors = std::get_if<agg::config::config_errors>(&tokens)) return std::move(*errors);
-  return loaded_config{std::move(config), std::get<boost::json::value>(agg::config::parse_json_text(text)),
-                       std::get<agg::config::access_tokens>(std::move(tokens))};
+  return loaded_config{std::move(document), std::get<agg::config::access_tokens>(std::move(tokens))};
 }
 
 using level = agg::config::log_config::level;
@@ -125,7 +115,7 @@ int main(int argc, char **argv) {
     if (const auto *errors = std::get_if<agg::config::config_errors>(&checked))
       return report_config_errors(check_file, *errors);
     const auto &valid = std::get<loaded_config>(checked);
-    std::printf("%s: ok (%zu routes; admin API %s)\n", check_file.c_str(), valid.config.routes.size(),
+    std::printf("%s: ok (%zu routes; admin API %s)\n", check_file.c_str(), valid.file.config.routes.size(),
                 valid.tokens.admin ? "on" : "off");
     return 0;
   }
@@ -134,7 +124,8 @@ int main(int argc, char **argv) {
   auto loaded = load(config_file);
   if (const auto *errors = std::get_if<agg::config::config_errors>(&loaded))
     return report_config_errors(source, *errors);
-  auto &[config, document, tokens] = std::get<loaded_config>(loaded);
+  auto &[file, tokens] = std::get<loaded_config>(loaded);
+  auto &config = file.config;
   if (!listen.empty()) {
     const auto address = agg::config::parse_listen_address(listen);
     if (!address) {
@@ -153,7 +144,7 @@ int main(int argc, char **argv) {
   const agg::server::service_log log{config.log};
   try {
     agg::client::upstream_client client{config.client};
-    agg::config::live_routes routes{config.routes, config_file, std::move(document)};
+    agg::config::live_routes routes{config.routes, config_file, std::move(file.json)};
     agg::server::http_front front{config, routes, client, log, tokens};
     if (tokens.admin && config_file.empty())
       log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");

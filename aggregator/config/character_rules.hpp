@@ -1,5 +1,7 @@
 #pragma once
 
+#include <charconv>
+#include <optional>
 #include <string_view>
 
 namespace agg::config {
@@ -14,6 +16,27 @@ constexpr bool made_of(std::string_view text, std::string_view extra, bool upper
     if (!letter && !(c >= '0' && c <= '9') && extra.find(c) == std::string_view::npos) return false;
   }
   return true;
+}
+
+/// `c` in lower case when it is an ASCII upper-case letter.
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// True when `a` and `b` differ at most in ASCII letter case: header names, auth schemes.
+constexpr bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+/// `text` as a whole number from `min` to `max`: digits only (no sign, no spaces, not empty);
+/// nullopt otherwise. The rule behind ports, page numbers and time limits.
+inline std::optional<unsigned long long> whole_number(std::string_view text, unsigned long long min,
+                                                      unsigned long long max) noexcept {
+  unsigned long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) return std::nullopt;
+  return value;
 }
 
 }  // namespace agg::config

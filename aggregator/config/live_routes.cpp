@@ -11,16 +11,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t new_route = static_cast<std::size_t>(-1);
 /// The error path of a problem with a route as a whole rather than one of its members.
 constexpr const char *whole_route = "(root)";
-
-std::size_t index_of(const route_table &table, std::string_view name) {
-  const auto &routes = table.routes();
-  for (std::size_t i = 0; i < routes.size(); ++i)
-    if (routes[i]->name == name) return i;
-  return new_route;
-}
 
 live_routes::refused no_route(std::string_view name) {
   return {live_routes::refused::reason::not_found, {{whole_route, "no route named " + std::string{name}}}};
@@ -52,60 +44,60 @@ void live_routes::publish(std::vector<route_ptr> routes) {
 
 live_routes::change live_routes::create(const json::value &definition) {
   const std::lock_guard lock{change_mutex_};
-  return put(new_route, definition);
+  return put(*current(), std::nullopt, definition);
 }
 
 live_routes::change live_routes::replace(std::string_view name, const json::value &definition) {
   const std::lock_guard lock{change_mutex_};
-  const std::size_t index = index_of(*current(), name);
-  if (index == new_route) return no_route(name);
+  const auto table = current();
+  const auto index = table->index_of(name);
+  if (!index) return no_route(name);
   json::value whole = definition;
   if (auto *o = whole.if_object(); o != nullptr && !o->contains("name")) o->emplace("name", name);
-  return put(index, whole);
+  return put(*table, index, whole);
 }
 
 live_routes::change live_routes::patch(std::string_view name, const json::value &merge_patch_document) {
   const std::lock_guard lock{change_mutex_};
   const auto table = current();
-  const std::size_t index = index_of(*table, name);
-  if (index == new_route) return no_route(name);
+  const auto index = table->index_of(name);
+  if (!index) return no_route(name);
   if (!merge_patch_document.is_object())
     return refused{refused::reason::invalid, {{whole_route, "a merge patch must be a JSON object"}}};
-  const auto before = parse_json_text(table->routes()[index]->definition);
-  return put(index, merge_patch(std::get<json::value>(before), merge_patch_document));
+  return put(*table, index, merge_patch(table->routes()[*index]->definition, merge_patch_document));
 }
 
 std::optional<live_routes::refused> live_routes::remove(std::string_view name) {
   const std::lock_guard lock{change_mutex_};
   const auto table = current();
-  const std::size_t index = index_of(*table, name);
-  if (index == new_route) return no_route(name);
+  const auto index = table->index_of(name);
+  if (!index) return no_route(name);
   if (table->routes().size() == 1)
     return refused{refused::reason::conflict,
                    {{whole_route, "the last route cannot be deleted: a config needs at least one route"}}};
   auto routes = table->routes();
-  routes.erase(routes.begin() + static_cast<std::ptrdiff_t>(index));
+  routes.erase(routes.begin() + static_cast<std::ptrdiff_t>(*index));
   return commit(std::move(routes));
 }
 
-live_routes::change live_routes::put(std::size_t index, const json::value &definition) {
+live_routes::change live_routes::put(const route_table &table, std::optional<std::size_t> index,
+                                     const json::value &definition) {
   auto parsed = parse_route(definition);
   if (auto *errors = std::get_if<config_errors>(&parsed)) return refused{refused::reason::invalid, std::move(*errors)};
   auto route = std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
-  const auto table = current();
-  auto routes = table->routes();
-  if (index != new_route && route->name != routes[index]->name)
+  auto routes = table.routes();
+  if (index && route->name != routes[*index]->name)
     return refused{refused::reason::invalid,
-                   {{"name", "is " + routes[index]->name +
+                   {{"name", "is " + routes[*index]->name +
                                  " in the URL: a route keeps its name (create the new one, then delete this one)"}}};
   std::vector<route_ptr> others = routes;
-  if (index != new_route) others.erase(others.begin() + static_cast<std::ptrdiff_t>(index));
+  if (index) others.erase(others.begin() + static_cast<std::ptrdiff_t>(*index));
   if (auto conflicts = route_conflicts(*route, others); !conflicts.empty())
     return refused{refused::reason::conflict, std::move(conflicts)};
-  if (index == new_route)
-    routes.push_back(route);
+  if (index)
+    routes[*index] = route;
   else
-    routes[index] = route;
+    routes.push_back(route);
   if (auto failure = commit(std::move(routes))) return std::move(*failure);
   return route;
 }
@@ -113,7 +105,7 @@ live_routes::change live_routes::put(std::size_t index, const json::value &defin
 std::optional<live_routes::refused> live_routes::commit(std::vector<route_ptr> routes) {
   if (!file_.empty()) {
     json::array definitions;
-    for (const auto &route : routes) definitions.push_back(std::get<json::value>(parse_json_text(route->definition)));
+    for (const auto &route : routes) definitions.emplace_back(route->definition);
     json::value document = document_;
     if (!document.is_object()) document = json::object{};
     document.as_object().insert_or_assign("routes", std::move(definitions));
@@ -127,12 +119,9 @@ std::optional<live_routes::refused> live_routes::commit(std::vector<route_ptr> r
 
 std::variant<live_routes::reloaded, config_errors> live_routes::reload() {
   if (file_.empty()) return config_errors{{"", "no config file to reload: the service runs on the embedded default"}};
-  const auto text = read_config_text(file_);
-  if (!text) return config_errors{{"", "cannot read config file " + file_}};
-  auto parsed = parse_config(*text);
-  if (auto *errors = std::get_if<config_errors>(&parsed)) return std::move(*errors);
-  auto document = std::get<json::value>(parse_json_text(*text));
-  auto &config = std::get<service_config>(parsed);
+  auto loaded = load_config_document(file_);
+  if (auto *errors = std::get_if<config_errors>(&loaded)) return std::move(*errors);
+  auto &[config, document] = std::get<config_document>(loaded);
 
   const std::lock_guard lock{change_mutex_};
   reloaded result{config.routes.size(), without_routes(document) != without_routes(document_)};

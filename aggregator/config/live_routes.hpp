@@ -64,8 +64,9 @@ class live_routes {
  private:
   /// Saves `routes` to the file, then publishes them. Needs change_mutex_ held.
   std::optional<refused> commit(std::vector<route_ptr> routes);
-  /// Validates `definition` as the new version of the route at `index` (npos: a new route) and commits it.
-  change put(std::size_t index, const boost::json::value &definition);
+  /// Validates `definition` as the new version of `table`'s route at `index` (none: a new route)
+  /// and commits it. Needs change_mutex_ held.
+  change put(const route_table &table, std::optional<std::size_t> index, const boost::json::value &definition);
   void publish(std::vector<route_ptr> routes);
 
   const std::string file_;

@@ -7,7 +7,6 @@
 
 #include <boost/json/value.hpp>
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -28,12 +27,9 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   const std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) return std::nullopt;
-  if (!made_of(host, ".-")) return std::nullopt;
-  return std::pair{std::string{host}, static_cast<std::uint16_t>(port)};
+  const auto port = whole_number(text.substr(colon + 1), 0, 65535);
+  if (!port || !made_of(host, ".-")) return std::nullopt;
+  return std::pair{std::string{host}, static_cast<std::uint16_t>(*port)};
 }
 
 namespace {
@@ -91,10 +87,10 @@ void read_auth(config_checker &c, const json::value &v, auth_config &out) {
 
 }  // namespace
 
-std::variant<service_config, config_errors> parse_config(std::string_view json_text) {
+std::variant<config_document, config_errors> parse_config_document(std::string_view json_text) {
   auto parsed = parse_json_text(json_text);
   if (auto *error = std::get_if<config_error>(&parsed)) return config_errors{std::move(*error)};
-  const json::value &document = std::get<json::value>(parsed);
+  json::value &document = std::get<json::value>(parsed);
 
   config_checker c;
   service_config config;
@@ -115,7 +111,13 @@ std::variant<service_config, config_errors> parse_config(std::string_view json_t
       c.fail("routes", "is required");
   }
   if (!c.errors.empty()) return std::move(c.errors);
-  return config;
+  return config_document{std::move(config), std::move(document)};
+}
+
+std::variant<service_config, config_errors> parse_config(std::string_view json_text) {
+  auto parsed = parse_config_document(json_text);
+  if (auto *errors = std::get_if<config_errors>(&parsed)) return std::move(*errors);
+  return std::get<config_document>(std::move(parsed)).config;
 }
 
 std::optional<std::string> read_config_text(const std::string &file) {
@@ -127,10 +129,16 @@ std::optional<std::string> read_config_text(const std::string &file) {
   return std::move(text).str();
 }
 
-std::variant<service_config, config_errors> load_config_file(const std::string &file) {
+std::variant<config_document, config_errors> load_config_document(const std::string &file) {
   const auto text = read_config_text(file);
   if (!text) return config_errors{{"", "cannot read config file " + file}};
-  return parse_config(*text);
+  return parse_config_document(*text);
+}
+
+std::variant<service_config, config_errors> load_config_file(const std::string &file) {
+  auto loaded = load_config_document(file);
+  if (auto *errors = std::get_if<config_errors>(&loaded)) return std::move(*errors);
+  return std::get<config_document>(std::move(loaded)).config;
 }
 
 }  // namespace agg::config

@@ -8,18 +8,32 @@
 #include <variant>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "aggregator/config/config_error.hpp"
 #include "aggregator/config/service_config.hpp"
 
 namespace agg::config {
 
+/// A validated config and the JSON it was read from, kept so that saving routes keeps the rest of the file.
+struct config_document {
+  service_config config;
+  boost::json::value json;
+};
+
 /// Parses and validates a config document.
+std::variant<config_document, config_errors> parse_config_document(std::string_view json_text);
+
+/// Parses and validates a config document, when only the config is needed.
 std::variant<service_config, config_errors> parse_config(std::string_view json_text);
 
 /// The text of a config file; nullopt when it cannot be read.
 std::optional<std::string> read_config_text(const std::string &file);
 
 /// Reads and validates a config file; an unreadable file is one error with an empty path.
+std::variant<config_document, config_errors> load_config_document(const std::string &file);
+
+/// Reads and validates a config file, when only the config is needed.
 std::variant<service_config, config_errors> load_config_file(const std::string &file);
 
 /// The config compiled into the binary: byte for byte configs/default.json.

@@ -1,7 +1,5 @@
 #include "aggregator/config/route_definition.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 #include <array>
 #include <string_view>
@@ -72,8 +70,7 @@ void read_forward_headers(config_checker &c, const json::value &v, const std::st
     }
     // These describe the hop to the upstream; curl sets them, and forwarding them would break it.
     for (const std::string_view hop : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
-      if (std::equal(name->begin(), name->end(), hop.begin(), hop.end(),
-                     [](char x, char y) { return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == y; }))
+      if (equal_ignoring_case(*name, hop))
         c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
     route.forward_headers.emplace_back(*name);
   }
@@ -117,7 +114,7 @@ route_config read_route(config_checker &c, const json::value &v) {
                {"name", "path", "message", "num", "params", "timeout_ms", "deadline_ms", "max_body_bytes",
                 "accept_non_json", "partial_status", "forward_headers", "upstreams"});
   if (o == nullptr) return route;
-  route.definition = json::serialize(v);
+  route.definition = *o;
   if (auto name = c.text(*o, "", "name", true)) {
     if (!is_name(*name)) c.fail("name", "must be lowercase letters, digits, '_' or '-'");
     route.name = std::move(*name);

@@ -38,10 +38,17 @@ class route_table {
   /// In config-file order.
   [[nodiscard]] const std::vector<route_ptr> &routes() const noexcept { return routes_; }
 
+  /// The position in routes() of the route called `name`; nullopt when there is none.
+  [[nodiscard]] std::optional<std::size_t> index_of(std::string_view name) const {
+    const auto found = by_name_.find(name);
+    if (found == by_name_.end()) return std::nullopt;
+    return found->second;
+  }
+
   /// The route called `name`; null when there is none.
   [[nodiscard]] route_ptr find(std::string_view name) const {
-    const auto found = by_name_.find(name);
-    return found == by_name_.end() ? nullptr : routes_[found->second];
+    const auto index = index_of(name);
+    return index ? routes_[*index] : nullptr;
   }
 
   /// The route served at `path`, and how; nullopt when no route serves it.

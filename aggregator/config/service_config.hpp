@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -50,7 +52,7 @@ struct route_config {
   int partial_status = 200;                    ///< status when some (not required) upstreams failed
   std::vector<std::string> forward_headers;    ///< request headers passed on to upstreams, by name
   std::vector<upstream_entry> upstreams;
-  std::string definition;  ///< the JSON object it was read from, serialized: what the admin API shows and saves
+  boost::json::object definition;  ///< the JSON it was read from: what the admin API shows, patches and saves
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }
   [[nodiscard]] std::string stream_path() const { return path + "/stream"; }

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "aggregator/config/character_rules.hpp"
+
 namespace agg::fanout {
 
 namespace {
@@ -33,13 +35,12 @@ std::variant<std::size_t, request_error> read_count(const config::count_limits &
 std::variant<std::chrono::milliseconds, request_error> read_time_limit(const config::route_config &route,
                                                                        const std::string *text) {
   if (text == nullptr) return route.deadline;
-  long long ms = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), ms);
-  if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || ms < 1 || ms > route.deadline.count())
+  const auto ms = config::whole_number(*text, 1, static_cast<unsigned long long>(route.deadline.count()));
+  if (!ms)
     return bad_parameter("timeout_ms must be a whole number of milliseconds from 1 to " +
                          std::to_string(route.deadline.count()) + " (it can only shorten this route's limits), got '" +
                          *text + "'");
-  return std::chrono::milliseconds{ms};
+  return std::chrono::milliseconds{*ms};
 }
 
 /// The "Name: value" lines of the request headers the route forwards.

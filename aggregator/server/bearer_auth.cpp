@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "aggregator/config/character_rules.hpp"
 #include "aggregator/server/json_response.hpp"
 
 namespace agg::server {
@@ -20,10 +21,8 @@ bool bearer_auth::admit(const httplib::Request &request, httplib::Response &resp
   constexpr std::string_view scheme = "Bearer ";
   const std::string authorization = request.get_header_value("Authorization");
   // The scheme is case-insensitive (RFC 7235); the token is what follows it.
-  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  const bool bearer =
-      authorization.size() > scheme.size() && std::equal(scheme.begin(), scheme.end(), authorization.begin(),
-                                                         [&](char s, char a) { return lower(s) == lower(a); });
+  const bool bearer = authorization.size() > scheme.size() &&
+                      config::equal_ignoring_case(std::string_view{authorization}.substr(0, scheme.size()), scheme);
   if (!bearer) {
     response.set_header("WWW-Authenticate", "Bearer realm=\"" + realm_ + "\"");
     set_reply(response, 401,

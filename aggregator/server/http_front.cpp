@@ -59,11 +59,11 @@ void add_timing_entries(std::string &out, const fanout::aggregate &result) {
   }
 }
 
-/// The tokens that grant access: each one given.
-std::vector<std::string> tokens_of(std::initializer_list<const std::optional<std::string> *> tokens) {
+/// The tokens that grant access: those of `tokens` that are configured.
+std::vector<std::string> configured(std::initializer_list<std::optional<std::string>> tokens) {
   std::vector<std::string> given;
-  for (const auto *token : tokens)
-    if (*token) given.push_back(**token);
+  for (const auto &token : tokens)
+    if (token) given.push_back(*token);
   return given;
 }
 
@@ -75,9 +75,9 @@ http_front::http_front(const config::service_config &config, config::live_routes
       routes_(routes),
       client_(client),
       log_(log),
-      admin_auth_(tokens_of({&tokens.admin}), "aggregator admin"),
+      admin_auth_(configured({tokens.admin}), "aggregator admin"),
       // Aggregations stay open unless a client token is configured; the admin token passes there too.
-      client_auth_(tokens.client ? tokens_of({&tokens.client, &tokens.admin}) : std::vector<std::string>{},
+      client_auth_(tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{},
                    "aggregator"),
       jobs_(jobs::job_limits{config.jobs.max_jobs, config.jobs.keep_finished}),
       job_api_(config, routes, client, jobs_),
@@ -202,16 +202,14 @@ void http_front::cancel_in_flight() const {
 void http_front::dispatch(const httplib::Request &request, httplib::Response &response) const {
   // Probes and scrapers need no token; the admin API needs the admin token; the rest the client's, if any.
   const bool probe = request.path == "/health" || request.path == "/ready" || request.path == "/metrics";
+  const auto routes = routes_.current();  // this request's snapshot, whatever changes meanwhile
+  const auto target = routes->endpoint_at(request.path);
   if (route_admin_api::serves(request.path)) {
     serve_admin(request, response);
     if (response.status == 204) return;  // no content, not even `elapsed`
-    return send_json(response, response.status, std::move(response.body), current_request().started);
-  }
-  if (!probe && !client_auth_.admit(request, response))
-    return send_json(response, response.status, std::move(response.body), current_request().started);
-  const auto routes = routes_.current();  // this request's snapshot, whatever changes meanwhile
-  const auto target = routes->endpoint_at(request.path);
-  if (job_api::serves(request.path)) {
+  } else if (!probe && !client_auth_.admit(request, response)) {
+    // the refusal (401 or 403) is in the response
+  } else if (job_api::serves(request.path)) {
     job_api_.serve(request, response);
   } else if (!target && !probe && request.path != "/") {
     set_reply(response, 404, error_json("not_found", "no endpoint at " + request.path + "; GET / lists them"));

@@ -5,8 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <charconv>
-
+#include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/server/json_response.hpp"
 
@@ -22,7 +21,7 @@ constexpr std::size_t max_page_size = 100;
 
 /// A route as the API shows it: its definition, plus where it is served (read-only).
 json::object shown(const config::route_config &route) {
-  json::object o = std::get<json::value>(config::parse_json_text(route.definition)).as_object();
+  json::object o = route.definition;
   o.insert_or_assign("endpoints",
                      json::object{{"async", route.path}, {"sync", route.sync_path()}, {"stream", route.stream_path()}});
   return o;
@@ -78,14 +77,6 @@ std::optional<json::value> read_body(const httplib::Request &request, httplib::R
   return std::move(body);
 }
 
-/// `text` as a whole number from `min` to `max`; nullopt otherwise.
-std::optional<std::size_t> whole_number(const std::string &text, std::size_t min, std::size_t max) {
-  std::size_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) return std::nullopt;
-  return value;
-}
-
 json::value page_link(std::size_t page, std::size_t page_size) {
   // Parentheses: json::value{x} would be a one-element array.
   return json::value(std::string{collection} + "?page=" + std::to_string(page) +
@@ -121,36 +112,39 @@ void route_admin_api::serve(const httplib::Request &request, httplib::Response &
 
 void route_admin_api::list(const httplib::Request &request, httplib::Response &response) const {
   config::config_errors problems;
-  std::optional<std::size_t> page = 1;
-  std::optional<std::size_t> page_size = default_page_size;
+  std::size_t page = 1;
+  std::size_t page_size = default_page_size;
   for (const auto &[key, value] : request.params) {
-    if (key == "page")
-      page = whole_number(value, 1, static_cast<std::size_t>(1) << 31);
-    else if (key == "page_size")
-      page_size = whole_number(value, 1, max_page_size);
-    else
+    if (key == "page") {
+      if (const auto n = config::whole_number(value, 1, 1ULL << 31))
+        page = *n;
+      else
+        problems.push_back({"page", "must be a whole number from 1"});
+    } else if (key == "page_size") {
+      if (const auto n = config::whole_number(value, 1, max_page_size))
+        page_size = *n;
+      else
+        problems.push_back({"page_size", "must be a whole number from 1 to " + std::to_string(max_page_size)});
+    } else {
       problems.push_back({key, "unknown parameter: the list takes page and page_size"});
+    }
   }
-  if (!page) problems.push_back({"page", "must be a whole number from 1"});
-  if (!page_size)
-    problems.push_back({"page_size", "must be a whole number from 1 to " + std::to_string(max_page_size)});
   if (!problems.empty())
     return set_reply(response, 400, errors_json("invalid_parameter", "the list's parameters are not valid", problems));
 
   const auto table = routes_.current();
   const auto &routes = table->routes();
-  const std::size_t pages = std::max<std::size_t>(1, (routes.size() + *page_size - 1) / *page_size);
-  if (*page > pages)
+  const std::size_t pages = std::max<std::size_t>(1, (routes.size() + page_size - 1) / page_size);
+  if (page > pages)
     return set_reply(response, 404,
-                     error_json("not_found", "page " + std::to_string(*page) + " does not exist: there are " +
-                                                 std::to_string(pages) + " of " + std::to_string(*page_size)));
+                     error_json("not_found", "page " + std::to_string(page) + " does not exist: there are " +
+                                                 std::to_string(pages) + " of " + std::to_string(page_size)));
   json::array results;
-  const std::size_t first = (*page - 1) * *page_size;
-  for (std::size_t i = first; i < std::min(routes.size(), first + *page_size); ++i)
-    results.push_back(shown(*routes[i]));
+  const std::size_t first = (page - 1) * page_size;
+  for (std::size_t i = first; i < std::min(routes.size(), first + page_size); ++i) results.push_back(shown(*routes[i]));
   const json::object body{{"count", routes.size()},
-                          {"next", *page < pages ? page_link(*page + 1, *page_size) : json::value{}},
-                          {"previous", *page > 1 ? page_link(*page - 1, *page_size) : json::value{}},
+                          {"next", page < pages ? page_link(page + 1, page_size) : json::value{}},
+                          {"previous", page > 1 ? page_link(page - 1, page_size) : json::value{}},
                           {"results", std::move(results)}};
   set_reply(response, 200, json::serialize(body));
 }

@@ -49,8 +49,8 @@ TEST_CASE("a route cannot take the service's own paths") {
 
 TEST_CASE("a route keeps the definition it was read from") {
   const auto r = route(R"({"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:1/a"}]})");
-  CHECK(boost::json::parse(r->definition) ==
-        boost::json::parse(R"({"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:1/a"}]})"));
+  CHECK(r->definition ==
+        boost::json::parse(R"({"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:1/a"}]})").as_object());
 }
 
 TEST_CASE("conflicts are a taken name or any of the three endpoint paths") {
