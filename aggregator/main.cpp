@@ -1,7 +1,5 @@
 // aggregator: answers one HTTP request by calling N upstream APIs at once and merging their JSON.
 
-#include <pthread.h>
-
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -66,18 +64,6 @@ void reload_routes(agg::config::live_routes &routes, const agg::server::service_
     log.event(level::warn, "reload: only routes change on SIGHUP; server, client, log, jobs and auth need a restart");
 }
 
-/// Worker threads are many and shallow: a 256 KiB default stack instead of 8 MiB of address space.
-/// (ThreadSanitizer's pthread_create refuses stacks under 1 MiB: its builds keep the default.)
-void shrink_default_thread_stack() {
-#ifdef __SANITIZE_THREAD__
-  return;
-#endif
-  pthread_attr_t attr;
-  if (pthread_attr_init(&attr) != 0) return;
-  if (pthread_attr_setstacksize(&attr, 256 * 1024) == 0) pthread_setattr_default_np(&attr);
-  pthread_attr_destroy(&attr);
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -140,7 +126,9 @@ int main(int argc, char **argv) {
   if (!log_format.empty()) config.log.json = log_format == "json";
 
   agg::process::raise_fd_limit();
-  shrink_default_thread_stack();
+  // Threads keep the default stack size (8 MiB of address space; only the pages touched count):
+  // the libraries on them decide how deep they go, and a stack cut to fit many threads is what let
+  // a long request path overflow std::regex's recursion in an earlier version.
   const agg::server::service_log log{config.log};
   try {
     agg::client::upstream_client client{config.client};
@@ -157,7 +145,13 @@ int main(int argc, char **argv) {
           front.shut_down(grace);
         },
         [&routes, &log] { reload_routes(routes, log); }};
-    const std::uint16_t port = front.bind();
+    std::uint16_t port = 0;
+    try {
+      port = front.bind();
+    } catch (const std::runtime_error &e) {  // taken by another process, or not ours: a setup error
+      log.event(level::error, e.what());
+      return exit_config_error;
+    }
     std::printf("aggregator listening on http://%s:%u (config: %s)\n", config.server.host.c_str(), port,
                 source.c_str());
     for (const auto &route : config.routes)

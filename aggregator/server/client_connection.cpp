@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -13,13 +14,15 @@ namespace agg::server {
 
 namespace {
 
-/// poll() on one descriptor, retried on EINTR; true when `events` became ready.
-bool wait_for(int fd, short events, std::chrono::milliseconds timeout) {
-  pollfd p{fd, events, 0};
+/// poll() on the socket and the stop descriptor, retried on EINTR; true when `events` became ready
+/// on the socket before `timeout` and no stop was signalled.
+bool wait_for(int fd, int stop_fd, short events, std::chrono::milliseconds timeout) {
+  std::array<pollfd, 2> p{pollfd{fd, events, 0}, pollfd{stop_fd, POLLIN, 0}};
   for (;;) {
-    const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    const int n = ::poll(p.data(), stop_fd < 0 ? 1 : 2, static_cast<int>(std::max<long>(0, timeout.count())));
     if (n < 0 && errno == EINTR) continue;
-    return n > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
+    if (n <= 0 || p[1].revents != 0) return false;
+    return (p[0].revents & (events | POLLHUP | POLLERR)) != 0;
   }
 }
 
@@ -40,39 +43,37 @@ void address_of(const sockaddr_storage &addr, std::string &ip, int &port) {
 }  // namespace
 
 bool client_connection::wait_for_request(std::chrono::milliseconds idle) const {
-  if (buffered_begin_ < buffered_end_) return true;  // a pipelined request is already here
-  std::array<pollfd, 2> p{pollfd{fd_, POLLIN, 0}, pollfd{stop_fd_, POLLIN, 0}};
-  for (;;) {
-    const int n = ::poll(p.data(), p.size(), static_cast<int>(idle.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || p[1].revents != 0) return false;
-    if ((p[0].revents & POLLIN) == 0) return false;
-    // Readable with nothing to read means the client closed between requests.
-    char byte = 0;
-    return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  if (!wait_for(fd_, stop_fd_, POLLIN, idle)) return false;
+  // Readable with nothing to read means the client closed between requests.
+  char byte = 0;
+  return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+ssize_t client_connection::receive(char *buffer, std::size_t size, clock::time_point deadline) const {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+  if (!wait_for(fd_, stop_fd_, POLLIN, left)) return -1;
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd_, buffer, size, 0);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+bool client_connection::send_all(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = write(bytes.data(), bytes.size());
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
   }
+  return true;
 }
 
-bool client_connection::is_readable() const {
-  return buffered_begin_ < buffered_end_ || wait_for(fd_, POLLIN, read_timeout_);
-}
-
-bool client_connection::is_writable() const { return wait_for(fd_, POLLOUT, write_timeout_); }
+bool client_connection::is_writable() const { return wait_for(fd_, -1, POLLOUT, write_timeout_); }
 
 ssize_t client_connection::read(char *ptr, size_t size) {
-  if (buffered_begin_ == buffered_end_) {
-    if (!wait_for(fd_, POLLIN, read_timeout_)) return -1;
-    ssize_t n = 0;
-    do {
-      n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return n;
-    buffered_begin_ = 0;
-    buffered_end_ = static_cast<std::size_t>(n);
-  }
-  const std::size_t count = std::min(size, buffered_end_ - buffered_begin_);
-  std::memcpy(ptr, buffer_.data() + buffered_begin_, count);
-  buffered_begin_ += count;
+  const std::size_t count = std::min(size, replay_.size() - replayed_);
+  std::memcpy(ptr, replay_.data() + replayed_, count);
+  replayed_ += count;
   return static_cast<ssize_t>(count);
 }
 

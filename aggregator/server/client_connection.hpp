@@ -2,29 +2,41 @@
 
 #include <httplib.h>
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace agg::server {
 
-/// One accepted client connection as cpp-httplib's Stream, so the front knows the socket it
-/// serves (cpp-httplib 0.11.4 hides it from handlers) and can watch it for a disconnect. Unlike
-/// 0.11.4's own stream it waits for a keep-alive request with one blocking poll, not a 10 ms poll
-/// loop, and answers a client that half-closed after its request. Used by one worker thread.
+/// One accepted client connection, and the Stream cpp-httplib reads a request from. The socket is
+/// read by the listener (through a request_reader, which checks framing and limits); cpp-httplib
+/// only reads the request head the reader accepted, replayed from memory, and writes its response
+/// to the socket. It also lets the front know the socket, to watch it for a disconnect (cpp-httplib
+/// 0.11.4 hides it from handlers). Used by one worker thread.
 class client_connection final : public httplib::Stream {
  public:
+  using clock = std::chrono::steady_clock;
+
   /// `stop_fd` becomes readable when the server stops: an idle keep-alive wait ends at once then.
-  client_connection(int fd, int stop_fd, std::chrono::milliseconds read_timeout,
-                    std::chrono::milliseconds write_timeout) noexcept
-      : fd_(fd), stop_fd_(stop_fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+  client_connection(int fd, int stop_fd, std::chrono::milliseconds write_timeout) noexcept
+      : fd_(fd), stop_fd_(stop_fd), write_timeout_(write_timeout) {}
 
-  /// Waits up to `idle` for the next request; false when the client left, the time ran out, or
-  /// the server is stopping.
+  /// Waits up to `idle` for the first byte of a next request; false when the client left, the time
+  /// ran out, or the server is stopping.
   bool wait_for_request(std::chrono::milliseconds idle) const;
+  /// Receives what the client sent, waiting no later than `deadline`: the byte count, 0 when the
+  /// client closed, -1 when the time ran out, the server is stopping, or the socket failed.
+  ssize_t receive(char *buffer, std::size_t size, clock::time_point deadline) const;
+  /// Writes all of `bytes` (each wait for the socket bounded by the write timeout); false on failure.
+  bool send_all(std::string_view bytes);
+  /// What read() hands cpp-httplib next: a request head the reader accepted.
+  void replay(std::string head) {
+    replay_ = std::move(head);
+    replayed_ = 0;
+  }
 
-  bool is_readable() const override;
+  bool is_readable() const override { return replayed_ < replay_.size(); }
   bool is_writable() const override;
   ssize_t read(char *ptr, size_t size) override;
   ssize_t write(const char *ptr, size_t size) override;
@@ -35,11 +47,9 @@ class client_connection final : public httplib::Stream {
  private:
   int fd_;
   int stop_fd_;
-  std::chrono::milliseconds read_timeout_;
   std::chrono::milliseconds write_timeout_;
-  std::array<char, 4096> buffer_{};  // cpp-httplib reads request lines byte by byte
-  std::size_t buffered_begin_ = 0;
-  std::size_t buffered_end_ = 0;
+  std::string replay_;
+  std::size_t replayed_ = 0;
 };
 
 }  // namespace agg::server

@@ -20,6 +20,7 @@
 #include "aggregator/fanout/gather.hpp"
 #include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
+#include "aggregator/http/response_head.hpp"
 #include "aggregator/server/client_connection.hpp"
 #include "aggregator/server/json_response.hpp"
 #include "aggregator/server/listener.hpp"
@@ -82,13 +83,13 @@ http_front::http_front(const config::service_config &config, config::live_routes
       jobs_(jobs::job_limits{config.jobs.max_jobs, config.jobs.keep_finished}),
       job_api_(config, routes, client, jobs_),
       admin_api_(routes),
-      listener_(std::make_unique<listener>()) {
+      listener_(std::make_unique<listener>(
+          http::request_limits{}, [this](const http::refusal &why, const http::request &partial,
+                                         clock::time_point started) { return refused(why, partial, started); })) {
   listener &server = *listener_;
   server.set_tcp_nodelay(true);  // without it every keep-alive response waits ~40 ms (Nagle)
   server.set_keep_alive_max_count(10'000);
   server.set_keep_alive_timeout(30);
-  server.set_read_timeout(30);
-  server.set_payload_max_length(1 << 20);
   // One worker serves a connection for its whole keep-alive life: the pool bounds open connections.
   // cpp-httplib owns and deletes the queue it gets from this factory.
   const std::size_t threads = config_.server.threads;
@@ -100,21 +101,14 @@ http_front::~http_front() = default;
 
 void http_front::install_hooks() {
   listener &server = *listener_;
-  const auto handler = [this](const httplib::Request &request, httplib::Response &response) {
-    dispatch(request, response);
-  };
-  // One catch-all per method: we route by exact path, which also tells 404 from 405.
-  server.Get(".*", handler);
-  server.Post(".*", handler);
-  server.Put(".*", handler);
-  server.Patch(".*", handler);
-  server.Delete(".*", handler);
-  server.Options(".*", handler);
-
-  server.set_pre_routing_handler([](const httplib::Request &request, httplib::Response &) {
+  // Every request is answered here, before cpp-httplib's routing: we route by exact path (which also
+  // tells 404 from 405), and its routing would match each path against std::regex patterns, whose
+  // matcher recurses once per character of the path.
+  server.set_pre_routing_handler([this](const httplib::Request &request, httplib::Response &response) {
     const std::string given = request.get_header_value("X-Request-Id");
     current_request().request_id = acceptable_request_id(given) ? given : new_request_id();
-    return httplib::Server::HandlerResponse::Unhandled;
+    dispatch(request, response);
+    return httplib::Server::HandlerResponse::Handled;
   });
   // Errors cpp-httplib produces itself (malformed request, body too large) get a JSON body too;
   // a body a handler already set is kept.
@@ -197,6 +191,33 @@ bool http_front::shut_down(std::chrono::milliseconds grace) {
 void http_front::cancel_in_flight() const {
   const std::lock_guard lock{active_mutex_};
   for (std::stop_source *stop : active_) stop->request_stop();
+}
+
+std::string http_front::refused(const http::refusal &why, const http::request &partial,
+                                clock::time_point started) const {
+  const std::string id = new_request_id();
+  std::string body = error_json(why.code, why.message);
+  body.pop_back();
+  fanout::json_writer w{body};
+  w.raw(",").key("elapsed").number(std::chrono::duration<double>(clock::now() - started).count(), 6).raw("}");
+  std::string timing;
+  fanout::json_writer{timing}
+      .raw("total;dur=")
+      .number(std::chrono::duration<double, std::milli>(clock::now() - started).count(), 3);
+  std::string out;
+  http::append_status_line(out, why.status);
+  http::append_header(out, "Content-Type", "application/json");
+  http::append_header(out, "Connection", "close");
+  http::append_header(out, "X-Request-Id", id);
+  http::append_header(out, "Server-Timing", timing);
+  http::append_content_length(out, body.size());
+  out += "\r\n";
+  out += body;
+  const auto took = clock::now() - started;
+  metrics_.record_request("-", why.status, took);
+  log_.access({id, partial.method.empty() ? "-" : partial.method, partial.target.empty() ? "-" : partial.target, "-",
+               why.status, body.size(), took, 0, 0});
+  return out;
 }
 
 void http_front::dispatch(const httplib::Request &request, httplib::Response &response) const {

@@ -16,6 +16,7 @@
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregate.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/http/request.hpp"
 #include "aggregator/jobs/job_store.hpp"
 #include "aggregator/server/bearer_auth.hpp"
 #include "aggregator/server/disconnect_watcher.hpp"
@@ -79,6 +80,10 @@ class http_front {
                                 httplib::Response &response) const;
 
   void install_hooks();
+  /// The response to a request the reader refused (status, JSON error, Connection: close), counted
+  /// and logged like any other.
+  [[nodiscard]] std::string refused(const http::refusal &why, const http::request &partial,
+                                    std::chrono::steady_clock::time_point started) const;
   void dispatch(const httplib::Request &request, httplib::Response &response) const;
   void serve_admin(const httplib::Request &request, httplib::Response &response) const;
   void serve_aggregate(const config::endpoint &target, const httplib::Request &request,

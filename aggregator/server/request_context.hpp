@@ -21,9 +21,9 @@ struct request_context {
   std::size_t upstream_failures = 0;
   std::string timing_entries;  ///< Server-Timing entries beyond the total, e.g. per upstream
 
-  /// Starts a new request on this thread's connection.
-  void begin(const client_connection *serving) {
-    started = std::chrono::steady_clock::now();
+  /// Starts a new request on this thread's connection; its first byte arrived at `first_byte`.
+  void begin(const client_connection *serving, std::chrono::steady_clock::time_point first_byte) {
+    started = first_byte;
     connection = serving;
     request_id.clear();
     route.assign(1, '-');  // `route = "-"` trips g++ 12's false -Wrestrict (GCC bug 105329)

@@ -35,6 +35,25 @@ std::string timestamp() {
   return text;
 }
 
+/// `text` for a text log line: control characters and backslashes as `\xHH`, so that nothing a
+/// client sends (a path with an encoded line break) can start a forged line or hide one.
+std::string escaped(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0x0f];
+    }
+  }
+  return out;
+}
+
 void write_line(std::string line) {
   line += '\n';
   // One write: lines stay whole even when many workers log at once. A failing stderr is ignored.
@@ -61,8 +80,7 @@ void service_log::access(const access_entry &e) const {
     char numbers[128];
     std::snprintf(numbers, sizeof numbers, "%d %zu %.3fms upstreams=%zu failed=%zu", e.status, e.bytes, ms,
                   e.upstream_calls, e.upstream_failures);
-    line = timestamp() + " " + std::string{e.request_id} + " " + std::string{e.method} + " " + std::string{e.path} +
-           " " + numbers;
+    line = timestamp() + " " + escaped(e.request_id) + " " + escaped(e.method) + " " + escaped(e.path) + " " + numbers;
   }
   write_line(std::move(line));
 }
@@ -75,7 +93,7 @@ void service_log::event(level l, std::string_view message) const {
     w.raw("{").key("time").string(timestamp()).raw(",").key("level").string(name_of(l));
     w.raw(",").key("message").string(message).raw("}");
   } else {
-    line = timestamp() + " " + std::string{name_of(l)} + " " + std::string{message};
+    line = timestamp() + " " + std::string{name_of(l)} + " " + escaped(message);
   }
   write_line(std::move(line));
 }

@@ -17,25 +17,14 @@
 #include "aggregator/process/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
+#include "tests/support/nginx_proxy.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 using agg::process::child_process;
 using agg::testing::eventually;
+using agg::testing::scratch_dir;
 
 namespace {
-
-constexpr const char *nginx_binary = "/usr/sbin/nginx";
-
-/// A fresh folder for this test's files, removed afterwards.
-struct scratch_dir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("agg-test-" + std::to_string(::getpid()));
-  scratch_dir() { std::filesystem::create_directories(path); }
-  ~scratch_dir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string &name, const std::string &text) const {
-    const auto p = (path / name).string();
-    std::ofstream{p} << text;
-    return p;
-  }
-};
 
 /// Requests answered with status 200 by the replica, from its own /metrics.
 double answered_by(int port) {
@@ -51,7 +40,7 @@ double answered_by(int port) {
 
 TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
   INFO("nginx is missing: scripts/install-deps.sh installs it (Debian's nginx-light)");
-  REQUIRE(std::filesystem::exists(nginx_binary));
+  REQUIRE(std::filesystem::exists(agg::testing::nginx_proxy::binary));
   agg::testing::local_upstream upstream{std::chrono::milliseconds{20}};
   scratch_dir dir;
   const auto config =
@@ -65,39 +54,9 @@ TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
   const int first_port = first.listening_port();
   const int second_port = second.listening_port();
 
-  const std::uint16_t nginx_port = agg::testing::refused_port();
-  const std::string prefix = dir.path.string();
-  const auto nginx_conf =
-      dir.file("nginx.conf",
-               "daemon off; master_process off; worker_processes 1;\n"
-               "pid " +
-                   prefix +
-                   "/nginx.pid; error_log stderr warn;\n"
-                   "events { worker_connections 256; }\n"
-                   "http { access_log off;\n"
-                   "  client_body_temp_path " +
-                   prefix + "/body; proxy_temp_path " + prefix +
-                   "/proxy;\n"
-                   "  fastcgi_temp_path " +
-                   prefix + "/fcgi; uwsgi_temp_path " + prefix + "/uwsgi; scgi_temp_path " + prefix +
-                   "/scgi;\n"
-                   "  upstream aggregators {\n"
-                   "    server 127.0.0.1:" +
-                   std::to_string(first_port) +
-                   " max_fails=1 fail_timeout=30s;\n"
-                   "    server 127.0.0.1:" +
-                   std::to_string(second_port) +
-                   " max_fails=1 fail_timeout=30s;\n"
-                   "    keepalive 8; }\n"
-                   "  server { listen 127.0.0.1:" +
-                   std::to_string(nginx_port) +
-                   ";\n"
-                   "    location / { proxy_pass http://aggregators; proxy_http_version 1.1;\n"
-                   "      proxy_set_header Connection \"\"; proxy_next_upstream error timeout;\n"
-                   "      proxy_connect_timeout 1s; } } }\n");
-  child_process nginx{{nginx_binary, "-p", prefix, "-c", nginx_conf}};
-  httplib::Client front{"127.0.0.1", nginx_port};
-  REQUIRE(eventually([&] { return static_cast<bool>(front.Get("/health")); }));
+  agg::testing::nginx_proxy nginx{{first_port, second_port}};
+  REQUIRE(nginx.started());
+  httplib::Client front{"127.0.0.1", nginx.port()};
 
   const auto all_answered = [&](int count) {
     for (int i = 0; i < count; ++i) {

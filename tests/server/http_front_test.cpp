@@ -79,8 +79,8 @@ TEST_CASE("a request cpp-httplib rejects itself still gets a JSON error body") {
       agg::testing::raw_exchange(port, "BREW /pot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   front.stop();
   serving.join();
-  CHECK(reply.starts_with("HTTP/1.1 400"));
-  CHECK(reply.find(R"({"error":{"code":"bad_request")") != std::string::npos);
+  CHECK(reply.starts_with("HTTP/1.1 501"));
+  CHECK(reply.find(R"({"error":{"code":"not_implemented")") != std::string::npos);
   CHECK(reply.find("EXCEPTION_WHAT") == std::string::npos);
 }
 

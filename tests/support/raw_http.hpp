@@ -5,9 +5,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace agg::testing {
 
@@ -44,6 +46,46 @@ inline std::string raw_exchange(std::uint16_t port, const std::string &request,
   }
   ::close(fd);
   return reply;
+}
+
+/// What a server sent on one connection until it closed it.
+struct raw_reply {
+  std::string bytes;
+  bool closed_by_server = false;  ///< false when the 10 s receive bound ran out first
+};
+
+/// Sends `request` bytes as they are and reads until the server closes the connection.
+inline raw_reply raw_until_close(std::uint16_t port, const std::string &request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval bound{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  raw_reply reply;
+  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) reply.bytes.append(buffer, static_cast<std::size_t>(n));
+    reply.closed_by_server = n == 0;
+  }
+  ::close(fd);
+  return reply;
+}
+
+/// The status codes of the HTTP responses in `bytes`, in order (a body may run straight into the
+/// next status line when responses are pipelined).
+inline std::vector<int> statuses_in(const std::string &bytes) {
+  std::vector<int> statuses;
+  for (std::size_t at = bytes.find("HTTP/1.1 "); at != std::string::npos; at = bytes.find("HTTP/1.1 ", at + 1)) {
+    const std::string code = bytes.substr(at + 9, 3);
+    if (code.size() == 3 && std::isdigit(static_cast<unsigned char>(code[0])) &&
+        std::isdigit(static_cast<unsigned char>(code[1])) && std::isdigit(static_cast<unsigned char>(code[2])))
+      statuses.push_back(std::stoi(code));
+  }
+  return statuses;
 }
 
 }  // namespace agg::testing
