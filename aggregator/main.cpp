@@ -6,15 +6,18 @@
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <variant>
 
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/control/admin_server.hpp"
+#include "aggregator/engine/engine.hpp"
+#include "aggregator/engine/service_log.hpp"
+#include "aggregator/front/data_plane.hpp"
 #include "aggregator/process/process_setup.hpp"
-#include "aggregator/server/http_front.hpp"
-#include "aggregator/server/service_log.hpp"
 
 namespace {
 
@@ -47,9 +50,27 @@ std::variant<loaded_config, agg::config::config_errors> load(const std::string &
 
 using level = agg::config::log_config::level;
 
+/// Lowers the connection caps when the descriptor limit cannot hold them both: an aggregation of N
+/// calls holds N+1 sockets, and a process out of descriptors fails calls as "couldn't connect".
+void fit_descriptor_budget(agg::config::service_config &config, const agg::engine::service_log &log) {
+  constexpr std::size_t reserve = 256;  // listeners, epoll sets, eventfds, files, the control plane
+  const std::size_t limit = agg::process::descriptor_limit();
+  std::size_t &clients = config.server.max_connections;
+  std::size_t &upstream = config.client.max_connections;
+  if (limit <= reserve * 2 || clients + upstream + reserve <= limit) return;
+  const double share = static_cast<double>(limit - reserve) / static_cast<double>(clients + upstream);
+  const std::size_t was_clients = clients;
+  const std::size_t was_upstream = upstream;
+  clients = std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(clients) * share));
+  upstream = std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(upstream) * share));
+  log.event(level::warn, "descriptor limit " + std::to_string(limit) + " cannot hold server.max_connections " +
+                             std::to_string(was_clients) + " + client.max_connections " + std::to_string(was_upstream) +
+                             ": using " + std::to_string(clients) + " and " + std::to_string(upstream));
+}
+
 /// SIGHUP: the config file's routes replace the live ones when the file is valid; otherwise every
 /// problem is logged and the routes in force keep serving.
-void reload_routes(agg::config::live_routes &routes, const agg::server::service_log &log) {
+void reload_routes(agg::config::live_routes &routes, const agg::engine::service_log &log) {
   if (routes.file().empty()) return log.event(level::warn, "SIGHUP ignored: no --config file to reload");
   auto reloaded = routes.reload();
   if (const auto *errors = std::get_if<agg::config::config_errors>(&reloaded)) {
@@ -74,6 +95,7 @@ int main(int argc, char **argv) {
   std::string config_file;
   std::string check_file;
   std::string listen;
+  std::string admin_listen;
   std::size_t threads = 0;
   std::string log_level;
   std::string log_format;
@@ -82,9 +104,12 @@ int main(int argc, char **argv) {
   app.add_option("--check", check_file,
                  "validate a config file, print every problem with its JSON path, and exit "
                  "(0: valid, 2: invalid)");
-  app.add_option("-l,--listen", listen, "HOST:PORT to listen on, overriding server.listen (port 0: any free port)");
-  app.add_option("--threads", threads, "HTTP worker threads, overriding server.threads (one per open connection)")
-      ->check(CLI::Range(1, 20'000));
+  app.add_option("-l,--listen", listen,
+                 "HOST:PORT of the data plane, overriding server.listen (port 0: any free port)");
+  app.add_option("--admin-listen", admin_listen,
+                 "HOST:PORT of the control plane (admin API, /metrics), overriding server.admin_listen");
+  app.add_option("--threads", threads, "control-plane worker threads, overriding server.threads")
+      ->check(CLI::Range(1, 1'000));
   app.add_option("--log-level", log_level, "debug, info (one access line per request), warn, error or off")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", log_format, "text or json (one object per line)")
@@ -112,14 +137,17 @@ int main(int argc, char **argv) {
     return report_config_errors(source, *errors);
   auto &[file, tokens] = std::get<loaded_config>(loaded);
   auto &config = file.config;
-  if (!listen.empty()) {
-    const auto address = agg::config::parse_listen_address(listen);
+  for (const auto &[given, option, host, port] :
+       {std::tuple{&listen, "--listen", &config.server.host, &config.server.port},
+        std::tuple{&admin_listen, "--admin-listen", &config.server.admin_host, &config.server.admin_port}}) {
+    if (given->empty()) continue;
+    const auto address = agg::config::parse_listen_address(*given);
     if (!address) {
-      std::fprintf(stderr, "--listen: must be HOST:PORT, e.g. 127.0.0.1:8080\n");
+      std::fprintf(stderr, "%s: must be HOST:PORT, e.g. 127.0.0.1:8080\n", option);
       return exit_config_error;
     }
-    config.server.host = address->first;
-    config.server.port = address->second;
+    *host = address->first;
+    *port = address->second;
   }
   if (threads != 0) config.server.threads = threads;
   if (!log_level.empty()) config.log.threshold = *agg::config::parse_log_level(log_level);
@@ -129,37 +157,55 @@ int main(int argc, char **argv) {
   // Threads keep the default stack size (8 MiB of address space; only the pages touched count):
   // the libraries on them decide how deep they go, and a stack cut to fit many threads is what let
   // a long request path overflow std::regex's recursion in an earlier version.
-  const agg::server::service_log log{config.log};
+  const agg::engine::service_log log{config.log};
+  fit_descriptor_budget(config, log);
   try {
     agg::client::upstream_client client{config.client};
     agg::config::live_routes routes{config.routes, config_file, std::move(file.json)};
-    agg::server::http_front front{config, routes, client, log, tokens};
+    agg::engine::engine engine{config, routes, client, log, tokens};
+    agg::front::data_plane data{engine};
+    agg::control::admin_server control{engine, [&data, &engine, &client] {
+                                         agg::engine::metrics::gauges now;
+                                         now.aggregations_in_flight = engine.aggregations.in_flight();
+                                         now.transfers_in_flight = client.transfers_in_flight();
+                                         now.open_connections = data.open_connections();
+                                         now.connections_refused = data.refused_connections();
+                                         now.sync_queued = engine.sync_pool.queued();
+                                         now.loop_lag_seconds =
+                                             std::chrono::duration<double>(client.take_max_lag()).count();
+                                         return now;
+                                       }};
     if (tokens.admin && config_file.empty())
       log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
-    // SIGTERM/SIGINT: stop accepting, give in-flight requests the grace period, cancel the rest.
-    // SIGHUP: reload the routes from the config file; a bad file changes nothing.
-    const auto grace = config.server.shutdown_grace;
-    const agg::process::signal_waiter on_signal{
-        [&front, &log, grace] {
-          log.event(level::info, "stopping: no new connections; finishing requests in flight");
-          front.shut_down(grace);
-        },
-        [&routes, &log] { reload_routes(routes, log); }};
     std::uint16_t port = 0;
+    std::uint16_t admin_port = 0;
     try {
-      port = front.bind();
+      port = data.bind();
+      admin_port = control.bind();
     } catch (const std::runtime_error &e) {  // taken by another process, or not ours: a setup error
       log.event(level::error, e.what());
       return exit_config_error;
     }
-    std::printf("aggregator listening on http://%s:%u (config: %s)\n", config.server.host.c_str(), port,
-                source.c_str());
+    // SIGTERM/SIGINT: stop accepting, give in-flight requests the grace period, cancel the rest.
+    // SIGHUP: reload the routes from the config file; a bad file changes nothing.
+    const auto grace = config.server.shutdown_grace;
+    const agg::process::signal_waiter on_signal{
+        [&data, &control, &log, grace] {
+          log.event(level::info, "stopping: no new connections; finishing requests in flight");
+          data.shut_down(grace);
+          control.stop();
+        },
+        [&routes, &log] { reload_routes(routes, log); }};
+    data.start();
+    std::printf("aggregator listening on http://%s:%u (config: %s; %zu event loops)\n", config.server.host.c_str(),
+                port, source.c_str(), client.loop_count());
+    std::printf("control plane listening on http://%s:%u (%s/metrics, /ready, /health)\n",
+                config.server.admin_host.c_str(), admin_port, tokens.admin ? "/admin/routes, " : "");
     for (const auto &route : config.routes)
       std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route->path.c_str(), route->sync_path().c_str());
-    if (tokens.admin) std::printf("  admin API: /admin/routes (bearer token)\n");
     std::fflush(stdout);
-    const bool served = front.run();
-    log.event(level::info, served ? "stopped" : "the listener failed");
+    const bool served = control.run();
+    log.event(level::info, served ? "stopped" : "the control plane's listener failed");
     return served ? 0 : 1;
   } catch (const std::exception &e) {
     log.event(level::error, e.what());

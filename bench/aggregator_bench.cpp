@@ -47,13 +47,13 @@ struct common_options {
   std::string svg_file;
 };
 
-void start(target &t, const common_options &o, std::size_t threads, std::size_t max_aggregations) {
+void start(target &t, const common_options &o, std::size_t max_connections, std::size_t max_aggregations) {
   if (!o.target_url.empty()) {
     t.base = o.target_url;
     t.pid = o.pid;
     return;
   }
-  t.services.emplace(o.binaries, std::chrono::milliseconds{o.delay_ms}, threads, max_aggregations);
+  t.services.emplace(o.binaries, std::chrono::milliseconds{o.delay_ms}, max_connections, max_aggregations);
   t.pid = t.services->aggregator_pid();
 }
 

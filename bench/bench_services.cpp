@@ -11,23 +11,22 @@
 
 namespace agg::bench {
 
-namespace {}  // namespace
-
-bench_services::bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t threads,
-                               std::size_t max_aggregations) {
+bench_services::bench_services(const std::string &binaries, std::chrono::milliseconds delay,
+                               std::size_t max_connections, std::size_t max_aggregations) {
   upstream_ = std::make_unique<process::child_process>(std::vector<std::string>{
       binaries + "/upstream/upstream", "--listen", "127.0.0.1:0", "--delay-ms", std::to_string(delay.count())});
   const int upstream_port = upstream_->listening_port();
   config_file_ =
       (std::filesystem::temp_directory_path() / ("aggregator-bench-" + std::to_string(::getpid()) + ".json")).string();
-  std::ofstream{config_file_} << R"({"server":{"max_aggregations":)" << max_aggregations
+  std::ofstream{config_file_} << R"({"server":{"max_connections":)" << max_connections << R"(,"max_aggregations":)"
+                              << max_aggregations
                               << R"(},"log":{"level":"warn"},"routes":[{"name":"bench","path":"/bench",)"
                               << R"("num":{"default":10,"max":1000},"timeout_ms":600000,"deadline_ms":3600000,)"
                               << R"("upstreams":[{"url":"http://127.0.0.1:)" << upstream_port
                               << R"(/api/?task_id={i}","repeat":true}]}]})";
   aggregator_ = std::make_unique<process::child_process>(
       std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen", "127.0.0.1:0",
-                               "--threads", std::to_string(threads)});
+                               "--admin-listen", "127.0.0.1:0"});
   port_ = aggregator_->listening_port();
 }
 

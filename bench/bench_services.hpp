@@ -15,8 +15,9 @@ namespace agg::bench {
 /// benchmark route `/bench?num=N` (up to 1000 calls, each `delay` long). Stopped on destruction.
 class bench_services {
  public:
-  /// `binaries` is the build folder holding aggregator/aggregator and upstream/upstream.
-  bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t threads,
+  /// `binaries` is the build folder holding aggregator/aggregator and upstream/upstream;
+  /// `max_connections` is the aggregator's cap on client connections.
+  bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t max_connections,
                  std::size_t max_aggregations);
 
   [[nodiscard]] std::string url(std::size_t num, bool sync) const;

@@ -7,9 +7,9 @@ namespace agg::client {
 
 /// How the upstream client runs: its threads, its connection pools and the options every call shares.
 struct client_options {
-  std::size_t loops = 1;                 ///< upstream loop threads
+  std::size_t loops = 0;                 ///< event loop threads; 0: one per core
   std::size_t shards_per_loop = 64;      ///< multi handles per loop (libcurl 7.88 cost grows per cache)
-  std::size_t max_connections = 16'000;  ///< upstream connections across all loops; excess calls queue
+  std::size_t max_connections = 15'000;  ///< upstream connections across all loops; excess calls queue
   std::chrono::milliseconds connect_timeout{2'000};
 };
 

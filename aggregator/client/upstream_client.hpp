@@ -11,14 +11,18 @@
 
 namespace agg::client {
 
-/// The process's upstream loops. Hands out one loop per aggregation, round robin, so that all the
-/// calls of one aggregation share a thread and need a single hop. Thread-safe.
+/// The process's event loops, each with its upstream side (`client.loops` of them; 0: one per core).
+/// The data plane serves client connections on the same loops; other callers (jobs started off a
+/// loop, tests, benchmarks) get one per aggregation, round robin, so that the calls of one
+/// aggregation share a thread. Thread-safe.
 class upstream_client {
  public:
   explicit upstream_client(const client_options &options);
 
   /// A loop for the next aggregation; it lives as long as the client.
   [[nodiscard]] upstream_loop &pick_loop() noexcept;
+  [[nodiscard]] std::size_t loop_count() const noexcept { return loops_.size(); }
+  [[nodiscard]] upstream_loop &loop(std::size_t index) noexcept { return *loops_[index]; }
   [[nodiscard]] const client_options &options() const noexcept { return options_; }
   /// Transfers in flight across all loops.
   [[nodiscard]] std::size_t transfers_in_flight() const noexcept;

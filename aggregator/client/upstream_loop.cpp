@@ -4,12 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -19,32 +15,53 @@ namespace agg::client {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-thread_local const upstream_loop *current_loop = nullptr;
+using clock = loop::clock;
 
 /// Reports a failure of curl or the kernel that the loop can only survive, not fix.
 void report(const char *what, const char *detail) { std::fprintf(stderr, "upstream_loop: %s: %s\n", what, detail); }
 
+std::uint32_t epoll_events_for(int what) noexcept {
+  return (what & CURL_POLL_IN ? EPOLLIN : 0U) | (what & CURL_POLL_OUT ? EPOLLOUT : 0U);
+}
+
 }  // namespace
 
-/// One multi handle with its own timer; its index is packed into the epoll data of its sockets.
+/// One multi handle with its own timer.
 struct upstream_loop::shard {
   upstream_loop *loop = nullptr;
-  std::uint32_t index = 0;
   multi_handle multi;
   std::optional<clock::time_point> deadline;  // when curl wants CURL_SOCKET_TIMEOUT
   bool has_news = false;                      // socket_action ran since the last info_read
 };
 
+/// What the loop knows of one of curl's sockets. A pooled connection's socket stays registered with
+/// epoll between transfers although curl said CURL_POLL_REMOVE: the next transfer on it asks for the
+/// same events, and skipping epoll_ctl DEL + ADD per transfer was 4-5 % of the process. It leaves
+/// the set only when it reports an event curl did not ask for (the upstream closed it) or curl
+/// closes it.
+struct upstream_loop::curl_socket final : loop::io_handler {
+  upstream_loop *loop = nullptr;
+  shard *owner = nullptr;
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  std::uint32_t registered = 0;  // the events epoll watches for; 0: not in the set
+  std::uint32_t wanted = 0;      // the events curl asked for; 0 after CURL_POLL_REMOVE
+
+  void on_events(std::uint32_t events) override { loop->on_socket_ready(*this, events); }
+};
+
 /// Lives in the coroutine frame of fetch while its transfer is in a multi handle;
 /// CURLOPT_PRIVATE points here.
 struct upstream_loop::transfer_awaiter {
-  /// Runs on whichever thread requests the stop: only posts, the loop does the cancelling.
+  /// Runs on whichever thread requests the stop: only posts, the loop does the cancelling (and a
+  /// stop requested on the loop thread itself is taken later in the round, not inside the caller).
   struct request_cancel {
     upstream_loop *loop;
     std::uint64_t id;
-    void operator()() const { loop->post_cancel(id); }
+    void operator()() const {
+      upstream_loop *const owner = loop;
+      const std::uint64_t transfer = id;
+      owner->events_.post([owner, transfer] { owner->cancel(transfer); });
+    }
   };
 
   upstream_loop *loop = nullptr;
@@ -81,7 +98,6 @@ upstream_loop::upstream_loop(const client_options &options, std::size_t max_conn
   for (std::size_t i = 0; i < shard_count; ++i) {
     auto s = std::make_unique<shard>();
     s->loop = this;
-    s->index = static_cast<std::uint32_t>(i);
     s->multi.set(CURLMOPT_SOCKETFUNCTION, &upstream_loop::on_socket);
     s->multi.set(CURLMOPT_SOCKETDATA, static_cast<void *>(s.get()));
     s->multi.set(CURLMOPT_TIMERFUNCTION, &upstream_loop::on_timer);
@@ -90,74 +106,19 @@ upstream_loop::upstream_loop(const client_options &options, std::size_t max_conn
     s->multi.set(CURLMOPT_MAXCONNECTS, per_shard);
     shards_.push_back(std::move(s));
   }
-  thread_ = std::thread([this] { run(); });
+  events_.add_hooks(*this);
+  events_.start();
 }
 
-upstream_loop::~upstream_loop() {
-  {
-    const std::lock_guard lock{posted_mutex_};
-    accepting_ = false;
-  }
-  events_.wake();
-  thread_.join();
-}
+upstream_loop::~upstream_loop() { events_.stop(); }
 
-bool upstream_loop::on_loop_thread() const noexcept { return current_loop == this; }
-
-bool upstream_loop::post(std::coroutine_handle<> waiter) {
-  bool wake = false;
-  {
-    const std::lock_guard lock{posted_mutex_};
-    if (!accepting_) return false;
-    wake = posted_.empty() && cancels_.empty();
-    if (wake) first_posted_ = clock::now();
-    posted_.push_back(waiter);
-  }
-  // Only the first post after the loop took the queue needs to wake it: the loop consumes the
-  // wake-up before it takes the queue, so a later post finds either a wake pending or the queue taken.
-  if (wake) events_.wake();
-  return true;
-}
-
-void upstream_loop::post_cancel(std::uint64_t transfer_id) {
-  bool wake = false;
-  {
-    const std::lock_guard lock{posted_mutex_};
-    if (!accepting_) return;  // the loop cancels everything as it stops anyway
-    wake = posted_.empty() && cancels_.empty();
-    if (wake) first_posted_ = clock::now();
-    cancels_.push_back(transfer_id);
-  }
-  if (wake) events_.wake();
-}
-
-void upstream_loop::run_posted(std::vector<transfer_awaiter *> &finished) {
-  events_.consume_wake();
-  std::vector<std::coroutine_handle<>> ready;
-  std::vector<std::uint64_t> cancels;
-  clock::time_point oldest;
-  {
-    const std::lock_guard lock{posted_mutex_};
-    ready.swap(posted_);
-    cancels.swap(cancels_);
-    oldest = first_posted_;
-    stopping_ = !accepting_;
-  }
-  if (!ready.empty() || !cancels.empty()) {
-    const auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - oldest).count();
-    std::int64_t seen = max_lag_ns_.load(std::memory_order_relaxed);
-    while (lag > seen && !max_lag_ns_.compare_exchange_weak(seen, lag, std::memory_order_relaxed)) {
-    }
-  }
-  for (const std::uint64_t id : cancels) {
-    const auto found = cancellable_.find(id);
-    if (found == cancellable_.end()) continue;  // it finished before the request arrived
-    transfer_awaiter &awaiter = *found->second;
-    detach(awaiter);
-    awaiter.cancelled = cancelled_by_request;
-    finished.push_back(&awaiter);  // resumed with the completions, outside curl
-  }
-  for (const auto h : ready) h.resume();
+void upstream_loop::cancel(std::uint64_t transfer_id) {
+  const auto found = cancellable_.find(transfer_id);
+  if (found == cancellable_.end()) return;  // it finished before the request arrived
+  transfer_awaiter &awaiter = *found->second;
+  detach(awaiter);
+  awaiter.cancelled = cancelled_by_request;
+  finished_.push_back(&awaiter);  // resumed with the completions, outside curl
 }
 
 void upstream_loop::detach(transfer_awaiter &awaiter) {
@@ -176,7 +137,7 @@ void upstream_loop::detach(transfer_awaiter &awaiter) {
 
 coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_token stop) {
   co_await schedule();
-  const bool loop_stopped = !on_loop_thread() || stopping_;
+  const bool loop_stopped = !on_loop_thread() || events_.stopping();
   if (loop_stopped || stop.stop_requested())
     co_return failed_reply(transfer_error::cancelled, loop_stopped ? cancelled_by_shutdown : cancelled_by_request);
   easy_handle easy = take_easy();
@@ -196,7 +157,13 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
 }
 
 easy_handle upstream_loop::take_easy() {
-  if (idle_easy_.empty()) return transfer::new_handle();
+  if (idle_easy_.empty()) {
+    easy_handle easy = transfer::new_handle();
+    // Sockets are closed through the loop, which must forget them before their number is reused.
+    easy.set(CURLOPT_CLOSESOCKETFUNCTION, &upstream_loop::on_close_socket);
+    easy.set(CURLOPT_CLOSESOCKETDATA, static_cast<void *>(this));
+    return easy;
+  }
   easy_handle easy = std::move(idle_easy_.back());
   idle_easy_.pop_back();
   return easy;
@@ -223,32 +190,67 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
   return true;
 }
 
-int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *shard_ptr, void *assigned) {
+upstream_loop::curl_socket &upstream_loop::socket_state(curl_socket_t fd) {
+  const auto index = static_cast<std::size_t>(fd);
+  if (index >= sockets_.size()) sockets_.resize(std::max(index + 1, sockets_.size() * 2));
+  if (!sockets_[index]) {
+    sockets_[index] = std::make_unique<curl_socket>();
+    sockets_[index]->loop = this;
+    sockets_[index]->fd = fd;
+  }
+  return *sockets_[index];
+}
+
+int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *shard_ptr, void * /*assigned*/) {
   auto &s = *static_cast<shard *>(shard_ptr);
-  const int epoll_fd = s.loop->events_.fd();
+  curl_socket &socket = s.loop->socket_state(fd);
+  socket.owner = &s;
   if (what == CURL_POLL_REMOVE) {
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT && errno != EBADF)
-      report("epoll_ctl(DEL)", std::strerror(errno));
+    socket.wanted = 0;  // stays registered: see curl_socket
     return 0;
   }
-  epoll_event ev{};
-  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0U) | (what & CURL_POLL_OUT ? EPOLLOUT : 0U);
-  ev.data.u64 = (std::uint64_t{s.index} << 32) | static_cast<std::uint32_t>(fd);
-  const bool known = assigned != nullptr;
-  if (epoll_ctl(epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
-    // A descriptor number can come back from the kernel for a new socket; try the other verb once.
-    if (epoll_ctl(epoll_fd, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) {
-      report("epoll_ctl(ADD/MOD)", std::strerror(errno));
-      return -1;  // curl fails this transfer instead of waiting forever
-    }
+  socket.wanted = epoll_events_for(what);
+  if (socket.registered == socket.wanted) return 0;
+  try {
+    if (socket.registered == 0)
+      s.loop->events_.watch(fd, socket.wanted, socket);
+    else
+      s.loop->events_.rewatch(fd, socket.wanted, socket);
+  } catch (const std::system_error &e) {
+    report("registering an upstream socket", e.what());
+    socket.registered = 0;
+    return -1;  // curl fails this transfer instead of waiting forever
   }
-  if (!known) {
-    if (const CURLMcode rc = curl_multi_assign(s.multi.get(), fd, shard_ptr); rc != CURLM_OK) {
-      report("curl_multi_assign", curl_multi_strerror(rc));
-      return -1;
-    }
-  }
+  socket.registered = socket.wanted;
   return 0;
+}
+
+void upstream_loop::on_socket_ready(curl_socket &socket, std::uint32_t events) {
+  if (socket.wanted == 0) {
+    // Idle in curl's pool and readable (the upstream closed it) or failed: level-triggered epoll
+    // would report it every round. Forget it until curl wants it again; curl finds it dead on reuse.
+    events_.unwatch(socket.fd);
+    socket.registered = 0;
+    return;
+  }
+  const int flags = (events & EPOLLIN ? CURL_CSELECT_IN : 0) | (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                    (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+  int running = 0;
+  if (const CURLMcode rc = curl_multi_socket_action(socket.owner->multi.get(), socket.fd, flags, &running);
+      rc != CURLM_OK)
+    report("curl_multi_socket_action", curl_multi_strerror(rc));
+  socket.owner->has_news = true;
+}
+
+int upstream_loop::on_close_socket(void *loop_ptr, curl_socket_t fd) {
+  auto &self = *static_cast<upstream_loop *>(loop_ptr);
+  const auto index = static_cast<std::size_t>(fd);
+  if (index < self.sockets_.size() && self.sockets_[index]) {
+    if (self.sockets_[index]->registered != 0) self.events_.unwatch(fd);
+    self.sockets_[index]->registered = 0;
+    self.sockets_[index]->wanted = 0;
+  }
+  return ::close(fd);
 }
 
 int upstream_loop::on_timer(CURLM * /*multi*/, long timeout_ms, void *shard_ptr) {
@@ -260,18 +262,15 @@ int upstream_loop::on_timer(CURLM * /*multi*/, long timeout_ms, void *shard_ptr)
   return 0;
 }
 
-int upstream_loop::next_timeout_ms() const {
+std::optional<clock::time_point> upstream_loop::next_deadline() const {
+  if (!finished_.empty()) return clock::now();  // cancelled after this round's resumptions
   std::optional<clock::time_point> earliest;
   for (const auto &s : shards_)
     if (s->deadline && (!earliest || *s->deadline < *earliest)) earliest = s->deadline;
-  if (!earliest) return -1;
-  const auto wait = *earliest - clock::now();
-  if (wait <= clock::duration::zero()) return 0;
-  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+  return earliest;
 }
 
-void upstream_loop::fire_due_timers() {
-  const auto now = clock::now();
+void upstream_loop::fire_due_timers(clock::time_point now) {
   for (const auto &s : shards_) {
     if (!s->deadline || *s->deadline > now) continue;
     s->deadline.reset();
@@ -282,7 +281,7 @@ void upstream_loop::fire_due_timers() {
   }
 }
 
-void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finished) {
+void upstream_loop::collect_completions() {
   for (const auto &s : shards_) {
     if (!s->has_news) continue;
     s->has_news = false;
@@ -299,56 +298,28 @@ void upstream_loop::collect_completions(std::vector<transfer_awaiter *> &finishe
       auto &awaiter = *static_cast<transfer_awaiter *>(awaiter_ptr);
       detach(awaiter);
       awaiter.result = result;
-      finished.push_back(&awaiter);
+      finished_.push_back(&awaiter);
     }
   }
 }
 
-void upstream_loop::cancel_everything() {
+void upstream_loop::on_round(clock::time_point now) {
+  fire_due_timers(now);
+  collect_completions();
+  // Resume only now, outside every curl callback: a resumed coroutine may add transfers.
+  resuming_.swap(finished_);
+  for (transfer_awaiter *awaiter : resuming_) awaiter->waiter.resume();
+  resuming_.clear();
+}
+
+void upstream_loop::on_stop() {
+  for (transfer_awaiter *awaiter : std::exchange(finished_, {})) awaiter->waiter.resume();
   while (active_ != nullptr) {
     transfer_awaiter &awaiter = *active_;
     detach(awaiter);
     awaiter.cancelled = cancelled_by_shutdown;
     awaiter.waiter.resume();  // may start more fetches: they answer `cancelled` at once
   }
-}
-
-void upstream_loop::run() {
-  current_loop = this;
-  running_.store(true, std::memory_order_release);
-  std::array<epoll_event, 256> events{};
-  std::vector<transfer_awaiter *> finished;
-  while (!stopping_) {
-    const int ready = epoll_wait(events_.fd(), events.data(), static_cast<int>(events.size()), next_timeout_ms());
-    if (ready < 0 && errno != EINTR) report("epoll_wait", std::strerror(errno));
-    for (int i = 0; i < ready; ++i) {
-      const std::uint64_t data = events[static_cast<std::size_t>(i)].data.u64;
-      if (data == io::wakeable_epoll::wake_token) {
-        run_posted(finished);
-        continue;
-      }
-      shard &s = *shards_[data >> 32];
-      const auto fd = static_cast<curl_socket_t>(data & 0xffff'ffffU);
-      const std::uint32_t got = events[static_cast<std::size_t>(i)].events;
-      const int flags = (got & EPOLLIN ? CURL_CSELECT_IN : 0) | (got & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                        (got & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-      int running = 0;
-      if (const CURLMcode rc = curl_multi_socket_action(s.multi.get(), fd, flags, &running); rc != CURLM_OK)
-        report("curl_multi_socket_action", curl_multi_strerror(rc));
-      s.has_news = true;
-    }
-    fire_due_timers();
-    collect_completions(finished);
-    // Resume only now, outside every curl callback: a resumed coroutine may add transfers.
-    for (transfer_awaiter *awaiter : finished) awaiter->waiter.resume();
-    finished.clear();
-  }
-  // Stopping: posts are refused from now on. Run what was handed over (its fetches answer `cancelled`),
-  // then cancel the transfers still in the multi handles.
-  run_posted(finished);
-  for (transfer_awaiter *awaiter : finished) awaiter->waiter.resume();
-  cancel_everything();
-  running_.store(false, std::memory_order_release);
 }
 
 }  // namespace agg::client

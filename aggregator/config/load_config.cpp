@@ -34,21 +34,37 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
 
 namespace {
 
+/// `key` as HOST:PORT into `host` and `port`.
+void read_address(config_checker &c, const json::object &o, const std::string &path, const char *key, std::string &host,
+                  std::uint16_t &port) {
+  const auto text = c.text(o, path, key, false);
+  if (!text) return;
+  if (const auto address = parse_listen_address(*text)) {
+    host = address->first;
+    port = address->second;
+  } else {
+    c.fail(child(path, key), "must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+}
+
 void read_server(config_checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
-  const json::object *o = c.object(v, path, {"listen", "threads", "backlog", "max_aggregations", "shutdown_grace_ms"});
+  const json::object *o =
+      c.object(v, path,
+               {"listen", "admin_listen", "threads", "backlog", "max_connections", "max_aggregations", "sync_threads",
+                "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms"});
   if (o == nullptr) return;
-  if (const auto listen = c.text(*o, path, "listen", false)) {
-    if (const auto address = parse_listen_address(*listen)) {
-      out.host = address->first;
-      out.port = address->second;
-    } else {
-      c.fail(child(path, "listen"), "must be HOST:PORT, e.g. 127.0.0.1:8080");
-    }
-  }
+  read_address(c, *o, path, "listen", out.host, out.port);
+  read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
   c.integer(*o, path, "threads", out.threads, 1, 20'000);
   c.integer(*o, path, "backlog", out.backlog, 1, 65'535);
+  c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);
   c.integer(*o, path, "max_aggregations", out.max_aggregations, 1, 1'000'000);
+  c.integer(*o, path, "sync_threads", out.sync_threads, 1, 10'000);
+  c.integer(*o, path, "sync_queue", out.sync_queue, 0, 1'000'000);
+  c.millis(*o, path, "request_timeout_ms", out.request_timeout, 1, 3'600'000);
+  c.millis(*o, path, "keep_alive_timeout_ms", out.keep_alive_timeout, 1, 3'600'000);
+  c.millis(*o, path, "send_timeout_ms", out.send_timeout, 1, 3'600'000);
   c.millis(*o, path, "shutdown_grace_ms", out.shutdown_grace, 0, 3'600'000);
 }
 
@@ -72,7 +88,7 @@ void read_client(config_checker &c, const json::value &v, client::client_options
   const std::string path = "client";
   const json::object *o = c.object(v, path, {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms"});
   if (o == nullptr) return;
-  c.integer(*o, path, "loops", out.loops, 1, 64);
+  c.integer(*o, path, "loops", out.loops, 0, 64);
   c.integer(*o, path, "shards_per_loop", out.shards_per_loop, 1, 1024);
   c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);
   c.millis(*o, path, "connect_timeout_ms", out.connect_timeout, 1, 600'000);

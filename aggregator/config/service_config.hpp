@@ -61,13 +61,24 @@ struct route_config {
 /// A route as requests hold it: a route changed or deleted while requests use it lives until they end.
 using route_ptr = std::shared_ptr<const route_config>;
 
-/// Where and how the HTTP front listens.
+/// Where and how the service listens: the data plane (aggregations, jobs, probes) on `listen`, the
+/// control plane (admin API, metrics, probes) on `admin_listen`.
 struct server_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
-  std::size_t threads = 1024;  ///< one per open client connection (cpp-httplib keeps it per keep-alive)
+  std::string admin_host = "127.0.0.1";  ///< the control plane: never the public port by default
+  std::uint16_t admin_port = 8081;
+  std::size_t threads = 8;  ///< control-plane workers: cpp-httplib keeps one per open admin connection
   int backlog = 4096;
-  std::size_t max_aggregations = 2000;               ///< concurrent aggregations; past it 503 + Retry-After at once
+  std::size_t max_connections = 4096;   ///< data-plane client connections; past it new ones are closed at once
+  std::size_t max_aggregations = 2000;  ///< concurrent aggregations; past it 503 + Retry-After at once
+  std::size_t sync_threads = 64;        ///< threads running sync-baseline aggregations
+  std::size_t sync_queue = 1024;        ///< sync-baseline aggregations waiting for a thread; past it 503
+  std::chrono::milliseconds request_timeout{
+      10'000};  ///< a request's first byte to its last; a new connection's first byte
+  std::chrono::milliseconds keep_alive_timeout{
+      30'000};                                       ///< an idle keep-alive connection waits this long for a request
+  std::chrono::milliseconds send_timeout{30'000};    ///< an answer the client does not read for this long is dropped
   std::chrono::milliseconds shutdown_grace{10'000};  ///< in-flight requests' time to finish on SIGTERM
 };
 

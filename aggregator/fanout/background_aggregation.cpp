@@ -24,10 +24,9 @@ struct background_runner {
 
 background_aggregation::background_aggregation(fan_out_plan plan) : plan_(std::move(plan)) {}
 
-std::shared_ptr<background_aggregation> background_aggregation::start(client::upstream_client &client,
-                                                                      fan_out_plan plan) {
+std::shared_ptr<background_aggregation> background_aggregation::start(client::upstream_loop &loop, fan_out_plan plan) {
   auto self = std::make_shared<background_aggregation>(std::move(plan));
-  background_runner::run(self, &client.pick_loop());
+  background_runner::run(self, &loop);
   return self;
 }
 

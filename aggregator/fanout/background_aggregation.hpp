@@ -9,7 +9,7 @@
 #include <stop_token>
 #include <vector>
 
-#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/client/upstream_loop.hpp"
 #include "aggregator/fanout/aggregate.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 
@@ -22,8 +22,8 @@ namespace agg::fanout {
 /// (the running aggregation holds one until it finishes).
 class background_aggregation : public std::enable_shared_from_this<background_aggregation> {
  public:
-  /// Starts the plan now on one of the client's loops. The plan's route must outlive the run.
-  static std::shared_ptr<background_aggregation> start(client::upstream_client &client, fan_out_plan plan);
+  /// Starts the plan now on `loop` (from that loop's thread the calls start at once, with no hop).
+  static std::shared_ptr<background_aggregation> start(client::upstream_loop &loop, fan_out_plan plan);
 
   /// One finished call, in completion order.
   struct arrival {

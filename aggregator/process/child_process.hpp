@@ -62,14 +62,18 @@ class child_process {
     for (std::string l = line(); !l.empty() || !std::feof(out_); l = line()) all += l + "\n";
     return all;
   }
-  /// The port from the "... listening on http://HOST:PORT" line both binaries print first; throws
-  /// with that line when the program printed something else (it failed to start).
+  /// The port from the next "... listening on http://HOST:PORT" line (the aggregator prints its data
+  /// plane's, then its control plane's; the upstream one); throws with what the program printed
+  /// when its output ends first (it failed to start).
   int listening_port() {
-    const std::string first = line();
-    const std::size_t at = first.find("listening on http://");
-    const std::size_t colon = at == std::string::npos ? at : first.find(':', at + 20);
-    if (colon == std::string::npos) throw std::runtime_error("the program did not start: " + first);
-    return std::stoi(first.substr(colon + 1));
+    std::string seen;
+    for (std::string text = line(); !text.empty(); text = line()) {
+      const std::size_t at = text.find("listening on http://");
+      const std::size_t colon = at == std::string::npos ? at : text.find(':', at + 20);
+      if (colon != std::string::npos) return std::stoi(text.substr(colon + 1));
+      seen += text + "\n";
+    }
+    throw std::runtime_error("the program did not start: " + seen);
   }
   void signal(int sig) const { ::kill(pid_, sig); }
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }

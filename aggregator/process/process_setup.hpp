@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <functional>
 #include <thread>
@@ -19,6 +20,13 @@ inline void raise_fd_limit() {
     limit.rlim_cur = limit.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &limit) != 0) std::perror("setrlimit(RLIMIT_NOFILE)");
   }
+}
+
+/// The soft descriptor limit now (after raise_fd_limit: the hard one).
+inline std::size_t descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return static_cast<std::size_t>(limit.rlim_cur);
 }
 
 /// The signals a service waits for: SIGINT and SIGTERM stop it, SIGHUP reloads its config.

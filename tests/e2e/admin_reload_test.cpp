@@ -44,16 +44,25 @@ std::string route(const std::string &name, const std::string &url) {
 }
 
 child_process start(const service_files &files) {
-  return child_process{{AGG_AGGREGATOR_BINARY, "--config", files.config, "--listen", "127.0.0.1:0"}};
+  return child_process{
+      {AGG_AGGREGATOR_BINARY, "--config", files.config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}};
 }
 
-/// The aggregator binary serving `files`, and a client for it that sends the admin token.
+/// The aggregator binary serving `files`: a client for its data plane, and one for its control
+/// plane that sends the admin token.
 struct running_binary {
   child_process program;
+  int data_port;
+  int control_port;
   httplib::Client http;
+  httplib::Client admin;
   explicit running_binary(const service_files &files)
-      : program{start(files)}, http{"127.0.0.1", program.listening_port()} {
-    http.set_bearer_token_auth(admin_token);
+      : program{start(files)},
+        data_port{program.listening_port()},
+        control_port{program.listening_port()},
+        http{"127.0.0.1", data_port},
+        admin{"127.0.0.1", control_port} {
+    admin.set_bearer_token_auth(admin_token);
   }
 };
 
@@ -82,7 +91,7 @@ TEST_CASE("a route created over the admin API survives a restart") {
   {
     running_binary service{files};
     const auto created =
-        service.http.Post("/admin/routes", route("extra", upstream.api("task_id=extra")), "application/json");
+        service.admin.Post("/admin/routes", route("extra", upstream.api("task_id=extra")), "application/json");
     REQUIRE(created);
     CHECK(created->status == 201);
     service.program.signal(SIGTERM);
@@ -97,7 +106,7 @@ TEST_CASE("a route created over the admin API survives a restart") {
   CHECK(config.server.threads == 16);
 
   running_binary restarted{files};
-  CHECK(status_of(restarted.http, "/admin/routes/extra") == 200);
+  CHECK(status_of(restarted.admin, "/admin/routes/extra") == 200);
   const auto answer = restarted.http.Get("/api/extra");
   REQUIRE(answer);
   CHECK(answer->status == 200);

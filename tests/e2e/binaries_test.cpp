@@ -43,7 +43,8 @@ TEST_CASE("aggregator --check accepts the shipped default config") {
 
 TEST_CASE("aggregator refuses to start on a bad config, with exit code 2") {
   const auto file = write_temp("agg_bad_start.json", R"({"routes":[]})");
-  child_process start{{AGG_AGGREGATOR_BINARY, "--config", file, "--listen", "127.0.0.1:0"}};
+  child_process start{
+      {AGG_AGGREGATOR_BINARY, "--config", file, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}};
   CHECK(start.rest().find("routes: must define at least one route") != std::string::npos);
   CHECK(start.wait() == 2);
 }
@@ -55,7 +56,8 @@ TEST_CASE("the upstream and aggregator binaries serve the demo and stop cleanly 
       "agg_e2e_config.json",
       R"({"routes":[{"name":"demo","path":"/api/aggregated","num":{"default":10,"max":100},"upstreams":[{"url":"http://127.0.0.1:)" +
           std::to_string(upstream_port) + R"(/api/?task_id={i}","repeat":true}]}]})");
-  child_process aggregator{{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "16"}};
+  child_process aggregator{
+      {AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}};
   const int port = aggregator.listening_port();
 
   httplib::Client http{"127.0.0.1", port};

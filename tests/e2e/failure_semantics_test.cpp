@@ -114,7 +114,7 @@ TEST_CASE_METHOD(failure_fixture, "every failure kind lands in its own slot and 
   REQUIRE(responses.size() == 11);
   CHECK(responses[0].at("task_id").as_string() == "ok");
   for (std::size_t i = 1; i <= 10; ++i) CHECK(responses[i].is_null());
-  CHECK(service.engine().transfers_in_flight() == 0);
+  CHECK(service.upstream().transfers_in_flight() == 0);
 }
 
 TEST_CASE_METHOD(failure_fixture, "the aggregate status follows the failure table") {
@@ -178,10 +178,10 @@ TEST_CASE_METHOD(failure_fixture, "bad requests get a 4xx with a JSON error, nev
 TEST_CASE_METHOD(failure_fixture, "a client that disconnects cancels its async aggregation") {
   const int fd = start_request(service.port(), "/api/hang");
   REQUIRE(eventually([&] { return upstream.stats().in_flight == 3; }));
-  CHECK(service.engine().transfers_in_flight() == 3);
+  CHECK(service.upstream().transfers_in_flight() == 3);
   ::close(fd);
-  CHECK(eventually([&] { return service.engine().transfers_in_flight() == 0; }));
-  CHECK(eventually([&] { return service.front().aggregations_in_flight() == 0; }));
+  CHECK(eventually([&] { return service.upstream().transfers_in_flight() == 0; }));
+  CHECK(eventually([&] { return service.aggregations_in_flight() == 0; }));
   CHECK(eventually([&] { return upstream.stats().in_flight == 0; }));  // the upstream saw them go
 }
 
@@ -189,7 +189,7 @@ TEST_CASE_METHOD(failure_fixture, "a client that disconnects stops its sync base
   const int fd = start_request(service.port(), "/api/hang_sync");
   REQUIRE(eventually([&] { return upstream.stats().in_flight == 1; }));
   ::close(fd);
-  REQUIRE(eventually([&] { return service.front().aggregations_in_flight() == 0; }));
+  REQUIRE(eventually([&] { return service.aggregations_in_flight() == 0; }));
   // The aborted call was the last: the baseline did not go on to the second upstream.
   CHECK(upstream.stats().requests == 1);
   CHECK(eventually([&] { return upstream.stats().in_flight == 0; }));

@@ -37,7 +37,7 @@ int status_of_get(int port, const std::string &path) {
   return statuses.empty() ? 0 : statuses.front();
 }
 
-/// The admin API's view of route `name`: 200 while it exists.
+/// The admin API's view of route `name` (on the control plane at `port`): 200 while it exists.
 int admin_status(int port, const std::string &name) {
   httplib::Client http{"127.0.0.1", port};
   http.set_bearer_token_auth(aggregator_binary::admin_token);
@@ -76,7 +76,7 @@ TEST_CASE("a GET announcing a body is refused and its connection closed: the bod
   CHECK(statuses_in(reply.bytes) == std::vector<int>{400});
   CHECK(reply.bytes.find("Connection: close") != std::string::npos);
   CHECK(reply.bytes.find("\"body_not_allowed\"") != std::string::npos);
-  CHECK(admin_status(service.port(), "demo") == 200);
+  CHECK(admin_status(service.admin_port(), "demo") == 200);
 }
 
 TEST_CASE("ambiguous framing, encoded bodies and oversized heads are refused and the connection closed") {
@@ -163,7 +163,7 @@ TEST_CASE("a second instance on an address in use exits 2 and says so") {
   agg::testing::local_upstream upstream;
   aggregator_binary first{demo_routes(upstream)};
   agg::process::child_process second{{AGG_AGGREGATOR_BINARY, "--config", first.config_file(), "--listen",
-                                      "127.0.0.1:" + std::to_string(first.port())}};
+                                      "127.0.0.1:" + std::to_string(first.port()), "--admin-listen", "127.0.0.1:0"}};
   const std::string said = second.rest();
   CHECK(second.wait() == 2);
   CHECK(said.find("address in use") != std::string::npos);
@@ -195,6 +195,6 @@ TEST_CASE("a request smuggled through nginx's keep-alive connection to a replica
       "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled_delete.size()) + "\r\n\r\n";
   const auto reply = raw_exchange(nginx.port(), carrier + smuggled_delete + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(reply.starts_with("HTTP/1.1 400"));
-  CHECK(admin_status(replica.port(), "demo") == 200);
+  CHECK(admin_status(replica.admin_port(), "demo") == 200);
   CHECK(status_of_get(nginx.port(), "/health") == 200);
 }

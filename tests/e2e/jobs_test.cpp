@@ -84,13 +84,13 @@ TEST_CASE_METHOD(jobs_fixture, "deleting a running job cancels its calls") {
   const auto service = start();
   const std::string id = create(service, R"({"route":"mixed"})");
   REQUIRE(eventually([&] { return job(service, id).at("progress").at("done").as_int64() == 1; }));
-  CHECK(service.engine().transfers_in_flight() == 1);
+  CHECK(service.upstream().transfers_in_flight() == 1);
   auto http = service.http();
   const auto deleted = http.Delete("/api/jobs/" + id);
   REQUIRE(deleted);
   CHECK(deleted->status == 200);
   CHECK(job(service, id).at("status").as_string() == "cancelled");
-  CHECK(eventually([&] { return service.engine().transfers_in_flight() == 0; }));
+  CHECK(eventually([&] { return service.upstream().transfers_in_flight() == 0; }));
   REQUIRE(eventually([&] { return !job(service, id).at("result").is_null(); }));
   const auto cancelled = job(service, id);
   CHECK(cancelled.at("status").as_string() == "cancelled");
@@ -111,7 +111,7 @@ TEST_CASE_METHOD(jobs_fixture, "a job past its deadline expires and says which u
       CHECK(f.at("outcome").as_string() == "timeout");
   }
   CHECK(expired.at("result").at("responses").at(0).at("task_id").as_string() == "fast");
-  CHECK(service.engine().transfers_in_flight() == 0);
+  CHECK(service.upstream().transfers_in_flight() == 0);
 }
 
 TEST_CASE_METHOD(jobs_fixture, "finished jobs are evicted after the configured time") {
@@ -131,7 +131,7 @@ TEST_CASE_METHOD(jobs_fixture, "a full store answers 429 and starts nothing") {
   REQUIRE(eventually([&] { return upstream.stats().requests == 6; }));  // every held job's two calls arrived
   const std::string refused = create(service, R"({"route":"demo"})", 429);
   CHECK(boost::json::parse(refused).at("error").at("code").as_string() == "too_many_jobs");
-  CHECK(service.engine().transfers_in_flight() == 3);  // the held jobs' slow calls, nothing new
+  CHECK(service.upstream().transfers_in_flight() == 3);  // the held jobs' slow calls, nothing new
   CHECK(upstream.stats().requests == 6);
 }
 

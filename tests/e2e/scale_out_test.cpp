@@ -26,7 +26,7 @@ using agg::testing::scratch_dir;
 
 namespace {
 
-/// Requests answered with status 200 by the replica, from its own /metrics.
+/// Requests answered with status 200 by the replica, from its own /metrics (on its control plane).
 double answered_by(int port) {
   httplib::Client http{"127.0.0.1", port};
   const auto r = http.Get("/metrics");
@@ -48,11 +48,14 @@ TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
                                   R"("upstreams":[{"url":")" +
                                       upstream.api("task_id={i}") + R"(","repeat":true}]}]})");
   const std::vector<std::string> replica_args{
-      AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "64", "--log-level", "warn"};
+      AGG_AGGREGATOR_BINARY, "--config",    config,        "--listen", "127.0.0.1:0",
+      "--admin-listen",      "127.0.0.1:0", "--log-level", "warn"};
   child_process first{replica_args};
   child_process second{replica_args};
   const int first_port = first.listening_port();
+  const int first_control = first.listening_port();
   const int second_port = second.listening_port();
+  const int second_control = second.listening_port();
 
   agg::testing::nginx_proxy nginx{{first_port, second_port}};
   REQUIRE(nginx.started());
@@ -67,15 +70,15 @@ TEST_CASE("two replicas behind nginx share the load and survive one stopping") {
     return true;
   };
   CHECK(all_answered(20));
-  CHECK(answered_by(first_port) > 0);
-  CHECK(answered_by(second_port) > 0);
-  CHECK(answered_by(first_port) + answered_by(second_port) == 20);
+  CHECK(answered_by(first_control) > 0);
+  CHECK(answered_by(second_control) > 0);
+  CHECK(answered_by(first_control) + answered_by(second_control) == 20);
 
   first.signal(SIGTERM);
   CHECK(first.wait() == 0);
-  const double before = answered_by(second_port);
+  const double before = answered_by(second_control);
   CHECK(all_answered(20));  // nginx skips the stopped replica: nothing fails
-  CHECK(answered_by(second_port) == before + 20);
+  CHECK(answered_by(second_control) == before + 20);
 }
 
 TEST_CASE("the binary writes one JSON access line per request") {
@@ -84,8 +87,8 @@ TEST_CASE("the binary writes one JSON access line per request") {
   const auto config = dir.file("aggregator.json", R"({"routes":[{"name":"demo","path":"/api/aggregated","upstreams":[)"
                                                   R"({"url":")" +
                                                       upstream.api("task_id=a") + R"("}]}]})");
-  child_process aggregator{
-      {AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--threads", "8", "--log-format", "json"}};
+  child_process aggregator{{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--admin-listen",
+                            "127.0.0.1:0", "--log-format", "json"}};
   const int port = aggregator.listening_port();
   httplib::Client http{"127.0.0.1", port};
   REQUIRE(http.Get("/api/aggregated", {{"X-Request-Id", "probe-1"}}));

@@ -82,5 +82,5 @@ TEST_CASE("concurrent clients are served concurrently") {
   for (auto &t : clients) t.join();
   CHECK(complete == 8);
   CHECK(upstream.stats().max_in_flight == 40);  // 8 aggregations x 5 calls, all at once
-  CHECK(service.engine().transfers_in_flight() == 0);
+  CHECK(service.upstream().transfers_in_flight() == 0);
 }

@@ -128,8 +128,8 @@ TEST_CASE_METHOD(stream_fixture, "a client that leaves a stream cancels the call
   const std::string request = "GET /api/hang/stream HTTP/1.1\r\nHost: x\r\n\r\n";
   REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
   REQUIRE(eventually([&] { return upstream.stats().in_flight == 2; }));
-  CHECK(service.front().aggregations_in_flight() == 1);
+  CHECK(service.aggregations_in_flight() == 1);
   ::close(fd);
-  CHECK(eventually([&] { return service.engine().transfers_in_flight() == 0; }));
-  CHECK(eventually([&] { return service.front().aggregations_in_flight() == 0; }));
+  CHECK(eventually([&] { return service.upstream().transfers_in_flight() == 0; }));
+  CHECK(eventually([&] { return service.aggregations_in_flight() == 0; }));
 }

@@ -1,0 +1,173 @@
+#include "aggregator/control/route_admin_api.hpp"
+
+#include <httplib.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "aggregator/config/character_rules.hpp"
+#include "aggregator/config/json_text.hpp"
+#include "aggregator/control/json_response.hpp"
+#include "aggregator/http/error_body.hpp"
+
+namespace agg::control {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view collection = "/admin/routes";
+constexpr std::size_t default_page_size = 20;
+constexpr std::size_t max_page_size = 100;
+
+/// A route as the API shows it: its definition, plus where it is served (read-only).
+json::object shown(const config::route_config &route) {
+  json::object o = route.definition;
+  o.insert_or_assign("endpoints",
+                     json::object{{"async", route.path}, {"sync", route.sync_path()}, {"stream", route.stream_path()}});
+  return o;
+}
+
+/// {"error": {...}, "errors": {"upstreams[1].url": ["not an http(s) URL"], ...}}: messages grouped
+/// by the field they are about, as validation errors of REST frameworks are.
+std::string errors_json(std::string_view code, std::string_view message, const config::config_errors &errors) {
+  json::object by_field;
+  for (const auto &e : errors) {
+    json::value &messages = by_field[e.path.empty() ? "(root)" : e.path];
+    if (!messages.is_array()) messages = json::array{};
+    messages.as_array().emplace_back(e.message);
+  }
+  return json::serialize(
+      json::object{{"error", {{"code", code}, {"message", message}}}, {"errors", std::move(by_field)}});
+}
+
+void refuse(httplib::Response &response, const config::live_routes::refused &refusal) {
+  using reason = config::live_routes::refused::reason;
+  switch (refusal.why) {
+    case reason::invalid:
+      return set_reply(response, 400, errors_json("invalid_route", "the route is not valid", refusal.errors));
+    case reason::not_found: return set_reply(response, 404, errors_json("not_found", "no such route", refusal.errors));
+    case reason::conflict:
+      return set_reply(response, 409,
+                       errors_json("conflict", "the change conflicts with the routes in force", refusal.errors));
+    case reason::not_saved:
+      return set_reply(response, 500, errors_json("not_saved", "the config file could not be written", refusal.errors));
+  }
+}
+
+/// The request body as a route definition or merge patch, read-only members dropped; nullopt once
+/// the response holds the refusal.
+std::optional<json::value> read_body(const httplib::Request &request, httplib::Response &response) {
+  const std::string type = request.get_header_value("Content-Type");
+  if (!type.empty() && type.find("json") == std::string::npos) {
+    set_reply(response, 415,
+              http::error_json("unsupported_media_type",
+                               "send the route as JSON (Content-Type: application/json), not " + type));
+    return std::nullopt;
+  }
+  auto parsed = config::parse_json_text(request.body);
+  if (const auto *error = std::get_if<config::config_error>(&parsed)) {
+    set_reply(response, 400, errors_json("invalid_json", "the body is not JSON", {*error}));
+    return std::nullopt;
+  }
+  auto &body = std::get<json::value>(parsed);
+  if (auto *o = body.if_object()) {
+    o->erase("endpoints");
+    o->erase("elapsed");  // the timing every response carries, when a client sends one back
+  }
+  return std::move(body);
+}
+
+json::value page_link(std::size_t page, std::size_t page_size) {
+  // Parentheses: json::value{x} would be a one-element array.
+  return json::value(std::string{collection} + "?page=" + std::to_string(page) +
+                     "&page_size=" + std::to_string(page_size));
+}
+
+}  // namespace
+
+bool route_admin_api::serves(std::string_view path) noexcept { return path == "/admin" || path.starts_with("/admin/"); }
+
+void route_admin_api::serve(const httplib::Request &request, httplib::Response &response) const {
+  const std::string &path = request.path;
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  if (path == collection) {
+    if (read) return list(request, response);
+    if (request.method == "POST") return change(request, response, {});
+    response.set_header("Allow", "GET, HEAD, POST");
+    return set_reply(response, 405,
+                     http::error_json("method_not_allowed", request.method + " is not allowed on the list"));
+  }
+  const std::string_view name = std::string_view{path}.substr(std::min(path.size(), collection.size() + 1));
+  if (!path.starts_with(std::string{collection} + "/") || name.empty() || name.find('/') != std::string_view::npos)
+    return set_reply(response, 404,
+                     http::error_json("not_found", "no admin endpoint at " + path + "; see /admin/routes"));
+  if (read) {
+    const auto route = routes_.current()->find(name);
+    if (!route) return set_reply(response, 404, http::error_json("not_found", "no route named " + std::string{name}));
+    return set_reply(response, 200, json::serialize(shown(*route)));
+  }
+  if (request.method == "PUT" || request.method == "PATCH" || request.method == "DELETE")
+    return change(request, response, name);
+  response.set_header("Allow", "GET, HEAD, PUT, PATCH, DELETE");
+  set_reply(response, 405, http::error_json("method_not_allowed", request.method + " is not allowed on a route"));
+}
+
+void route_admin_api::list(const httplib::Request &request, httplib::Response &response) const {
+  config::config_errors problems;
+  std::size_t page = 1;
+  std::size_t page_size = default_page_size;
+  for (const auto &[key, value] : request.params) {
+    if (key == "page") {
+      if (const auto n = config::whole_number(value, 1, 1ULL << 31))
+        page = *n;
+      else
+        problems.push_back({"page", "must be a whole number from 1"});
+    } else if (key == "page_size") {
+      if (const auto n = config::whole_number(value, 1, max_page_size))
+        page_size = *n;
+      else
+        problems.push_back({"page_size", "must be a whole number from 1 to " + std::to_string(max_page_size)});
+    } else {
+      problems.push_back({key, "unknown parameter: the list takes page and page_size"});
+    }
+  }
+  if (!problems.empty())
+    return set_reply(response, 400, errors_json("invalid_parameter", "the list's parameters are not valid", problems));
+
+  const auto table = routes_.current();
+  const auto &routes = table->routes();
+  const std::size_t pages = std::max<std::size_t>(1, (routes.size() + page_size - 1) / page_size);
+  if (page > pages)
+    return set_reply(response, 404,
+                     http::error_json("not_found", "page " + std::to_string(page) + " does not exist: there are " +
+                                                       std::to_string(pages) + " of " + std::to_string(page_size)));
+  json::array results;
+  const std::size_t first = (page - 1) * page_size;
+  for (std::size_t i = first; i < std::min(routes.size(), first + page_size); ++i) results.push_back(shown(*routes[i]));
+  const json::object body{{"count", routes.size()},
+                          {"next", page < pages ? page_link(page + 1, page_size) : json::value{}},
+                          {"previous", page > 1 ? page_link(page - 1, page_size) : json::value{}},
+                          {"results", std::move(results)}};
+  set_reply(response, 200, json::serialize(body));
+}
+
+void route_admin_api::change(const httplib::Request &request, httplib::Response &response,
+                             std::string_view name) const {
+  if (request.method == "DELETE") {
+    if (const auto refusal = routes_.remove(name)) return refuse(response, *refusal);
+    response.status = 204;
+    return;
+  }
+  const auto body = read_body(request, response);
+  if (!body) return;
+  const auto changed = request.method == "POST"  ? routes_.create(*body)
+                       : request.method == "PUT" ? routes_.replace(name, *body)
+                                                 : routes_.patch(name, *body);
+  if (const auto *refusal = std::get_if<config::live_routes::refused>(&changed)) return refuse(response, *refusal);
+  const auto &route = std::get<config::route_ptr>(changed);
+  if (request.method == "POST") response.set_header("Location", std::string{collection} + "/" + route->name);
+  set_reply(response, request.method == "POST" ? 201 : 200, json::serialize(shown(*route)));
+}
+
+}  // namespace agg::control

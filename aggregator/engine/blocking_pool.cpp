@@ -1,0 +1,51 @@
+#include "aggregator/engine/blocking_pool.hpp"
+
+namespace agg::engine {
+
+blocking_pool::~blocking_pool() {
+  std::vector<std::thread> threads;
+  {
+    const std::lock_guard lock{mutex_};
+    closing_ = true;
+    threads.swap(threads_);
+  }
+  wake_.notify_all();
+  for (auto &t : threads) t.join();
+}
+
+std::size_t blocking_pool::queued() const {
+  const std::lock_guard lock{mutex_};
+  return jobs_.size();
+}
+
+bool blocking_pool::submit(std::function<void()> job) {
+  {
+    const std::lock_guard lock{mutex_};
+    if (closing_) return false;
+    if (idle_ == 0 && threads_.size() < max_threads_) {
+      threads_.emplace_back([this] { work(); });
+    } else if (jobs_.size() >= max_queued_ + idle_) {
+      return false;
+    }
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void blocking_pool::work() {
+  std::unique_lock lock{mutex_};
+  for (;;) {
+    ++idle_;
+    wake_.wait(lock, [this] { return closing_ || !jobs_.empty(); });
+    --idle_;
+    if (jobs_.empty()) return;  // closing, and nothing left to run
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    lock.lock();
+  }
+}
+
+}  // namespace agg::engine

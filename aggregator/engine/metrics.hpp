@@ -1,0 +1,53 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace agg::engine {
+
+/// The numbers behind GET /metrics: requests by route and status, a latency histogram per route,
+/// and upstream calls by outcome. Gauges (in flight, open connections, loop lag) are read from
+/// their owners when rendering. Thread-safe; recording takes one short lock.
+class metrics {
+ public:
+  /// Upper bounds of the latency histogram buckets, in seconds (+Inf is implied).
+  static constexpr std::array<double, 12> latency_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                          0.5,   1.0,  1.1,   2.5,  5.0, 10.0};
+
+  /// One finished request: `route` is the route's name, or "-" for other endpoints.
+  void record_request(std::string_view route, int status, std::chrono::steady_clock::duration took);
+  /// One finished upstream call, by outcome kind ("ok", "timeout", ...).
+  void record_upstream(std::string_view outcome, std::uint64_t count = 1);
+
+  /// Point-in-time values owned elsewhere, rendered as gauges.
+  struct gauges {
+    std::size_t aggregations_in_flight = 0;
+    std::size_t transfers_in_flight = 0;
+    std::size_t open_connections = 0;       ///< on the data plane
+    std::uint64_t connections_refused = 0;  ///< closed at once: server.max_connections were open
+    std::size_t sync_queued = 0;            ///< sync-baseline aggregations waiting for a thread
+    double loop_lag_seconds = 0;
+  };
+  /// The Prometheus text exposition format (version 0.0.4).
+  [[nodiscard]] std::string render(const gauges &now) const;
+
+ private:
+  struct histogram {
+    std::array<std::uint64_t, latency_buckets.size()> buckets{};  // not cumulative here
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, int>, std::uint64_t, std::less<>> requests_;  // guarded by mutex_
+  std::map<std::string, histogram, std::less<>> latency_;                       // guarded by mutex_
+  std::map<std::string, std::uint64_t, std::less<>> upstream_calls_;            // guarded by mutex_
+};
+
+}  // namespace agg::engine

@@ -1,0 +1,150 @@
+#include "aggregator/front/loop_front.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "aggregator/front/connection.hpp"
+#include "aggregator/front/data_plane.hpp"
+#include "aggregator/front/router.hpp"
+
+namespace agg::front {
+
+namespace {
+
+using clock = loop::clock;
+
+/// Connections accepted per readiness event before the loop serves the others.
+constexpr int accepts_per_event = 64;
+/// How long accepting pauses when the process is out of descriptors.
+constexpr std::chrono::milliseconds accept_pause{100};
+
+http::request_limits limits_of(const config::server_config &server) {
+  http::request_limits limits;
+  limits.request_timeout = server.request_timeout;
+  return limits;
+}
+
+}  // namespace
+
+/// The listening socket's handler on this loop.
+class loop_front::acceptor final : public loop::io_handler {
+ public:
+  explicit acceptor(loop_front &front) noexcept : front_(front) {}
+  void on_events(std::uint32_t) override { front_.accept_ready(); }
+
+ private:
+  loop_front &front_;
+};
+
+loop_front::loop_front(data_plane &plane, client::upstream_loop &upstream)
+    : request_deadlines(plane.engine().config.server.request_timeout),
+      idle_deadlines(plane.engine().config.server.keep_alive_timeout),
+      send_deadlines(plane.engine().config.server.send_timeout),
+      linger_deadlines(std::chrono::seconds{2}),
+      plane_(plane),
+      upstream_(upstream),
+      limits_(limits_of(plane.engine().config.server)),
+      scratch_(std::make_unique<std::array<char, 64 * 1024>>()),
+      acceptor_(std::make_unique<acceptor>(*this)) {}
+
+loop_front::~loop_front() = default;
+
+void loop_front::attach(int listen_fd) {
+  listen_fd_ = listen_fd;
+  events().add_hooks(*this);
+  hooked_ = true;
+  // EPOLLEXCLUSIVE: a new connection wakes one of the loops, not all of them.
+  events().watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *acceptor_);
+  accepting_ = true;
+}
+
+void loop_front::stop_accepting() {
+  if (accepting_) events().unwatch(listen_fd_);
+  accepting_ = false;
+  resume_accepting_at_.reset();
+  listen_fd_ = -1;
+}
+
+void loop_front::drain() {
+  draining_ = true;
+  std::vector<connection *> idle;
+  for (connection *c : open_)
+    if (c->idle()) idle.push_back(c);
+  for (connection *c : idle) c->close_now();
+}
+
+void loop_front::detach() {
+  stop_accepting();
+  close_all();
+  if (hooked_) events().remove_hooks(*this);
+  hooked_ = false;
+}
+
+void loop_front::close_all() {
+  const std::vector<connection *> all(open_.begin(), open_.end());
+  for (connection *c : all) c->close_now();
+}
+
+void loop_front::adopt(connection &c) { open_.insert(&c); }
+
+void loop_front::forget(connection &c) noexcept {
+  if (open_.erase(&c) != 0) plane_.release_connection();
+}
+
+void loop_front::dispatch(std::shared_ptr<connection> c, request_state state) {
+  route_request(*this, std::move(c), std::move(state));
+}
+
+void loop_front::accept_ready() {
+  for (int i = 0; i < accepts_per_event && accepting_; ++i) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: stop listening for a moment instead of waking on the same connection
+        // every round. The cap (server.max_connections) is meant to keep this from happening.
+        std::fprintf(stderr, "aggregator: accept: %s; pausing for %lld ms\n", std::strerror(errno),
+                     static_cast<long long>(accept_pause.count()));
+        events().unwatch(listen_fd_);
+        accepting_ = false;
+        resume_accepting_at_ = clock::now() + accept_pause;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        std::fprintf(stderr, "aggregator: accept: %s\n", std::strerror(errno));
+      }
+      return;
+    }
+    io::unique_fd socket{fd};
+    if (!plane_.admit_connection()) continue;  // past the cap: closed at once, the others keep being served
+    const int yes = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);  // streamed chunks leave at once
+    std::make_shared<connection>(*this, std::move(socket))->open();
+  }
+}
+
+std::optional<clock::time_point> loop_front::next_deadline() const {
+  std::optional<clock::time_point> earliest = resume_accepting_at_;
+  for (const loop::deadline_list *list : {&request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
+    if (const auto due = list->next_due(); due && (!earliest || *due < *earliest)) earliest = due;
+  return earliest;
+}
+
+void loop_front::on_round(clock::time_point now) {
+  if (resume_accepting_at_ && *resume_accepting_at_ <= now && listen_fd_ >= 0) {
+    resume_accepting_at_.reset();
+    events().watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *acceptor_);
+    accepting_ = true;
+  }
+  for (loop::deadline_list *list : {&request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
+    while (loop::deadline_link *due = list->pop_due(now)) static_cast<connection *>(due)->on_deadline();
+}
+
+void loop_front::on_stop() { close_all(); }
+
+}  // namespace agg::front

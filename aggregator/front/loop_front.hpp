@@ -1,0 +1,86 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_set>
+
+#include "aggregator/client/upstream_loop.hpp"
+#include "aggregator/http/request_limits.hpp"
+#include "aggregator/loop/deadline_list.hpp"
+#include "aggregator/loop/event_loop.hpp"
+
+namespace agg::front {
+
+class connection;
+class data_plane;
+struct request_state;
+
+/// The data plane on one event loop: takes its share of new connections from the shared listening
+/// socket, owns them and their deadlines, and hands their requests to the router, on the same thread
+/// as the upstream calls those requests make. Loop thread only, but for attach/detach (through
+/// event_loop::call).
+class loop_front final : private loop::loop_hooks {
+ public:
+  loop_front(data_plane &plane, client::upstream_loop &upstream);
+  loop_front(const loop_front &) = delete;
+  loop_front &operator=(const loop_front &) = delete;
+  ~loop_front();
+
+  /// Starts taking connections from `listen_fd` (loop thread).
+  void attach(int listen_fd);
+  /// Stops taking new connections (loop thread).
+  void stop_accepting();
+  /// From now on every answer closes its connection, and idle connections close now (loop thread).
+  void drain();
+  /// Closes every connection and leaves the loop (loop thread).
+  void detach();
+
+  [[nodiscard]] data_plane &plane() noexcept { return plane_; }
+  [[nodiscard]] client::upstream_loop &upstream() noexcept { return upstream_; }
+  [[nodiscard]] loop::event_loop &events() noexcept { return upstream_.events(); }
+  [[nodiscard]] const http::request_limits &limits() const noexcept { return limits_; }
+  /// True once drain() was called: answers close their connections.
+  [[nodiscard]] bool draining() const noexcept { return draining_; }
+
+  /// Where a connection reads into: one buffer per loop, so an idle connection holds none.
+  [[nodiscard]] std::span<char> scratch() noexcept { return {scratch_->data(), scratch_->size()}; }
+
+  /// The deadlines a connection can wait under.
+  loop::deadline_list request_deadlines;  ///< first byte of a request to its last byte
+  loop::deadline_list idle_deadlines;     ///< keep-alive: the end of an answer to the next request's first byte
+  loop::deadline_list send_deadlines;     ///< an answer that the client does not read
+  loop::deadline_list linger_deadlines;   ///< reading what a refused client still sends, before closing
+
+  /// The connection is open and counted (connection::open); forget() when it closes.
+  void adopt(connection &c);
+  void forget(connection &c) noexcept;
+  /// Hands a complete request to the router.
+  void dispatch(std::shared_ptr<connection> c, request_state state);
+
+ private:
+  class acceptor;
+
+  [[nodiscard]] std::optional<loop::clock::time_point> next_deadline() const override;
+  void on_round(loop::clock::time_point now) override;
+  void on_stop() override;
+  void accept_ready();
+  void close_all();
+
+  data_plane &plane_;
+  client::upstream_loop &upstream_;
+  http::request_limits limits_;
+  std::unique_ptr<std::array<char, 64 * 1024>> scratch_;
+  std::unique_ptr<acceptor> acceptor_;
+  int listen_fd_ = -1;
+  bool accepting_ = false;
+  bool draining_ = false;
+  bool hooked_ = false;
+  std::optional<loop::clock::time_point> resume_accepting_at_;  // after running out of descriptors
+  std::unordered_set<connection *> open_;
+};
+
+}  // namespace agg::front

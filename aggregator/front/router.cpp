@@ -1,0 +1,147 @@
+#include "aggregator/front/router.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+
+#include <string_view>
+
+#include "aggregator/front/connection.hpp"
+#include "aggregator/front/data_plane.hpp"
+#include "aggregator/front/endpoints.hpp"
+#include "aggregator/front/loop_front.hpp"
+#include "aggregator/http/request_id.hpp"
+
+namespace agg::front {
+
+namespace {
+
+/// One of the data plane's own endpoints.
+struct fixed_endpoint {
+  std::string_view path;
+  std::string_view methods;  ///< as the Allow header lists them
+  bool open;                 ///< served without the client token: probes must work for load balancers
+  void (*serve)(exchange);
+};
+
+void serve_health(exchange x) { x.client->respond(std::move(x.state), response::json(200, R"({"status":"ok"})")); }
+
+void serve_ready(exchange x) {
+  const engine::engine &engine = x.front.plane().engine();
+  const bool ready = engine.client.running() && !engine.aggregations.shutting_down();
+  x.client->respond(std::move(x.state),
+                    response::json(ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})"));
+}
+
+void serve_index(exchange x) {
+  boost::json::array endpoints;
+  for (const auto &shared : x.front.plane().engine().routes.current()->routes()) {
+    const config::route_config &route = *shared;
+    endpoints.push_back(boost::json::object{{"path", route.path}, {"route", route.name}, {"mode", "async"}});
+    endpoints.push_back(boost::json::object{{"path", route.sync_path()}, {"route", route.name}, {"mode", "sync"}});
+    endpoints.push_back(boost::json::object{{"path", route.stream_path()}, {"route", route.name}, {"mode", "stream"}});
+  }
+  for (const char *path : {"/api/jobs", "/health", "/ready"}) endpoints.push_back(boost::json::object{{"path", path}});
+  x.client->respond(
+      std::move(x.state),
+      response::json(200, boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}})));
+}
+
+constexpr fixed_endpoint fixed_endpoints[] = {
+    {"/", "GET, HEAD", false, serve_index},
+    {"/health", "GET, HEAD", true, serve_health},
+    {"/ready", "GET, HEAD", true, serve_ready},
+    {"/api/jobs", "POST", false, serve_job_create},
+};
+
+constexpr std::string_view jobs_prefix = "/api/jobs/";
+
+const fixed_endpoint *fixed_endpoint_at(std::string_view path) {
+  for (const auto &e : fixed_endpoints)
+    if (e.path == path) return &e;
+  return nullptr;
+}
+
+/// True when `method` is one of the comma-separated `methods`.
+bool allows(std::string_view methods, std::string_view method) {
+  while (!methods.empty()) {
+    const std::size_t comma = methods.find(',');
+    if (methods.substr(0, comma) == method) return true;
+    methods = comma == std::string_view::npos ? std::string_view{} : methods.substr(comma + 2);
+  }
+  return false;
+}
+
+/// Where a path that is not served here is, when someone looks for it on the public port.
+std::string not_found_message(std::string_view path) {
+  std::string message = "no endpoint at " + std::string{path} + "; GET / lists them";
+  if (path == "/metrics" || path == "/admin" || path.starts_with("/admin/"))
+    message += " (the admin API and /metrics are served by the control plane, server.admin_listen)";
+  return message;
+}
+
+/// `target` with every byte that may not stand in a URI percent-encoded (spaces aside, which the
+/// reader never lets through): clients send `[`, `|`, `{` or UTF-8 raw in queries, and browsers
+/// encode them; after this Boost.URL reads both alike.
+std::string encoded_target(std::string_view target) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  static constexpr std::string_view allowed = "-._~!$&'()*+,;=:@/?%";
+  std::string out;
+  out.reserve(target.size());
+  for (const char c : target) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool plain = (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9');
+    if (plain || allowed.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[byte >> 4];
+      out += hex[byte & 0x0F];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void route_request(loop_front &front, std::shared_ptr<connection> client, request_state state) {
+  const engine::engine &engine = front.plane().engine();
+  const auto given_id = state.request.header("X-Request-Id");
+  state.request_id =
+      given_id && http::acceptable_request_id(*given_id) ? std::string{*given_id} : http::new_request_id();
+  exchange x{front, std::move(client), std::move(state)};
+  request_state &s = x.state;
+  const std::string target_text = encoded_target(s.request.target);
+  const auto target = boost::urls::parse_origin_form(target_text);
+  if (!target)
+    return x.client->respond(std::move(s),
+                             response::error(400, "bad_target", "the request target is not a valid path and query"));
+  s.path = target->path();
+  for (const auto &param : target->params()) s.query.emplace(param.key, param.value);
+
+  const fixed_endpoint *fixed = fixed_endpoint_at(s.path);
+  const auto routes = engine.routes.current();  // this request's snapshot, whatever changes meanwhile
+  const auto route = fixed == nullptr ? routes->endpoint_at(s.path) : std::nullopt;
+  const bool job = fixed == nullptr && !route && s.path.starts_with(jobs_prefix) && s.path.size() > jobs_prefix.size();
+
+  if (fixed == nullptr || !fixed->open) {
+    if (auto refusal = engine.client_auth.check(s.request.header("Authorization"))) {
+      response answer = response::json(refusal->status, std::move(refusal->body));
+      if (refusal->challenge) answer.with_header("WWW-Authenticate", *refusal->challenge);
+      return x.client->respond(std::move(s), std::move(answer));
+    }
+  }
+  if (fixed == nullptr && !route && !job)
+    return x.client->respond(std::move(s), response::error(404, "not_found", not_found_message(s.path)));
+  const std::string_view methods = fixed != nullptr ? fixed->methods : route ? "GET, HEAD" : "GET, HEAD, DELETE";
+  if (!allows(methods, s.request.method))
+    return x.client->respond(std::move(s),
+                             response::error(405, "method_not_allowed",
+                                             s.request.method + " is not allowed here; use " + std::string{methods})
+                                 .with_header("Allow", std::string{methods}));
+  if (fixed != nullptr) return fixed->serve(std::move(x));
+  if (job) return serve_job(std::move(x));
+  serve_route(std::move(x), *route);
+}
+
+}  // namespace agg::front
