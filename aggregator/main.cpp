@@ -186,6 +186,7 @@ int main(int argc, char **argv) {
       log.event(level::error, e.what());
       return exit_config_error;
     }
+    data.start();  // before the signal thread exists: a stop it takes finds the data plane whole
     // SIGTERM/SIGINT: stop accepting, give in-flight requests the grace period, cancel the rest.
     // SIGHUP: reload the routes from the config file; a bad file changes nothing.
     const auto grace = config.server.shutdown_grace;
@@ -196,7 +197,6 @@ int main(int argc, char **argv) {
           control.stop();
         },
         [&routes, &log] { reload_routes(routes, log); }};
-    data.start();
     std::printf("aggregator listening on http://%s:%u (config: %s; %zu event loops)\n", config.server.host.c_str(),
                 port, source.c_str(), client.loop_count());
     std::printf("control plane listening on http://%s:%u (%s/metrics, /ready, /health)\n",

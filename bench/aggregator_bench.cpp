@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/url/parse.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,11 +13,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/fanout/json_writer.hpp"
 #include "bench/bench_services.hpp"
+#include "bench/flood_run.hpp"
 #include "bench/load_run.hpp"
 #include "bench/svg_chart.hpp"
 
@@ -217,6 +221,97 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
   return clean ? 0 : 1;
 }
 
+/// Host and port of an http:// URL.
+std::pair<std::string, std::uint16_t> host_and_port(const std::string &url) {
+  const auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || parsed->scheme() != "http") throw std::invalid_argument("not an http:// URL: " + url);
+  return {parsed->host(), static_cast<std::uint16_t>(parsed->port_number() == 0 ? 80 : parsed->port_number())};
+}
+
+/// One phase of a flood run: the clients' load with a health probe beside it.
+struct flood_phase {
+  load_result load;
+  agg::bench::probe_result health;
+  agg::bench::process_usage usage;
+};
+
+flood_phase run_phase(const target &t, const agg::bench::load_settings &settings, const std::string &host,
+                      std::uint16_t port, const char *label) {
+  flood_phase phase;
+  std::thread prober{[&] {
+    phase.health =
+        agg::bench::probe(host, port, "/health", settings.ramp + settings.duration, std::chrono::milliseconds{100});
+  }};
+  phase.load = agg::bench::run_load(settings, [label](double elapsed, std::size_t ok, std::size_t failed) {
+    std::fprintf(stderr, "\r[flood: %s] %5.1f s  %8zu ok  %6zu errors   ", label, elapsed, ok, failed);
+  });
+  prober.join();
+  std::fprintf(stderr, "\r%80s\r", "");
+  if (t.pid) phase.usage = agg::bench::usage_of(t.pid);
+  return phase;
+}
+
+int flood_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, std::size_t idle,
+                  std::size_t drip, std::size_t max_aggregations) {
+  target t;
+  start(t, o, idle + drip + clients + 256, max_aggregations);
+  const auto [host, port] =
+      t.services ? std::pair<std::string, std::uint16_t>{"127.0.0.1", t.services->port()} : host_and_port(o.target_url);
+  agg::bench::load_settings settings;
+  settings.url = t.url(num, false);
+  settings.clients = clients;
+  settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
+  const flood_phase quiet = run_phase(t, settings, host, port, "without the flood");
+  const auto before = t.pid ? agg::bench::usage_of(t.pid) : agg::bench::process_usage{};
+  agg::bench::flood hostile{{host, port, idle, drip, std::chrono::milliseconds{1000}}};
+  const auto settle_by = clock_type::now() + std::chrono::seconds{30};
+  while (hostile.open() < idle + drip && clock_type::now() < settle_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  const std::size_t flood_open = hostile.open();
+  const flood_phase flooded = run_phase(t, settings, host, port, "with the flood");
+  const std::size_t reopened = hostile.closed_by_server();
+
+  std::printf(
+      "flood: %zu idle + %zu dripping connections (%zu open when the load started, %zu closed by the server "
+      "and opened again); %zu clients, N=%zu\n",
+      idle, drip, flood_open, reopened, clients, num);
+  std::printf("%-18s %9s %8s %8s %8s %7s %10s %10s %10s %7s %9s %6s\n", "phase", "aggr/s", "p50 s", "p99 s", "max s",
+              "errors", "health p50", "health p99", "health max", "failed", "RSS", "fds");
+  std::string json = R"({"command":"flood","idle":)" + std::to_string(idle) + R"(,"drip":)" + std::to_string(drip) +
+                     R"(,"clients":)" + std::to_string(clients) + R"(,"phases":[)";
+  bool clean = true;
+  for (const auto &[name, p] : {std::pair{"without the flood", &quiet}, std::pair{"with the flood", &flooded}}) {
+    std::size_t errors = 0;
+    for (const auto &[kind, count] : p->load.errors) errors += count;
+    clean = clean && errors == 0 && p->health.failures == 0;
+    std::printf("%-18s %9.1f %8.4f %8.4f %8.4f %7zu %9.2fms %9.2fms %9.2fms %7zu %6.1f MB %6zu\n", name,
+                p->load.throughput(), p->load.percentile(50), p->load.percentile(99),
+                p->load.latencies_s.empty() ? 0 : p->load.latencies_s.back(), errors, p->health.percentile(50) * 1e3,
+                p->health.percentile(99) * 1e3, p->health.latencies_s.empty() ? 0 : p->health.latencies_s.back() * 1e3,
+                p->health.failures, static_cast<double>(p->usage.rss_bytes) / 1e6, p->usage.descriptors);
+    agg::fanout::json_writer w{json};
+    if (json.back() != '[') w.raw(",");
+    w.raw("{").key("phase").string(name).raw(",").key("aggregations_per_s").number(p->load.throughput(), 2);
+    w.raw(",").key("p50_s").number(p->load.percentile(50), 6).raw(",").key("p99_s").number(p->load.percentile(99), 6);
+    w.raw(",").key("errors").number(static_cast<long long>(errors));
+    w.raw(",").key("health_p50_s").number(p->health.percentile(50), 6);
+    w.raw(",").key("health_p99_s").number(p->health.percentile(99), 6);
+    w.raw(",").key("health_failures").number(static_cast<long long>(p->health.failures));
+    w.raw(",").key("rss_bytes").number(static_cast<long long>(p->usage.rss_bytes));
+    w.raw(",").key("descriptors").number(static_cast<long long>(p->usage.descriptors)).raw("}");
+  }
+  if (t.pid)
+    std::printf("RSS %+.1f MB for the flood's %zu connections: %.1f KiB each\n",
+                (static_cast<double>(flooded.usage.rss_bytes) - static_cast<double>(before.rss_bytes)) / 1e6,
+                flood_open,
+                flood_open ? (static_cast<double>(flooded.usage.rss_bytes) - static_cast<double>(before.rss_bytes)) /
+                                 1024.0 / static_cast<double>(flood_open)
+                           : 0.0);
+  json += "]}\n";
+  save(o.json_file, json, "JSON");
+  return clean ? 0 : 1;
+}
+
 int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
   target t;
   start(t, o, 256, 2000);
@@ -252,7 +347,7 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
 
 int main(int argc, char **argv) {
   CLI::App app{
-      "aggregator-bench: async vs sync, load, and fan-out sweeps against the aggregator.\n"
+      "aggregator-bench: async vs sync, load, floods and fan-out sweeps against the aggregator.\n"
       "Starts the bundled upstream and an aggregator from the build tree unless --target is given."};
   app.require_subcommand(1);
   common_options o;
@@ -288,6 +383,20 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   ld->add_option("--svg", o.svg_file, "write a latency-percentiles-vs-concurrency chart (SVG)");
 
+  std::size_t idle = 10'000, drip = 1'000, flood_clients = 100;
+  long long flood_delay = 100;
+  double flood_duration = 20;
+  CLI::App *fl = app.add_subcommand(
+      "flood", "well-behaved clients and /health probes, first alone, then beside idle and drip-fed connections");
+  fl->add_option("--idle", idle, "connections that send nothing")->capture_default_str();
+  fl->add_option("--drip", drip, "connections that send a request head one byte per second")->capture_default_str();
+  fl->add_option("--clients", flood_clients, "well-behaved clients running aggregations")->capture_default_str();
+  fl->add_option("--num", num, "upstream calls per aggregation")->capture_default_str();
+  fl->add_option("--duration", flood_duration, "seconds per phase, after a 1 s ramp")->capture_default_str();
+  fl->add_option("--max-aggregations", max_aggregations, "the started aggregator's server.max_aggregations")
+      ->capture_default_str();
+  common(fl, flood_delay);
+
   CLI::App *sw = app.add_subcommand("sweep", "N from 1 to 1000 for both modes");
   sw->add_option("--ns", ns, "comma-separated fan-out widths")->capture_default_str();
   sw->add_option("--repeat", repeat, "requests per point and mode")->capture_default_str();
@@ -299,10 +408,11 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  o.delay_ms = *cmp ? compare_delay : (*ld ? load_delay : sweep_delay);
+  o.delay_ms = *cmp ? compare_delay : *ld ? load_delay : *fl ? flood_delay : sweep_delay;
   try {
     if (*cmp) return compare(o, num, repeat);
     if (*ld) return load(o, clients, num, duration, sync, max_aggregations, warmup);
+    if (*fl) return flood_command(o, flood_clients, num, flood_duration, idle, drip, max_aggregations);
     return sweep(o, ns, repeat);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "aggregator-bench: %s\n", e.what());

@@ -38,8 +38,15 @@ std::string bench_services::url(std::size_t num, bool sync) const {
 process_usage usage_of(pid_t pid) {
   process_usage usage;
   std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
-  for (std::string line; std::getline(status, line);)
+  for (std::string line; std::getline(status, line);) {
     if (line.starts_with("VmHWM:")) usage.peak_rss_bytes = std::stoull(line.substr(6)) * 1024;
+    if (line.starts_with("VmRSS:")) usage.rss_bytes = std::stoull(line.substr(6)) * 1024;
+    if (line.starts_with("Threads:")) usage.threads = std::stoull(line.substr(8));
+  }
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator{"/proc/" + std::to_string(pid) + "/fd", ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec))
+    ++usage.descriptors;
   std::ifstream stat_file{"/proc/" + std::to_string(pid) + "/stat"};
   std::string stat;
   std::getline(stat_file, stat);

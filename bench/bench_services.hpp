@@ -21,6 +21,7 @@ class bench_services {
                  std::size_t max_aggregations);
 
   [[nodiscard]] std::string url(std::size_t num, bool sync) const;
+  [[nodiscard]] int port() const noexcept { return port_; }
   [[nodiscard]] pid_t aggregator_pid() const { return aggregator_->pid(); }
 
  private:
@@ -30,10 +31,14 @@ class bench_services {
   int port_ = 0;
 };
 
-/// A process's peak resident memory (VmHWM) in bytes and its CPU time (user + system) so far.
+/// A process's resident memory now and at its peak (VmRSS, VmHWM) in bytes, its CPU time (user +
+/// system) so far, its open descriptors and its threads.
 struct process_usage {
   std::uint64_t peak_rss_bytes = 0;
+  std::uint64_t rss_bytes = 0;
   double cpu_seconds = 0;
+  std::size_t descriptors = 0;
+  std::size_t threads = 0;
 };
 process_usage usage_of(pid_t pid);
 

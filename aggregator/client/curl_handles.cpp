@@ -20,6 +20,11 @@ multi_handle::multi_handle() : handle_((ensure_curl_global_init(), curl_multi_in
   if (handle_ == nullptr) throw curl_error("curl_multi_init failed");
 }
 
+void set_url_part(const url_handle &url, CURLUPart part, const char *value) {
+  if (const CURLUcode rc = curl_url_set(url.get(), part, value, 0); rc != CURLUE_OK)
+    throw curl_error(std::string{"curl_url_set: "} + curl_url_strerror(rc));
+}
+
 void header_list::append(const std::string &line) {
   curl_slist *const extended = curl_slist_append(head_, line.c_str());
   if (extended == nullptr) throw curl_error("curl_slist_append failed");

@@ -73,6 +73,37 @@ class multi_handle {
   CURLM *handle_;
 };
 
+/// Owns one C handle of libcurl's through its `release` function (curl_url_cleanup, ...): move-only,
+/// never null once made; `what` names the constructor that failed.
+template <typename Handle, void (*release)(Handle *)>
+class unique_handle {
+ public:
+  unique_handle(Handle *handle, const char *what) : handle_(handle) {
+    if (handle_ == nullptr) throw curl_error(std::string{what} + " failed");
+  }
+  unique_handle(unique_handle &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  unique_handle &operator=(unique_handle &&other) noexcept {
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
+  unique_handle(const unique_handle &) = delete;
+  unique_handle &operator=(const unique_handle &) = delete;
+  ~unique_handle() {
+    if (handle_ != nullptr) release(handle_);
+  }
+
+  [[nodiscard]] Handle *get() const noexcept { return handle_; }
+
+ private:
+  Handle *handle_;
+};
+
+/// A URL parsed by libcurl (CURLU).
+using url_handle = unique_handle<CURLU, curl_url_cleanup>;
+
+/// Sets one part of a parsed URL; throws curl_error when curl refuses it.
+void set_url_part(const url_handle &url, CURLUPart part, const char *value);
+
 /// Owns a curl_slist of request headers.
 class header_list {
  public:

@@ -19,7 +19,7 @@ std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_po
 
 }  // namespace
 
-transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options)
+transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options, CURLU *origin)
     : easy_(easy), max_body_bytes_(call.max_body_bytes) {
   const auto allowed = time_allowed(call, started_, limited_by_deadline_);
   if (allowed.count() <= 0) {
@@ -29,7 +29,19 @@ transfer::transfer(easy_handle &easy, const upstream_call &call, const client_op
   // Every option a call may change is set on every call (new_handle() set the rest once), so a pooled
   // handle never carries anything over from its previous call and needs no curl_easy_reset.
   for (const auto &line : call.headers) headers_.append(line);
+  if (origin != nullptr && call.origin_length != 0) {
+    url_.emplace(curl_url_dup(origin), "curl_url_dup");
+    const std::string_view target = std::string_view{call.url}.substr(call.origin_length);
+    const std::size_t question = target.find('?');
+    const std::string path{target.substr(0, question)};
+    set_url_part(*url_, CURLUPART_PATH, path.empty() ? "/" : path.c_str());
+    if (question != std::string_view::npos)
+      set_url_part(*url_, CURLUPART_QUERY, std::string{target.substr(question + 1)}.c_str());
+  }
+  // The URL string too: curl keeps it for messages, and with it set does not rebuild one from the
+  // parsed form.
   easy_.set(CURLOPT_URL, call.url.c_str());
+  easy_.set(CURLOPT_CURLU, url_ ? url_->get() : nullptr);
   easy_.set(CURLOPT_TIMEOUT_MS, static_cast<long>(allowed.count()));
   easy_.set(CURLOPT_HTTPHEADER, headers_.get());
   easy_.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
@@ -72,6 +84,7 @@ easy_handle transfer::new_handle() {
 transfer::~transfer() {
   // The handle outlives the transfer in a pool: leave it no pointer into this object.
   if (curl_easy_setopt(easy_.get(), CURLOPT_HTTPHEADER, nullptr) != CURLE_OK ||
+      curl_easy_setopt(easy_.get(), CURLOPT_CURLU, nullptr) != CURLE_OK ||
       curl_easy_setopt(easy_.get(), CURLOPT_ERRORBUFFER, nullptr) != CURLE_OK ||
       curl_easy_setopt(easy_.get(), CURLOPT_WRITEDATA, nullptr) != CURLE_OK)
     std::fputs("transfer: clearing the easy handle's pointers failed\n", stderr);

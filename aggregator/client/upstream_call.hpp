@@ -16,6 +16,9 @@ struct upstream_call {
   /// The aggregation's deadline: the transfer never runs past it (nor starts after it).
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::vector<std::string> headers;  ///< extra request header lines, "Name: value"
+  /// url[0, origin_length) is `scheme://host[:port]`: calls to one origin share its parsed form.
+  /// 0 when not known (the URL is then parsed whole).
+  std::size_t origin_length = 0;
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.

@@ -82,7 +82,6 @@ struct upstream_loop::transfer_awaiter {
     if (!loop->start_transfer(*this)) return false;
     if (stop.stop_possible()) {
       id = loop->next_transfer_id_++;
-      loop->cancellable_.emplace(id, this);
       on_stop.emplace(stop, request_cancel{loop, id});  // posts at once if a stop came already
     }
     return true;
@@ -113,9 +112,12 @@ upstream_loop::upstream_loop(const client_options &options, std::size_t max_conn
 upstream_loop::~upstream_loop() { events_.stop(); }
 
 void upstream_loop::cancel(std::uint64_t transfer_id) {
-  const auto found = cancellable_.find(transfer_id);
-  if (found == cancellable_.end()) return;  // it finished before the request arrived
-  transfer_awaiter &awaiter = *found->second;
+  // A walk of the transfers in flight: cancelling is rare, and an index would cost every transfer
+  // an insertion and an erasure.
+  transfer_awaiter *found = active_;
+  while (found != nullptr && found->id != transfer_id) found = found->next;
+  if (found == nullptr) return;  // it finished before the request arrived
+  transfer_awaiter &awaiter = *found;
   detach(awaiter);
   awaiter.cancelled = cancelled_by_request;
   finished_.push_back(&awaiter);  // resumed with the completions, outside curl
@@ -131,7 +133,6 @@ void upstream_loop::detach(transfer_awaiter &awaiter) {
     active_ = awaiter.next;
   if (awaiter.next != nullptr) awaiter.next->prev = awaiter.prev;
   awaiter.prev = awaiter.next = nullptr;
-  if (awaiter.id != 0) cancellable_.erase(awaiter.id);
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -143,7 +144,7 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
   easy_handle easy = take_easy();
   upstream_reply reply;
   {
-    transfer work{easy, call, options_};
+    transfer work{easy, call, options_, origin_of(call)};
     if (work.expired()) {
       reply = work.expired_reply();
     } else {
@@ -154,6 +155,15 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
   }
   give_back(std::move(easy));
   co_return reply;
+}
+
+CURLU *upstream_loop::origin_of(const upstream_call &call) {
+  if (call.origin_length == 0 || call.origin_length > call.url.size()) return nullptr;
+  const std::string_view origin = std::string_view{call.url}.substr(0, call.origin_length);
+  if (const auto found = origins_.find(origin); found != origins_.end()) return found->second.get();
+  url_handle parsed{curl_url(), "curl_url"};
+  if (curl_url_set(parsed.get(), CURLUPART_URL, std::string{origin}.c_str(), 0) != CURLUE_OK) return nullptr;
+  return origins_.emplace(std::string{origin}, std::move(parsed)).first->second.get();
 }
 
 easy_handle upstream_loop::take_easy() {

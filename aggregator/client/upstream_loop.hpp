@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +20,12 @@
 #include "aggregator/loop/event_loop.hpp"
 
 namespace agg::client {
+
+/// Lets an unordered_map keyed by std::string be searched with a std::string_view.
+struct transparent_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+};
 
 /// One event loop thread with the curl multi handles ("shards") it drives with
 /// curl_multi_socket_action. Other parts run on the same loop (the data plane serves its client
@@ -72,6 +80,9 @@ class upstream_loop final : private loop::loop_hooks {
   bool start_transfer(transfer_awaiter &awaiter);
   easy_handle take_easy();
   void give_back(easy_handle easy);
+  /// The parsed form of the origin (scheme://host:port) of `call`, made on first use; null when the
+  /// call does not say where its origin ends or curl cannot parse it.
+  CURLU *origin_of(const upstream_call &call);
   /// The bookkeeping of descriptor `fd`, made on first use.
   curl_socket &socket_state(curl_socket_t fd);
   void on_socket_ready(curl_socket &socket, std::uint32_t events);
@@ -83,13 +94,14 @@ class upstream_loop final : private loop::loop_hooks {
   client_options options_;
   loop::event_loop events_;
   std::vector<std::unique_ptr<curl_socket>> sockets_;  // by descriptor; before shards_: their cleanup closes sockets
+  /// By origin string; few per service, kept for the loop's life.
+  std::unordered_map<std::string, url_handle, transparent_hash, std::equal_to<>> origins_;
   std::vector<easy_handle> idle_easy_;
   std::vector<std::unique_ptr<shard>> shards_;
   std::size_t next_shard_ = 0;
-  transfer_awaiter *active_ = nullptr;  // intrusive list of transfers in the multi handles
-  std::unordered_map<std::uint64_t, transfer_awaiter *> cancellable_;  // by id, those with a stop token
-  std::vector<transfer_awaiter *> finished_;                           // to resume at the end of the round
-  std::vector<transfer_awaiter *> resuming_;                           // finished_ of the round being resumed
+  transfer_awaiter *active_ = nullptr;        // intrusive list of transfers in the multi handles
+  std::vector<transfer_awaiter *> finished_;  // to resume at the end of the round
+  std::vector<transfer_awaiter *> resuming_;  // finished_ of the round being resumed
   std::uint64_t next_transfer_id_ = 1;
   std::atomic<std::size_t> in_flight_{0};
 };

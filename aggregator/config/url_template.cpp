@@ -50,6 +50,8 @@ std::variant<url_template, std::string> url_template::parse(std::string_view tex
   const std::size_t first_slot = text.find('{');
   if (first_slot != std::string_view::npos && (path_start == std::string_view::npos || first_slot < path_start))
     return "slots may only stand in the path or query, never in the scheme, host or port";
+  result.origin_length_ = path_start == std::string_view::npos ? text.find('?', authority_start) : path_start;
+  if (result.origin_length_ == std::string_view::npos) result.origin_length_ = text.size();
   return result;
 }
 

@@ -25,10 +25,14 @@ class url_template {
   /// The URL with every slot filled by `value_of(name)`, percent-encoded.
   [[nodiscard]] std::string expand(const std::function<std::string(std::string_view)> &value_of) const;
   [[nodiscard]] const std::string &text() const noexcept { return text_; }
+  /// How many leading characters are scheme, host and port (`http://host:8080`): the same in every
+  /// expansion, since slots stand only after them.
+  [[nodiscard]] std::size_t origin_length() const noexcept { return origin_length_; }
   [[nodiscard]] std::vector<std::string> slot_names() const;
 
  private:
   std::string text_;
+  std::size_t origin_length_ = 0;
   std::vector<piece> pieces_;
 };
 

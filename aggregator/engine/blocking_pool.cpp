@@ -21,13 +21,11 @@ std::size_t blocking_pool::queued() const {
 bool blocking_pool::submit(std::function<void()> job) {
   {
     const std::lock_guard lock{mutex_};
-    if (closing_) return false;
-    if (idle_ == 0 && threads_.size() < max_threads_) {
-      threads_.emplace_back([this] { work(); });
-    } else if (jobs_.size() >= max_queued_ + idle_) {
-      return false;
-    }
+    if (closing_ || outstanding_ >= max_threads_ + max_queued_) return false;
+    ++outstanding_;
     jobs_.push_back(std::move(job));
+    // A thread for each job up to the cap; threads stay for the pool's life once made.
+    if (threads_.size() < max_threads_ && threads_.size() < outstanding_) threads_.emplace_back([this] { work(); });
   }
   wake_.notify_one();
   return true;
@@ -36,15 +34,14 @@ bool blocking_pool::submit(std::function<void()> job) {
 void blocking_pool::work() {
   std::unique_lock lock{mutex_};
   for (;;) {
-    ++idle_;
     wake_.wait(lock, [this] { return closing_ || !jobs_.empty(); });
-    --idle_;
     if (jobs_.empty()) return;  // closing, and nothing left to run
     std::function<void()> job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
     job();
     lock.lock();
+    --outstanding_;
   }
 }
 

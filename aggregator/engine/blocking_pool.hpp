@@ -68,7 +68,7 @@ class blocking_pool {
   std::condition_variable wake_;
   std::deque<std::function<void()>> jobs_;  // guarded by mutex_
   std::vector<std::thread> threads_;        // guarded by mutex_
-  std::size_t idle_ = 0;                    // guarded by mutex_: threads waiting for a job
+  std::size_t outstanding_ = 0;             // guarded by mutex_: jobs queued or running
   bool closing_ = false;                    // guarded by mutex_
 };
 

@@ -123,7 +123,7 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
         return *values.find(slot)->second;  // config validation guarantees every slot is known
       });
       plan.calls.push_back({std::move(url), call_timeout, route.max_body_bytes, plan.deadline,
-                            std::get<std::vector<std::string>>(header_lines)});
+                            std::get<std::vector<std::string>>(header_lines), entry.url.origin_length()});
       plan.required.push_back(entry.required);
     }
   }

@@ -113,7 +113,8 @@ void connection::read_ready() {
       continue;  // read and dropped
     }
     const bool was_started = reader_.started();
-    reader_.feed({buffer.data(), static_cast<std::size_t>(n)});
+    if (reader_.feed({buffer.data(), static_cast<std::size_t>(n)}) == http::request_reader::progress::continue_expected)
+      continue_due_ = true;  // sent below, when the request is the one being read
     if (!was_started) {
       // A request's time runs from its first byte, not from each one.
       first_byte_ = clock::now();
@@ -133,6 +134,11 @@ void connection::serve_buffered() {
   if (in_serve_) return;  // an answer given synchronously: the loop below goes on with the next
   in_serve_ = true;
   while (phase_ == phase::reading && out_.empty() && !close_after_) {
+    if (continue_due_) {
+      continue_due_ = false;
+      send("HTTP/1.1 100 Continue\r\n\r\n");
+      continue;
+    }
     const auto progress = reader_.feed({});
     if (progress == http::request_reader::progress::need_more) break;
     if (progress == http::request_reader::progress::continue_expected) {

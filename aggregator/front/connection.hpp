@@ -89,6 +89,7 @@ class connection final : public loop::io_handler,
   bool peer_closed_ = false;   // the client will send nothing more
   bool close_after_ = false;   // the answer being written is the last one
   bool in_serve_ = false;      // serve_buffered() is on the stack
+  bool continue_due_ = false;  // the head being read asked for 100 Continue
   bool linger_ = false;        // a refused client may still be sending: read and drop before closing
   std::chrono::steady_clock::time_point first_byte_{};  // of the request being read
   std::stop_source stop_;

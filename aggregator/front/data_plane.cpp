@@ -9,9 +9,14 @@ namespace agg::front {
 data_plane::data_plane(engine::engine &engine) : engine_(engine) {}
 
 data_plane::~data_plane() {
-  for (std::size_t i = 0; i < fronts_.size(); ++i) {
-    loop_front &front = *fronts_[i];
-    if (!front.events().call([&front] { front.detach(); })) front.detach();  // the loop stopped already
+  // First no loop accepts (so none hands a connection over any more), then each closes its own.
+  for (const auto &front : fronts_) {
+    loop_front &f = *front;
+    if (!f.events().call([&f] { f.stop_accepting(); })) f.stop_accepting();  // the loop stopped already
+  }
+  for (const auto &front : fronts_) {
+    loop_front &f = *front;
+    if (!f.events().call([&f] { f.detach(); })) f.detach();
   }
 }
 
@@ -22,12 +27,13 @@ std::uint16_t data_plane::bind() {
 }
 
 void data_plane::start() {
-  for (std::size_t i = 0; i < engine_.client.loop_count(); ++i) {
-    auto front = std::make_unique<loop_front>(*this, engine_.client.loop(i));
-    loop_front &attached = *front;
-    const int fd = socket_->fd();
-    attached.events().call([&attached, fd] { attached.attach(fd); });
-    fronts_.push_back(std::move(front));
+  // Every loop front exists before any accepts: a loop hands connections to the others.
+  for (std::size_t i = 0; i < engine_.client.loop_count(); ++i)
+    fronts_.push_back(std::make_unique<loop_front>(*this, engine_.client.loop(i)));
+  const int fd = socket_->fd();
+  for (const auto &front : fronts_) {
+    loop_front &f = *front;
+    f.events().call([&f, fd] { f.attach(fd); });
   }
 }
 
@@ -43,6 +49,13 @@ bool data_plane::admit_connection() noexcept {
   open_.fetch_sub(1, std::memory_order_relaxed);
   refused_.fetch_add(1, std::memory_order_relaxed);
   return false;
+}
+
+loop_front &data_plane::least_loaded(loop_front &accepting) noexcept {
+  loop_front *best = &accepting;
+  for (const auto &front : fronts_)
+    if (front->load() + 1 < best->load()) best = front.get();  // ties stay: no hand-off for nothing
+  return *best;
 }
 
 bool data_plane::shut_down(std::chrono::milliseconds grace) {

@@ -47,6 +47,8 @@ class data_plane {
   /// Counts a new connection in; false (and counted as refused) when the cap is reached.
   bool admit_connection() noexcept;
   void release_connection() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+  /// The loop that should take a new connection: `accepting`, unless another serves fewer.
+  [[nodiscard]] loop_front &least_loaded(loop_front &accepting) noexcept;
 
  private:
   void on_each_loop(void (loop_front::*what)());

@@ -95,7 +95,28 @@ void loop_front::close_all() {
 void loop_front::adopt(connection &c) { open_.insert(&c); }
 
 void loop_front::forget(connection &c) noexcept {
-  if (open_.erase(&c) != 0) plane_.release_connection();
+  if (open_.erase(&c) == 0) return;
+  load_.fetch_sub(1, std::memory_order_relaxed);
+  plane_.release_connection();
+}
+
+void loop_front::hand_over(io::unique_fd socket) {
+  const int fd = socket.get();
+  const bool posted = events().post([this, fd] {
+    io::unique_fd owned{fd};
+    if (!accepting_ && draining_) return forget_unopened();
+    std::make_shared<connection>(*this, std::move(owned))->open();
+  });
+  if (posted) {
+    static_cast<void>(socket.release());  // the posted work owns it now
+  } else {
+    forget_unopened();  // `socket` closes it
+  }
+}
+
+void loop_front::forget_unopened() noexcept {
+  load_.fetch_sub(1, std::memory_order_relaxed);
+  plane_.release_connection();
 }
 
 void loop_front::dispatch(std::shared_ptr<connection> c, request_state state) {
@@ -124,7 +145,15 @@ void loop_front::accept_ready() {
     if (!plane_.admit_connection()) continue;  // past the cap: closed at once, the others keep being served
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);  // streamed chunks leave at once
-    std::make_shared<connection>(*this, std::move(socket))->open();
+    // Whichever loop the kernel woke, the connection goes to the least loaded one: a burst of
+    // connections would otherwise all land on the first loop awake. Its requests then never leave
+    // that loop.
+    loop_front &target = plane_.least_loaded(*this);
+    target.load_.fetch_add(1, std::memory_order_relaxed);
+    if (&target == this)
+      std::make_shared<connection>(*this, std::move(socket))->open();
+    else
+      target.hand_over(std::move(socket));
   }
 }
 

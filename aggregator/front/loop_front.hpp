@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "aggregator/client/upstream_loop.hpp"
 #include "aggregator/http/request_limits.hpp"
+#include "aggregator/io/unique_fd.hpp"
 #include "aggregator/loop/deadline_list.hpp"
 #include "aggregator/loop/event_loop.hpp"
 
@@ -58,6 +60,11 @@ class loop_front final : private loop::loop_hooks {
   /// The connection is open and counted (connection::open); forget() when it closes.
   void adopt(connection &c);
   void forget(connection &c) noexcept;
+  /// Connections this loop serves or was handed and has not opened yet. Any thread.
+  [[nodiscard]] std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
+  /// Takes a socket another loop accepted (it counted it here already): serves it from now on. Any
+  /// thread; the socket is closed when this loop no longer runs.
+  void hand_over(io::unique_fd socket);
   /// Hands a complete request to the router.
   void dispatch(std::shared_ptr<connection> c, request_state state);
 
@@ -68,6 +75,8 @@ class loop_front final : private loop::loop_hooks {
   void on_round(loop::clock::time_point now) override;
   void on_stop() override;
   void accept_ready();
+  /// A handed-over socket that was never opened leaves the counts.
+  void forget_unopened() noexcept;
   void close_all();
 
   data_plane &plane_;
@@ -81,6 +90,7 @@ class loop_front final : private loop::loop_hooks {
   bool hooked_ = false;
   std::optional<loop::clock::time_point> resume_accepting_at_;  // after running out of descriptors
   std::unordered_set<connection *> open_;
+  std::atomic<std::size_t> load_{0};
 };
 
 }  // namespace agg::front

@@ -30,6 +30,8 @@ class unique_fd {
   }
 
   [[nodiscard]] int get() const noexcept { return fd_; }
+  /// Gives the descriptor up without closing it.
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;

@@ -51,19 +51,22 @@ const std::string smuggled_delete =
 
 }  // namespace
 
-TEST_CASE("no request target crashes the service: long ones are routed up to 8 KiB, then 414") {
+TEST_CASE("no request target crashes either listener: long ones are routed up to 8 KiB, then 414") {
   agg::testing::local_upstream upstream;
   aggregator_binary service{demo_routes(upstream)};
   // A path of `length` characters (built by appending: `"/" + std::string` trips g++ 12's false
   // -Wrestrict, GCC bug 105329).
   const auto path = [](std::string prefix, std::size_t length, char fill) { return prefix.append(length, fill); };
-  for (const std::size_t length : {500U, 8'000U}) CHECK(status_of_get(service.port(), path("/", length, 'A')) == 404);
-  for (const std::size_t length : {8'300U, 20'000U, 200'000U}) {
-    INFO(length);
-    CHECK(status_of_get(service.port(), path("/", length, 'A')) == 414);
-    CHECK(status_of_get(service.port(), path("/api/demo?x=", length, '%')) == 414);
+  for (const int port : {service.port(), service.admin_port()}) {
+    INFO("port " << port);
+    for (const std::size_t length : {500U, 8'000U}) CHECK(status_of_get(port, path("/", length, 'A')) == 404);
+    for (const std::size_t length : {8'300U, 20'000U, 200'000U}) {
+      INFO(length);
+      CHECK(status_of_get(port, path("/", length, 'A')) == 414);
+      CHECK(status_of_get(port, path("/api/demo?x=", length, '%')) == 414);
+    }
+    CHECK(status_of_get(port, "/health") == 200);
   }
-  CHECK(status_of_get(service.port(), "/health") == 200);
 }
 
 TEST_CASE("a GET announcing a body is refused and its connection closed: the body never runs as a request") {
@@ -98,14 +101,16 @@ TEST_CASE("ambiguous framing, encoded bodies and oversized heads are refused and
       {"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20'000, 'b') + "\r\n\r\n", 431},
       {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
   };
-  for (const auto &[request, status] : shapes) {
-    INFO(request.substr(0, 120));
-    const auto reply = raw_until_close(static_cast<std::uint16_t>(service.port()), request + next);
-    CHECK(reply.closed_by_server);
-    CHECK(statuses_in(reply.bytes) == std::vector<int>{status});
-    CHECK(reply.bytes.find("application/json") != std::string::npos);
+  for (const int port : {service.port(), service.admin_port()}) {
+    for (const auto &[request, status] : shapes) {
+      INFO("port " << port << ": " << request.substr(0, 120));
+      const auto reply = raw_until_close(static_cast<std::uint16_t>(port), request + next);
+      CHECK(reply.closed_by_server);
+      CHECK(statuses_in(reply.bytes) == std::vector<int>{status});
+      CHECK(reply.bytes.find("application/json") != std::string::npos);
+    }
+    CHECK(status_of_get(port, "/health") == 200);
   }
-  CHECK(status_of_get(service.port(), "/health") == 200);
 }
 
 TEST_CASE("a body over 1 MiB is refused before it is read, whatever its framing") {
@@ -125,7 +130,7 @@ TEST_CASE("a body over 1 MiB is refused before it is read, whatever its framing"
   CHECK(reply.closed_by_server);
 }
 
-TEST_CASE("pipelined requests are answered in order on one connection") {
+TEST_CASE("pipelined requests are answered in order on one connection, on both listeners") {
   agg::testing::local_upstream upstream;
   aggregator_binary service{demo_routes(upstream)};
   const auto reply = raw_until_close(static_cast<std::uint16_t>(service.port()),
@@ -136,6 +141,11 @@ TEST_CASE("pipelined requests are answered in order on one connection") {
   CHECK(reply.closed_by_server);
   CHECK(statuses_in(reply.bytes) == std::vector<int>{200, 404, 200, 200});
   CHECK(reply.bytes.find(R"("task_id":"0")") != std::string::npos);
+  const auto control = raw_until_close(static_cast<std::uint16_t>(service.admin_port()),
+                                       "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                                       "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                       "HEAD /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(statuses_in(control.bytes) == std::vector<int>{200, 404, 200});
 }
 
 TEST_CASE("Expect: 100-continue gets 100 before the body is sent; other expectations 417") {

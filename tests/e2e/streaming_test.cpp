@@ -64,7 +64,7 @@ TEST_CASE_METHOD(stream_fixture, "the first line leaves before the slowest upstr
   std::vector<boost::json::object> lines;
   const int status = stream("/api/race/stream", {}, [&](const std::string &line) {
     lines.push_back(boost::json::parse(line).as_object());
-    if (lines.size() == 1) release_slow_upstream();  // only now can the slow call finish
+    if (lines.size() == 2) release_slow_upstream();  // only now can the slow call finish
   });
   CHECK(status == 200);
   REQUIRE(lines.size() == 4);  // one per upstream, then the summary

@@ -1,11 +1,14 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -52,6 +55,65 @@ inline std::string raw_exchange(std::uint16_t port, const std::string &request,
 struct raw_reply {
   std::string bytes;
   bool closed_by_server = false;  ///< false when the 10 s receive bound ran out first
+};
+
+/// One client connection as raw bytes, for clients no library would be: idle ones, drip-fed heads,
+/// readers that never read. Closed on destruction.
+class raw_connection {
+ public:
+  /// Connects to 127.0.0.1:port; `receive_buffer` > 0 shrinks the socket's receive buffer first.
+  explicit raw_connection(std::uint16_t port, int receive_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    timeval bound{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
+  }
+  raw_connection(const raw_connection &) = delete;
+  raw_connection &operator=(const raw_connection &) = delete;
+  ~raw_connection() { ::close(fd_); }
+
+  [[nodiscard]] bool connected() const noexcept { return connected_; }
+  /// Sends all of `bytes`; false when the connection no longer takes them.
+  bool send(const std::string &bytes) const {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  /// True when a byte (or the end) can be read within `wait`.
+  [[nodiscard]] bool readable_within(std::chrono::milliseconds wait) const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+  }
+  /// Everything until the server closes the connection (or 10 s pass without a byte).
+  raw_reply read_until_close() const {
+    raw_reply reply;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) reply.bytes.append(buffer, static_cast<std::size_t>(n));
+    reply.closed_by_server = n == 0 || (n < 0 && errno == ECONNRESET);
+    return reply;
+  }
+  /// The first response: its head and its Content-Length body.
+  std::string read_response() const {
+    std::string reply;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
+      reply.append(buffer, static_cast<std::size_t>(n));
+      const auto head_end = reply.find("\r\n\r\n");
+      if (head_end == std::string::npos) continue;
+      const auto length_at = reply.find("Content-Length: ");
+      const std::size_t length = length_at < head_end ? std::strtoul(reply.c_str() + length_at + 16, nullptr, 10) : 0;
+      if (reply.size() >= head_end + 4 + length) break;
+    }
+    return reply;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
 };
 
 /// Sends `request` bytes as they are and reads until the server closes the connection.
