@@ -18,6 +18,7 @@
 
 #include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/process/process_setup.hpp"
 #include "bench/bench_services.hpp"
 #include "bench/flood_run.hpp"
 #include "bench/load_run.hpp"
@@ -254,7 +255,7 @@ flood_phase run_phase(const target &t, const agg::bench::load_settings &settings
 int flood_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, std::size_t idle,
                   std::size_t drip, std::size_t max_aggregations) {
   target t;
-  start(t, o, idle + drip + clients + 256, max_aggregations);
+  start(t, o, idle + drip + clients + 2'000, max_aggregations);  // room above the flood for the clients and probes
   const auto [host, port] =
       t.services ? std::pair<std::string, std::uint16_t>{"127.0.0.1", t.services->port()} : host_and_port(o.target_url);
   agg::bench::load_settings settings;
@@ -346,6 +347,7 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  agg::process::raise_fd_limit();  // a flood or a thousand clients hold a descriptor each
   CLI::App app{
       "aggregator-bench: async vs sync, load, floods and fan-out sweeps against the aggregator.\n"
       "Starts the bundled upstream and an aggregator from the build tree unless --target is given."};

@@ -1,6 +1,9 @@
 #include "bench/bench_services.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -18,8 +21,10 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
   const int upstream_port = upstream_->listening_port();
   config_file_ =
       (std::filesystem::temp_directory_path() / ("aggregator-bench-" + std::to_string(::getpid()) + ".json")).string();
+  // Upstream connections take what the descriptor limit (20 000 here) leaves beside the clients'.
+  const std::size_t upstream_connections = max_connections < 18'000 ? 19'000 - max_connections : 1'000;
   std::ofstream{config_file_} << R"({"server":{"max_connections":)" << max_connections << R"(,"max_aggregations":)"
-                              << max_aggregations
+                              << max_aggregations << R"(},"client":{"max_connections":)" << upstream_connections
                               << R"(},"log":{"level":"warn"},"routes":[{"name":"bench","path":"/bench",)"
                               << R"("num":{"default":10,"max":1000},"timeout_ms":600000,"deadline_ms":3600000,)"
                               << R"("upstreams":[{"url":"http://127.0.0.1:)" << upstream_port
@@ -28,6 +33,16 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
       std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen", "127.0.0.1:0",
                                "--admin-listen", "127.0.0.1:0"});
   port_ = aggregator_->listening_port();
+  drain_ = std::thread{[this] {
+    for (std::string line = aggregator_->line(); !line.empty() || !aggregator_->ended(); line = aggregator_->line())
+      if (line.find(" warn ") != std::string::npos || line.find(" error ") != std::string::npos)
+        std::fprintf(stderr, "aggregator: %s\n", line.c_str());
+  }};
+}
+
+bench_services::~bench_services() {
+  aggregator_->signal(SIGKILL);  // its output ends, and with it the drain
+  drain_.join();
 }
 
 std::string bench_services::url(std::size_t num, bool sync) const {

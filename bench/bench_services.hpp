@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "aggregator/process/child_process.hpp"
 
@@ -20,6 +21,10 @@ class bench_services {
   bench_services(const std::string &binaries, std::chrono::milliseconds delay, std::size_t max_connections,
                  std::size_t max_aggregations);
 
+  bench_services(const bench_services &) = delete;
+  bench_services &operator=(const bench_services &) = delete;
+  ~bench_services();
+
   [[nodiscard]] std::string url(std::size_t num, bool sync) const;
   [[nodiscard]] int port() const noexcept { return port_; }
   [[nodiscard]] pid_t aggregator_pid() const { return aggregator_->pid(); }
@@ -29,6 +34,8 @@ class bench_services {
   std::unique_ptr<process::child_process> upstream_;
   std::unique_ptr<process::child_process> aggregator_;
   int port_ = 0;
+  // Reads the aggregator's output to the end: a full pipe would stop it at its next log line.
+  std::thread drain_;
 };
 
 /// A process's resident memory now and at its peak (VmRSS, VmHWM) in bytes, its CPU time (user +

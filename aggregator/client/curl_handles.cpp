@@ -12,13 +12,9 @@ void ensure_curl_global_init() {
   });
 }
 
-easy_handle::easy_handle() : handle_((ensure_curl_global_init(), curl_easy_init())) {
-  if (handle_ == nullptr) throw curl_error("curl_easy_init failed");
-}
+easy_handle::easy_handle() : unique_handle((ensure_curl_global_init(), curl_easy_init()), "curl_easy_init") {}
 
-multi_handle::multi_handle() : handle_((ensure_curl_global_init(), curl_multi_init())) {
-  if (handle_ == nullptr) throw curl_error("curl_multi_init failed");
-}
+multi_handle::multi_handle() : unique_handle((ensure_curl_global_init(), curl_multi_init()), "curl_multi_init") {}
 
 void set_url_part(const url_handle &url, CURLUPart part, const char *value) {
   if (const CURLUcode rc = curl_url_set(url.get(), part, value, 0); rc != CURLUE_OK)

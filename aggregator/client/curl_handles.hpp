@@ -19,63 +19,9 @@ class curl_error : public std::runtime_error {
 /// Initialises libcurl once per process, before the first handle; safe to call from any thread.
 void ensure_curl_global_init();
 
-/// Owns one CURL easy handle. Move-only; options are checked as they are set.
-class easy_handle {
- public:
-  easy_handle();
-  easy_handle(easy_handle &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  easy_handle &operator=(easy_handle &&other) noexcept {
-    std::swap(handle_, other.handle_);
-    return *this;
-  }
-  easy_handle(const easy_handle &) = delete;
-  easy_handle &operator=(const easy_handle &) = delete;
-  ~easy_handle() {
-    if (handle_) curl_easy_cleanup(handle_);
-  }
-
-  [[nodiscard]] CURL *get() const noexcept { return handle_; }
-
-  template <typename Value>
-  void set(CURLoption option, Value value) {
-    if (const CURLcode rc = curl_easy_setopt(handle_, option, value); rc != CURLE_OK)
-      throw curl_error("curl_easy_setopt(" + std::to_string(option) + ")", rc);
-  }
-
- private:
-  CURL *handle_;
-};
-
-/// Owns one CURLM multi handle. Move-only; options are checked as they are set.
-class multi_handle {
- public:
-  multi_handle();
-  multi_handle(multi_handle &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  multi_handle &operator=(multi_handle &&other) noexcept {
-    std::swap(handle_, other.handle_);
-    return *this;
-  }
-  multi_handle(const multi_handle &) = delete;
-  multi_handle &operator=(const multi_handle &) = delete;
-  ~multi_handle() {
-    if (handle_) curl_multi_cleanup(handle_);
-  }
-
-  [[nodiscard]] CURLM *get() const noexcept { return handle_; }
-
-  template <typename Value>
-  void set(CURLMoption option, Value value) {
-    if (const CURLMcode rc = curl_multi_setopt(handle_, option, value); rc != CURLM_OK)
-      throw curl_error("curl_multi_setopt(" + std::to_string(option) + ")", rc);
-  }
-
- private:
-  CURLM *handle_;
-};
-
-/// Owns one C handle of libcurl's through its `release` function (curl_url_cleanup, ...): move-only,
-/// never null once made; `what` names the constructor that failed.
-template <typename Handle, void (*release)(Handle *)>
+/// Owns one of libcurl's C handles (CURL, CURLM, CURLU) and releases it with `release`: move-only,
+/// never null once made (`what` names the call that failed to make it).
+template <typename Handle, auto release>
 class unique_handle {
  public:
   unique_handle(Handle *handle, const char *what) : handle_(handle) {
@@ -89,13 +35,37 @@ class unique_handle {
   unique_handle(const unique_handle &) = delete;
   unique_handle &operator=(const unique_handle &) = delete;
   ~unique_handle() {
-    if (handle_ != nullptr) release(handle_);
+    if (handle_ != nullptr) static_cast<void>(release(handle_));  // nothing to do about a failure here
   }
 
   [[nodiscard]] Handle *get() const noexcept { return handle_; }
 
  private:
   Handle *handle_;
+};
+
+/// Owns one CURL easy handle. Move-only; options are checked as they are set.
+class easy_handle : public unique_handle<CURL, curl_easy_cleanup> {
+ public:
+  easy_handle();
+
+  template <typename Value>
+  void set(CURLoption option, Value value) {
+    if (const CURLcode rc = curl_easy_setopt(get(), option, value); rc != CURLE_OK)
+      throw curl_error("curl_easy_setopt(" + std::to_string(option) + ")", rc);
+  }
+};
+
+/// Owns one CURLM multi handle. Move-only; options are checked as they are set.
+class multi_handle : public unique_handle<CURLM, curl_multi_cleanup> {
+ public:
+  multi_handle();
+
+  template <typename Value>
+  void set(CURLMoption option, Value value) {
+    if (const CURLMcode rc = curl_multi_setopt(get(), option, value); rc != CURLM_OK)
+      throw curl_error("curl_multi_setopt(" + std::to_string(option) + ")", rc);
+  }
 };
 
 /// A URL parsed by libcurl (CURLU).

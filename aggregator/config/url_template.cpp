@@ -74,13 +74,13 @@ std::vector<std::string> url_template::slot_names() const {
   return names;
 }
 
-std::string percent_encode(std::string_view value) {
+std::string percent_encode_except(std::string_view text, std::string_view kept) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
+  out.reserve(text.size());
+  for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if (made_of({&c, 1}, "-_~")) {
+    if (made_of({&c, 1}, kept)) {
       out += c;
     } else {
       out += '%';

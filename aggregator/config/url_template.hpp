@@ -36,8 +36,11 @@ class url_template {
   std::vector<piece> pieces_;
 };
 
+/// Percent-encodes every byte of `text` but ASCII letters, digits and the characters in `kept`.
+std::string percent_encode_except(std::string_view text, std::string_view kept);
+
 /// Percent-encodes everything but ASCII letters, digits, '-', '_' and '~' (even '.', '/' and '%'),
 /// so a value cannot add path segments, dot-segments, a query, a fragment or an authority.
-std::string percent_encode(std::string_view value);
+inline std::string percent_encode(std::string_view value) { return percent_encode_except(value, "-_~"); }
 
 }  // namespace agg::config

@@ -1,5 +1,6 @@
 #include "aggregator/fanout/aggregate.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/string.hpp>
 
@@ -43,23 +44,24 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
   return outcome_kind::transport;
 }
 
-void classify_response(upstream_result &result, const client::upstream_reply &reply, bool accept_non_json) {
+/// The body of a response that arrived, in `storage`, and what that makes the slot: ok (2xx, JSON
+/// or accepted as text; 204 is null), http_status or invalid_json.
+boost::json::value classify_response(upstream_result &result, const client::upstream_reply &reply, bool accept_non_json,
+                                     const boost::json::storage_ptr &storage) {
   result.status = reply.status;
   if (reply.status < 200 || reply.status > 299) {
     result.kind = outcome_kind::http_status;
     result.detail = "upstream answered HTTP " + std::to_string(reply.status);
-    return;
+    return nullptr;
   }
-  if (reply.status == 204) return;  // ok, with a null body
+  if (reply.status == 204) return nullptr;  // ok, with a null body
   boost::system::error_code ec;
-  result.body = boost::json::parse(reply.body, ec);
-  if (ec && accept_non_json) {
-    result.body = boost::json::string{reply.body};
-  } else if (ec) {
-    result.kind = outcome_kind::invalid_json;
-    result.detail = "upstream body is not JSON: " + ec.message();
-    result.body = nullptr;
-  }
+  boost::json::value body = boost::json::parse(reply.body, ec, storage);
+  if (!ec) return body;
+  if (accept_non_json) return boost::json::string{reply.body, storage};
+  result.kind = outcome_kind::invalid_json;
+  result.detail = "upstream body is not JSON: " + ec.message();
+  return nullptr;
 }
 
 }  // namespace
@@ -73,24 +75,33 @@ aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<clie
   result.started = started;
   result.finished = std::chrono::steady_clock::now();  // the fetch is over; parsing is not part of it
   result.results.reserve(replies.size());
-  for (std::size_t i = 0; i < replies.size(); ++i) result.results.push_back(settle_one(plan, i, replies[i], started));
+  // One arena for every body of the aggregation: its trees die together, with the aggregate.
+  const boost::json::storage_ptr bodies = boost::json::make_shared_resource<boost::json::monotonic_resource>();
+  for (std::size_t i = 0; i < replies.size(); ++i)
+    result.results.push_back(settle_one(plan, i, replies[i], started, bodies));
   return result;
 }
 
 upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const client::upstream_reply &reply,
-                           std::chrono::steady_clock::time_point started) {
-  upstream_result slot;
-  slot.url = plan.calls[index].url;
-  slot.start_offset = reply.started - started;
-  slot.duration = reply.finished - reply.started;
-  slot.kind = kind_of(reply.error);
-  slot.required = plan.required[index];
-  slot.deadline_passed = reply.deadline_passed;
-  if (slot.kind == outcome_kind::ok)
-    classify_response(slot, reply, plan.route->accept_non_json);
-  else
-    slot.detail = reply.error_detail;
-  return slot;
+                           std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage) {
+  upstream_result facts;
+  facts.kind = kind_of(reply.error);
+  if (facts.kind != outcome_kind::ok) facts.detail = reply.error_detail;
+  // Initialised, never assigned: the parsed tree keeps the storage it was made in.
+  boost::json::value body = facts.kind == outcome_kind::ok
+                                ? classify_response(facts, reply, plan.route->accept_non_json, storage)
+                                : boost::json::value{};
+  // Built whole, so that the body is moved in and keeps its storage (assigning would copy it into
+  // the slot's default one).
+  return upstream_result{.url = plan.calls[index].url,
+                         .kind = facts.kind,
+                         .status = facts.status,
+                         .body = std::move(body),
+                         .detail = std::move(facts.detail),
+                         .required = plan.required[index],
+                         .deadline_passed = reply.deadline_passed,
+                         .start_offset = reply.started - started,
+                         .duration = reply.finished - reply.started};
 }
 
 }  // namespace agg::fanout

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -53,8 +54,9 @@ struct aggregate {
 aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<client::upstream_reply> replies,
                  std::chrono::steady_clock::time_point started);
 
-/// One slot of settle(): the reply of plan call `index`, as the response reports it.
+/// One slot of settle(): the reply of plan call `index`, as the response reports it; its body's tree
+/// is allocated from `storage` (the default resource when none is given).
 upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const client::upstream_reply &reply,
-                           std::chrono::steady_clock::time_point started);
+                           std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage = {});
 
 }  // namespace agg::fanout

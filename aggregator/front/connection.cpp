@@ -2,7 +2,10 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -170,8 +173,12 @@ void connection::serve_buffered() {
   update_interest();
 }
 
-std::stop_source connection::stop_source() noexcept {
-  if (!stop_.stop_possible()) stop_ = std::stop_source{};  // made when a handler first needs one
+std::stop_source connection::stop_source() {
+  if (!stop_.stop_possible()) {
+    stop_ = std::stop_source{};  // made when a handler first needs one
+    // A client that closed its side after the request counts as gone, as nginx treats it.
+    if (peer_closed_) stop_.request_stop();
+  }
   return stop_;
 }
 
@@ -180,11 +187,10 @@ void connection::respond(request_state state, response answer) {
   const bool keep_alive = state.request.keep_alive && !peer_closed_ && !front_.draining();
   if (answer.content_type == "application/json" && !answer.body.empty())
     answer.body = http::with_elapsed(std::move(answer.body), state.started);
-  std::string message;
-  message.reserve(256 + answer.body.size());
-  write_head(message, answer.status, answer.content_type, answer.body.size(), state, answer.headers, !keep_alive);
-  if (!state.head_only()) message += answer.body;
-  send(message);
+  std::string head;
+  head.reserve(256);
+  write_head(head, answer.status, answer.content_type, answer.body.size(), state, answer.headers, !keep_alive);
+  send(head, state.head_only() ? std::string_view{} : std::string_view{answer.body});
   log_and_count(state, answer.status, answer.body.size());
   finish_answer(keep_alive);
 }
@@ -247,18 +253,27 @@ void connection::refuse(const http::refusal &why) {
   if (phase_ != phase::closed && out_.empty()) begin_close();
 }
 
-void connection::send(std::string_view bytes) {
+void connection::send(std::string_view bytes, std::string_view more) {
   if (phase_ == phase::closed) return;
   if (out_.empty()) {
+    // Both parts in one system call, without copying them together first.
+    std::array<iovec, 2> parts{iovec{const_cast<char *>(bytes.data()), bytes.size()},
+                               iovec{const_cast<char *>(more.data()), more.size()}};
+    msghdr message{};
+    message.msg_iov = parts.data();
+    message.msg_iovlen = more.empty() ? 1 : 2;
     ssize_t n = 0;
     do {
-      n = ::send(socket_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      n = ::sendmsg(socket_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return close();
-    if (n > 0) bytes.remove_prefix(static_cast<std::size_t>(n));
-    if (bytes.empty()) return;
+    auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
+    const std::size_t from_first = std::min(sent, bytes.size());
+    bytes.remove_prefix(from_first);
+    more.remove_prefix(std::min(sent - from_first, more.size()));
+    if (bytes.empty() && more.empty()) return;
   }
-  out_.append(bytes);
+  out_.append(bytes).append(more);
   if (!in(front_.send_deadlines)) front_.send_deadlines.arm(*this, clock::now());
   update_interest();
 }

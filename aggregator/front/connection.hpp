@@ -51,7 +51,7 @@ class connection final : public loop::io_handler,
 
   /// Cancelled when the client goes away (or a write stalls) while its request is served; made on
   /// first use, for the request being served.
-  [[nodiscard]] std::stop_source stop_source() noexcept;
+  [[nodiscard]] std::stop_source stop_source();
   /// False once the socket is closed: an answer now has nobody to go to.
   [[nodiscard]] bool is_open() const noexcept { return phase_ != phase::closed; }
 
@@ -70,8 +70,8 @@ class connection final : public loop::io_handler,
   void read_ready();
   void serve_buffered();
   void refuse(const http::refusal &why);
-  /// Appends `bytes` to what goes out and sends what the socket takes now.
-  void send(std::string_view bytes);
+  /// Appends `bytes`, then `more`, to what goes out and sends what the socket takes now.
+  void send(std::string_view bytes, std::string_view more = {});
   void flush();
   void finish_answer(bool keep_alive);
   void update_interest();

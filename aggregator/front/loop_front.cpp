@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <vector>
 
 #include "aggregator/front/connection.hpp"
@@ -22,6 +23,9 @@ using clock = loop::clock;
 
 /// Connections accepted per readiness event before the loop serves the others.
 constexpr int accepts_per_event = 64;
+/// Deadlines handled per round: ten thousand connections that time out together are closed in
+/// batches, with the other connections' events served between them, not in one long stall.
+constexpr int expiries_per_round = 256;
 /// How long accepting pauses when the process is out of descriptors.
 constexpr std::chrono::milliseconds accept_pause{100};
 
@@ -120,7 +124,15 @@ void loop_front::forget_unopened() noexcept {
 }
 
 void loop_front::dispatch(std::shared_ptr<connection> c, request_state state) {
-  route_request(*this, std::move(c), std::move(state));
+  connection &client = *c;
+  try {
+    route_request(*this, std::move(c), std::move(state));
+  } catch (const std::exception &e) {
+    // Out of memory, or a bug: the request is lost (it was moved along), its connection closed; the
+    // loop and every other connection go on.
+    plane_.engine().log.event(config::log_config::level::error, std::string{"serving a request failed: "} + e.what());
+    client.close_now();
+  }
 }
 
 void loop_front::accept_ready() {
@@ -170,8 +182,14 @@ void loop_front::on_round(clock::time_point now) {
     events().watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *acceptor_);
     accepting_ = true;
   }
+  int budget = expiries_per_round;
   for (loop::deadline_list *list : {&request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
-    while (loop::deadline_link *due = list->pop_due(now)) static_cast<connection *>(due)->on_deadline();
+    while (budget > 0) {
+      loop::deadline_link *due = list->pop_due(now);
+      if (due == nullptr) break;
+      static_cast<connection *>(due)->on_deadline();
+      --budget;
+    }
 }
 
 void loop_front::on_stop() { close_all(); }

@@ -6,6 +6,7 @@
 
 #include <string_view>
 
+#include "aggregator/config/url_template.hpp"
 #include "aggregator/front/connection.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/endpoints.hpp"
@@ -84,22 +85,7 @@ std::string not_found_message(std::string_view path) {
 /// reader never lets through): clients send `[`, `|`, `{` or UTF-8 raw in queries, and browsers
 /// encode them; after this Boost.URL reads both alike.
 std::string encoded_target(std::string_view target) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  static constexpr std::string_view allowed = "-._~!$&'()*+,;=:@/?%";
-  std::string out;
-  out.reserve(target.size());
-  for (const char c : target) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool plain = (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9');
-    if (plain || allowed.find(c) != std::string_view::npos) {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[byte >> 4];
-      out += hex[byte & 0x0F];
-    }
-  }
-  return out;
+  return config::percent_encode_except(target, "-._~!$&'()*+,;=:@/?%");
 }
 
 }  // namespace

@@ -38,10 +38,11 @@ void event_loop::stop() {
 
 bool event_loop::on_loop_thread() const noexcept { return current_loop == this; }
 
-bool event_loop::post(std::coroutine_handle<> waiter) {
+template <typename Work>
+bool event_loop::enqueue(Work work, std::vector<Work> &local, std::vector<Work> &posted) {
   if (on_loop_thread()) {
     if (stopping_) return false;
-    local_handles_.push_back(waiter);
+    local.push_back(std::move(work));
     return true;
   }
   bool wake = false;
@@ -50,7 +51,7 @@ bool event_loop::post(std::coroutine_handle<> waiter) {
     if (!accepting_) return false;
     wake = posted_handles_.empty() && posted_work_.empty();
     if (wake) first_posted_ = clock::now();
-    posted_handles_.push_back(waiter);
+    posted.push_back(std::move(work));
   }
   // Only the first post after the loop took the queue needs to wake it: the loop consumes the
   // wake-up before it takes the queue, so a later post finds either a wake pending or the queue taken.
@@ -58,23 +59,9 @@ bool event_loop::post(std::coroutine_handle<> waiter) {
   return true;
 }
 
-bool event_loop::post(std::function<void()> work) {
-  if (on_loop_thread()) {
-    if (stopping_) return false;
-    local_work_.push_back(std::move(work));
-    return true;
-  }
-  bool wake = false;
-  {
-    const std::lock_guard lock{posted_mutex_};
-    if (!accepting_) return false;
-    wake = posted_handles_.empty() && posted_work_.empty();
-    if (wake) first_posted_ = clock::now();
-    posted_work_.push_back(std::move(work));
-  }
-  if (wake) events_.wake();
-  return true;
-}
+bool event_loop::post(std::coroutine_handle<> waiter) { return enqueue(waiter, local_handles_, posted_handles_); }
+
+bool event_loop::post(std::function<void()> work) { return enqueue(std::move(work), local_work_, posted_work_); }
 
 bool event_loop::call(const std::function<void()> &work) {
   std::mutex mutex;

@@ -106,6 +106,9 @@ class event_loop {
   }
 
  private:
+  /// post(): into `local` on the loop thread, else into `posted` (guarded by posted_mutex_).
+  template <typename Work>
+  bool enqueue(Work work, std::vector<Work> &local, std::vector<Work> &posted);
   void run();
   void take_posted();
   void run_local();

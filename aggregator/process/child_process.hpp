@@ -56,6 +56,8 @@ class child_process {
     if (!text.empty() && text.back() == '\n') text.pop_back();
     return text;
   }
+  /// True once the program's output has ended.
+  [[nodiscard]] bool ended() const { return std::feof(out_) != 0 || std::ferror(out_) != 0; }
   /// Everything still to come, until the program closes its output.
   std::string rest() {
     std::string all;

@@ -58,11 +58,12 @@ TEST_CASE("the upstream waits delay_ms before answering") {
 
 TEST_CASE("the upstream answers pipelined requests on one connection in order") {
   served up;
-  const std::string reply = agg::testing::raw_exchange(
-      up.server.port(),
-      "GET /api/?task_id=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/?task_id=2 HTTP/1.1\r\nHost: x\r\n"
-      "Connection: close\r\n\r\n",
-      agg::testing::read_until::server_closes);
+  const std::string reply =
+      agg::testing::raw_until_close(
+          up.server.port(),
+          "GET /api/?task_id=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/?task_id=2 HTTP/1.1\r\nHost: x\r\n"
+          "Connection: close\r\n\r\n")
+          .bytes;
   const auto first = reply.find(R"("task_id":"1")");
   const auto second = reply.find(R"("task_id":"2")");
   CHECK(first != std::string::npos);
