@@ -190,8 +190,9 @@ void connection::respond(request_state state, response answer) {
   std::string head;
   head.reserve(256);
   write_head(head, answer.status, answer.content_type, answer.body.size(), state, answer.headers, !keep_alive);
-  send(head, state.head_only() ? std::string_view{} : std::string_view{answer.body});
+  // Counted before the bytes leave: a client that has its answer finds it in /metrics.
   log_and_count(state, answer.status, answer.body.size());
+  send(head, state.head_only() ? std::string_view{} : std::string_view{answer.body});
   finish_answer(keep_alive);
 }
 
@@ -215,8 +216,8 @@ void connection::stream_chunk(std::string_view bytes) {
 
 void connection::end_stream(request_state state) {
   if (phase_ == phase::closed) return log_and_count(state, 200, 0);
-  send("0\r\n\r\n");
   log_and_count(state, 200, 0);
+  send("0\r\n\r\n");
   finish_answer(state.request.keep_alive && !peer_closed_ && !front_.draining());
 }
 
@@ -248,8 +249,8 @@ void connection::refuse(const http::refusal &why) {
   linger_ = true;  // the client may still be sending what was refused
   close_after_ = true;
   unlink();
-  send(message);
   log_and_count(state, why.status, body.size());
+  send(message);
   if (phase_ != phase::closed && out_.empty()) begin_close();
 }
 
