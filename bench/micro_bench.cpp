@@ -13,8 +13,8 @@
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/coro/when_all_settled.hpp"
-#include "aggregator/fanout/gather.hpp"
 #include "aggregator/fanout/render.hpp"
+#include "aggregator/fanout/run_plan.hpp"
 #include "upstream/upstream_server.hpp"
 
 namespace {
@@ -47,10 +47,10 @@ void BM_render(benchmark::State &state) {
   const auto config = demo_config("http://127.0.0.1:9");
   const auto n = std::to_string(state.range(0));
   const auto plan = std::get<agg::fanout::fan_out_plan>(agg::fanout::make_plan(config.routes[0], {{"num", n}}));
-  std::vector<agg::client::upstream_reply> replies(plan.calls.size());
+  std::vector<agg::stages::call_outcome> replies(plan.calls.size());
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    replies[i].status = 200;
-    replies[i].body = R"({"message":"Hello World","task_id":")" + std::to_string(i) + "\"}";
+    replies[i].reply.status = 200;
+    replies[i].reply.body = R"({"message":"Hello World","task_id":")" + std::to_string(i) + "\"}";
   }
   const auto result =
       agg::fanout::settle(plan, agg::fanout::execution_mode::async, replies, std::chrono::steady_clock::now());

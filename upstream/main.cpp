@@ -15,7 +15,10 @@ int main(int argc, char **argv) {
       "Per request: delay_ms=N overrides the delay; barrier=N holds the request until N such\n"
       "requests are waiting, then releases them together; status=N answers with that status;\n"
       "fault=reset_before_headers|reset_after_headers|endless_body|garbage|oversized|stall injects\n"
-      "a failure (oversized: size=N bytes, default 2 MiB)."};
+      "a failure (oversized: size=N bytes, default 2 MiB).\n"
+      "Deterministic per key=K (calls counted per key): fail_first=N and fail_every=M answer\n"
+      "fail_status (503), with Retry-After when retry_after=S; slow_first=N and slow_every=K wait\n"
+      "slow_ms (1000); cache_control=V sends Cache-Control: V. GET /calls?key=K counts a key's calls."};
   std::string listen = "127.0.0.1:9008";
   long long delay_ms = 1000;
   app.add_option("-l,--listen", listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();

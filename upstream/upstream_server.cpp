@@ -93,11 +93,13 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string http_response(int status, std::string_view body, bool close,
-                          std::string_view content_type = "application/json") {
+/// `extra_headers`: complete header lines, each ending in CRLF.
+std::string http_response(int status, std::string_view body, bool close, std::string_view content_type,
+                          std::string_view extra_headers) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string{reason_phrase(status)} +
                     "\r\nContent-Type: " + std::string{content_type} +
                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  out += extra_headers;
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
   out += body;
@@ -211,6 +213,7 @@ struct detail::server_state {
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_retry{io};
   std::map<std::size_t, std::vector<std::shared_ptr<session>>> barriers;  // io thread only
+  std::map<std::string, std::uint64_t, std::less<>> calls_by_key;         // io thread only: `key=` counters
   std::thread thread;
 
   void accept();
@@ -271,12 +274,21 @@ class session : public std::enable_shared_from_this<session> {
     buffer_.erase(0, consumed);
     status_ = 200;
     fault_ = fault::none;
+    extra_headers_.clear();
     respond(path, params);
   }
 
   void respond(const std::string &path, const std::map<std::string, std::string, std::less<>> &params) {
     if (path == "/health") return send(200, R"({"status":"ok"})");
     if (path == "/echo") return send(200, echo_);
+    const auto key_param = params.find("key");
+    const std::string key = key_param == params.end() ? std::string{} : key_param->second;
+    if (path == "/calls") {
+      const auto counted = server_.calls_by_key.find(key);
+      const std::uint64_t calls = counted == server_.calls_by_key.end() ? 0 : counted->second;
+      return send(200, R"({"key":)" + boost::json::serialize(boost::json::string{key}) + R"(,"calls":)" +
+                           std::to_string(calls) + "}");
+    }
     if (path != "/api/" && path != "/api") return send(404, R"({"error":"not found"})");
 
     // A numeric parameter, or `fallback` when absent; the first one out of range answers 400.
@@ -294,7 +306,26 @@ class session : public std::enable_shared_from_this<session> {
     status_ = static_cast<int>(number("status", 200, 599, 200));
     const auto size = static_cast<std::size_t>(number("size", 16, 256LL << 20, 2 << 20));
     const long long barrier = number("barrier", 1, 100'000, 0);  // 0: no barrier
+    const long long fail_first = number("fail_first", 0, 1'000'000'000, 0);
+    const long long fail_every = number("fail_every", 0, 1'000'000'000, 0);
+    const long long fail_status = number("fail_status", 400, 599, 503);
+    const long long retry_after = number("retry_after", 0, 86'400, -1);
+    const long long slow_every = number("slow_every", 0, 1'000'000'000, 0);
+    const long long slow_first = number("slow_first", 0, 1'000'000'000, 0);
+    const long long slow_ms = number("slow_ms", 0, 3'600'000, 1'000);
     if (rejected) return;
+    // The n-th call with this key (1, 2, ...): what makes failures and slowness deterministic.
+    const auto nth = static_cast<long long>(++server_.calls_by_key[key]);
+    if (nth <= fail_first || (fail_every > 0 && nth % fail_every == 0)) {
+      status_ = static_cast<int>(fail_status);
+      if (retry_after >= 0) extra_headers_ += "Retry-After: " + std::to_string(retry_after) + "\r\n";
+    }
+    if (nth <= slow_first || (slow_every > 0 && nth % slow_every == 0)) delay_ = std::chrono::milliseconds{slow_ms};
+    if (const auto it = params.find("cache_control"); it != params.end()) {
+      if (it->second.find_first_of("\r\n") != std::string::npos)
+        return send(400, R"({"error":"cache_control must be one line"})");
+      extra_headers_ += "Cache-Control: " + it->second + "\r\n";
+    }
     if (const auto it = params.find("fault"); it != params.end()) {
       const auto f = parse_fault(it->second);
       if (!f) return send(400, R"({"error":"unknown fault"})");
@@ -389,7 +420,7 @@ class session : public std::enable_shared_from_this<session> {
   void send(int status, std::string_view body, bool force_close = false,
             std::string_view content_type = "application/json") {
     const bool close = force_close || !keep_alive_;
-    out_ = http_response(status, body, close, content_type);
+    out_ = http_response(status, body, close, content_type, extra_headers_);
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this(), close](boost::system::error_code ec, std::size_t) {
                         if (self->answering_) self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -411,6 +442,7 @@ class session : public std::enable_shared_from_this<session> {
   std::string reply_body_;
   std::string echo_;
   std::string out_;
+  std::string extra_headers_;  // header lines of the answer being prepared
   std::chrono::milliseconds delay_{0};
   int status_ = 200;
   fault fault_ = fault::none;

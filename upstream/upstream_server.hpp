@@ -31,8 +31,13 @@ struct upstream_stats {
 /// the delay; `barrier=N` holds the request until N such requests wait, then releases them all;
 /// `status=N` answers with that status; `fault=` injects reset_before_headers, reset_after_headers,
 /// endless_body, garbage (not JSON), oversized (`size=` bytes), or stall (part of a body, then
-/// silence). `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every
-/// connection, so thousands of delayed requests cost timers, not threads.
+/// silence). Deterministic failures and slowness count the calls made with the same `key=K` (any
+/// text; absent is a key too): the first `fail_first=N` calls, and every `fail_every=M`-th, answer
+/// `fail_status` (503), with `Retry-After: S` when `retry_after=S` is given; the first
+/// `slow_first=N` calls and every `slow_every=K`-th wait `slow_ms` (1000) instead of the delay;
+/// `cache_control=V` sends `Cache-Control: V`. `GET /calls?key=K` answers `{"key":K,"calls":n}`.
+/// `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every connection, so
+/// thousands of delayed requests cost timers, not threads.
 class upstream_server {
  public:
   /// Binds and listens at once; throws std::system_error when the address is unavailable.

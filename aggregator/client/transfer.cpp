@@ -20,7 +20,7 @@ std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_po
 }  // namespace
 
 transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options, CURLU *origin)
-    : easy_(easy), max_body_bytes_(call.max_body_bytes) {
+    : easy_(easy), max_body_bytes_(call.max_body_bytes), wants_cache_control_(call.wants_cache_control) {
   const auto allowed = time_allowed(call, started_, limited_by_deadline_);
   if (allowed.count() <= 0) {
     expired_ = true;
@@ -129,6 +129,16 @@ upstream_reply transfer::finish(CURLcode result) {
     if (const CURLcode rc = curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &reply.status); rc != CURLE_OK)
       throw curl_error("curl_easy_getinfo(CURLINFO_RESPONSE_CODE)", rc);
     reply.body = std::move(body_);
+    if (reply.status == 429 || reply.status == 503) {
+      // curl reads Retry-After in both forms (seconds, or an HTTP date) into seconds from now.
+      curl_off_t seconds = 0;
+      if (curl_easy_getinfo(easy_.get(), CURLINFO_RETRY_AFTER, &seconds) == CURLE_OK && seconds > 0)
+        reply.retry_after = reply.finished + std::chrono::seconds{seconds};
+    }
+    curl_header *cache_control = nullptr;
+    if (wants_cache_control_ &&
+        curl_easy_header(easy_.get(), "Cache-Control", 0, CURLH_HEADER, -1, &cache_control) == CURLHE_OK)
+      reply.cache_control = cache_control->value;
   } else {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
     if (reply.error == transfer_error::too_large)

@@ -50,6 +50,7 @@ class transfer {
 
   easy_handle &easy_;
   std::size_t max_body_bytes_;
+  bool wants_cache_control_;
   bool limited_by_deadline_ = false;  // the deadline, not the call's own timeout, bounds the transfer
   bool expired_ = false;
   const std::stop_token *abort_on_ = nullptr;

@@ -10,6 +10,7 @@ std::string_view to_string(transfer_error error) noexcept {
     case transfer_error::too_large: return "too_large";
     case transfer_error::cancelled: return "cancelled";
     case transfer_error::transport: return "transport";
+    case transfer_error::circuit_open: return "circuit_open";
   }
   return "transport";
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,10 +20,11 @@ struct upstream_call {
   /// url[0, origin_length) is `scheme://host[:port]`: calls to one origin share its parsed form.
   /// 0 when not known (the URL is then parsed whole).
   std::size_t origin_length = 0;
+  bool wants_cache_control = false;  ///< keep the response's Cache-Control in the reply
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
-enum class transfer_error { none, timeout, connect, too_large, cancelled, transport };
+enum class transfer_error { none, timeout, connect, too_large, cancelled, transport, circuit_open };
 
 /// The name used in responses and logs: "timeout", "connect", ...
 std::string_view to_string(transfer_error error) noexcept;
@@ -38,6 +40,9 @@ struct upstream_reply {
   std::string body;
   std::string error_detail;      ///< curl's explanation when error != none
   bool deadline_passed = false;  ///< a timeout that the aggregation's deadline caused
+  /// The upstream's Retry-After (seconds or an HTTP date), for a 429 or a 503 that sent one.
+  std::optional<std::chrono::steady_clock::time_point> retry_after;
+  std::string cache_control;  ///< the response's Cache-Control, when the call asked for it
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
 };

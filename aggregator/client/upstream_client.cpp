@@ -9,7 +9,7 @@ upstream_client::upstream_client(const client_options &options) : options_(optio
   const std::size_t count =
       options.loops != 0 ? options.loops : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   const std::size_t per_loop = std::max<std::size_t>(1, options.max_connections / count);
-  for (std::size_t i = 0; i < count; ++i) loops_.push_back(std::make_unique<upstream_loop>(options, per_loop));
+  for (std::size_t i = 0; i < count; ++i) loops_.push_back(std::make_unique<upstream_loop>(options, per_loop, i));
 }
 
 upstream_loop &upstream_client::pick_loop() noexcept {

@@ -38,7 +38,12 @@ struct upstream_loop::shard {
 /// epoll between transfers although curl said CURL_POLL_REMOVE: the next transfer on it asks for the
 /// same events, and skipping epoll_ctl DEL + ADD per transfer was 4-5 % of the process. It leaves
 /// the set only when it reports an event curl did not ask for (the upstream closed it) or curl
-/// closes it.
+/// closes it. What is known of a number is forgotten when curl makes a new socket with it
+/// (CURLOPT_SOCKOPTFUNCTION): under hedged load (transfers removed mid-response all the time) new
+/// sockets came with numbers still marked as watched, idle, ~3 times a second, although their old
+/// socket had left epoll with its close (closed without CURLOPT_CLOSESOCKETFUNCTION reaching this
+/// loop; where is not established). Trusting the mark skipped epoll_ctl ADD, and the new socket's
+/// transfer hung past every timeout.
 struct upstream_loop::curl_socket final : loop::io_handler {
   upstream_loop *loop = nullptr;
   shard *owner = nullptr;
@@ -91,7 +96,8 @@ struct upstream_loop::transfer_awaiter {
   }
 };
 
-upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections) : options_(options) {
+upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections, std::size_t index)
+    : options_(options), index_(index) {
   const std::size_t shard_count = std::max<std::size_t>(1, options.shards_per_loop);
   const long per_shard = static_cast<long>(std::max<std::size_t>(1, max_connections / shard_count));
   for (std::size_t i = 0; i < shard_count; ++i) {
@@ -172,6 +178,8 @@ easy_handle upstream_loop::take_easy() {
     // Sockets are closed through the loop, which must forget them before their number is reused.
     easy.set(CURLOPT_CLOSESOCKETFUNCTION, &upstream_loop::on_close_socket);
     easy.set(CURLOPT_CLOSESOCKETDATA, static_cast<void *>(this));
+    easy.set(CURLOPT_SOCKOPTFUNCTION, &upstream_loop::on_new_socket);
+    easy.set(CURLOPT_SOCKOPTDATA, static_cast<void *>(this));
     return easy;
   }
   easy_handle easy = std::move(idle_easy_.back());
@@ -222,10 +230,7 @@ int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *
   socket.wanted = epoll_events_for(what);
   if (socket.registered == socket.wanted) return 0;
   try {
-    if (socket.registered == 0)
-      s.loop->events_.watch(fd, socket.wanted, socket);
-    else
-      s.loop->events_.rewatch(fd, socket.wanted, socket);
+    s.loop->set_interest(socket);
   } catch (const std::system_error &e) {
     report("registering an upstream socket", e.what());
     socket.registered = 0;
@@ -233,6 +238,25 @@ int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *
   }
   socket.registered = socket.wanted;
   return 0;
+}
+
+void upstream_loop::set_interest(curl_socket &socket) {
+  // What epoll holds is what it is told, whatever this loop believed: ADD where it is missing,
+  // MOD where it is there.
+  const bool believed_in = socket.registered != 0;
+  try {
+    if (believed_in)
+      events_.rewatch(socket.fd, socket.wanted, socket);
+    else
+      events_.watch(socket.fd, socket.wanted, socket);
+  } catch (const std::system_error &e) {
+    const auto retry = believed_in ? std::errc::no_such_file_or_directory : std::errc::file_exists;
+    if (e.code() != retry) throw;
+    if (believed_in)
+      events_.watch(socket.fd, socket.wanted, socket);
+    else
+      events_.rewatch(socket.fd, socket.wanted, socket);
+  }
 }
 
 void upstream_loop::on_socket_ready(curl_socket &socket, std::uint32_t events) {
@@ -263,6 +287,14 @@ int upstream_loop::on_close_socket(void *loop_ptr, curl_socket_t fd) {
   return ::close(fd);
 }
 
+int upstream_loop::on_new_socket(void *loop_ptr, curl_socket_t fd, curlsocktype /*purpose*/) {
+  // A new socket: whatever the loop knew of this number belonged to an older one, now closed.
+  curl_socket &socket = static_cast<upstream_loop *>(loop_ptr)->socket_state(fd);
+  socket.registered = 0;
+  socket.wanted = 0;
+  return CURL_SOCKOPT_OK;
+}
+
 int upstream_loop::on_timer(CURLM * /*multi*/, long timeout_ms, void *shard_ptr) {
   auto &s = *static_cast<shard *>(shard_ptr);
   if (timeout_ms < 0)
@@ -287,6 +319,15 @@ void upstream_loop::fire_due_timers(clock::time_point now) {
     int running = 0;
     if (const CURLMcode rc = curl_multi_socket_action(s->multi.get(), CURL_SOCKET_TIMEOUT, 0, &running); rc != CURLM_OK)
       report("curl_multi_socket_action(timeout)", curl_multi_strerror(rc));
+    if (!s->deadline) {
+      // curl calls the timer function only when its earliest timer changes: one that was not due
+      // yet (its milliseconds rounded down) is still armed in curl, and must stay armed here.
+      long ms = -1;
+      if (const CURLMcode rc = curl_multi_timeout(s->multi.get(), &ms); rc != CURLM_OK)
+        report("curl_multi_timeout", curl_multi_strerror(rc));
+      else if (ms >= 0)
+        s->deadline = now + std::chrono::milliseconds{std::max(ms, 1L)};
+    }
     s->has_news = true;
   }
 }

@@ -35,7 +35,8 @@ struct transparent_hash {
 class upstream_loop final : private loop::loop_hooks {
  public:
   /// `max_connections` caps this loop's upstream connections; calls beyond it wait in curl's queue.
-  upstream_loop(const client_options &options, std::size_t max_connections);
+  /// `index`: its place among the client's loops (state kept per loop is found by it).
+  upstream_loop(const client_options &options, std::size_t max_connections, std::size_t index = 0);
   upstream_loop(const upstream_loop &) = delete;
   upstream_loop &operator=(const upstream_loop &) = delete;
   ~upstream_loop();
@@ -51,6 +52,8 @@ class upstream_loop final : private loop::loop_hooks {
   /// the transfer is removed from curl and the reply says `cancelled`.
   coro::task<upstream_reply> fetch(upstream_call call, std::stop_token stop = {});
 
+  /// Its place among the client's loops.
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
   /// True on this loop's own thread.
   [[nodiscard]] bool on_loop_thread() const noexcept { return events_.on_loop_thread(); }
   /// True while the loop thread runs (for readiness checks). Any thread.
@@ -90,8 +93,12 @@ class upstream_loop final : private loop::loop_hooks {
   static int on_socket(CURL *easy, curl_socket_t fd, int what, void *shard_ptr, void *assigned);
   static int on_timer(CURLM *multi, long timeout_ms, void *shard_ptr);
   static int on_close_socket(void *loop_ptr, curl_socket_t fd);
+  static int on_new_socket(void *loop_ptr, curl_socket_t fd, curlsocktype purpose);
+  /// Tells epoll the events curl wants on `socket` (throws std::system_error when it refuses).
+  void set_interest(curl_socket &socket);
 
   client_options options_;
+  std::size_t index_;
   loop::event_loop events_;
   std::vector<std::unique_ptr<curl_socket>> sockets_;  // by descriptor; before shards_: their cleanup closes sockets
   /// By origin string; few per service, kept for the loop's life.

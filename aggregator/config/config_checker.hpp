@@ -92,6 +92,22 @@ class config_checker {
     return std::string{v->get_string()};
   }
 
+  /// A number from `min` to `max` (a ratio, a fraction).
+  void number(const boost::json::object &o, const std::string &path, std::string_view key, double &out, double min,
+              double max) {
+    const boost::json::value *v = o.if_contains(key);
+    if (v == nullptr) return;
+    const std::optional<double> given = v->is_double()   ? std::optional<double>{v->get_double()}
+                                        : v->is_int64()  ? std::optional<double>{static_cast<double>(v->get_int64())}
+                                        : v->is_uint64() ? std::optional<double>{static_cast<double>(v->get_uint64())}
+                                                         : std::nullopt;
+    if (!given || *given < min || *given > max) {
+      fail(child(path, key), "must be a number from " + std::to_string(min) + " to " + std::to_string(max));
+      return;
+    }
+    out = *given;
+  }
+
   void boolean(const boost::json::object &o, const std::string &path, std::string_view key, bool &out) {
     const boost::json::value *v = o.if_contains(key);
     if (v == nullptr) return;

@@ -86,8 +86,10 @@ void read_log(config_checker &c, const json::value &v, log_config &out) {
 
 void read_client(config_checker &c, const json::value &v, client::client_options &out) {
   const std::string path = "client";
-  const json::object *o = c.object(v, path, {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms"});
+  const json::object *o = c.object(
+      v, path, {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms", "max_connections_per_origin"});
   if (o == nullptr) return;
+  c.integer(*o, path, "max_connections_per_origin", out.max_connections_per_origin, 0, 1'000'000);
   c.integer(*o, path, "loops", out.loops, 0, 64);
   c.integer(*o, path, "shards_per_loop", out.shards_per_loop, 1, 1024);
   c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);

@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "aggregator/config/call_policy_reader.hpp"
 #include "aggregator/config/character_rules.hpp"
 
 namespace agg::config {
@@ -82,7 +83,8 @@ void read_upstreams(config_checker &c, const json::value &v, const std::string &
   if (a->empty()) c.fail(path, "must list at least one upstream");
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string entry_path = element(path, i);
-    const json::object *o = c.object((*a)[i], entry_path, {"url", "repeat", "required"});
+    const json::object *o =
+        c.object((*a)[i], entry_path, {"url", "repeat", "required", "retry", "hedge", "breaker", "cache", "coalesce"});
     if (o == nullptr) continue;
     bool repeat = false;
     bool required = false;
@@ -102,17 +104,19 @@ void read_upstreams(config_checker &c, const json::value &v, const std::string &
       else if (slot != "i" && slot != "num" && !route.params.contains(slot))
         c.fail(child(entry_path, "url"), "slot {" + slot + "} is neither i, num nor a parameter the route declares");
     }
-    route.upstreams.push_back({std::move(url), repeat, required});
+    call_policy policy = route.policy;  // the route's, unless the entry says otherwise
+    read_call_policy(c, *o, entry_path, policy);
+    route.upstreams.push_back({std::move(url), repeat, required, std::move(policy)});
   }
 }
 
 /// Reads a route with error paths relative to it; the caller prefixes them.
 route_config read_route(config_checker &c, const json::value &v) {
   route_config route;
-  const json::object *o =
-      c.object(v, "",
-               {"name", "path", "message", "num", "params", "timeout_ms", "deadline_ms", "max_body_bytes",
-                "accept_non_json", "partial_status", "forward_headers", "upstreams"});
+  const json::object *o = c.object(v, "",
+                                   {"name", "path", "message", "num", "params", "timeout_ms", "deadline_ms",
+                                    "max_body_bytes", "accept_non_json", "partial_status", "forward_headers",
+                                    "concurrency", "retry", "hedge", "breaker", "cache", "coalesce", "upstreams"});
   if (o == nullptr) return route;
   route.definition = *o;
   if (auto name = c.text(*o, "", "name", true)) {
@@ -141,6 +145,8 @@ route_config read_route(config_checker &c, const json::value &v) {
       route.num = limits;
     }
   }
+  c.integer(*o, "", "concurrency", route.concurrency, 1, 100'000);
+  read_call_policy(c, *o, "", route.policy);
   if (const json::value *upstreams = o->if_contains("upstreams"))
     read_upstreams(c, *upstreams, "upstreams", route);
   else

@@ -16,12 +16,72 @@
 
 namespace agg::config {
 
+/// The failures a retry may answer.
+enum class retry_on : unsigned { connect = 1, timeout = 2, http_5xx = 4, http_429 = 8, transport = 16 };
+
+/// Retrying a failed call: up to `attempts` calls in all, waiting `backoff` before the first retry and
+/// twice as long before each next one (with jitter), or what the upstream's Retry-After asks when that
+/// fits before the deadline; never past the deadline. The route's retries also stay within a budget:
+/// over the last `budget_window`, retries may be `budget_ratio` of the first calls, plus
+/// `budget_floor` a second.
+struct retry_policy {
+  unsigned attempts = 3;
+  std::chrono::milliseconds backoff{50};
+  unsigned on = static_cast<unsigned>(retry_on::connect) | static_cast<unsigned>(retry_on::timeout) |
+                static_cast<unsigned>(retry_on::http_5xx) | static_cast<unsigned>(retry_on::transport);
+  double budget_ratio = 0.2;
+  unsigned budget_floor = 10;
+  std::chrono::milliseconds budget_window{10'000};
+  [[nodiscard]] bool answers(retry_on failure) const noexcept { return (on & static_cast<unsigned>(failure)) != 0; }
+};
+
+/// Hedging a slow call: once `after` has passed (or, with `after_percentile`, the origin's observed
+/// latency at that percentile), the same call is sent again, up to `max_extra` times; the first
+/// success wins and the others are removed at once.
+struct hedge_policy {
+  std::chrono::milliseconds after{50};
+  std::optional<double> after_percentile;  ///< e.g. 0.95: `after` is the floor until enough calls are seen
+  unsigned max_extra = 1;
+};
+
+/// A circuit breaker for the calls' origin (scheme, host and port): it opens after `failures`
+/// failures in a row, or when `ratio` of at least `min_calls` calls in `window` failed; then every
+/// call fails at once as `circuit_open` for `open`, after which one probe at a time is let through
+/// (half open) until one succeeds.
+struct breaker_policy {
+  unsigned failures = 5;
+  double ratio = 0.5;
+  unsigned min_calls = 20;
+  std::chrono::milliseconds window{10'000};
+  std::chrono::milliseconds open{5'000};
+};
+
+/// Keeping 2xx answers in the response cache for `ttl`, in an LRU of `max_bytes` per route; with
+/// `honor_cache_control`, the upstream's Cache-Control (max-age, no-store, private) decides instead;
+/// `stale_if_error`: an entry this much past its time may still answer when the call fails.
+struct cache_policy {
+  std::chrono::milliseconds ttl{1'000};
+  std::size_t max_bytes = 16 << 20;
+  bool honor_cache_control = false;
+  std::chrono::milliseconds stale_if_error{0};
+};
+
+/// What a route (or one of its entries) asks of each of its calls, beyond making it.
+struct call_policy {
+  std::optional<retry_policy> retry;
+  std::optional<hedge_policy> hedge;
+  std::optional<breaker_policy> breaker;
+  std::optional<cache_policy> cache;
+  bool coalesce = false;  ///< identical calls in flight on a loop share one transfer
+};
+
 /// One entry of a route's upstream list: a fixed URL, or a template repeated `num` times with
 /// `{i}` = 0, 1, ... num-1.
 struct upstream_entry {
   url_template url;
   bool repeat = false;
   bool required = false;  ///< the aggregate fails (502/504) when this call fails
+  call_policy policy;     ///< the route's, with what the entry sets itself in place of it
 };
 
 /// The bounds of the `num` query parameter of a route with repeated entries.
@@ -51,6 +111,8 @@ struct route_config {
   bool accept_non_json = false;                ///< keep a non-JSON 2xx body as a string instead of failing it
   int partial_status = 200;                    ///< status when some (not required) upstreams failed
   std::vector<std::string> forward_headers;    ///< request headers passed on to upstreams, by name
+  std::size_t concurrency = 0;                 ///< at most this many of an aggregation's calls at once; 0: all
+  call_policy policy;                          ///< for every entry that sets none of its own
   std::vector<upstream_entry> upstreams;
   boost::json::object definition;  ///< the JSON it was read from: what the admin API shows, patches and saves
 

@@ -120,7 +120,7 @@ void admin_server::dispatch(const httplib::Request &request, httplib::Response &
   if (request.path == "/metrics") {
     response.status = 200;
     response.set_header("Content-Type", "text/plain; version=0.0.4");
-    response.body = engine_.stats.render(gauges_());
+    response.body = engine_.stats.render(gauges_(), *engine_.stages);
     return;
   }
   if (request.path == "/health") return set_reply(response, 200, R"({"status":"ok"})");

@@ -24,6 +24,13 @@ engine::engine(const config::service_config &service, config::live_routes &live,
       routes(live),
       client(upstream),
       log(out),
+      stages(std::make_shared<stages::shared_state>(
+          upstream.loop_count(), upstream.options().max_connections_per_origin,
+          [&out](std::string_view origin, stages::breaker_state now) {
+            out.event(
+                now == stages::breaker_state::open ? config::log_config::level::warn : config::log_config::level::info,
+                "circuit breaker of " + std::string{origin} + " is now " + std::string{to_string(now)});
+          })),
       aggregations(service.server.max_aggregations),
       jobs(jobs::job_limits{service.jobs.max_jobs, service.jobs.keep_finished}),
       sync_pool(service.server.sync_threads, service.server.sync_queue),

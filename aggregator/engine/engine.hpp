@@ -10,12 +10,14 @@
 #include "aggregator/engine/service_log.hpp"
 #include "aggregator/http/bearer_auth.hpp"
 #include "aggregator/jobs/job_store.hpp"
+#include "aggregator/stages/shared_state.hpp"
 
 namespace agg::engine {
 
-/// What both fronts serve, with no HTTP in it: the routes in force, the upstream loops, admission
-/// (the aggregation cap and the shutdown registry), background jobs, the blocking pool behind the
-/// sync baseline, the metrics, the log and the access tokens. The data plane and the control plane
+/// What both fronts serve, with no HTTP in it: the routes in force, the upstream loops, what the
+/// call stages share (breakers, budgets, caches), admission (the aggregation cap and the shutdown
+/// registry), background jobs, the blocking pool behind the sync baseline, the metrics, the log and
+/// the access tokens. The data plane and the control plane
 /// translate HTTP to calls on it; a test or a benchmark can drive it with neither. The config, the
 /// routes, the client and the log must outlive it. Thread-safe.
 struct engine {
@@ -28,6 +30,9 @@ struct engine {
   agg::config::live_routes &routes;
   agg::client::upstream_client &client;
   const service_log &log;
+  /// What every aggregation's call stages share; each pipeline holds it too, so that calls still on
+  /// a loop when the engine goes (the loops outlive it) have it.
+  std::shared_ptr<agg::stages::shared_state> stages;
   admission aggregations;
   agg::jobs::job_store jobs;
   blocking_pool sync_pool;

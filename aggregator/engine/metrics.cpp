@@ -1,6 +1,9 @@
 #include "aggregator/engine/metrics.hpp"
 
+#include <atomic>
 #include <cstdio>
+
+#include "aggregator/stages/shared_state.hpp"
 
 namespace agg::engine {
 
@@ -34,6 +37,102 @@ void header(std::string &out, const char *name, const char *type, const char *he
   out += '\n';
 }
 
+void sample(std::string &out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  out += name;
+  out += '{';
+  out += labels;
+  out += "} ";
+  out += std::to_string(value);
+  out += '\n';
+}
+
+/// Per origin: calls by result, a latency histogram, the breaker's state and its refusals.
+void render_origins(std::string &out, const stages::shared_state &stages) {
+  std::string calls, latency, breaker, refused, opened;
+  stages.for_each_origin([&](const std::string &origin, const stages::origin_record &record) {
+    const std::string at = "origin=\"" + label(origin) + "\"";
+    const auto counts = record.stats.read();
+    for (std::size_t i = 0; i < stages::call_result_count; ++i)
+      if (counts.calls[i] != 0)
+        sample(calls, "aggregator_origin_calls_total",
+               at + ",outcome=\"" + std::string{to_string(static_cast<stages::call_result>(i))} + "\"",
+               counts.calls[i]);
+    const std::string name = "aggregator_origin_call_duration_seconds";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < stages::origin_stats::latency_buckets.size(); ++i) {
+      cumulative += counts.buckets[i];
+      sample(latency, name + "_bucket", at + ",le=\"" + number(stages::origin_stats::latency_buckets[i]) + "\"",
+             cumulative);
+    }
+    sample(latency, name + "_bucket", at + ",le=\"+Inf\"", counts.timed);
+    latency += name + "_sum{" + at + "} " + number(counts.seconds) + "\n";
+    sample(latency, name + "_count", at, counts.timed);
+    const auto state = record.breaker.state();
+    for (const auto s : {stages::breaker_state::closed, stages::breaker_state::open, stages::breaker_state::half_open})
+      sample(breaker, "aggregator_upstream_breaker_state", at + ",state=\"" + std::string{to_string(s)} + "\"",
+             s == state ? 1 : 0);
+    sample(opened, "aggregator_upstream_breaker_opened_total", at, record.breaker.times_opened());
+    sample(refused, "aggregator_upstream_breaker_refusals_total", at, record.refused.load(std::memory_order_relaxed));
+  });
+  header(out, "aggregator_origin_calls_total", "counter", "Calls sent to an origin (scheme://host:port), by outcome.");
+  out += calls;
+  header(out, "aggregator_origin_call_duration_seconds", "histogram",
+         "Time an origin took to answer, per origin (cancelled calls are not timed).");
+  out += latency;
+  header(out, "aggregator_upstream_breaker_state", "gauge", "An origin's circuit breaker: 1 for its current state.");
+  out += breaker;
+  header(out, "aggregator_upstream_breaker_opened_total", "counter", "How often an origin's breaker opened.");
+  out += opened;
+  header(out, "aggregator_upstream_breaker_refusals_total", "counter",
+         "Calls failed at once as circuit_open, without a connection attempt.");
+  out += refused;
+}
+
+/// Per route: what its retries, hedges, coalescing and cache did.
+void render_routes(std::string &out, const stages::shared_state &stages) {
+  struct family {
+    const char *name;
+    const char *help;
+    std::atomic<std::uint64_t> stages::route_counters::*counter;
+    std::string text;
+  };
+  std::array<family, 5> families{{
+      {"aggregator_upstream_retries_total", "Retries sent, by route.", &stages::route_counters::retries, {}},
+      {"aggregator_upstream_retry_budget_refusals_total",
+       "Retries and hedges not sent because the route's retry budget was spent.",
+       &stages::route_counters::retry_refusals,
+       {}},
+      {"aggregator_upstream_hedges_total", "Hedged calls sent, by route.", &stages::route_counters::hedges, {}},
+      {"aggregator_upstream_hedges_won_total",
+       "Hedged calls whose answer was used, by route.",
+       &stages::route_counters::hedges_won,
+       {}},
+      {"aggregator_upstream_coalesced_total",
+       "Calls that shared another aggregation's transfer, by route.",
+       &stages::route_counters::coalesced,
+       {}},
+  }};
+  std::string cache;
+  stages.for_each_route([&](const std::string &route, const stages::route_record &record) {
+    const std::string at = "route=\"" + label(route) + "\"";
+    for (auto &f : families) sample(f.text, f.name, at, (record.counters.*f.counter).load(std::memory_order_relaxed));
+    const auto &c = record.counters;
+    sample(cache, "aggregator_upstream_cache_total", at + ",result=\"hit\"",
+           c.cache_hits.load(std::memory_order_relaxed));
+    sample(cache, "aggregator_upstream_cache_total", at + ",result=\"miss\"",
+           c.cache_misses.load(std::memory_order_relaxed));
+    sample(cache, "aggregator_upstream_cache_total", at + ",result=\"stale\"",
+           c.cache_stale.load(std::memory_order_relaxed));
+  });
+  for (const auto &f : families) {
+    header(out, f.name, "counter", f.help);
+    out += f.text;
+  }
+  header(out, "aggregator_upstream_cache_total", "counter",
+         "Calls a route's response cache answered (hit, stale on error) or did not (miss).");
+  out += cache;
+}
+
 }  // namespace
 
 void metrics::record_request(std::string_view route, int status, std::chrono::steady_clock::duration took) {
@@ -57,7 +156,7 @@ void metrics::record_upstream(std::string_view outcome, std::uint64_t count) {
   found->second += count;
 }
 
-std::string metrics::render(const gauges &now) const {
+std::string metrics::render(const gauges &now, const stages::shared_state &stages) const {
   std::string out;
   out.reserve(4096);
   const std::lock_guard lock{mutex_};
@@ -99,6 +198,8 @@ std::string metrics::render(const gauges &now) const {
   header(out, "aggregator_upstream_loop_lag_seconds", "gauge",
          "Longest wait of work handed to an event loop since the previous scrape.");
   out += "aggregator_upstream_loop_lag_seconds " + number(now.loop_lag_seconds) + "\n";
+  render_origins(out, stages);
+  render_routes(out, stages);
   return out;
 }
 

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <utility>
 
+namespace agg::stages {
+class shared_state;
+}
+
 namespace agg::engine {
 
 /// The numbers behind GET /metrics: requests by route and status, a latency histogram per route,
@@ -34,8 +38,9 @@ class metrics {
     std::size_t sync_queued = 0;            ///< sync-baseline aggregations waiting for a thread
     double loop_lag_seconds = 0;
   };
-  /// The Prometheus text exposition format (version 0.0.4).
-  [[nodiscard]] std::string render(const gauges &now) const;
+  /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per
+  /// origin (calls, latency, breaker) and per route (retries, hedges, coalescing, cache).
+  [[nodiscard]] std::string render(const gauges &now, const stages::shared_state &stages) const;
 
  private:
   struct histogram {

@@ -21,6 +21,7 @@ std::string_view to_string(outcome_kind kind) noexcept {
     case outcome_kind::too_large: return "too_large";
     case outcome_kind::cancelled: return "cancelled";
     case outcome_kind::transport: return "transport";
+    case outcome_kind::circuit_open: return "circuit_open";
   }
   return "transport";
 }
@@ -40,6 +41,7 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
     case client::transfer_error::too_large: return outcome_kind::too_large;
     case client::transfer_error::cancelled: return outcome_kind::cancelled;
     case client::transfer_error::transport: return outcome_kind::transport;
+    case client::transfer_error::circuit_open: return outcome_kind::circuit_open;
   }
   return outcome_kind::transport;
 }
@@ -66,24 +68,25 @@ boost::json::value classify_response(upstream_result &result, const client::upst
 
 }  // namespace
 
-aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<client::upstream_reply> replies,
+aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stages::call_outcome> outcomes,
                  std::chrono::steady_clock::time_point started) {
-  assert(replies.size() == plan.calls.size());
+  assert(outcomes.size() == plan.calls.size());
   aggregate result;
   result.route = plan.route;
   result.mode = mode;
   result.started = started;
   result.finished = std::chrono::steady_clock::now();  // the fetch is over; parsing is not part of it
-  result.results.reserve(replies.size());
+  result.results.reserve(outcomes.size());
   // One arena for every body of the aggregation: its trees die together, with the aggregate.
   const boost::json::storage_ptr bodies = boost::json::make_shared_resource<boost::json::monotonic_resource>();
-  for (std::size_t i = 0; i < replies.size(); ++i)
-    result.results.push_back(settle_one(plan, i, replies[i], started, bodies));
+  for (std::size_t i = 0; i < outcomes.size(); ++i)
+    result.results.push_back(settle_one(plan, i, outcomes[i], started, bodies));
   return result;
 }
 
-upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const client::upstream_reply &reply,
+upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
                            std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage) {
+  const client::upstream_reply &reply = outcome.reply;
   upstream_result facts;
   facts.kind = kind_of(reply.error);
   if (facts.kind != outcome_kind::ok) facts.detail = reply.error_detail;
@@ -101,7 +104,14 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const cl
                          .required = plan.required[index],
                          .deadline_passed = reply.deadline_passed,
                          .start_offset = reply.started - started,
-                         .duration = reply.finished - reply.started};
+                         .duration = reply.finished - reply.started,
+                         .attempts = plan.policies[index]->retry || plan.policies[index]->hedge || outcome.attempts != 1
+                                         ? std::optional<unsigned>{outcome.attempts}
+                                         : std::nullopt,
+                         .hedged = outcome.hedged,
+                         .cache = outcome.cache,
+                         .coalesced = outcome.coalesced,
+                         .queued = outcome.queued};
 }
 
 }  // namespace agg::fanout

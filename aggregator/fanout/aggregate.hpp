@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/stages/call_stage.hpp"
 
 namespace agg::fanout {
 
@@ -19,8 +21,18 @@ enum class execution_mode { async, sync };
 std::string_view to_string(execution_mode mode) noexcept;
 
 /// What became of one upstream call, as the response reports it.
-enum class outcome_kind { ok, timeout, connect, http_status, invalid_json, too_large, cancelled, transport };
-inline constexpr std::size_t outcome_kind_count = 8;
+enum class outcome_kind {
+  ok,
+  timeout,
+  connect,
+  http_status,
+  invalid_json,
+  too_large,
+  cancelled,
+  transport,
+  circuit_open,
+};
+inline constexpr std::size_t outcome_kind_count = static_cast<std::size_t>(outcome_kind::circuit_open) + 1;
 std::string_view to_string(outcome_kind kind) noexcept;
 
 /// One slot of an aggregate: the parsed body when ok, otherwise why not.
@@ -34,6 +46,13 @@ struct upstream_result {
   bool deadline_passed = false;                              ///< a timeout caused by the aggregation's deadline
   std::chrono::duration<double, std::milli> start_offset{};  ///< from the aggregation's start
   std::chrono::duration<double, std::milli> duration{};
+  /// Calls sent, retries and hedges included; shown when the call's behaviours could make it other
+  /// than 1 (retries, hedges) or did (0: a cache hit, an open breaker).
+  std::optional<unsigned> attempts;
+  std::optional<unsigned> hedged;  ///< which attempt won, when a hedge was sent
+  stages::cache_state cache = stages::cache_state::none;
+  bool coalesced = false;                              ///< shared another aggregation's transfer
+  std::chrono::duration<double, std::milli> queued{};  ///< waited for a slot (the route's window, its origin's cap)
 };
 
 /// The result of one aggregation: a slot per planned call, in plan order, whatever failed.
@@ -48,15 +67,15 @@ struct aggregate {
   [[nodiscard]] bool complete() const noexcept { return failures() == 0; }
 };
 
-/// Turns the raw replies (one per planned call, same order) into an aggregate: 2xx with a JSON
-/// body (or 204) is ok; any other status, a transport error, or a body that is not JSON (unless the
-/// route accepts those: it is kept as a string) is not.
-aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<client::upstream_reply> replies,
+/// Turns the outcomes (one per planned call, same order) into an aggregate: 2xx with a JSON body (or
+/// 204) is ok; any other status, a transport error, or a body that is not JSON (unless the route
+/// accepts those: it is kept as a string) is not.
+aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stages::call_outcome> outcomes,
                  std::chrono::steady_clock::time_point started);
 
-/// One slot of settle(): the reply of plan call `index`, as the response reports it; its body's tree
-/// is allocated from `storage` (the default resource when none is given).
-upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const client::upstream_reply &reply,
+/// One slot of settle(): the outcome of plan call `index`, as the response reports it; its body's
+/// tree is allocated from `storage` (the default resource when none is given).
+upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
                            std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage = {});
 
 }  // namespace agg::fanout

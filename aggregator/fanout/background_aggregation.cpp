@@ -5,35 +5,40 @@
 #include <utility>
 
 #include "aggregator/coro/detached.hpp"
-#include "aggregator/fanout/gather.hpp"
+#include "aggregator/fanout/run_plan.hpp"
+#include "aggregator/stages/pipeline.hpp"
 
 namespace agg::fanout {
 
-/// Runs the gather for a background aggregation; its frame keeps the aggregation alive until done.
+/// Runs the plan of a background aggregation; its frame keeps the aggregation alive until done.
 struct background_runner {
-  static coro::detached run(std::shared_ptr<background_aggregation> self, client::upstream_loop *loop) {
-    const reply_listener listener = [raw = self.get()](std::size_t index, const client::upstream_reply &reply) {
-      raw->on_reply(index, reply);
+  static coro::detached run(std::shared_ptr<background_aggregation> self, stages::call_site site,
+                            std::shared_ptr<stages::shared_state> shared) {
+    background_aggregation *const raw = self.get();
+    const outcome_listener listener = [raw](std::size_t index, const stages::call_outcome &outcome) {
+      raw->on_outcome(index, outcome);
     };
-    // The replies also arrived one by one through the listener; the returned vector only says "all done".
-    const std::vector<client::upstream_reply> replies =
-        co_await gather_reporting(loop, self->plan_.calls, self->stop_.get_token(), &listener);
+    const auto calls = stages::pipeline::make(self->plan_.route, std::move(shared));
+    // The outcomes also arrived one by one through the listener; the returned vector only says "all done".
+    const std::vector<stages::call_outcome> outcomes =
+        co_await run_plan(&self->plan_, &calls->entry(), site, self->stop_.get_token(), &listener);
     self->on_done();
   }
 };
 
 background_aggregation::background_aggregation(fan_out_plan plan) : plan_(std::move(plan)) {}
 
-std::shared_ptr<background_aggregation> background_aggregation::start(client::upstream_loop &loop, fan_out_plan plan) {
+std::shared_ptr<background_aggregation> background_aggregation::start(stages::call_site site, fan_out_plan plan,
+                                                                      std::shared_ptr<stages::shared_state> shared) {
   auto self = std::make_shared<background_aggregation>(std::move(plan));
-  background_runner::run(self, &loop);
+  background_runner::run(self, site, std::move(shared));
   return self;
 }
 
-void background_aggregation::on_reply(std::size_t index, const client::upstream_reply &reply) {
+void background_aggregation::on_outcome(std::size_t index, const stages::call_outcome &outcome) {
   {
     const std::lock_guard lock{mutex_};
-    arrivals_.push_back({index, reply, std::nullopt});
+    arrivals_.push_back({index, outcome, std::nullopt});
   }
   changed_.notify_all();
 }
@@ -48,15 +53,15 @@ void background_aggregation::on_done() {
 
 upstream_result background_aggregation::settled(std::size_t position) const {
   std::size_t index = 0;
-  client::upstream_reply reply;
+  stages::call_outcome outcome;
   {
     const std::lock_guard lock{mutex_};
     const received &r = arrivals_[position];
     if (r.settled) return *r.settled;
     index = r.index;
-    reply = r.reply;
+    outcome = r.outcome;
   }
-  upstream_result slot = settle_one(plan_, index, reply, started_);
+  upstream_result slot = settle_one(plan_, index, outcome, started_);
   const std::lock_guard lock{mutex_};
   received &r = arrivals_[position];
   if (!r.settled) r.settled = slot;

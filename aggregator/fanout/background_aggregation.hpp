@@ -9,21 +9,25 @@
 #include <stop_token>
 #include <vector>
 
-#include "aggregator/client/upstream_loop.hpp"
 #include "aggregator/fanout/aggregate.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/stages/call_site.hpp"
+#include "aggregator/stages/call_stage.hpp"
+#include "aggregator/stages/shared_state.hpp"
 
 namespace agg::fanout {
 
 /// An aggregation running on an upstream loop with no thread waiting for it (asyncio.create_task):
-/// its results can be taken as they arrive, its progress read, and it can be cancelled. The
-/// streaming endpoint and background jobs are built on it. The loop thread only stores raw replies;
-/// bodies are parsed by the threads that read them (once each). Thread-safe; keep it in a shared_ptr
-/// (the running aggregation holds one until it finishes).
+/// its results can be taken as they arrive, its progress read, and it can be cancelled. Background
+/// jobs are built on it. The loop thread only stores raw outcomes; bodies are parsed by the threads
+/// that read them (once each). Thread-safe; keep it in a shared_ptr (the running aggregation holds
+/// one until it finishes).
 class background_aggregation : public std::enable_shared_from_this<background_aggregation> {
  public:
-  /// Starts the plan now on `loop` (from that loop's thread the calls start at once, with no hop).
-  static std::shared_ptr<background_aggregation> start(client::upstream_loop &loop, fan_out_plan plan);
+  /// Starts the plan now on `site` (from its loop's thread the calls start at once, with no hop),
+  /// through the route's stages, which share `shared`.
+  static std::shared_ptr<background_aggregation> start(stages::call_site site, fan_out_plan plan,
+                                                       std::shared_ptr<stages::shared_state> shared);
 
   /// One finished call, in completion order.
   struct arrival {
@@ -55,12 +59,12 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   /// One reply as the loop hands it over: kept raw, so that the loop thread never parses a body.
   struct received {
     std::size_t index;
-    client::upstream_reply reply;
+    stages::call_outcome outcome;
     std::optional<upstream_result> settled;  ///< parsed once, by the first consumer that needs it
   };
 
-  void on_reply(std::size_t index, const client::upstream_reply &reply);  // loop thread
-  void on_done();                                                         // loop thread
+  void on_outcome(std::size_t index, const stages::call_outcome &outcome);  // loop thread
+  void on_done();                                                           // loop thread
   /// The arrival at `position`, parsed on the calling thread outside the lock (and cached).
   upstream_result settled(std::size_t position) const;
   friend struct background_runner;

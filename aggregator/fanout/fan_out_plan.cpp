@@ -113,6 +113,7 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   for (const auto &entry : route.upstreams) total += entry.repeat ? count : 1;
   plan.calls.reserve(total);
   plan.required.reserve(total);
+  plan.policies.reserve(total);
   for (const auto &entry : route.upstreams) {
     const std::size_t repetitions = entry.repeat ? count : 1;
     for (std::size_t i = 0; i < repetitions; ++i) {
@@ -123,8 +124,10 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
         return *values.find(slot)->second;  // config validation guarantees every slot is known
       });
       plan.calls.push_back({std::move(url), call_timeout, route.max_body_bytes, plan.deadline,
-                            std::get<std::vector<std::string>>(header_lines), entry.url.origin_length()});
+                            std::get<std::vector<std::string>>(header_lines), entry.url.origin_length(),
+                            entry.policy.cache && entry.policy.cache->honor_cache_control});
       plan.required.push_back(entry.required);
+      plan.policies.push_back(&entry.policy);
     }
   }
   return plan;

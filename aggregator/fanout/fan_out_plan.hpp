@@ -32,8 +32,9 @@ struct request_error {
 struct fan_out_plan {
   config::route_ptr route;
   std::vector<client::upstream_call> calls;
-  std::vector<bool> required;                      ///< required[i]: the aggregate fails when calls[i] fails
-  std::chrono::steady_clock::time_point deadline;  ///< when unfinished calls are cut off
+  std::vector<bool> required;                         ///< required[i]: the aggregate fails when calls[i] fails
+  std::vector<const config::call_policy *> policies;  ///< policies[i]: calls[i]'s behaviours (in the route)
+  std::chrono::steady_clock::time_point deadline;     ///< when unfinished calls are cut off
 };
 
 /// Validates the query against the route (known names, `num` within bounds, `timeout_ms` that

@@ -8,13 +8,15 @@
 #include <variant>
 
 #include "aggregator/coro/detached.hpp"
-#include "aggregator/fanout/gather.hpp"
+#include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
+#include "aggregator/fanout/run_plan.hpp"
 #include "aggregator/front/connection.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/endpoints.hpp"
 #include "aggregator/front/loop_front.hpp"
+#include "aggregator/stages/pipeline.hpp"
 
 namespace agg::front {
 
@@ -50,12 +52,31 @@ void account(engine::engine &engine, request_state &state, const fanout::aggrega
       engine.stats.record_upstream(fanout::to_string(static_cast<fanout::outcome_kind>(kind)), by_kind[kind]);
 }
 
+/// `aggregator; hit`, `aggregator; fwd=miss; detail="…"`: the Cache-Status (RFC 9211) of an
+/// aggregation whose calls went through a cache; empty when none did.
+std::string cache_status(const fanout::aggregate &result) {
+  std::size_t hits = 0;
+  std::size_t misses = 0;
+  std::size_t stale = 0;
+  for (const auto &r : result.results) {
+    hits += r.cache == stages::cache_state::hit;
+    misses += r.cache == stages::cache_state::miss;
+    stale += r.cache == stages::cache_state::stale;
+  }
+  if (hits + misses + stale == 0) return {};
+  const std::string counts = "detail=\"hit=" + std::to_string(hits) + " miss=" + std::to_string(misses) +
+                             " stale=" + std::to_string(stale) + "\"";
+  if (misses == 0 && stale == 0) return "aggregator; hit; " + counts;
+  return std::string{"aggregator; fwd="} + (misses != 0 ? "miss" : "stale") + "; " + counts;
+}
+
 /// Answers with the aggregate's document (status by the route's policy).
 void answer(loop_front &front, connection &client, request_state state, const fanout::aggregate &result) {
   account(front.plane().engine(), state, result);
   fanout::rendered_aggregate rendered = fanout::render(result);
   response reply = response::json(rendered.status, std::move(rendered.body));
   reply.with_header("X-Aggregate-Complete", rendered.complete ? "true" : "false");
+  if (std::string status = cache_status(result); !status.empty()) reply.with_header("Cache-Status", std::move(status));
   client.respond(std::move(state), std::move(reply));
 }
 
@@ -72,7 +93,8 @@ void answer_internal_error(loop_front &front, connection &client, request_state 
   client.respond(std::move(state), response::error(500, "internal", "internal error"));
 }
 
-/// The async path: every call at once on this loop's curl shards; resumes here when the last ends.
+/// The async path: every call at once on this loop, through the route's stages; resumes here when
+/// the last ends.
 coro::detached run_async(loop_front *front, std::shared_ptr<connection> client, request_state state,
                          fanout::fan_out_plan plan, [[maybe_unused]] engine::admission::ticket ticket,
                          std::stop_source stop) {
@@ -80,8 +102,10 @@ coro::detached run_async(loop_front *front, std::shared_ptr<connection> client, 
   std::exception_ptr failed;
   try {
     const auto started = clock::now();
-    auto replies = co_await fanout::gather(&front->upstream(), plan.calls, stop.get_token());
-    result = fanout::settle(plan, fanout::execution_mode::async, std::move(replies), started);
+    const auto calls = stages::pipeline::make(plan.route, front->plane().engine().stages);
+    auto outcomes = co_await fanout::run_plan(&plan, &calls->entry(), stages::call_site::on_loop(front->upstream()),
+                                              stop.get_token());
+    result = fanout::settle(plan, fanout::execution_mode::async, std::move(outcomes), started);
   } catch (...) {
     failed = std::current_exception();
   }
@@ -89,15 +113,20 @@ coro::detached run_async(loop_front *front, std::shared_ptr<connection> client, 
   answer(*front, *client, std::move(state), *result);
 }
 
-/// The sync baseline: the same plan one call after another on a pool thread (sync_to_async); this
-/// loop only parks the connection meanwhile and resumes to answer.
+/// The sync baseline: the same plan through the same stages, one call after another on a pool thread
+/// (sync_to_async); this loop only parks the connection meanwhile and resumes to answer.
 coro::detached run_on_pool(loop_front *front, std::shared_ptr<connection> client, request_state state,
                            fanout::fan_out_plan plan, [[maybe_unused]] engine::admission::ticket ticket,
                            std::stop_source stop) {
   engine::engine &engine = front->plane().engine();
-  const client::client_options *options = &engine.client.options();
+  const auto site = stages::call_site::blocking(engine.client.options());
+  const auto calls = stages::pipeline::make(plan.route, engine.stages);
   const std::stop_token token = stop.get_token();
-  const auto work = [options, &plan, &token] { return fanout::run_sync(*options, plan, token); };
+  const auto work = [&site, &calls, &plan, &token] {
+    const auto started = clock::now();
+    auto outcomes = coro::sync_wait(fanout::run_plan(&plan, &calls->entry(), site, token));
+    return fanout::settle(plan, fanout::execution_mode::sync, std::move(outcomes), started);
+  };
   std::optional<fanout::aggregate> result = co_await engine.sync_pool.run(front->events(), work);
   if (!result) {
     response busy = response::error(503, "overloaded", "every sync-baseline thread is busy and the queue is full");
@@ -127,13 +156,15 @@ coro::detached run_stream(loop_front *front, std::shared_ptr<connection> client,
   connection *const out = client.get();
   fanout::aggregate *const collected = &whole;
   const fanout::fan_out_plan *const planned = &plan;
-  const fanout::reply_listener on_reply = [out, collected, planned, sse](std::size_t index,
-                                                                         const client::upstream_reply &reply) {
+  const fanout::outcome_listener on_outcome = [out, collected, planned, sse](std::size_t index,
+                                                                             const stages::call_outcome &outcome) {
     fanout::upstream_result &slot = collected->results[index];
-    slot = fanout::settle_one(*planned, index, reply, collected->started);
+    slot = fanout::settle_one(*planned, index, outcome, collected->started);
     out->stream_chunk(frame(fanout::render_arrival(index, slot), sse, "upstream"));
   };
-  const auto replies = co_await fanout::gather_reporting(&front->upstream(), plan.calls, stop.get_token(), &on_reply);
+  const auto calls = stages::pipeline::make(plan.route, front->plane().engine().stages);
+  const auto outcomes = co_await fanout::run_plan(&plan, &calls->entry(), stages::call_site::on_loop(front->upstream()),
+                                                  stop.get_token(), &on_outcome);
   whole.finished = clock::now();
   account(front->plane().engine(), state, whole);
   client->stream_chunk(frame(fanout::render_summary(whole), sse, "summary"));

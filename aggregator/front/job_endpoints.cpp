@@ -88,8 +88,9 @@ void serve_job_create(exchange x) {
     return x.client->respond(std::move(x.state), response::error(error->status, error->code, error->message));
 
   auto &plan = std::get<fanout::fan_out_plan>(planned);
-  client::upstream_loop &loop = x.front.upstream();
-  auto added = engine.jobs.add([&] { return fanout::background_aggregation::start(loop, std::move(plan)); });
+  const auto site = stages::call_site::on_loop(x.front.upstream());
+  auto added =
+      engine.jobs.add([&] { return fanout::background_aggregation::start(site, std::move(plan), engine.stages); });
   if (std::holds_alternative<jobs::job_store::store_full>(added)) {
     response full = response::error(429, "too_many_jobs",
                                     "the job store is full (" + std::to_string(engine.config.jobs.max_jobs) +

@@ -104,9 +104,45 @@ void event_loop::add_hooks(loop_hooks &hooks) { hooks_.push_back(&hooks); }
 
 void event_loop::remove_hooks(loop_hooks &hooks) noexcept { std::erase(hooks_, &hooks); }
 
+void event_loop::park(std::uint64_t id, clock::time_point until, std::coroutine_handle<> handle, wake_reason *reason) {
+  const auto timer = until == clock::time_point::max() ? timers_.end() : timers_.emplace(until, id);
+  waiters_.emplace(id, parked{handle, reason, timer});
+}
+
+bool event_loop::unpark(std::uint64_t id, wake_reason why, std::coroutine_handle<> &handle) {
+  const auto found = waiters_.find(id);
+  if (found == waiters_.end()) return false;
+  if (found->second.timer != timers_.end()) timers_.erase(found->second.timer);
+  *found->second.reason = why;
+  handle = found->second.handle;
+  waiters_.erase(found);
+  return true;
+}
+
+void event_loop::wake_due(clock::time_point now, bool all) {
+  std::coroutine_handle<> handle;
+  while (!timers_.empty() && timers_.begin()->first <= now)
+    if (unpark(timers_.begin()->second, wake_reason::time, handle)) handle.resume();
+  while (all && !waiters_.empty())
+    if (unpark(waiters_.begin()->first, wake_reason::stop, handle)) handle.resume();
+}
+
+bool event_loop::wake(std::uint64_t id) {
+  std::coroutine_handle<> handle;
+  if (!unpark(id, wake_reason::signal, handle)) return false;
+  local_handles_.push_back(handle);
+  return true;
+}
+
+void event_loop::wake_stopped(std::uint64_t id) {
+  std::coroutine_handle<> handle;
+  if (unpark(id, wake_reason::stop, handle)) handle.resume();
+}
+
 int event_loop::wait_timeout_ms() const {
   if (!local_handles_.empty() || !local_work_.empty()) return 0;
   std::optional<clock::time_point> earliest;
+  if (!timers_.empty()) earliest = timers_.begin()->first;
   for (const loop_hooks *h : hooks_)
     if (const auto due = h->next_deadline(); due && (!earliest || *due < *earliest)) earliest = due;
   if (!earliest) return -1;
@@ -165,12 +201,15 @@ void event_loop::run() {
     }
     run_local();
     const auto now = clock::now();
+    wake_due(now);
     for (std::size_t i = 0; i < hooks_.size(); ++i) hooks_[i]->on_round(now);  // a hook may add hooks
     run_local();
   }
   // Stopping: posts are refused from now on. Run what was handed over, then let each part end what
   // it has in flight.
   take_posted();
+  run_local();
+  wake_due(clock::now(), true);  // stopped: they end what they were waiting to do
   run_local();
   for (auto it = hooks_.rbegin(); it != hooks_.rend(); ++it) {
     (*it)->on_stop();

@@ -150,3 +150,63 @@ TEST_CASE("failure settings are validated with their paths") {
       problems(R"({"routes":[{"name":"r","path":"/r","params":{"timeout_ms":{}},"upstreams":[{"url":"http://h/"}]}]})"),
       "routes[0].params.timeout_ms"));
 }
+
+TEST_CASE("call behaviours are read per route and per entry, an entry's own replacing its route's") {
+  const auto parsed = parse_config(
+      R"({"client":{"max_connections_per_origin":32},"routes":[{"name":"r","path":"/r","concurrency":4,
+      "retry":{"attempts":4,"backoff_ms":20,"on":["http_429"],"budget":{"ratio":0.1,"min_per_second":2,"window_ms":5000}},
+      "hedge":{"after":"p95","after_ms":5,"max_extra":2},"breaker":{"failures":7,"open_ms":100},
+      "cache":{"ttl_ms":500,"max_bytes":4096,"honor_cache_control":true,"stale_if_error_ms":1000},"coalesce":true,
+      "upstreams":[{"url":"http://h/a"},{"url":"http://h/b","retry":false,"hedge":{"after_ms":9},"coalesce":false}]}]})");
+  REQUIRE(std::holds_alternative<service_config>(parsed));
+  const auto &config = std::get<service_config>(parsed);
+  CHECK(config.client.max_connections_per_origin == 32);
+  const auto &route = *config.routes.at(0);
+  CHECK(route.concurrency == 4);
+  const auto &a = route.upstreams.at(0).policy;
+  REQUIRE(a.retry);
+  CHECK(a.retry->attempts == 4);
+  CHECK(a.retry->backoff == std::chrono::milliseconds{20});
+  CHECK(a.retry->answers(agg::config::retry_on::http_429));
+  CHECK_FALSE(a.retry->answers(agg::config::retry_on::http_5xx));
+  CHECK(a.retry->budget_ratio == Approx(0.1));
+  CHECK(a.retry->budget_floor == 2);
+  REQUIRE(a.hedge);
+  CHECK(a.hedge->after_percentile == Approx(0.95));
+  CHECK(a.hedge->max_extra == 2);
+  REQUIRE(a.breaker);
+  CHECK(a.breaker->failures == 7);
+  REQUIRE(a.cache);
+  CHECK(a.cache->honor_cache_control);
+  CHECK(a.cache->stale_if_error == std::chrono::milliseconds{1000});
+  CHECK(a.coalesce);
+  const auto &b = route.upstreams.at(1).policy;
+  CHECK_FALSE(b.retry);
+  REQUIRE(b.hedge);
+  CHECK(b.hedge->after == std::chrono::milliseconds{9});
+  CHECK_FALSE(b.hedge->after_percentile);
+  CHECK(b.breaker);  // not set on the entry: the route's
+  CHECK_FALSE(b.coalesce);
+}
+
+TEST_CASE("call behaviours are validated with their JSON paths") {
+  const auto lines = problems(
+      R"({"client":{"max_connections_per_origin":-1},"routes":[{"name":"r","path":"/r","concurrency":0,
+      "retry":{"attempts":0,"on":["http_5xx","sometimes"],"budget":{"ratio":-1},"tries":3},
+      "hedge":{"after":"p100"},"breaker":{"ratio":2,"open_ms":0},"cache":{"ttl_ms":0,"max_bytes":"big"},
+      "coalesce":"yes","upstreams":[{"url":"http://h/a","retry":{"backoff_ms":-5},"cache":7}]}]})");
+  CHECK(mentions(lines, "client.max_connections_per_origin: must be an integer"));
+  CHECK(mentions(lines, "routes[0].concurrency: must be an integer from 1"));
+  CHECK(mentions(lines, "routes[0].retry.attempts: must be an integer from 1 to 10"));
+  CHECK(mentions(lines, "routes[0].retry.on[1]: must be connect, timeout, http_5xx, http_429 or transport"));
+  CHECK(mentions(lines, "routes[0].retry.budget.ratio"));
+  CHECK(mentions(lines, "routes[0].retry.tries"));
+  CHECK(mentions(lines, "routes[0].hedge.after: must be a percentile of the origin's latency, e.g. p95"));
+  CHECK(mentions(lines, "routes[0].breaker.ratio"));
+  CHECK(mentions(lines, "routes[0].breaker.open_ms"));
+  CHECK(mentions(lines, "routes[0].cache.ttl_ms"));
+  CHECK(mentions(lines, "routes[0].cache.max_bytes"));
+  CHECK(mentions(lines, "routes[0].coalesce: must be true or false"));
+  CHECK(mentions(lines, "routes[0].upstreams[0].retry.backoff_ms"));
+  CHECK(mentions(lines, "routes[0].upstreams[0].cache: must be an object"));
+}

@@ -129,6 +129,8 @@ TEST_CASE_METHOD(jobs_fixture, "a full store answers 429 and starts nothing") {
   const auto service = start();
   for (int i = 0; i < 3; ++i) create(service, R"({"route":"mixed"})");
   REQUIRE(eventually([&] { return upstream.stats().requests == 6; }));  // every held job's two calls arrived
+  // ... and the fast ones are over on this side too: only the held jobs' slow calls are in flight.
+  REQUIRE(eventually([&] { return service.upstream().transfers_in_flight() == 3; }));
   const std::string refused = create(service, R"({"route":"demo"})", 429);
   CHECK(boost::json::parse(refused).at("error").at("code").as_string() == "too_many_jobs");
   CHECK(service.upstream().transfers_in_flight() == 3);  // the held jobs' slow calls, nothing new

@@ -9,26 +9,27 @@
 
 using namespace std::chrono_literals;
 using agg::client::transfer_error;
-using agg::client::upstream_reply;
 using agg::fanout::execution_mode;
+using agg::stages::call_outcome;
 
 namespace {
 
 const auto config = agg::testing::demo_config("http://127.0.0.1:9008/api/?task_id={i}");
 
-upstream_reply reply(long status, std::string body, transfer_error error = transfer_error::none) {
-  upstream_reply r;
+call_outcome reply(long status, std::string body, transfer_error error = transfer_error::none) {
+  call_outcome outcome;
+  agg::client::upstream_reply &r = outcome.reply;
   r.status = status;
   r.body = std::move(body);
   r.error = error;
   if (error != transfer_error::none) r.error_detail = "it broke";
   r.started = std::chrono::steady_clock::time_point{} + 1ms;
   r.finished = r.started + 5ms;
-  return r;
+  return outcome;
 }
 
 /// Renders the replies as the response to a request with num = replies.size().
-std::pair<agg::fanout::rendered_aggregate, boost::json::object> rendered(std::vector<upstream_reply> replies) {
+std::pair<agg::fanout::rendered_aggregate, boost::json::object> rendered(std::vector<call_outcome> replies) {
   auto planned = agg::fanout::make_plan(config.routes[0], {{"num", std::to_string(replies.size())}});
   const auto &plan = std::get<agg::fanout::fan_out_plan>(planned);
   const auto result =

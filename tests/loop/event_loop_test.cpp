@@ -95,3 +95,76 @@ TEST_CASE("stopping runs what was posted, calls each part's on_stop, then refuse
   CHECK(ran);
   CHECK(hooks.stopped);
 }
+
+namespace {
+
+using wake_reason = event_loop::wake_reason;
+
+/// Waits on the loop under `id` and says why it woke; `parking` turns true just before it parks.
+agg::coro::task<wake_reason> park(event_loop &loop, std::uint64_t id, agg::loop::clock::time_point until,
+                                  std::stop_token stop = {}, std::atomic<bool> *parking = nullptr) {
+  co_await loop.schedule();
+  auto wait = loop.wait(id, until, std::move(stop));
+  if (parking != nullptr) parking->store(true);  // the loop thread parks it before it looks at anything else
+  co_return co_await wait;
+}
+
+}  // namespace
+
+TEST_CASE("a waiter wakes when its time comes") {
+  event_loop loop;
+  loop.start();
+  const auto asked = agg::loop::clock::now();
+  const auto woke = agg::coro::sync_wait(park(loop, 1, asked + std::chrono::milliseconds{5}));
+  CHECK(woke == wake_reason::time);
+  CHECK(agg::loop::clock::now() - asked >= std::chrono::milliseconds{5});
+}
+
+TEST_CASE("wake() resumes a parked waiter and says so; a second wake finds nobody") {
+  event_loop loop;
+  loop.start();
+  std::uint64_t id = 0;
+  REQUIRE(loop.call([&] { id = loop.new_waiter_id(); }));
+  std::atomic<bool> parking{false};
+  std::atomic<bool> woken{false};
+  std::atomic<bool> woken_twice{true};
+  std::thread waker{[&] {
+    while (!parking.load()) std::this_thread::yield();
+    static_cast<void>(loop.call([&] {  // wake() is for the loop thread
+      woken = loop.wake(id);
+      woken_twice = loop.wake(id);  // taken out of the books at once, resumed later in the round
+    }));
+  }};
+  CHECK(agg::coro::sync_wait(park(loop, id, agg::loop::clock::time_point::max(), {}, &parking)) == wake_reason::signal);
+  waker.join();
+  CHECK(woken);
+  CHECK_FALSE(woken_twice);
+}
+
+TEST_CASE("a stop request wakes a waiter from any thread, and an already stopped token at once") {
+  event_loop loop;
+  loop.start();
+  std::stop_source stop;
+  std::atomic<bool> parking{false};
+  std::thread stopper{[&] {
+    while (!parking.load()) std::this_thread::yield();
+    stop.request_stop();
+  }};
+  CHECK(agg::coro::sync_wait(park(loop, 7, agg::loop::clock::time_point::max(), stop.get_token(), &parking)) ==
+        wake_reason::stop);
+  stopper.join();
+  CHECK(agg::coro::sync_wait(park(loop, 8, agg::loop::clock::time_point::max(), stop.get_token())) ==
+        wake_reason::stop);
+}
+
+TEST_CASE("stopping the loop wakes every waiter as stopped") {
+  event_loop loop;
+  loop.start();
+  std::atomic<bool> parking{false};
+  std::thread stopper{[&] {
+    while (!parking.load()) std::this_thread::yield();
+    loop.stop();
+  }};
+  CHECK(agg::coro::sync_wait(park(loop, 3, agg::loop::clock::time_point::max(), {}, &parking)) == wake_reason::stop);
+  stopper.join();
+}

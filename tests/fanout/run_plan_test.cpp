@@ -1,4 +1,4 @@
-#include "aggregator/fanout/gather.hpp"
+#include "aggregator/fanout/run_plan.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -33,18 +33,4 @@ TEST_CASE("the async and the sync path produce the same aggregate, the sync one 
     CHECK(sync.results[i].start_offset >= sync.results[i - 1].start_offset + sync.results[i - 1].duration);
   CHECK(sync.finished - sync.started >= 6 * 20ms);
   CHECK(client.transfers_in_flight() == 0);
-}
-
-TEST_CASE("gather fills a failing call's slot and keeps the others") {
-  agg::testing::local_upstream upstream;
-  agg::client::upstream_loop loop{agg::client::client_options{}, 10};
-  std::vector<agg::client::upstream_call> calls{
-      {upstream.api("task_id=a"), 5s, 1 << 20},
-      {"http://127.0.0.1:" + std::to_string(agg::testing::refused_port()) + "/", 5s, 1 << 20},
-      {upstream.api("task_id=c"), 5s, 1 << 20}};
-  const auto replies = agg::coro::sync_wait(agg::fanout::gather(&loop, calls));
-  REQUIRE(replies.size() == 3);
-  CHECK(replies[0].status == 200);
-  CHECK(replies[1].error == agg::client::transfer_error::connect);
-  CHECK(replies[2].status == 200);
 }

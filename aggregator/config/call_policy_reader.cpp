@@ -1,0 +1,117 @@
+#include "aggregator/config/call_policy_reader.hpp"
+
+#include <charconv>
+
+namespace agg::config {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::pair<std::string_view, retry_on> failure_names[] = {{"connect", retry_on::connect},
+                                                                   {"timeout", retry_on::timeout},
+                                                                   {"http_5xx", retry_on::http_5xx},
+                                                                   {"http_429", retry_on::http_429},
+                                                                   {"transport", retry_on::transport}};
+
+/// `false` at `key`: the behaviour is off here (an entry turning off its route's).
+bool turned_off(const json::object &o, std::string_view key) {
+  const json::value *v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && !v->get_bool();
+}
+
+void read_retry(config_checker &c, const json::value &v, const std::string &path, retry_policy &out) {
+  const json::object *o = c.object(v, path, {"attempts", "backoff_ms", "on", "budget"});
+  if (o == nullptr) return;
+  c.integer(*o, path, "attempts", out.attempts, 1, 10);
+  c.millis(*o, path, "backoff_ms", out.backoff, 0, 60'000);
+  if (const json::value *on = o->if_contains("on")) {
+    if (const json::array *a = c.array(*on, child(path, "on"))) {
+      out.on = 0;
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const json::string *name = (*a)[i].if_string();
+        const auto *found = name == nullptr ? nullptr
+                                            : std::find_if(std::begin(failure_names), std::end(failure_names),
+                                                           [name](const auto &f) { return f.first == *name; });
+        if (found == nullptr || found == std::end(failure_names))
+          c.fail(element(child(path, "on"), i), "must be connect, timeout, http_5xx, http_429 or transport");
+        else
+          out.on |= static_cast<unsigned>(found->second);
+      }
+    }
+  }
+  if (const json::value *budget = o->if_contains("budget")) {
+    const std::string budget_path = child(path, "budget");
+    if (const json::object *b = c.object(*budget, budget_path, {"ratio", "min_per_second", "window_ms"})) {
+      c.number(*b, budget_path, "ratio", out.budget_ratio, 0, 10);
+      c.integer(*b, budget_path, "min_per_second", out.budget_floor, 0, 100'000);
+      c.millis(*b, budget_path, "window_ms", out.budget_window, 1'000, 600'000);
+    }
+  }
+}
+
+/// `p95`, `p99.9`: the percentile as a fraction.
+std::optional<double> percentile(std::string_view text) {
+  if (!text.starts_with("p") || text.size() < 2) return std::nullopt;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data() + 1, text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value <= 0 || value >= 100) return std::nullopt;
+  return value / 100;
+}
+
+void read_hedge(config_checker &c, const json::value &v, const std::string &path, hedge_policy &out) {
+  const json::object *o = c.object(v, path, {"after_ms", "after", "max_extra"});
+  if (o == nullptr) return;
+  c.millis(*o, path, "after_ms", out.after, 1, 60'000);
+  if (const auto after = c.text(*o, path, "after", false)) {
+    out.after_percentile = percentile(*after);
+    if (!out.after_percentile) c.fail(child(path, "after"), "must be a percentile of the origin's latency, e.g. p95");
+  }
+  c.integer(*o, path, "max_extra", out.max_extra, 1, 3);
+}
+
+void read_breaker(config_checker &c, const json::value &v, const std::string &path, breaker_policy &out) {
+  const json::object *o = c.object(v, path, {"failures", "ratio", "min_calls", "window_ms", "open_ms"});
+  if (o == nullptr) return;
+  c.integer(*o, path, "failures", out.failures, 1, 100'000);
+  c.number(*o, path, "ratio", out.ratio, 0.01, 1);
+  c.integer(*o, path, "min_calls", out.min_calls, 1, 1'000'000);
+  c.millis(*o, path, "window_ms", out.window, 100, 3'600'000);
+  c.millis(*o, path, "open_ms", out.open, 1, 3'600'000);
+}
+
+void read_cache(config_checker &c, const json::value &v, const std::string &path, cache_policy &out) {
+  const json::object *o = c.object(v, path, {"ttl_ms", "max_bytes", "honor_cache_control", "stale_if_error_ms"});
+  if (o == nullptr) return;
+  c.millis(*o, path, "ttl_ms", out.ttl, 1, 7 * 24 * 3'600'000LL);
+  c.integer(*o, path, "max_bytes", out.max_bytes, 1, 1LL << 34);
+  c.boolean(*o, path, "honor_cache_control", out.honor_cache_control);
+  c.millis(*o, path, "stale_if_error_ms", out.stale_if_error, 0, 7 * 24 * 3'600'000LL);
+}
+
+/// One optional behaviour at `key`: an object sets it (starting from the defaults), `false` clears it.
+template <typename Policy, typename Reader>
+void read_optional(config_checker &c, const json::object &o, const std::string &path, std::string_view key,
+                   std::optional<Policy> &out, Reader read) {
+  const json::value *v = o.if_contains(key);
+  if (v == nullptr) return;
+  if (turned_off(o, key)) {
+    out.reset();
+    return;
+  }
+  Policy policy;
+  read(c, *v, child(path, key), policy);
+  out = policy;
+}
+
+}  // namespace
+
+void read_call_policy(config_checker &c, const json::object &o, const std::string &path, call_policy &out) {
+  read_optional(c, o, path, "retry", out.retry, read_retry);
+  read_optional(c, o, path, "hedge", out.hedge, read_hedge);
+  read_optional(c, o, path, "breaker", out.breaker, read_breaker);
+  read_optional(c, o, path, "cache", out.cache, read_cache);
+  c.boolean(o, path, "coalesce", out.coalesce);
+}
+
+}  // namespace agg::config

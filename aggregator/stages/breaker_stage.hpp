@@ -1,0 +1,27 @@
+#pragma once
+
+#include "aggregator/stages/call_stage.hpp"
+#include "aggregator/stages/shared_state.hpp"
+
+namespace agg::stages {
+
+/// The circuit breaker of the call's origin (policy `breaker`): while it is open the call fails at
+/// once as `circuit_open`, with no connection attempt; otherwise the call goes on and its verdict is
+/// recorded. What counts against an origin: no connection, a timeout, a transport failure, a 5xx;
+/// not a 4xx (the request's fault), an oversized body (the route's limit) or a cancellation.
+class breaker_stage final : public call_stage {
+ public:
+  breaker_stage(call_stage &inner, shared_state &shared) noexcept : inner_(inner), shared_(shared) {}
+  [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
+
+ private:
+  coro::task<call_outcome> guarded(call_request request);
+
+  call_stage &inner_;
+  shared_state &shared_;
+};
+
+/// True when `reply` says its origin is failing (see breaker_stage).
+bool counts_against_origin(const client::upstream_reply &reply) noexcept;
+
+}  // namespace agg::stages

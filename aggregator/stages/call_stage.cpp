@@ -1,0 +1,37 @@
+#include "aggregator/stages/call_stage.hpp"
+
+#include <utility>
+
+namespace agg::stages {
+
+std::string_view to_string(cache_state state) noexcept {
+  switch (state) {
+    case cache_state::none: return "none";
+    case cache_state::hit: return "hit";
+    case cache_state::miss: return "miss";
+    case cache_state::stale: return "stale";
+  }
+  return "none";
+}
+
+call_outcome refused_outcome(client::transfer_error error, std::string_view detail) {
+  call_outcome outcome;
+  outcome.reply = client::failed_reply(error, detail);
+  outcome.attempts = 0;
+  return outcome;
+}
+
+call_outcome outcome_of(std::exception_ptr error) {
+  std::string what = "unknown failure";
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const std::exception &e) {
+    what = e.what();
+  } catch (...) {
+  }
+  call_outcome failed;
+  failed.reply = client::failed_reply(client::transfer_error::transport, what);
+  return failed;
+}
+
+}  // namespace agg::stages

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+
+#include "aggregator/stages/call_stage.hpp"
+#include "aggregator/stages/shared_state.hpp"
+
+namespace agg::stages {
+
+/// The base every pipeline ends in: the call itself, made on the site's loop (upstream_loop::fetch)
+/// or blocking on the calling thread (fetch_blocking, the sync baseline), and counted in its origin's
+/// record (when given `shared`: per-origin metrics, the latencies hedges read). Used by one thread
+/// at a time, as a pipeline is.
+class fetch_stage final : public call_stage {
+ public:
+  explicit fetch_stage(shared_state *shared = nullptr) noexcept : shared_(shared) {}
+  [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
+  [[nodiscard]] fetch_stage *as_fetch() noexcept override { return this; }
+
+  /// run() in two halves, so that a plan whose pipeline is nothing but the fetch awaits the
+  /// transfer itself, without a coroutine frame of this stage's per call: the transfer...
+  [[nodiscard]] static coro::task<client::upstream_reply> send(const client::upstream_call &call, call_site site,
+                                                               std::stop_token stop);
+  /// ... and its count in the origin's record.
+  void record(const client::upstream_call &call, const client::upstream_reply &reply);
+
+ private:
+  shared_state *shared_;
+  std::string last_origin_;  // a plan's calls mostly share an origin: its record is looked up once
+  origin_record *last_record_ = nullptr;
+};
+
+}  // namespace agg::stages

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string_view>
+
+#include "aggregator/client/upstream_call.hpp"
+
+namespace agg::stages {
+
+/// The origin of a call (`scheme://host:port`, as the URL spells it): calls to one origin share a
+/// breaker, a latency record and a cap on calls in flight.
+std::string_view origin_of(const client::upstream_call &call) noexcept;
+
+/// What became of one call at its origin, as the per-origin metrics count it.
+enum class call_result { ok, http_4xx, http_5xx, http_other, timeout, connect, too_large, cancelled, transport };
+inline constexpr std::size_t call_result_count = static_cast<std::size_t>(call_result::transport) + 1;
+std::string_view to_string(call_result result) noexcept;
+call_result result_of(const client::upstream_reply &reply) noexcept;
+
+/// The calls one origin answered: counts by result, a latency histogram, and the latencies of its
+/// recent successes (what a hedge's `"after": "p95"` reads). Thread-safe: every loop records here.
+class origin_stats {
+ public:
+  /// Upper bounds of the latency buckets, in seconds (+Inf is implied).
+  static constexpr std::array<double, 14> latency_buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                          0.25,  0.5,    1.0,   2.5,  5.0,   10.0, 30.0};
+  /// Successes kept for percentiles, and how many must be seen before one is given.
+  static constexpr std::size_t recent_size = 512;
+  static constexpr std::size_t min_samples = 20;
+
+  /// One call made to the origin (a cancelled one counts, but not in the latencies).
+  void record(const client::upstream_reply &reply);
+  /// The latency at fraction `p` (0.95: p95) of the recent successes; nullopt before min_samples.
+  /// Recomputed once every few dozen new samples, so that hedged calls do not sort per call.
+  [[nodiscard]] std::optional<std::chrono::nanoseconds> latency_percentile(double p) const;
+
+  struct snapshot {
+    std::array<std::uint64_t, call_result_count> calls{};
+    std::array<std::uint64_t, latency_buckets.size()> buckets{};  ///< not cumulative
+    std::uint64_t timed = 0;                                      ///< calls in the histogram
+    double seconds = 0;                                           ///< their sum
+  };
+  [[nodiscard]] snapshot read() const;
+
+ private:
+  mutable std::mutex mutex_;
+  snapshot counts_;                                    // guarded by mutex_
+  std::array<std::int64_t, recent_size> recent_ns_{};  // guarded by mutex_: a ring
+  std::uint64_t successes_ = 0;                        // guarded by mutex_: ever, so the ring's fill is min(it, size)
+  mutable std::optional<double> cached_fraction_;      // guarded by mutex_
+  mutable std::int64_t cached_ns_ = 0;                 // guarded by mutex_
+  mutable std::uint64_t cached_at_ = 0;                // guarded by mutex_: successes_ when computed
+};
+
+}  // namespace agg::stages

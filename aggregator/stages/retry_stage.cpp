@@ -1,0 +1,69 @@
+#include "aggregator/stages/retry_stage.hpp"
+
+#include <random>
+
+namespace agg::stages {
+
+bool retryable(const config::retry_policy &policy, const client::upstream_reply &reply) noexcept {
+  using config::retry_on;
+  switch (reply.error) {
+    case client::transfer_error::none: break;
+    case client::transfer_error::timeout: return !reply.deadline_passed && policy.answers(retry_on::timeout);
+    case client::transfer_error::connect: return policy.answers(retry_on::connect);
+    case client::transfer_error::transport: return policy.answers(retry_on::transport);
+    case client::transfer_error::too_large:
+    case client::transfer_error::cancelled:
+    case client::transfer_error::circuit_open: return false;
+  }
+  if (reply.status == 429) return policy.answers(retry_on::http_429);
+  return reply.status >= 500 && reply.status <= 599 && policy.answers(retry_on::http_5xx);
+}
+
+std::chrono::milliseconds backoff_before(const config::retry_policy &policy, unsigned retry) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  const long long full = policy.backoff.count() << std::min(retry - 1, 20U);
+  if (full <= 1) return std::chrono::milliseconds{full};
+  std::uniform_int_distribution<long long> half{0, full / 2};
+  return std::chrono::milliseconds{full - half(random)};
+}
+
+bool counts_first_call(const call_request &request) noexcept {
+  const bool hedged = request.policy->hedge.has_value() && request.site.loop() != nullptr;
+  return !hedged;  // a hedge stage outside this one counted it
+}
+
+coro::task<call_outcome> retry_stage::run(call_request request) {
+  if (!request.policy->retry) return inner_.run(std::move(request));
+  return retried(std::move(request));
+}
+
+coro::task<call_outcome> retry_stage::retried(call_request request) {
+  using clock = std::chrono::steady_clock;
+  const config::retry_policy &policy = *request.policy->retry;
+  route_record &route = shared_.route(request.route);
+  if (counts_first_call(request)) route.budget.record_call(clock::now());
+  unsigned sent = 0;
+  call_outcome outcome;
+  for (unsigned attempt = 1;; ++attempt) {
+    outcome = co_await inner_.run(request);
+    sent += outcome.attempts;
+    if (attempt >= policy.attempts || !retryable(policy, outcome.reply)) break;
+    const auto now = clock::now();
+    const auto at = outcome.reply.retry_after ? *outcome.reply.retry_after : now + backoff_before(policy, attempt);
+    if (at >= request.call->deadline) break;  // a retry would not be over in time
+    if (!route.budget.try_spend(policy, now)) {
+      route.counters.retry_refusals.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    route.counters.retries.fetch_add(1, std::memory_order_relaxed);
+    const bool rested = co_await request.site.sleep_until(at, request.stop);
+    if (!rested) {
+      outcome.reply = client::failed_reply(client::transfer_error::cancelled, "cancelled before a retry");
+      break;
+    }
+  }
+  outcome.attempts = sent;
+  co_return outcome;
+}
+
+}  // namespace agg::stages
