@@ -39,11 +39,11 @@ struct upstream_loop::shard {
 /// same events, and skipping epoll_ctl DEL + ADD per transfer was 4-5 % of the process. It leaves
 /// the set only when it reports an event curl did not ask for (the upstream closed it) or curl
 /// closes it. What is known of a number is forgotten when curl makes a new socket with it
-/// (CURLOPT_SOCKOPTFUNCTION): under hedged load (transfers removed mid-response all the time) new
-/// sockets came with numbers still marked as watched, idle, ~3 times a second, although their old
-/// socket had left epoll with its close (closed without CURLOPT_CLOSESOCKETFUNCTION reaching this
-/// loop; where is not established). Trusting the mark skipped epoll_ctl ADD, and the new socket's
-/// transfer hung past every timeout.
+/// (CURLOPT_SOCKOPTFUNCTION): libcurl 7.88's curl_multi_remove_handle of a transfer cancelled
+/// mid-response can close() sockets without calling CURLOPT_CLOSESOCKETFUNCTION (strace -k shows
+/// the close under curl_multi_remove_handle, no callback in the stack). Under hedged load that left
+/// numbers marked as watched ~10 times a second; trusting the mark skipped epoll_ctl ADD for the
+/// next socket with that number, and its transfer hung past every timeout.
 struct upstream_loop::curl_socket final : loop::io_handler {
   upstream_loop *loop = nullptr;
   shard *owner = nullptr;
