@@ -1,5 +1,7 @@
 #include "upstream/upstream_server.hpp"
 
+#include "upstream/api_request.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace upstream {
@@ -56,8 +59,8 @@ std::string percent_decode(std::string_view in) {
   return out;
 }
 
-std::map<std::string, std::string, std::less<>> parse_query(std::string_view query) {
-  std::map<std::string, std::string, std::less<>> params;
+query_params parse_query(std::string_view query) {
+  query_params params;
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
@@ -68,13 +71,6 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view que
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
   }
   return params;
-}
-
-std::optional<long long> whole_number(std::string_view text, long long min, long long max) {
-  long long value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) return std::nullopt;
-  return value;
 }
 
 std::string_view reason_phrase(int status) {
@@ -176,29 +172,6 @@ std::string echo_json(const request_head &head) {
       boost::json::object{{"method", head.method}, {"target", target}, {"headers", std::move(headers)}});
 }
 
-/// What the upstream does instead of (or with) its answer: the fault injection of `fault=`.
-enum class fault {
-  none,
-  reset_before_headers,  ///< the connection is reset instead of answered
-  reset_after_headers,   ///< headers promise a body, then the connection is reset
-  endless_body,          ///< a chunked body that never ends
-  garbage,               ///< a 200 whose body is not JSON
-  oversized,             ///< a valid JSON body of `size=` bytes (default 2 MiB)
-  stall,                 ///< headers and part of the body, then silence
-};
-
-std::optional<fault> parse_fault(std::string_view name) {
-  static constexpr std::pair<std::string_view, fault> names[] = {{"reset_before_headers", fault::reset_before_headers},
-                                                                 {"reset_after_headers", fault::reset_after_headers},
-                                                                 {"endless_body", fault::endless_body},
-                                                                 {"garbage", fault::garbage},
-                                                                 {"oversized", fault::oversized},
-                                                                 {"stall", fault::stall}};
-  for (const auto &[n, f] : names)
-    if (n == name) return f;
-  return std::nullopt;
-}
-
 }  // namespace
 
 struct detail::server_state {
@@ -278,12 +251,12 @@ class session : public std::enable_shared_from_this<session> {
     respond(path, params);
   }
 
-  void respond(const std::string &path, const std::map<std::string, std::string, std::less<>> &params) {
+  void respond(const std::string &path, const query_params &params) {
     if (path == "/health") return send(200, R"({"status":"ok"})");
     if (path == "/echo") return send(200, echo_);
-    const auto key_param = params.find("key");
-    const std::string key = key_param == params.end() ? std::string{} : key_param->second;
     if (path == "/calls") {
+      const auto given = params.find("key");
+      const std::string key = given == params.end() ? std::string{} : given->second;
       const auto counted = server_.calls_by_key.find(key);
       const std::uint64_t calls = counted == server_.calls_by_key.end() ? 0 : counted->second;
       return send(200, R"({"key":)" + boost::json::serialize(boost::json::string{key}) + R"(,"calls":)" +
@@ -291,60 +264,18 @@ class session : public std::enable_shared_from_this<session> {
     }
     if (path != "/api/" && path != "/api") return send(404, R"({"error":"not found"})");
 
-    // A numeric parameter, or `fallback` when absent; the first one out of range answers 400.
-    bool rejected = false;
-    const auto number = [&](const char *name, long long min, long long max, long long fallback) -> long long {
-      const auto it = params.find(name);
-      if (it == params.end() || rejected) return fallback;
-      if (const auto n = whole_number(it->second, min, max)) return *n;
-      rejected = true;
-      send(400, R"({"error":")" + std::string{name} + " must be " + std::to_string(min) + ".." + std::to_string(max) +
-                    "\"}");
-      return fallback;
-    };
-    delay_ = std::chrono::milliseconds{number("delay_ms", 0, 3'600'000, server_.options.delay.count())};
-    status_ = static_cast<int>(number("status", 200, 599, 200));
-    const auto size = static_cast<std::size_t>(number("size", 16, 256LL << 20, 2 << 20));
-    const long long barrier = number("barrier", 1, 100'000, 0);  // 0: no barrier
-    const long long fail_first = number("fail_first", 0, 1'000'000'000, 0);
-    const long long fail_every = number("fail_every", 0, 1'000'000'000, 0);
-    const long long fail_status = number("fail_status", 400, 599, 503);
-    const long long retry_after = number("retry_after", 0, 86'400, -1);
-    const long long slow_every = number("slow_every", 0, 1'000'000'000, 0);
-    const long long slow_first = number("slow_first", 0, 1'000'000'000, 0);
-    const long long slow_ms = number("slow_ms", 0, 3'600'000, 1'000);
-    if (rejected) return;
-    // The n-th call with this key (1, 2, ...): what makes failures and slowness deterministic.
-    const auto nth = static_cast<long long>(++server_.calls_by_key[key]);
-    if (nth <= fail_first || (fail_every > 0 && nth % fail_every == 0)) {
-      status_ = static_cast<int>(fail_status);
-      if (retry_after >= 0) extra_headers_ += "Retry-After: " + std::to_string(retry_after) + "\r\n";
-    }
-    if (nth <= slow_first || (slow_every > 0 && nth % slow_every == 0)) delay_ = std::chrono::milliseconds{slow_ms};
-    if (const auto it = params.find("cache_control"); it != params.end()) {
-      if (it->second.find_first_of("\r\n") != std::string::npos)
-        return send(400, R"({"error":"cache_control must be one line"})");
-      extra_headers_ += "Cache-Control: " + it->second + "\r\n";
-    }
-    if (const auto it = params.find("fault"); it != params.end()) {
-      const auto f = parse_fault(it->second);
-      if (!f) return send(400, R"({"error":"unknown fault"})");
-      fault_ = *f;
-    }
-    const auto task = params.find("task_id");
-    const std::string task_json =
-        task == params.end() ? "null" : boost::json::serialize(boost::json::string{task->second});
-    if (fault_ == fault::oversized)
-      reply_body_ = R"({"pad":")" + std::string(size - 10, 'x') + R"("})";
-    else if (status_ == 204)
-      reply_body_.clear();
-    else if (status_ >= 300)
-      reply_body_ = R"({"error":"injected status )" + std::to_string(status_) + R"("})";
-    else
-      reply_body_ = R"({"message":"Hello World","task_id":)" + task_json + "}";
+    const auto read = read_api_request(params, server_.options.delay);
+    if (const auto *error = std::get_if<std::string>(&read)) return send(400, *error);
+    const auto &request = std::get<api_request>(read);
+    planned_answer planned = plan_answer(request, ++server_.calls_by_key[request.key]);
+    status_ = planned.status;
+    delay_ = planned.delay;
+    extra_headers_ += planned.headers;
+    reply_body_ = std::move(planned.body);
+    fault_ = request.injected;
 
-    if (barrier > 0) {
-      const auto n = static_cast<std::size_t>(barrier);
+    if (request.barrier > 0) {
+      const std::size_t n = request.barrier;
       auto &waiting = server_.barriers[n];
       waiting.push_back(shared_from_this());
       if (waiting.size() < n) return;

@@ -230,7 +230,10 @@ int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *
   socket.wanted = epoll_events_for(what);
   if (socket.registered == socket.wanted) return 0;
   try {
-    s.loop->set_interest(socket);
+    if (socket.registered == 0)
+      s.loop->events_.watch(fd, socket.wanted, socket);
+    else
+      s.loop->events_.rewatch(fd, socket.wanted, socket);
   } catch (const std::system_error &e) {
     report("registering an upstream socket", e.what());
     socket.registered = 0;
@@ -238,25 +241,6 @@ int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *
   }
   socket.registered = socket.wanted;
   return 0;
-}
-
-void upstream_loop::set_interest(curl_socket &socket) {
-  // What epoll holds is what it is told, whatever this loop believed: ADD where it is missing,
-  // MOD where it is there.
-  const bool believed_in = socket.registered != 0;
-  try {
-    if (believed_in)
-      events_.rewatch(socket.fd, socket.wanted, socket);
-    else
-      events_.watch(socket.fd, socket.wanted, socket);
-  } catch (const std::system_error &e) {
-    const auto retry = believed_in ? std::errc::no_such_file_or_directory : std::errc::file_exists;
-    if (e.code() != retry) throw;
-    if (believed_in)
-      events_.watch(socket.fd, socket.wanted, socket);
-    else
-      events_.rewatch(socket.fd, socket.wanted, socket);
-  }
 }
 
 void upstream_loop::on_socket_ready(curl_socket &socket, std::uint32_t events) {

@@ -94,8 +94,6 @@ class upstream_loop final : private loop::loop_hooks {
   static int on_timer(CURLM *multi, long timeout_ms, void *shard_ptr);
   static int on_close_socket(void *loop_ptr, curl_socket_t fd);
   static int on_new_socket(void *loop_ptr, curl_socket_t fd, curlsocktype purpose);
-  /// Tells epoll the events curl wants on `socket` (throws std::system_error when it refuses).
-  void set_interest(curl_socket &socket);
 
   client_options options_;
   std::size_t index_;

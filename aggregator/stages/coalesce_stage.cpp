@@ -1,6 +1,7 @@
 #include "aggregator/stages/coalesce_stage.hpp"
 
 #include "aggregator/coro/detached.hpp"
+#include "aggregator/stages/cache_stage.hpp"
 #include "aggregator/stages/flight.hpp"
 
 namespace agg::stages {
@@ -24,8 +25,7 @@ coro::detached run_flight(std::shared_ptr<flight> shared, [[maybe_unused]] std::
 }  // namespace
 
 std::string coalescing_key(const client::upstream_call &call) {
-  std::string key = call.url;
-  for (const auto &line : call.headers) (key += '\n') += line;
+  std::string key = cache_key(call);  // URL and forwarded headers: what makes the answer the same
   key += '\n';
   key += std::to_string(call.max_body_bytes);  // a different limit could end the transfer differently
   return key;
