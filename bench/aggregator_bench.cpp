@@ -37,9 +37,14 @@ struct target {
   std::string base;  // with --target
   pid_t pid = 0;     // for RSS and CPU figures; 0 when unknown
 
+  /// The endpoint with `num` (none when 0: a route without repeated entries); a query in --target
+  /// stays, after the sync baseline's path.
   [[nodiscard]] std::string url(std::size_t num, bool sync) const {
     if (services) return services->url(num, sync);
-    return base + (sync ? "_sync" : "") + "?num=" + std::to_string(num);
+    const std::size_t question = base.find('?');
+    std::string query = question == std::string::npos ? std::string{} : base.substr(question + 1);
+    if (num != 0) query += (query.empty() ? "num=" : "&num=") + std::to_string(num);
+    return base.substr(0, question) + (sync ? "_sync" : "") + (query.empty() ? "" : "?" + query);
   }
 };
 
@@ -358,7 +363,7 @@ int main(int argc, char **argv) {
     sub->add_option("--binaries", o.binaries, "build folder with aggregator/aggregator and upstream/upstream");
     sub->add_option("--target", o.target_url,
                     "a running aggregator's async endpoint, e.g. http://127.0.0.1:8080/api/aggregated "
-                    "(the sync one is the same path + _sync)");
+                    "(the sync one is the same path + _sync; a query stays; --num 0 adds no num)");
     sub->add_option("--pid", o.pid, "with --target: the aggregator's pid, for its RSS and CPU figures");
     sub->add_option("--delay-ms", delay, "upstream delay of the started upstream")->capture_default_str();
     sub->add_option("--json", o.json_file, "also write the results as JSON to this file");

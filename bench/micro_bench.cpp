@@ -3,8 +3,11 @@
 
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/coro/when_all_settled.hpp"
+#include "aggregator/fanout/body_shaping.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/fanout/run_plan.hpp"
 #include "upstream/upstream_server.hpp"
@@ -58,6 +62,56 @@ void BM_render(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_render)->Arg(10)->Arg(1000);
+
+/// A body of about `bytes`: {"data":{"items":[{"id":..,"name":..,"price":..,"tags":[..],"meta":{..}}, ...]},"page":..}
+std::string large_body(std::size_t bytes) {
+  std::string body = R"({"page":{"n":1,"of":9},"data":{"items":[)";
+  for (std::size_t i = 0; body.size() < bytes; ++i)
+    body += (i == 0 ? "" : ",") + std::string{R"({"id":)"} + std::to_string(i) + R"(,"name":"item )" +
+            std::to_string(i) +
+            R"(","price":12.5,"tags":["a","b","c"],"meta":{"created":"2026-12-01T00:00:00Z","owner":"u)" +
+            std::to_string(i % 97) + R"("}})";
+  return body + "]}}";
+}
+
+/// Shaping one 100 KB body as it arrives, in the aggregation's arena: select (1), allow (2), deny
+/// (3), rename (4), all four (5); the parse before it is not timed. Arg 0 times the parse alone,
+/// for scale.
+void BM_shape_body(benchmark::State &state) {
+  const std::string body = large_body(100 * 1024);
+  agg::config::body_shape shape;
+  switch (state.range(0)) {
+    case 1: shape.select = "/data/items"; break;
+    case 2: shape.allow = {"/page", "/data/items/0", "/data/items/500/meta"}; break;
+    case 3: shape.deny = {"/page", "/data/items/0/meta", "/data/items/1"}; break;
+    case 4: shape.rename = {{"/page", "/paging"}, {"/data/items", "/items"}}; break;
+    case 5:
+      shape = {.select = "/data", .allow = {"/items"}, .deny = {"/items/0"}, .rename = {{"/items", "/list"}}};
+      break;
+    default: break;
+  }
+  std::vector<std::string> notes;
+  for (auto _ : state) {
+    if (shape.empty()) {
+      const boost::json::storage_ptr arena = boost::json::make_shared_resource<boost::json::monotonic_resource>();
+      benchmark::DoNotOptimize(boost::json::parse(body, arena));
+      continue;
+    }
+    state.PauseTiming();
+    boost::json::storage_ptr arena = boost::json::make_shared_resource<boost::json::monotonic_resource>();
+    std::optional<boost::json::value> v{boost::json::parse(body, arena)};
+    state.ResumeTiming();
+    agg::fanout::shape_body(shape, *v, notes);
+    benchmark::DoNotOptimize(*v);
+    state.PauseTiming();  // the tree's and the arena's release are not the shaping's either
+    v.reset();
+    arena = {};
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+}
+// A fixed count: with the parse untimed, a time-based count would parse for minutes.
+BENCHMARK(BM_shape_body)->DenseRange(0, 5)->Iterations(1000)->Unit(benchmark::kMicrosecond);
 
 double process_cpu_seconds() {
   rusage usage{};

@@ -1,6 +1,7 @@
 #include "upstream/upstream_server.hpp"
 
 #include "upstream/api_request.hpp"
+#include "upstream/fixtures.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -155,8 +156,8 @@ request_head parse_head(std::string_view head) {
 
 class session;
 
-/// `{"method":...,"target":...,"headers":{name: value}}` of a request: what arrived, for tests.
-std::string echo_json(const request_head &head) {
+/// `{"method":...,"target":...,"headers":{name: value},"body":...}` of a request: what arrived, for tests.
+std::string echo_json(const request_head &head, std::string_view body) {
   boost::json::object headers;
   for (const auto &[given, value] : head.headers) {
     std::string name{given};
@@ -168,8 +169,8 @@ std::string echo_json(const request_head &head) {
     target += '?';
     target += head.query;
   }
-  return boost::json::serialize(
-      boost::json::object{{"method", head.method}, {"target", target}, {"headers", std::move(headers)}});
+  return boost::json::serialize(boost::json::object{
+      {"method", head.method}, {"target", target}, {"headers", std::move(headers)}, {"body", body}});
 }
 
 }  // namespace
@@ -243,7 +244,8 @@ class session : public std::enable_shared_from_this<session> {
     keep_alive_ = head.keep_alive;
     const auto params = parse_query(head.query);
     const std::string path{head.path};
-    if (path == "/echo") echo_ = echo_json(head);  // before the buffer the head points into changes
+    if (path == "/echo")  // before the buffer the head points into changes
+      echo_ = echo_json(head, std::string_view{buffer_}.substr(head_end + 4, head.content_length));
     buffer_.erase(0, consumed);
     status_ = 200;
     fault_ = fault::none;
@@ -262,7 +264,10 @@ class session : public std::enable_shared_from_this<session> {
       return send(200, R"({"key":)" + boost::json::serialize(boost::json::string{key}) + R"(,"calls":)" +
                            std::to_string(calls) + "}");
     }
-    if (path != "/api/" && path != "/api") return send(404, R"({"error":"not found"})");
+    std::string problem;
+    const std::optional<std::string> fixture = fixture_body(path, params, problem);
+    if (!problem.empty()) return send(400, problem);
+    if (!fixture && path != "/api/" && path != "/api") return send(404, R"({"error":"not found"})");
 
     const auto read = read_api_request(params, server_.options.delay);
     if (const auto *error = std::get_if<std::string>(&read)) return send(400, *error);
@@ -272,6 +277,7 @@ class session : public std::enable_shared_from_this<session> {
     delay_ = planned.delay;
     extra_headers_ += planned.headers;
     reply_body_ = std::move(planned.body);
+    if (fixture && status_ >= 200 && status_ <= 299) reply_body_ = *fixture;
     fault_ = request.injected;
 
     if (request.barrier > 0) {

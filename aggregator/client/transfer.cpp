@@ -20,7 +20,10 @@ std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_po
 }  // namespace
 
 transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options, CURLU *origin)
-    : easy_(easy), max_body_bytes_(call.max_body_bytes), wants_cache_control_(call.wants_cache_control) {
+    : easy_(easy),
+      max_body_bytes_(call.max_body_bytes),
+      wants_cache_control_(call.wants_cache_control),
+      return_headers_(call.return_headers) {
   const auto allowed = time_allowed(call, started_, limited_by_deadline_);
   if (allowed.count() <= 0) {
     expired_ = true;
@@ -49,6 +52,19 @@ transfer::transfer(easy_handle &easy, const upstream_call &call, const client_op
   easy_.set(CURLOPT_WRITEDATA, static_cast<void *>(this));
   easy_.set(CURLOPT_ERRORBUFFER, curl_message_.data());
   easy_.set(CURLOPT_NOPROGRESS, 1L);
+  set_method(call);
+}
+
+void transfer::set_method(const upstream_call &call) {
+  // A GET resets what an earlier call on this pooled handle may have set; another method is named.
+  if (call.body) {
+    easy_.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body->size()));
+    easy_.set(CURLOPT_POSTFIELDS, call.body->data());
+  } else {
+    easy_.set(CURLOPT_HTTPGET, 1L);
+  }
+  easy_.set(CURLOPT_CUSTOMREQUEST,
+            call.method == "GET" || (call.body && call.method == "POST") ? nullptr : std::string{call.method}.c_str());
 }
 
 std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept {
@@ -86,7 +102,8 @@ transfer::~transfer() {
   if (curl_easy_setopt(easy_.get(), CURLOPT_HTTPHEADER, nullptr) != CURLE_OK ||
       curl_easy_setopt(easy_.get(), CURLOPT_CURLU, nullptr) != CURLE_OK ||
       curl_easy_setopt(easy_.get(), CURLOPT_ERRORBUFFER, nullptr) != CURLE_OK ||
-      curl_easy_setopt(easy_.get(), CURLOPT_WRITEDATA, nullptr) != CURLE_OK)
+      curl_easy_setopt(easy_.get(), CURLOPT_WRITEDATA, nullptr) != CURLE_OK ||
+      curl_easy_setopt(easy_.get(), CURLOPT_POSTFIELDS, nullptr) != CURLE_OK)
     std::fputs("transfer: clearing the easy handle's pointers failed\n", stderr);
 }
 
@@ -139,6 +156,13 @@ upstream_reply transfer::finish(CURLcode result) {
     if (wants_cache_control_ &&
         curl_easy_header(easy_.get(), "Cache-Control", 0, CURLH_HEADER, -1, &cache_control) == CURLHE_OK)
       reply.cache_control = cache_control->value;
+    if (return_headers_ != nullptr) {
+      for (const auto &name : *return_headers_) {
+        curl_header *found = nullptr;
+        if (curl_easy_header(easy_.get(), name.c_str(), 0, CURLH_HEADER, -1, &found) == CURLHE_OK)
+          reply.headers.emplace_back(name, found->value);
+      }
+    }
   } else {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
     if (reply.error == transfer_error::too_large)

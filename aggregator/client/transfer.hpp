@@ -45,12 +45,15 @@ class transfer {
   upstream_reply cancelled(std::string_view detail) const;
 
  private:
+  /// The request's method and body (a GET resets what an earlier call on the handle set).
+  void set_method(const upstream_call &call);
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
   static int on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept;
 
   easy_handle &easy_;
   std::size_t max_body_bytes_;
   bool wants_cache_control_;
+  const std::vector<std::string> *return_headers_;
   bool limited_by_deadline_ = false;  // the deadline, not the call's own timeout, bounds the transfer
   bool expired_ = false;
   const std::stop_token *abort_on_ = nullptr;

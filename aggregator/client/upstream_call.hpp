@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace agg::client {
@@ -21,10 +22,28 @@ struct upstream_call {
   /// 0 when not known (the URL is then parsed whole).
   std::size_t origin_length = 0;
   bool wants_cache_control = false;  ///< keep the response's Cache-Control in the reply
+  std::string_view method = "GET";   ///< GET, POST, PUT, PATCH or DELETE (a literal: it is never freed)
+  std::optional<std::string> body;   ///< sent with the request (its Content-Type is among `headers`)
+  /// Response headers to keep in the reply, by name (the route's list, which outlives the call).
+  const std::vector<std::string> *return_headers = nullptr;
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
-enum class transfer_error { none, timeout, connect, too_large, cancelled, transport, circuit_open };
+/// The last three are never sent: a call whose entry depends on one that failed (skipped), whose
+/// template takes a value the body it reads lacks (missing_value), or whose for-each found more
+/// values than its `max_items` (too_many_items).
+enum class transfer_error {
+  none,
+  timeout,
+  connect,
+  too_large,
+  cancelled,
+  transport,
+  circuit_open,
+  skipped,
+  missing_value,
+  too_many_items,
+};
 
 /// The name used in responses and logs: "timeout", "connect", ...
 std::string_view to_string(transfer_error error) noexcept;
@@ -43,6 +62,7 @@ struct upstream_reply {
   /// The upstream's Retry-After (seconds or an HTTP date), for a 429 or a 503 that sent one.
   std::optional<std::chrono::steady_clock::time_point> retry_after;
   std::string cache_control;  ///< the response's Cache-Control, when the call asked for it
+  std::vector<std::pair<std::string, std::string>> headers;  ///< the `return_headers` the response had
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
 };

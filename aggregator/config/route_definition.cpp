@@ -6,6 +6,7 @@
 
 #include "aggregator/config/call_policy_reader.hpp"
 #include "aggregator/config/character_rules.hpp"
+#include "aggregator/config/upstream_entry_reader.hpp"
 
 namespace agg::config {
 
@@ -77,46 +78,30 @@ void read_forward_headers(config_checker &c, const json::value &v, const std::st
   }
 }
 
-void read_upstreams(config_checker &c, const json::value &v, const std::string &path, route_config &route) {
-  const json::array *a = c.array(v, path);
-  if (a == nullptr) return;
-  if (a->empty()) c.fail(path, "must list at least one upstream");
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    const std::string entry_path = element(path, i);
-    const json::object *o =
-        c.object((*a)[i], entry_path, {"url", "repeat", "required", "retry", "hedge", "breaker", "cache", "coalesce"});
-    if (o == nullptr) continue;
-    bool repeat = false;
-    bool required = false;
-    c.boolean(*o, entry_path, "repeat", repeat);
-    c.boolean(*o, entry_path, "required", required);
-    const auto text = c.text(*o, entry_path, "url", true);
-    if (!text) continue;
-    auto parsed = url_template::parse(*text);
-    if (const auto *problem = std::get_if<std::string>(&parsed)) {
-      c.fail(child(entry_path, "url"), *problem);
-      continue;
-    }
-    auto &url = std::get<url_template>(parsed);
-    for (const auto &slot : url.slot_names()) {
-      if (slot == "i" && !repeat)
-        c.fail(child(entry_path, "url"), "{i} is only defined in an entry with \"repeat\": true");
-      else if (slot != "i" && slot != "num" && !route.params.contains(slot))
-        c.fail(child(entry_path, "url"), "slot {" + slot + "} is neither i, num nor a parameter the route declares");
-    }
-    call_policy policy = route.policy;  // the route's, unless the entry says otherwise
-    read_call_policy(c, *o, entry_path, policy);
-    route.upstreams.push_back({std::move(url), repeat, required, std::move(policy)});
-  }
-}
-
 /// Reads a route with error paths relative to it; the caller prefixes them.
 route_config read_route(config_checker &c, const json::value &v) {
   route_config route;
   const json::object *o = c.object(v, "",
-                                   {"name", "path", "message", "num", "params", "timeout_ms", "deadline_ms",
-                                    "max_body_bytes", "accept_non_json", "partial_status", "forward_headers",
-                                    "concurrency", "retry", "hedge", "breaker", "cache", "coalesce", "upstreams"});
+                                   {"name",
+                                    "path",
+                                    "message",
+                                    "num",
+                                    "params",
+                                    "timeout_ms",
+                                    "deadline_ms",
+                                    "max_body_bytes",
+                                    "accept_non_json",
+                                    "partial_status",
+                                    "forward_headers",
+                                    "concurrency",
+                                    "retry",
+                                    "hedge",
+                                    "breaker",
+                                    "cache",
+                                    "coalesce",
+                                    "upstreams",
+                                    "merge",
+                                    "max_request_body_bytes"});
   if (o == nullptr) return route;
   route.definition = *o;
   if (auto name = c.text(*o, "", "name", true)) {
@@ -147,10 +132,7 @@ route_config read_route(config_checker &c, const json::value &v) {
   }
   c.integer(*o, "", "concurrency", route.concurrency, 1, 100'000);
   read_call_policy(c, *o, "", route.policy);
-  if (const json::value *upstreams = o->if_contains("upstreams"))
-    read_upstreams(c, *upstreams, "upstreams", route);
-  else
-    c.fail("upstreams", "is required");
+  read_upstreams(c, *o, "upstreams", route);
   const bool repeats =
       std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });
   if (repeats && !route.num) route.num = count_limits{};

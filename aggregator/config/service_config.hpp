@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "aggregator/client/client_options.hpp"
+#include "aggregator/config/text_template.hpp"
 #include "aggregator/config/url_template.hpp"
 
 namespace agg::config {
@@ -75,14 +77,64 @@ struct call_policy {
   bool coalesce = false;  ///< identical calls in flight on a loop share one transfer
 };
 
-/// One entry of a route's upstream list: a fixed URL, or a template repeated `num` times with
-/// `{i}` = 0, 1, ... num-1.
+/// How an entry's body is cut down as it arrives, in this order: `select` takes the value at a
+/// JSON Pointer, `allow` keeps only the values at its pointers, `deny` removes those at its
+/// pointers, `rename` moves a value from one pointer to another. A pointer that finds nothing gives
+/// null (for select) or nothing, and a note in the entry; a required entry fails instead.
+struct body_shape {
+  std::optional<std::string> select;
+  std::vector<std::string> allow;
+  std::vector<std::string> deny;
+  std::vector<std::pair<std::string, std::string>> rename;  ///< from, to
+  [[nodiscard]] bool empty() const noexcept { return !select && allow.empty() && deny.empty() && rename.empty(); }
+};
+
+/// The methods an entry may call with.
+enum class http_method { get, post, put, patch, del };
+std::string_view to_string(http_method method) noexcept;
+/// POST and PATCH: a retry or a hedge could do twice what was asked once.
+constexpr bool is_idempotent(http_method method) noexcept {
+  return method != http_method::post && method != http_method::patch;
+}
+
+/// A for-each entry's batching: up to `size` values in one call, `{item}` their texts joined by
+/// `join` and `{items}` their JSON array.
+struct batch_spec {
+  std::size_t size = 50;
+  std::string join = ",";
+};
+
+/// One entry of a route's upstream list: a fixed URL, a template repeated `num` times with `{i}` =
+/// 0, 1, ... num-1, or one call per value another entry's body holds (`for_each`). Named entries
+/// appear in the response's `data` and can lend values to other entries' URLs, headers and bodies
+/// (`{user.body#/id}`): such an entry starts once every entry it uses has finished.
 struct upstream_entry {
   url_template url;
   bool repeat = false;
   bool required = false;  ///< the aggregate fails (502/504) when this call fails
   call_policy policy;     ///< the route's, with what the entry sets itself in place of it
+  std::string name;       ///< empty when unnamed
+  http_method method = http_method::get;
+  std::optional<boost::json::value> body;  ///< a JSON template: a string that is one slot takes the value's type
+  bool forward_body = false;               ///< send the client's request body instead
+  std::vector<std::pair<std::string, text_template>> headers;  ///< request header templates
+  body_shape shape;
+  std::optional<template_slot> for_each;  ///< a reference whose pointer may hold `*` (every element)
+  std::size_t max_items = 100;            ///< for_each: more values than this fail the entry
+  std::optional<batch_spec> batch;
+  std::vector<std::string> return_headers;  ///< response headers kept in the entry (an allow-list)
+  std::vector<std::size_t> uses;            ///< the entries (by index) whose values it takes
+
+  /// Its named value is an array (one element per call) rather than one body.
+  [[nodiscard]] bool multiple() const noexcept { return repeat || for_each.has_value(); }
+  /// Planned only once the entries it uses have finished.
+  [[nodiscard]] bool chained() const noexcept { return !uses.empty(); }
 };
+
+/// How a route's named results make up the response's `data`: one member per name (keyed), the
+/// members of every named object merged in config order with conflicts reported (shallow), or no
+/// `data` at all (none).
+enum class merge_mode { none, keyed, shallow };
 
 /// The bounds of the `num` query parameter of a route with repeated entries.
 struct count_limits {
@@ -114,6 +166,11 @@ struct route_config {
   std::size_t concurrency = 0;                 ///< at most this many of an aggregation's calls at once; 0: all
   call_policy policy;                          ///< for every entry that sets none of its own
   std::vector<upstream_entry> upstreams;
+  merge_mode merge = merge_mode::none;            ///< keyed by default when an entry has a name
+  bool takes_body = false;                        ///< an entry forwards or reads the client's JSON body: POST
+  std::size_t max_request_body_bytes = 64 << 10;  ///< of that body
+  std::vector<std::size_t> order;                 ///< the entries in a dependency order (config order first)
+  bool composed = false;                          ///< some entry is chained: the plan is a graph
   boost::json::object definition;  ///< the JSON it was read from: what the admin API shows, patches and saves
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }

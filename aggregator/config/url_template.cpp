@@ -6,38 +6,13 @@
 
 namespace agg::config {
 
-namespace {
-
-bool is_slot_name(std::string_view name) { return made_of(name, "_"); }
-
-}  // namespace
-
 std::variant<url_template, std::string> url_template::parse(std::string_view text) {
+  auto parsed = text_template::parse(text);
+  if (auto *problem = std::get_if<std::string>(&parsed)) return std::move(*problem);
   url_template result;
-  result.text_ = std::string{text};
-  std::string sample;  // the template with every slot filled, to check it is a URL at all
-  std::string literal;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const char c = text[pos];
-    if (c == '}') return std::string{"unmatched '}' at offset "} + std::to_string(pos);
-    if (c != '{') {
-      literal += c;
-      sample += c;
-      ++pos;
-      continue;
-    }
-    const std::size_t close = text.find('}', pos);
-    if (close == std::string_view::npos) return std::string{"unclosed '{' at offset "} + std::to_string(pos);
-    const std::string_view name = text.substr(pos + 1, close - pos - 1);
-    if (!is_slot_name(name)) return "slot '{" + std::string{name} + "}' is not a name (letters, digits, '_')";
-    if (!literal.empty()) result.pieces_.emplace_back(std::move(literal));
-    literal.clear();
-    result.pieces_.emplace_back(slot{std::string{name}});
-    sample += "x";
-    pos = close + 1;
-  }
-  if (!literal.empty()) result.pieces_.emplace_back(std::move(literal));
-
+  result.template_ = std::get<text_template>(std::move(parsed));
+  // The template with every slot filled, to check it is a URL at all.
+  const std::string sample = result.template_.expand([](const template_slot &) { return std::string{"x"}; });
   const auto url = boost::urls::parse_absolute_uri(sample);
   if (!url) return std::string{"not a URL: "} + url.error().message();
   if (url->scheme() != "http" && url->scheme() != "https") return "not an http(s) URL";
@@ -55,23 +30,8 @@ std::variant<url_template, std::string> url_template::parse(std::string_view tex
   return result;
 }
 
-std::string url_template::expand(const std::function<std::string(std::string_view)> &value_of) const {
-  std::string url;
-  url.reserve(text_.size() + 16);
-  for (const auto &p : pieces_) {
-    if (const auto *literal = std::get_if<std::string>(&p))
-      url += *literal;
-    else
-      url += percent_encode(value_of(std::get<slot>(p).name));
-  }
-  return url;
-}
-
-std::vector<std::string> url_template::slot_names() const {
-  std::vector<std::string> names;
-  for (const auto &p : pieces_)
-    if (const auto *s = std::get_if<slot>(&p)) names.push_back(s->name);
-  return names;
+std::string url_template::expand(const std::function<std::string(const template_slot &)> &value_of) const {
+  return template_.expand([&value_of](const template_slot &slot) { return percent_encode(value_of(slot)); });
 }
 
 std::string percent_encode_except(std::string_view text, std::string_view kept) {

@@ -6,34 +6,31 @@
 #include <variant>
 #include <vector>
 
+#include "aggregator/config/text_template.hpp"
+
 namespace agg::config {
 
 /// An upstream URL with `{name}` slots, parsed once at load time. Slots may only stand after the
 /// host (in the path or query), so scheme, host and port always come from the config; values are
-/// percent-encoded when they fill a slot, so a request parameter can never change them.
+/// percent-encoded when they fill a slot, so neither a request parameter nor a value taken from an
+/// upstream's body can ever change them.
 class url_template {
  public:
-  /// A slot's name, e.g. "i" for `{i}`.
-  struct slot {
-    std::string name;
-  };
-  using piece = std::variant<std::string, slot>;
-
   /// Parses `text`; on a malformed template returns the reason instead.
   static std::variant<url_template, std::string> parse(std::string_view text);
 
-  /// The URL with every slot filled by `value_of(name)`, percent-encoded.
-  [[nodiscard]] std::string expand(const std::function<std::string(std::string_view)> &value_of) const;
-  [[nodiscard]] const std::string &text() const noexcept { return text_; }
+  /// The URL with every slot filled by `value_of(slot)`, percent-encoded.
+  [[nodiscard]] std::string expand(const std::function<std::string(const template_slot &)> &value_of) const;
+  [[nodiscard]] const std::string &text() const noexcept { return template_.text(); }
   /// How many leading characters are scheme, host and port (`http://host:8080`): the same in every
   /// expansion, since slots stand only after them.
   [[nodiscard]] std::size_t origin_length() const noexcept { return origin_length_; }
-  [[nodiscard]] std::vector<std::string> slot_names() const;
+  [[nodiscard]] std::vector<template_slot> slots() const { return template_.slots(); }
+  [[nodiscard]] const text_template &parts() const noexcept { return template_; }
 
  private:
-  std::string text_;
+  text_template template_;
   std::size_t origin_length_ = 0;
-  std::vector<piece> pieces_;
 };
 
 /// Percent-encodes every byte of `text` but ASCII letters, digits and the characters in `kept`.

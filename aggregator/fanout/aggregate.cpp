@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "aggregator/fanout/body_shaping.hpp"
+
 namespace agg::fanout {
 
 std::string_view to_string(execution_mode mode) noexcept { return mode == execution_mode::async ? "async" : "sync"; }
@@ -22,6 +24,9 @@ std::string_view to_string(outcome_kind kind) noexcept {
     case outcome_kind::cancelled: return "cancelled";
     case outcome_kind::transport: return "transport";
     case outcome_kind::circuit_open: return "circuit_open";
+    case outcome_kind::skipped: return "skipped";
+    case outcome_kind::missing_value: return "missing_value";
+    case outcome_kind::too_many_items: return "too_many_items";
   }
   return "transport";
 }
@@ -42,6 +47,9 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
     case client::transfer_error::cancelled: return outcome_kind::cancelled;
     case client::transfer_error::transport: return outcome_kind::transport;
     case client::transfer_error::circuit_open: return outcome_kind::circuit_open;
+    case client::transfer_error::skipped: return outcome_kind::skipped;
+    case client::transfer_error::missing_value: return outcome_kind::missing_value;
+    case client::transfer_error::too_many_items: return outcome_kind::too_many_items;
   }
   return outcome_kind::transport;
 }
@@ -84,16 +92,33 @@ aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stag
   return result;
 }
 
-upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
-                           std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage) {
+boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
+                               upstream_result &facts, const boost::json::storage_ptr &storage) {
   const client::upstream_reply &reply = outcome.reply;
-  upstream_result facts;
   facts.kind = kind_of(reply.error);
   if (facts.kind != outcome_kind::ok) facts.detail = reply.error_detail;
+  const config::upstream_entry &entry = plan.entry_of(index);
   // Initialised, never assigned: the parsed tree keeps the storage it was made in.
   boost::json::value body = facts.kind == outcome_kind::ok
                                 ? classify_response(facts, reply, plan.route->accept_non_json, storage)
                                 : boost::json::value{};
+  if (facts.kind == outcome_kind::ok && !entry.shape.empty()) {
+    shape_body(entry.shape, body, facts.notes);
+    if (entry.required && !facts.notes.empty()) {  // a required entry must have what it is shaped to
+      facts.kind = outcome_kind::missing_value;
+      facts.detail = facts.notes.front();
+      body = nullptr;
+    }
+  }
+  return body;
+}
+
+upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
+                           std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage) {
+  const client::upstream_reply &reply = outcome.reply;
+  const config::upstream_entry &entry = plan.entry_of(index);
+  upstream_result facts;
+  boost::json::value body = settle_body(plan, index, outcome, facts, storage);
   // Built whole, so that the body is moved in and keeps its storage (assigning would copy it into
   // the slot's default one).
   return upstream_result{.url = plan.calls[index].url,
@@ -101,17 +126,24 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const st
                          .status = facts.status,
                          .body = std::move(body),
                          .detail = std::move(facts.detail),
-                         .required = plan.required[index],
+                         .required = entry.required,
                          .deadline_passed = reply.deadline_passed,
                          .start_offset = reply.started - started,
                          .duration = reply.finished - reply.started,
-                         .attempts = plan.policies[index]->retry || plan.policies[index]->hedge || outcome.attempts != 1
+                         .attempts = entry.policy.retry || entry.policy.hedge || outcome.attempts != 1
                                          ? std::optional<unsigned>{outcome.attempts}
                                          : std::nullopt,
                          .hedged = outcome.hedged,
                          .cache = outcome.cache,
                          .coalesced = outcome.coalesced,
-                         .queued = outcome.queued};
+                         .queued = outcome.queued,
+                         .entry = plan.places[index].entry,
+                         .name = entry.name,
+                         .method = plan.calls[index].method,
+                         .item = plan.places[index].item,
+                         .item_value = plan.places[index].value,
+                         .headers = reply.headers,
+                         .notes = std::move(facts.notes)};
 }
 
 }  // namespace agg::fanout

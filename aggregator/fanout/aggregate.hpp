@@ -31,8 +31,11 @@ enum class outcome_kind {
   cancelled,
   transport,
   circuit_open,
+  skipped,
+  missing_value,
+  too_many_items,
 };
-inline constexpr std::size_t outcome_kind_count = static_cast<std::size_t>(outcome_kind::circuit_open) + 1;
+inline constexpr std::size_t outcome_kind_count = static_cast<std::size_t>(outcome_kind::too_many_items) + 1;
 std::string_view to_string(outcome_kind kind) noexcept;
 
 /// One slot of an aggregate: the parsed body when ok, otherwise why not.
@@ -53,6 +56,13 @@ struct upstream_result {
   stages::cache_state cache = stages::cache_state::none;
   bool coalesced = false;                              ///< shared another aggregation's transfer
   std::chrono::duration<double, std::milli> queued{};  ///< waited for a slot (the route's window, its origin's cap)
+  std::size_t entry = 0;                               ///< the route entry it comes from
+  std::string name;                                    ///< that entry's name, when it has one
+  std::string_view method = "GET";                     ///< a literal
+  std::size_t item = 0;                                ///< its place among the entry's calls
+  boost::json::value item_value;                       ///< the for-each value (or batch) it was made for
+  std::vector<std::pair<std::string, std::string>> headers;  ///< the entry's `return_headers` the upstream sent
+  std::vector<std::string> notes;                            ///< what shaping found missing
 };
 
 /// The result of one aggregation: a slot per planned call, in plan order, whatever failed.
@@ -72,6 +82,12 @@ struct aggregate {
 /// accepts those: it is kept as a string) is not.
 aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stages::call_outcome> outcomes,
                  std::chrono::steady_clock::time_point started);
+
+/// What settle_one() makes of call `index`'s body (parsed, shaped; null unless the call is ok), with
+/// its kind, status, detail and notes in `facts` (nothing else of it): what a composed plan's
+/// entries read from the entries they use.
+boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
+                               upstream_result &facts, const boost::json::storage_ptr &storage = {});
 
 /// One slot of settle(): the outcome of plan call `index`, as the response reports it; its body's
 /// tree is allocated from `storage` (the default resource when none is given).

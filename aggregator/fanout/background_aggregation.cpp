@@ -26,7 +26,8 @@ struct background_runner {
   }
 };
 
-background_aggregation::background_aggregation(fan_out_plan plan) : plan_(std::move(plan)) {}
+background_aggregation::background_aggregation(fan_out_plan plan)
+    : plan_(std::move(plan)), route_(plan_.route), planned_(plan_.calls.size()) {}
 
 std::shared_ptr<background_aggregation> background_aggregation::start(stages::call_site site, fan_out_plan plan,
                                                                       std::shared_ptr<stages::shared_state> shared) {
@@ -36,9 +37,12 @@ std::shared_ptr<background_aggregation> background_aggregation::start(stages::ca
 }
 
 void background_aggregation::on_outcome(std::size_t index, const stages::call_outcome &outcome) {
+  // Default storage, not an arena: readers copy the results on their own threads.
+  upstream_result settled = settle_one(plan_, index, outcome, started_);
   {
     const std::lock_guard lock{mutex_};
-    arrivals_.push_back({index, outcome, std::nullopt});
+    arrivals_.push_back({index, std::move(settled)});
+    planned_ = plan_.calls.size();
   }
   changed_.notify_all();
 }
@@ -47,39 +51,22 @@ void background_aggregation::on_done() {
   {
     const std::lock_guard lock{mutex_};
     finished_ = std::chrono::steady_clock::now();
+    planned_ = plan_.calls.size();
   }
   changed_.notify_all();
 }
 
-upstream_result background_aggregation::settled(std::size_t position) const {
-  std::size_t index = 0;
-  stages::call_outcome outcome;
-  {
-    const std::lock_guard lock{mutex_};
-    const received &r = arrivals_[position];
-    if (r.settled) return *r.settled;
-    index = r.index;
-    outcome = r.outcome;
-  }
-  upstream_result slot = settle_one(plan_, index, outcome, started_);
+std::size_t background_aggregation::planned_calls() const {
   const std::lock_guard lock{mutex_};
-  received &r = arrivals_[position];
-  if (!r.settled) r.settled = slot;
-  return slot;
+  return planned_;
 }
 
 std::optional<background_aggregation::arrival> background_aggregation::next(
     std::chrono::steady_clock::time_point until) {
-  std::size_t position = 0;
-  std::size_t index = 0;
-  {
-    std::unique_lock lock{mutex_};
-    changed_.wait_until(lock, until, [this] { return taken_ < arrivals_.size() || finished_.has_value(); });
-    if (taken_ == arrivals_.size()) return std::nullopt;
-    position = taken_++;
-    index = arrivals_[position].index;
-  }
-  return arrival{index, settled(position)};
+  std::unique_lock lock{mutex_};
+  changed_.wait_until(lock, until, [this] { return taken_ < arrivals_.size() || finished_.has_value(); });
+  if (taken_ == arrivals_.size()) return std::nullopt;
+  return arrivals_[taken_++];
 }
 
 std::optional<std::chrono::steady_clock::time_point> background_aggregation::finished_at() const {
@@ -93,30 +80,22 @@ bool background_aggregation::done() const {
 }
 
 std::optional<aggregate> background_aggregation::result() const {
-  const auto finished = finished_at();
-  if (!finished) return std::nullopt;
+  const std::lock_guard lock{mutex_};
+  if (!finished_) return std::nullopt;
   aggregate whole;
-  whole.route = plan_.route;
+  whole.route = route_;
   whole.mode = execution_mode::async;
   whole.started = started_;
-  whole.finished = *finished;
+  whole.finished = *finished_;
   // Every call has arrived by now (each reports before its fetch ends): a slot per plan index.
-  whole.results.resize(plan_.calls.size());
-  for (const auto &a : arrived()) whole.results[a.index] = a.result;
+  whole.results.resize(planned_);
+  for (const auto &a : arrivals_) whole.results[a.index] = a.result;
   return whole;
 }
 
 std::vector<background_aggregation::arrival> background_aggregation::arrived() const {
-  std::vector<arrival> out;
-  std::size_t count = 0;
-  {
-    const std::lock_guard lock{mutex_};
-    count = arrivals_.size();
-    out.reserve(count);
-    for (std::size_t p = 0; p < count; ++p) out.push_back({arrivals_[p].index, {}});
-  }
-  for (std::size_t p = 0; p < count; ++p) out[p].result = settled(p);
-  return out;
+  const std::lock_guard lock{mutex_};
+  return arrivals_;
 }
 
 }  // namespace agg::fanout

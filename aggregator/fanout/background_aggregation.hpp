@@ -19,9 +19,9 @@ namespace agg::fanout {
 
 /// An aggregation running on an upstream loop with no thread waiting for it (asyncio.create_task):
 /// its results can be taken as they arrive, its progress read, and it can be cancelled. Background
-/// jobs are built on it. The loop thread only stores raw outcomes; bodies are parsed by the threads
-/// that read them (once each). Thread-safe; keep it in a shared_ptr (the running aggregation holds
-/// one until it finishes).
+/// jobs are built on it. Each result is settled (parsed, shaped) on the loop as it arrives, which is
+/// also where a composed plan needs it, and where the plan is read and grown. Thread-safe; keep it in a shared_ptr (the
+/// running aggregation holds one until it finishes).
 class background_aggregation : public std::enable_shared_from_this<background_aggregation> {
  public:
   /// Starts the plan now on `site` (from its loop's thread the calls start at once, with no hop),
@@ -43,7 +43,8 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   /// The stop source that cancels it: for watchers that cancel on an event of their own.
   [[nodiscard]] std::stop_source stop_source() const { return stop_; }
 
-  [[nodiscard]] std::size_t planned_calls() const noexcept { return plan_.calls.size(); }
+  /// The calls planned so far (a composed plan plans more as entries finish).
+  [[nodiscard]] std::size_t planned_calls() const;
   [[nodiscard]] bool done() const;
   /// When the last call finished, once done(): cheaper than result() for a question of time.
   [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> finished_at() const;
@@ -51,30 +52,23 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   [[nodiscard]] std::optional<aggregate> result() const;
   /// The results that arrived so far, by plan index (unfinished calls absent).
   [[nodiscard]] std::vector<arrival> arrived() const;
-  [[nodiscard]] const fan_out_plan &plan() const noexcept { return plan_; }
+  [[nodiscard]] const config::route_ptr &route() const noexcept { return route_; }
 
   explicit background_aggregation(fan_out_plan plan);  // use start()
 
  private:
-  /// One reply as the loop hands it over: kept raw, so that the loop thread never parses a body.
-  struct received {
-    std::size_t index;
-    stages::call_outcome outcome;
-    std::optional<upstream_result> settled;  ///< parsed once, by the first consumer that needs it
-  };
-
   void on_outcome(std::size_t index, const stages::call_outcome &outcome);  // loop thread
   void on_done();                                                           // loop thread
-  /// The arrival at `position`, parsed on the calling thread outside the lock (and cached).
-  upstream_result settled(std::size_t position) const;
   friend struct background_runner;
 
-  fan_out_plan plan_;
+  fan_out_plan plan_;  // the loop thread's only, while it runs
+  const config::route_ptr route_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::stop_source stop_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  mutable std::vector<received> arrivals_;                         // guarded by mutex_, in completion order
+  std::vector<arrival> arrivals_;                                  // guarded by mutex_, in completion order
+  std::size_t planned_;                                            // guarded by mutex_
   std::size_t taken_ = 0;                                          // guarded by mutex_: arrivals handed out by next()
   std::optional<std::chrono::steady_clock::time_point> finished_;  // guarded by mutex_: set when done
 };

@@ -2,7 +2,10 @@
 
 #include <charconv>
 
+#include <boost/json/parse.hpp>
+
 #include "aggregator/config/character_rules.hpp"
+#include "aggregator/fanout/entry_calls.hpp"
 
 namespace agg::fanout {
 
@@ -61,12 +64,13 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
 }  // namespace
 
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_route, const query_params &query,
-                                                    const header_lookup &headers) {
+                                                    const header_lookup &headers, std::string_view body) {
   const config::route_config &route = *shared_route;
   const auto now = std::chrono::steady_clock::now();
   const std::string *num_text = nullptr;
   const std::string *time_limit_text = nullptr;
-  std::map<std::string_view, const std::string *, std::less<>> values;
+  fan_out_plan plan;
+  plan_inputs &inputs = plan.inputs;
   for (auto it = query.begin(); it != query.end(); it = query.upper_bound(it->first)) {
     const std::string &name = it->first;
     if (query.count(name) > 1) return bad_parameter("parameter '" + name + "' is given more than once");
@@ -82,20 +86,19 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
       if (it->second.size() > spec->second.max_length)
         return bad_parameter("parameter '" + name + "' is longer than " + std::to_string(spec->second.max_length) +
                              " characters");
-      values.emplace(name, &it->second);
+      inputs.params.emplace(name, it->second);
     }
   }
   for (const auto &[name, spec] : route.params) {
-    if (values.contains(name)) continue;
+    if (inputs.params.contains(name)) continue;
     if (!spec.default_value) return bad_parameter("parameter '" + name + "' is required");
-    values.emplace(name, &*spec.default_value);
+    inputs.params.emplace(name, *spec.default_value);
   }
 
-  std::size_t count = 0;
   if (route.num) {
     auto read = read_count(*route.num, num_text);
     if (auto *error = std::get_if<request_error>(&read)) return std::move(*error);
-    count = std::get<std::size_t>(read);
+    inputs.count = std::get<std::size_t>(read);
   }
 
   auto limit = read_time_limit(route, time_limit_text);
@@ -103,32 +106,23 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   const auto time_limit = std::get<std::chrono::milliseconds>(limit);
   auto header_lines = forwarded_headers(route, headers);
   if (auto *error = std::get_if<request_error>(&header_lines)) return std::move(*error);
+  inputs.header_lines = std::get<std::vector<std::string>>(std::move(header_lines));
+  inputs.call_timeout = std::min(route.timeout, time_limit);
+  if (route.takes_body) {
+    boost::system::error_code ec;
+    inputs.body_value = boost::json::parse(body, ec);
+    if (body.empty()) return request_error{400, "invalid_body", "this route takes a JSON request body (POST it)"};
+    if (ec) return request_error{400, "invalid_body", "the request body is not JSON: " + ec.message()};
+    inputs.body = std::string{body};
+  }
 
-  fan_out_plan plan;
   plan.route = std::move(shared_route);
   plan.deadline = now + time_limit;
-  const auto call_timeout = std::min(route.timeout, time_limit);
-  const std::string num_value = std::to_string(count);
-  std::size_t total = 0;
-  for (const auto &entry : route.upstreams) total += entry.repeat ? count : 1;
-  plan.calls.reserve(total);
-  plan.required.reserve(total);
-  plan.policies.reserve(total);
-  for (const auto &entry : route.upstreams) {
-    const std::size_t repetitions = entry.repeat ? count : 1;
-    for (std::size_t i = 0; i < repetitions; ++i) {
-      const std::string index = std::to_string(i);
-      std::string url = entry.url.expand([&](std::string_view slot) -> std::string {
-        if (slot == "i") return index;
-        if (slot == "num") return num_value;
-        return *values.find(slot)->second;  // config validation guarantees every slot is known
-      });
-      plan.calls.push_back({std::move(url), call_timeout, route.max_body_bytes, plan.deadline,
-                            std::get<std::vector<std::string>>(header_lines), entry.url.origin_length(),
-                            entry.policy.cache && entry.policy.cache->honor_cache_control});
-      plan.required.push_back(entry.required);
-      plan.policies.push_back(&entry.policy);
-    }
+  const entry_values none = [](std::size_t) -> const boost::json::value * { return nullptr; };
+  for (std::size_t e = 0; e < route.upstreams.size(); ++e) {
+    if (route.upstreams[e].chained()) continue;  // planned by run_plan once what it uses is done
+    // Only a value from the request's own body can be missing here: the client's mistake.
+    if (const auto failure = plan_entry(plan, e, none)) return request_error{400, "invalid_body", failure->message};
   }
   return plan;
 }

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -27,21 +30,50 @@ struct request_error {
   std::string message;  ///< what was wrong, for a person
 };
 
-/// The upstream calls one request to a route turns into, in the order the response lists them.
-/// Shares its route: a route changed while the plan runs keeps the version the plan started with.
+/// Where a planned call comes from: its route entry and its place among that entry's calls.
+struct call_place {
+  std::size_t entry = 0;
+  std::size_t item = 0;      ///< the repetition `{i}`, or the position of its for-each value (or batch)
+  boost::json::value value;  ///< the for-each value (a batch's array of them) it was made for; null otherwise
+};
+
+/// What a request gives the templates of its route, beyond other entries' bodies.
+struct plan_inputs {
+  std::map<std::string, std::string, std::less<>> params;  ///< every declared parameter, defaults filled in
+  std::size_t count = 0;                                   ///< `num`
+  std::chrono::milliseconds call_timeout{10'000};          ///< the route's, shortened by the request
+  std::vector<std::string> header_lines;                   ///< forwarded request headers, "Name: value"
+  std::string body;                                        ///< the client's JSON body (routes that take one)
+  boost::json::value body_value;                           ///< the same, parsed
+};
+
+/// The upstream calls one request to a route turns into, in the order the response lists them:
+/// those of the entries that use no other entry's body at once, in config order; a chained entry's
+/// calls are appended when it starts (see run_plan). Shares its route: a route changed while the
+/// plan runs keeps the version the plan started with. Only the thread running the plan touches it
+/// while it runs.
 struct fan_out_plan {
   config::route_ptr route;
-  std::vector<client::upstream_call> calls;
-  std::vector<bool> required;                         ///< required[i]: the aggregate fails when calls[i] fails
-  std::vector<const config::call_policy *> policies;  ///< policies[i]: calls[i]'s behaviours (in the route)
-  std::chrono::steady_clock::time_point deadline;     ///< when unfinished calls are cut off
+  std::deque<client::upstream_call> calls;         ///< a deque: calls in flight keep their address as more are planned
+  std::deque<call_place> places;                   ///< places[i]: where calls[i] comes from
+  std::chrono::steady_clock::time_point deadline;  ///< when unfinished calls are cut off
+  plan_inputs inputs;
+
+  [[nodiscard]] const config::upstream_entry &entry_of(std::size_t index) const {
+    return route->upstreams[places[index].entry];
+  }
+  /// The aggregate fails when call `index` fails.
+  [[nodiscard]] bool required(std::size_t index) const { return entry_of(index).required; }
+  /// Call `index`'s behaviours (its entry's).
+  [[nodiscard]] const config::call_policy *policy(std::size_t index) const { return &entry_of(index).policy; }
 };
 
 /// Validates the query against the route (known names, `num` within bounds, `timeout_ms` that
-/// can only shorten the route's limits, lengths) and expands the route's upstream entries into
-/// calls; parameter values only ever fill template slots. The deadline starts now. Request headers
-/// the route forwards are looked up with `headers` (none when it is empty).
+/// can only shorten the route's limits, lengths) and expands the route's upstream entries that use
+/// no other entry into calls; parameter values only ever fill template slots. The deadline starts
+/// now. Request headers the route forwards are looked up with `headers` (none when it is empty).
+/// `body` is the client's request body, for a route that takes one (it must be JSON then).
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr route, const query_params &query,
-                                                    const header_lookup &headers = {});
+                                                    const header_lookup &headers = {}, std::string_view body = {});
 
 }  // namespace agg::fanout

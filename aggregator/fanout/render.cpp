@@ -1,6 +1,8 @@
 #include "aggregator/fanout/render.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "aggregator/fanout/json_writer.hpp"
 
@@ -13,6 +15,9 @@ double milliseconds(std::chrono::duration<double, std::milli> d) { return d.coun
 /// The members of one upstream's entry, without the braces.
 void describe_members(json_writer &w, std::size_t index, const upstream_result &r) {
   w.key("index").number(static_cast<long long>(index));
+  if (!r.name.empty()) w.raw(",").key("name").string(r.name);
+  if (!r.item_value.is_null()) w.raw(",").key("item").value(r.item_value);
+  if (r.method != "GET") w.raw(",").key("method").string(r.method);
   w.raw(",").key("url").string(r.url);
   w.raw(",").key("ok").boolean(r.kind == outcome_kind::ok);
   w.raw(",").key("status");
@@ -33,6 +38,113 @@ void describe_members(json_writer &w, std::size_t index, const upstream_result &
   if (r.cache != stages::cache_state::none) w.raw(",").key("cache").string(stages::to_string(r.cache));
   if (r.coalesced) w.raw(",").key("coalesced").boolean(true);
   if (r.queued.count() > 0) w.raw(",").key("queued_ms").number(milliseconds(r.queued), 3);
+  if (!r.headers.empty()) {
+    w.raw(",").key("headers").raw("{");
+    for (std::size_t i = 0; i < r.headers.size(); ++i)
+      w.raw(i == 0 ? "" : ",").key(r.headers[i].first).string(r.headers[i].second);
+    w.raw("}");
+  }
+  if (!r.notes.empty()) {
+    w.raw(",").key("notes").raw("[");
+    for (std::size_t i = 0; i < r.notes.size(); ++i) w.raw(i == 0 ? "" : ",").string(r.notes[i]);
+    w.raw("]");
+  }
+}
+
+/// Entry `entry`'s named result: its body, or the array of its bodies (plan order is item order).
+void write_named(json_writer &w, const aggregate &result, std::size_t entry) {
+  const auto unsent = [](const upstream_result &r) {
+    return r.kind == outcome_kind::skipped || r.kind == outcome_kind::missing_value ||
+           r.kind == outcome_kind::too_many_items;
+  };
+  // An entry that could not plan its calls has one slot saying why, and no array of results.
+  const auto own = std::find_if(result.results.begin(), result.results.end(),
+                                [entry](const upstream_result &r) { return r.entry == entry; });
+  const bool multiple = result.route->upstreams[entry].multiple() && !(own != result.results.end() && unsent(*own));
+  bool first = true;
+  if (multiple) w.raw("[");
+  for (const auto &r : result.results) {
+    if (r.entry != entry) continue;
+    if (!multiple) return void(w.value(r.body));
+    w.raw(first ? "" : ",").value(r.body);
+    first = false;
+  }
+  if (multiple)
+    w.raw("]");
+  else
+    w.null();  // no slot at all: cannot happen, every entry has one
+}
+
+/// The body of entry `entry` when it is one object (a named entry with one call that gave an object).
+const boost::json::object *object_of(const aggregate &result, std::size_t entry) {
+  if (result.route->upstreams[entry].multiple()) return nullptr;
+  for (const auto &r : result.results)
+    if (r.entry == entry) return r.body.if_object();
+  return nullptr;
+}
+
+/// `,"data":{...}`: keyed by entry name, or (shallow) the members of every named object merged in
+/// config order, a later entry's member replacing an earlier one's, each replacement listed in
+/// `,"conflicts":[...]`. An entry whose result is no object keeps its name as its key.
+void write_data(json_writer &w, const aggregate &result) {
+  const config::route_config &route = *result.route;
+  if (route.merge == config::merge_mode::none) return;
+  w.raw(",").key("data").raw("{");
+  bool first = true;
+  if (route.merge == config::merge_mode::keyed) {
+    for (std::size_t e = 0; e < route.upstreams.size(); ++e) {
+      if (route.upstreams[e].name.empty()) continue;
+      w.raw(first ? "" : ",").key(route.upstreams[e].name);
+      write_named(w, result, e);
+      first = false;
+    }
+    w.raw("}");
+    return;
+  }
+  struct member {
+    std::string_view key;
+    std::size_t entry;
+    const boost::json::value *value;  // null: the entry's whole result under its name
+  };
+  struct conflict {
+    std::string_view key;
+    std::size_t replaced;
+    std::size_t by;
+  };
+  std::vector<member> merged;
+  std::vector<conflict> conflicts;
+  const auto add = [&](std::string_view key, std::size_t entry, const boost::json::value *value) {
+    const auto same = std::find_if(merged.begin(), merged.end(), [key](const member &m) { return m.key == key; });
+    if (same == merged.end()) return merged.push_back({key, entry, value});
+    conflicts.push_back({key, same->entry, entry});
+    same->entry = entry;
+    same->value = value;
+  };
+  for (std::size_t e = 0; e < route.upstreams.size(); ++e) {
+    if (route.upstreams[e].name.empty()) continue;
+    if (const boost::json::object *o = object_of(result, e))
+      for (const auto &kv : *o) add(kv.key(), e, &kv.value());
+    else
+      add(route.upstreams[e].name, e, nullptr);
+  }
+  for (const member &m : merged) {
+    w.raw(first ? "" : ",").key(m.key);
+    if (m.value != nullptr)
+      w.value(*m.value);
+    else
+      write_named(w, result, m.entry);
+    first = false;
+  }
+  w.raw("}");
+  if (conflicts.empty()) return;
+  w.raw(",").key("conflicts").raw("[");
+  for (std::size_t i = 0; i < conflicts.size(); ++i) {
+    const conflict &c = conflicts[i];
+    w.raw(i == 0 ? "" : ",").raw("{").key("key").string(c.key);
+    w.raw(",").key("replaced").string(route.upstreams[c.replaced].name);
+    w.raw(",").key("by").string(route.upstreams[c.by].name).raw("}");
+  }
+  w.raw("]");
 }
 
 void describe(json_writer &w, std::size_t index, const upstream_result &r) {
@@ -102,6 +214,7 @@ rendered_aggregate render(const aggregate &result) {
   w.raw(",").key("responses").raw("[");
   for (std::size_t i = 0; i < total; ++i) w.raw(i == 0 ? "" : ",").value(result.results[i].body);
   w.raw("]");
+  write_data(w, result);
   w.raw(",").key("debug_message").string(debug);
   w.raw(",").key("route").string(result.route->name);
   w.raw(",").key("mode").string(to_string(result.mode));

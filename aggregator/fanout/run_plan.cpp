@@ -1,12 +1,18 @@
 #include "aggregator/fanout/run_plan.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <chrono>
+#include <coroutine>
+#include <deque>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <utility>
 
 #include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/coro/when_all_settled.hpp"
+#include "aggregator/fanout/entry_calls.hpp"
 #include "aggregator/stages/fetch_stage.hpp"
 
 namespace agg::fanout {
@@ -17,14 +23,14 @@ using clock = std::chrono::steady_clock;
 
 /// One call through the stage, reported the moment it is over. A call the route's window held back
 /// (it starts when an earlier one ends) counts the wait since `planned` as queued.
-coro::task<stages::call_outcome> run_one(const fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
+coro::task<stages::call_outcome> run_one(fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
                                          std::size_t index, std::stop_token stop, const outcome_listener *listener,
                                          std::optional<clock::time_point> planned) {
   const auto begun = clock::now();
   // Named: g++ 12 destroys an aggregate temporary in a co_await expression twice.
   stages::call_request request{.index = index,
                                .call = &plan->calls[index],
-                               .policy = plan->policies[index],
+                               .policy = plan->policy(index),
                                .route = plan->route->name,
                                .stop = std::move(stop),
                                .site = site};
@@ -44,12 +50,201 @@ coro::task<stages::call_outcome> run_one(const fan_out_plan *plan, stages::call_
   co_return outcome;
 }
 
+/// One aggregation's calls at most `slots` at a time (all when 0), first come first served: the
+/// route's window across the entries of a composed plan, which start and end at different times.
+/// Loop thread only.
+class window_gate {
+ public:
+  explicit window_gate(std::size_t slots) noexcept : unlimited_(slots == 0), free_(slots) {}
+
+  /// Resumes holding a slot; true when it had to wait for one.
+  [[nodiscard]] auto acquire() noexcept {
+    struct awaiter {
+      window_gate &gate;
+      bool waited = false;
+      bool await_ready() noexcept {
+        if (gate.unlimited_) return true;
+        if (gate.free_ == 0) return false;
+        --gate.free_;
+        return true;
+      }
+      void await_suspend(std::coroutine_handle<> waiter) {
+        waited = true;
+        gate.waiting_.push_back(waiter);
+      }
+      bool await_resume() const noexcept { return waited; }
+    };
+    return awaiter{*this};
+  }
+  /// Hands the slot to the first waiter (resuming it here), or frees it.
+  void release() {
+    if (unlimited_) return;
+    if (waiting_.empty()) return void(++free_);
+    const std::coroutine_handle<> next = waiting_.front();
+    waiting_.pop_front();
+    next.resume();
+  }
+
+ private:
+  bool unlimited_;
+  std::size_t free_;
+  std::deque<std::coroutine_handle<>> waiting_;
+};
+
+/// The state of a composed plan's run: each entry starts once the entries it uses have finished,
+/// plans its calls from their results and runs them; a failed entry's dependents are skipped.
+struct graph_run {
+  struct entry_state {
+    bool done = false;
+    std::optional<std::string> failure;  ///< how it failed (an error kind), for its dependents
+    boost::json::value value;            ///< its named result, once done (when another entry uses it)
+    std::vector<std::size_t> calls;      ///< its calls' plan indices
+    std::vector<std::coroutine_handle<>> waiters;
+    bool used = false;  ///< another entry takes values from it
+  };
+
+  fan_out_plan *plan;
+  stages::call_stage *stage;
+  stages::call_site site;
+  std::stop_token stop;
+  const outcome_listener *listener;
+  window_gate gate;
+  std::vector<entry_state> entries;
+  std::deque<stages::call_outcome> outcomes;  // by plan index
+
+  [[nodiscard]] auto finished(std::size_t entry) noexcept {
+    struct awaiter {
+      entry_state &state;
+      bool await_ready() const noexcept { return state.done; }
+      void await_suspend(std::coroutine_handle<> waiter) { state.waiters.push_back(waiter); }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{entries[entry]};
+  }
+
+  void finish(std::size_t entry) {
+    entry_state &state = entries[entry];
+    state.done = true;
+    for (const std::coroutine_handle<> waiter : std::exchange(state.waiters, {})) waiter.resume();
+  }
+
+  /// Entry `entry`'s one slot, not sent because of `error`.
+  void unsent(std::size_t entry, client::transfer_error error, const std::string &why) {
+    const std::size_t index = plan_unsent(*plan, entry);
+    outcomes.push_back(stages::refused_outcome(error, why));
+    entries[entry].calls.push_back(index);
+    entries[entry].failure = std::string{client::to_string(error)};
+    if (listener != nullptr) (*listener)(index, outcomes.back());
+  }
+
+  coro::task<void> run_call(std::size_t index) {
+    const auto planned = clock::now();
+    const bool waited = co_await gate.acquire();
+    stages::call_outcome outcome =
+        co_await run_one(plan, stage, site, index, stop, listener, waited ? std::optional{planned} : std::nullopt);
+    gate.release();
+    outcomes[index] = std::move(outcome);
+  }
+
+  /// Plans entry `entry` (unless it was planned with the request) and runs its calls.
+  coro::task<void> start(std::size_t entry) {
+    const config::upstream_entry &spec = plan->route->upstreams[entry];
+    entry_state &state = entries[entry];
+    for (const std::size_t used : spec.uses) {
+      co_await finished(used);
+      const auto &dependency = entries[used];
+      if (dependency.failure && !state.failure) {
+        const std::string &name = plan->route->upstreams[used].name;
+        state.failure = name + " failed (" + *dependency.failure + ")";  // the first one, in uses order
+      }
+    }
+    if (state.failure) {
+      unsent(entry, client::transfer_error::skipped, "not sent: " + *state.failure);
+      state.failure = "skipped";
+    } else if (spec.chained()) {
+      const std::size_t first = plan->calls.size();
+      const entry_values values = [this](std::size_t e) -> const boost::json::value * {
+        return entries[e].done && !entries[e].failure ? &entries[e].value : nullptr;
+      };
+      if (const auto failure = plan_entry(*plan, entry, values)) {
+        unsent(entry, failure->kind, failure->message);
+      } else {
+        outcomes.resize(plan->calls.size());
+        for (std::size_t i = first; i < plan->calls.size(); ++i) state.calls.push_back(i);
+        co_await run_calls(state.calls);
+      }
+    } else {
+      co_await run_calls(state.calls);
+    }
+    if (state.used && !state.failure) take_value(entry);
+  }
+
+  coro::task<void> run_calls(const std::vector<std::size_t> &indices) {
+    std::vector<coro::task<void>> calls;
+    calls.reserve(indices.size());
+    for (const std::size_t index : indices) calls.push_back(run_call(index));
+    co_await coro::when_all_settled(std::move(calls), site.loop() == nullptr ? 1 : 0);
+  }
+
+  /// The entry's named result, for the entries that use it: its body, or the array of its bodies;
+  /// a call that failed fails the entry.
+  void take_value(std::size_t entry) {
+    entry_state &state = entries[entry];
+    boost::json::array bodies;
+    for (const std::size_t index : state.calls) {
+      upstream_result facts;
+      boost::json::value body = settle_body(*plan, index, outcomes[index], facts);
+      if (facts.kind != outcome_kind::ok) {
+        state.failure = std::string{to_string(facts.kind)};
+        return;
+      }
+      bodies.push_back(std::move(body));
+    }
+    if (plan->route->upstreams[entry].multiple())
+      state.value = std::move(bodies);
+    else if (!bodies.empty())
+      state.value = std::move(bodies.front());
+  }
+
+  /// Starts entry `entry`; whatever happens, it finishes, so that its dependents never wait forever.
+  coro::task<void> run_entry(std::size_t entry) {
+    try {
+      co_await start(entry);
+    } catch (const std::exception &e) {
+      entries[entry].failure = std::string{"internal error: "} + e.what();
+    }
+    finish(entry);
+  }
+};
+
+coro::task<std::vector<stages::call_outcome>> run_graph(fan_out_plan *plan, stages::call_stage *stage,
+                                                        stages::call_site site, std::stop_token stop,
+                                                        const outcome_listener *listener) {
+  const config::route_config &route = *plan->route;
+  graph_run run{
+      plan, stage, site, std::move(stop), listener, window_gate{site.loop() == nullptr ? 0 : route.concurrency}};
+  run.entries.resize(route.upstreams.size());
+  run.outcomes.resize(plan->calls.size());
+  for (std::size_t i = 0; i < plan->calls.size(); ++i) run.entries[plan->places[i].entry].calls.push_back(i);
+  for (const auto &entry : route.upstreams)
+    for (const std::size_t used : entry.uses) run.entries[used].used = true;
+  std::vector<coro::task<void>> entries;
+  entries.reserve(route.order.size());
+  for (const std::size_t entry : route.order) entries.push_back(run.run_entry(entry));
+  // All at once on a loop (each waits for what it uses); one after another, in dependency order, on
+  // the blocking site: the sync baseline's sum against the critical path.
+  co_await coro::when_all_settled(std::move(entries), site.loop() == nullptr ? 1 : 0);
+  co_return std::vector<stages::call_outcome>(std::make_move_iterator(run.outcomes.begin()),
+                                              std::make_move_iterator(run.outcomes.end()));
+}
+
 }  // namespace
 
-coro::task<std::vector<stages::call_outcome>> run_plan(const fan_out_plan *plan, stages::call_stage *stage,
+coro::task<std::vector<stages::call_outcome>> run_plan(fan_out_plan *plan, stages::call_stage *stage,
                                                        stages::call_site site, std::stop_token stop,
                                                        const outcome_listener *listener) {
   if (site.loop() != nullptr) co_await site.loop()->schedule();
+  if (plan->route->composed) co_return co_await run_graph(plan, stage, site, std::move(stop), listener);
   const std::size_t window = site.loop() == nullptr ? 1 : plan->route->concurrency;
   const auto planned = clock::now();
   std::vector<coro::task<stages::call_outcome>> calls;
@@ -66,14 +261,14 @@ coro::task<std::vector<stages::call_outcome>> run_plan(const fan_out_plan *plan,
   co_return outcomes;
 }
 
-aggregate run_async(client::upstream_client &client, const fan_out_plan &plan, const std::stop_token &stop) {
+aggregate run_async(client::upstream_client &client, fan_out_plan plan, const std::stop_token &stop) {
   const auto started = std::chrono::steady_clock::now();
   stages::fetch_stage fetch;
   auto outcomes = coro::sync_wait(run_plan(&plan, &fetch, stages::call_site::on_loop(client.pick_loop()), stop));
   return settle(plan, execution_mode::async, std::move(outcomes), started);
 }
 
-aggregate run_sync(const client::client_options &options, const fan_out_plan &plan, const std::stop_token &stop) {
+aggregate run_sync(const client::client_options &options, fan_out_plan plan, const std::stop_token &stop) {
   const auto started = std::chrono::steady_clock::now();
   stages::fetch_stage fetch;
   auto outcomes = coro::sync_wait(run_plan(&plan, &fetch, stages::call_site::blocking(options), stop));

@@ -20,11 +20,14 @@ using outcome_listener = std::function<void(std::size_t index, const stages::cal
 
 /// Runs every call of `plan` through `stage` on `site` (asyncio.gather): at most the route's
 /// `concurrency` at once (all when it is 0), and one at a time on the blocking site; all of them
-/// cancelled by `stop`. One outcome per call, in plan order, whatever became of each: a stage that
-/// throws fills its slot as a transport failure. `listener` (optional) must outlive the task. On a
+/// cancelled by `stop`. A composed route's plan is a graph: each chained entry is planned (its calls
+/// appended to `plan`) and started the moment every entry it uses has finished, not level by level;
+/// one whose dependency failed gets a `skipped` slot. On the blocking site the entries run one after
+/// another in the route's dependency order. One outcome per call, in plan order, whatever became of
+/// each: a stage that throws fills its slot as a transport failure. `listener` (optional) must outlive the task. On a
 /// loop site the caller resumes on the loop thread; on the blocking site everything runs on the
 /// calling thread.
-coro::task<std::vector<stages::call_outcome>> run_plan(const fan_out_plan *plan, stages::call_stage *stage,
+coro::task<std::vector<stages::call_outcome>> run_plan(fan_out_plan *plan, stages::call_stage *stage,
                                                        stages::call_site site, std::stop_token stop,
                                                        const outcome_listener *listener = nullptr);
 
@@ -32,9 +35,9 @@ coro::task<std::vector<stages::call_outcome>> run_plan(const fan_out_plan *plan,
 /// itself (none of the route's behaviours, which need an engine: see stages::pipeline); blocks the
 /// calling thread until every call has settled (Django's async_to_sync). For tests and benchmarks of
 /// the engine; never call it from a loop thread.
-aggregate run_async(client::upstream_client &client, const fan_out_plan &plan, const std::stop_token &stop = {});
+aggregate run_async(client::upstream_client &client, fan_out_plan plan, const std::stop_token &stop = {});
 
 /// The same calls one after another on the calling thread: the sync baseline, likewise bare.
-aggregate run_sync(const client::client_options &options, const fan_out_plan &plan, const std::stop_token &stop = {});
+aggregate run_sync(const client::client_options &options, fan_out_plan plan, const std::stop_token &stop = {});
 
 }  // namespace agg::fanout

@@ -155,9 +155,10 @@ coro::detached run_stream(loop_front *front, std::shared_ptr<connection> client,
   whole.results.resize(plan.calls.size());
   connection *const out = client.get();
   fanout::aggregate *const collected = &whole;
-  const fanout::fan_out_plan *const planned = &plan;
+  const fanout::fan_out_plan *const planned = &plan;  // a composed plan grows as it runs
   const fanout::outcome_listener on_outcome = [out, collected, planned, sse](std::size_t index,
                                                                              const stages::call_outcome &outcome) {
+    if (index >= collected->results.size()) collected->results.resize(index + 1);
     fanout::upstream_result &slot = collected->results[index];
     slot = fanout::settle_one(*planned, index, outcome, collected->started);
     out->stream_chunk(frame(fanout::render_arrival(index, slot), sse, "upstream"));
@@ -197,7 +198,13 @@ void serve_route(exchange x, const config::endpoint &target) {
     const auto value = s.request.header(name);
     return value ? std::optional<std::string>{std::string{*value}} : std::nullopt;
   };
-  auto planned = fanout::make_plan(target.route, s.query, header);
+  if (s.request.body.size() > target.route->max_request_body_bytes)
+    return x.client->respond(std::move(s),
+                             response::error(413, "body_too_large",
+                                             "the request body has " + std::to_string(s.request.body.size()) +
+                                                 " bytes; this route takes at most " +
+                                                 std::to_string(target.route->max_request_body_bytes)));
+  auto planned = fanout::make_plan(target.route, s.query, header, s.request.body);
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.client->respond(std::move(s), response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);

@@ -2,6 +2,7 @@
 // answers 202 at once; GET reports it, DELETE cancels it. The store is shared by every loop.
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "aggregator/fanout/background_aggregation.hpp"
@@ -29,6 +30,8 @@ std::string job_json(const jobs::job_view &v) {
   for (std::size_t i = 0; i < v.arrived.size(); ++i) {
     const auto &a = v.arrived[i];
     w.raw(i == 0 ? "{" : ",{").key("index").number(static_cast<long long>(a.index));
+    if (!a.result.name.empty()) w.raw(",").key("name").string(a.result.name);
+    if (!a.result.item_value.is_null()) w.raw(",").key("item").value(a.result.item_value);
     w.raw(",").key("ok").boolean(a.result.kind == fanout::outcome_kind::ok);
     w.raw(",").key("outcome").string(fanout::to_string(a.result.kind)).raw("}");
   }
@@ -55,8 +58,9 @@ void serve_job_create(exchange x) {
     return refuse_job(x, "the body must be a JSON object: {\"route\": ..., \"params\": {...}, \"deadline_ms\": ...}");
   const auto &spec = body.as_object();
   for (const auto &kv : spec)
-    if (kv.key() != "route" && kv.key() != "params" && kv.key() != "deadline_ms")
-      return refuse_job(x, "unknown field '" + std::string{kv.key()} + "'; a job has route, params and deadline_ms");
+    if (kv.key() != "route" && kv.key() != "params" && kv.key() != "deadline_ms" && kv.key() != "body")
+      return refuse_job(x, "unknown field '" + std::string{kv.key()} +
+                               "'; a job has route, params, deadline_ms and body (for a route that takes one)");
   const auto *name = spec.if_contains("route");
   if (name == nullptr || !name->is_string()) return refuse_job(x, "route must be the name of a configured route");
   const config::route_ptr route = engine.routes.current()->find(name->as_string());
@@ -83,7 +87,12 @@ void serve_job_create(exchange x) {
                                " (the route's deadline_ms)");
     query.emplace("timeout_ms", std::to_string(*ms));
   }
-  auto planned = fanout::make_plan(route, query);
+  std::string route_body;  // what a POST to the route would carry
+  if (const auto *given = spec.if_contains("body")) {
+    if (!route->takes_body) return refuse_job(x, "route " + route->name + " takes no request body");
+    route_body = boost::json::serialize(*given);
+  }
+  auto planned = fanout::make_plan(route, query, {}, route_body);
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.client->respond(std::move(x.state), response::error(error->status, error->code, error->message));
 

@@ -119,7 +119,10 @@ void route_request(loop_front &front, std::shared_ptr<connection> client, reques
   }
   if (fixed == nullptr && !route && !job)
     return x.client->respond(std::move(s), response::error(404, "not_found", not_found_message(s.path)));
-  const std::string_view methods = fixed != nullptr ? fixed->methods : route ? "GET, HEAD" : "GET, HEAD, DELETE";
+  // A route that sends or reads the client's body takes it by POST.
+  const std::string_view methods = fixed != nullptr ? fixed->methods
+                                   : route          ? (route->route->takes_body ? "POST" : "GET, HEAD")
+                                                    : "GET, HEAD, DELETE";
   if (!allows(methods, s.request.method))
     return x.client->respond(std::move(s),
                              response::error(405, "method_not_allowed",

@@ -81,7 +81,7 @@ void job_store::evict_finished(std::chrono::steady_clock::time_point now) {
 job_view job_store::view_of(const std::string &id, const job &j) {
   job_view v;
   v.id = id;
-  v.route = j.run->plan().route->name;
+  v.route = j.run->route()->name;
   v.planned_calls = j.run->planned_calls();
   v.arrived = j.run->arrived();
   v.result = j.run->result();

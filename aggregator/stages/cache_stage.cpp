@@ -13,6 +13,7 @@ call_outcome answer_from(const cached_reply &entry, cache_state state) {
   call_outcome outcome;
   outcome.reply.status = entry.status;
   outcome.reply.body = entry.body;
+  outcome.reply.headers = entry.headers;
   outcome.reply.started = clock::now();
   outcome.reply.finished = outcome.reply.started;
   outcome.attempts = 0;
@@ -37,6 +38,8 @@ std::optional<clock::duration> lifetime(const config::cache_policy &policy, cons
 std::string cache_key(const client::upstream_call &call) {
   std::string key = call.url;
   for (const auto &line : call.headers) (key += '\n') += line;
+  if (call.return_headers != nullptr)  // a reply keeps only the headers its call asked for
+    for (const auto &name : *call.return_headers) (key += "\nreturn ") += name;
   return key;
 }
 
@@ -68,6 +71,7 @@ coro::task<call_outcome> cache_stage::cached(call_request request) {
     auto kept = std::make_shared<cached_reply>();
     kept->status = outcome.reply.status;
     kept->body = outcome.reply.body;
+    kept->headers = outcome.reply.headers;
     kept->fresh_until = now + *keep;
     kept->stale_until = kept->fresh_until + policy.stale_if_error;
     route.cache.store(key, std::move(kept), policy.max_bytes);

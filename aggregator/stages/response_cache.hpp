@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace agg::stages {
 
@@ -15,8 +17,9 @@ namespace agg::stages {
 struct cached_reply {
   long status = 200;
   std::string body;
-  std::chrono::steady_clock::time_point fresh_until;  ///< a hit until then
-  std::chrono::steady_clock::time_point stale_until;  ///< after that, only when the call fails (stale-if-error)
+  std::vector<std::pair<std::string, std::string>> headers;  ///< the call's `return_headers`
+  std::chrono::steady_clock::time_point fresh_until;         ///< a hit until then
+  std::chrono::steady_clock::time_point stale_until;         ///< after that, only when the call fails (stale-if-error)
 };
 
 /// A route's response cache: an LRU bounded by bytes (keys, bodies and bookkeeping counted), keyed

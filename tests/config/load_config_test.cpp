@@ -110,7 +110,7 @@ TEST_CASE("two routes may not share a name or a path") {
 
 TEST_CASE("template slots must be known and stay out of the host") {
   CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"/r","upstreams":[{"url":"http://h/{city}"}]}]})"),
-                 "slot {city} is neither i, num nor a parameter"));
+                 "slot {city} is neither i, num, item, a parameter"));
   CHECK(mentions(
       problems(R"({"routes":[{"name":"r","path":"/r","params":{"h":{}},"upstreams":[{"url":"http://{h}/x"}]}]})"),
       "slots may only stand in the path or query"));

@@ -21,10 +21,12 @@ url_template parsed(std::string_view text) {
 
 TEST_CASE("a template fills each slot with its value") {
   const auto t = parsed("http://127.0.0.1:9008/api/{kind}?task_id={i}&n={i}");
-  const auto url =
-      t.expand([](std::string_view name) { return name == "i" ? std::string{"3"} : std::string{"users"}; });
+  const auto url = t.expand(
+      [](const agg::config::template_slot &s) { return s.name == "i" ? std::string{"3"} : std::string{"users"}; });
   CHECK(url == "http://127.0.0.1:9008/api/users?task_id=3&n=3");
-  CHECK(t.slot_names() == std::vector<std::string>{"kind", "i", "i"});
+  std::vector<std::string> names;
+  for (const auto &slot : t.slots()) names.push_back(slot.name);
+  CHECK(names == std::vector<std::string>{"kind", "i", "i"});
 }
 
 TEST_CASE("malformed templates are rejected with a reason") {
@@ -39,7 +41,7 @@ TEST_CASE("values that try to leave the configured host stay in the path") {
   const auto t = parsed("http://127.0.0.1:9008/api/?q={q}");
   for (const std::string attack : {"@evil.example", "//evil.example/x", "../../admin", "http://evil.example/",
                                    "%0d%0aHost: evil", "\r\nX: y", "[::1]:80", "a#frag", "a?b=c&d=e", "a/b"}) {
-    const std::string url = t.expand([&](std::string_view) { return attack; });
+    const std::string url = t.expand([&](const agg::config::template_slot &) { return attack; });
     INFO(url);
     const auto u = boost::urls::parse_uri(url);
     REQUIRE(u);

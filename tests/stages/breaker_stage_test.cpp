@@ -63,7 +63,7 @@ TEST_CASE("4xx answers and cancelled calls do not count against the origin") {
   scripted_stage hanging{hangs};
   agg::stages::breaker_stage guarded{hanging, bench.shared};
   std::stop_source stop;
-  const auto plan = bench.plan(2);
+  auto plan = bench.plan(2);
   const auto outcomes = bench.run_together(guarded, {&plan}, {stop.get_token()}, [&] { stop.request_stop(); });
   CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
   CHECK(bench.shared.origin(origin).breaker.state() == breaker_state::closed);

@@ -93,7 +93,7 @@ TEST_CASE("with honor_cache_control the upstream's Cache-Control decides what is
     return s;
   }};
   agg::stages::cache_stage cache{fake, bench.shared};
-  const auto plan = bench.plan(3);
+  auto plan = bench.plan(3);
   CHECK(plan.calls[0].wants_cache_control);
   static_cast<void>(bench.run(cache, plan));
   let_pass(3ms);  // past the route's ttl: only max-age keeps an entry
@@ -111,8 +111,8 @@ TEST_CASE("a cache in front of coalescing: concurrent misses share one call, lat
   scripted_stage fake{held};
   agg::stages::coalesce_stage coalesce{fake, bench.shared};
   agg::stages::cache_stage cache{coalesce, bench.shared};
-  const auto a = bench.plan(1);
-  const auto b = bench.plan(1);
+  auto a = bench.plan(1);
+  auto b = bench.plan(1);
   auto &events = bench.loop.events();
   const auto together = bench.run_together(cache, {&a, &b}, {{}, {}}, [&] { fake.release(events); });
   CHECK(fake.calls() == 1);

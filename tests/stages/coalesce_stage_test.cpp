@@ -25,9 +25,9 @@ TEST_CASE("identical calls of concurrent aggregations share one transfer and get
   stage_bench bench{R"("coalesce":true)"};
   scripted_stage fake{held()};
   auto coalesce = agg::stages::coalesce_stage{fake, bench.shared};
-  const auto a = bench.plan(2);
-  const auto b = bench.plan(2);
-  const auto c = bench.plan(2);
+  auto a = bench.plan(2);
+  auto b = bench.plan(2);
+  auto c = bench.plan(2);
   auto &events = bench.loop.events();
   const auto outcomes = bench.run_together(coalesce, {&a, &b, &c}, {{}, {}, {}}, [&] { fake.release(events); });
   CHECK(fake.calls() == 2);
@@ -46,8 +46,8 @@ TEST_CASE("a cancelled waiter leaves alone: the shared transfer goes on for the 
   stage_bench bench{R"("coalesce":true)"};
   scripted_stage fake{held()};
   auto coalesce = agg::stages::coalesce_stage{fake, bench.shared};
-  const auto a = bench.plan(1);
-  const auto b = bench.plan(1);
+  auto a = bench.plan(1);
+  auto b = bench.plan(1);
   std::stop_source first;  // the aggregation that started the transfer
   auto &events = bench.loop.events();
   const auto outcomes = bench.run_together(coalesce, {&a, &b}, {first.get_token(), {}}, [&] {
@@ -65,8 +65,8 @@ TEST_CASE("the shared transfer is cancelled when its last waiter leaves") {
   stage_bench bench{R"("coalesce":true)"};
   scripted_stage fake{held()};
   auto coalesce = agg::stages::coalesce_stage{fake, bench.shared};
-  const auto a = bench.plan(1);
-  const auto b = bench.plan(1);
+  auto a = bench.plan(1);
+  auto b = bench.plan(1);
   std::stop_source stop_a;
   std::stop_source stop_b;
   const auto outcomes = bench.run_together(coalesce, {&a, &b}, {stop_a.get_token(), stop_b.get_token()}, [&] {
@@ -85,9 +85,9 @@ TEST_CASE("a call does not join a transfer that may run past its own time limit"
   stage_bench bench{R"("coalesce":true)"};
   scripted_stage fake{held()};
   auto coalesce = agg::stages::coalesce_stage{fake, bench.shared};
-  const auto long_one = bench.plan(1);
-  const auto short_one = bench.plan(1, 5'000ms);
-  const auto later_one = bench.plan(1);  // a later deadline than the short one's transfer: joins it
+  auto long_one = bench.plan(1);
+  auto short_one = bench.plan(1, 5'000ms);
+  auto later_one = bench.plan(1);  // a later deadline than the short one's transfer: joins it
   auto &events = bench.loop.events();
   const auto outcomes = bench.run_together(coalesce, {&long_one, &short_one}, {{}, {}}, [&] { fake.release(events); });
   CHECK(fake.calls() == 2);
@@ -105,8 +105,8 @@ TEST_CASE("calls that differ in URL are not coalesced, and the sync baseline nev
   stage_bench bench{R"("coalesce":true)"};
   scripted_stage fake{held()};
   auto coalesce = agg::stages::coalesce_stage{fake, bench.shared};
-  const auto two = bench.plan(2);
-  const auto three = bench.plan(3);
+  auto two = bench.plan(2);
+  auto three = bench.plan(3);
   auto &events = bench.loop.events();
   static_cast<void>(bench.run_together(coalesce, {&two, &three}, {{}, {}}, [&] { fake.release(events); }));
   CHECK(fake.calls() == 3);

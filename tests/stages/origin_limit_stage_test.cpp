@@ -28,8 +28,8 @@ TEST_CASE("the cap is shared by concurrent aggregations") {
   stage_bench bench{"", "", 1};
   scripted_stage fake{held()};
   agg::stages::origin_limit_stage limit{fake, bench.shared};
-  const auto a = bench.plan(2);
-  const auto b = bench.plan(2);
+  auto a = bench.plan(2);
+  auto b = bench.plan(2);
   auto &events = bench.loop.events();
   // Releases whatever is held, again and again in the same round, until all four calls are over.
   std::function<void()> keep_releasing = [&] {
@@ -47,7 +47,7 @@ TEST_CASE("a call cancelled while it waits for a slot never reaches its origin")
   std::stop_source stop;
   scripted_stage fake{held()};
   agg::stages::origin_limit_stage limit{fake, bench.shared};
-  const auto plan = bench.plan(3);
+  auto plan = bench.plan(3);
   const auto outcomes = bench.run_together(limit, {&plan}, {stop.get_token()}, [&] { stop.request_stop(); });
   CHECK(fake.calls() == 1);
   CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);

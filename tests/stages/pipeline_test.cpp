@@ -31,7 +31,7 @@ std::vector<agg::stages::call_outcome> run(agg::client::upstream_client &client,
                                            std::stop_token stop = {}) {
   const auto pipeline = agg::stages::pipeline::make(route, shared);
   auto planned = agg::fanout::make_plan(route, {{"num", std::to_string(num)}});
-  const auto &plan = std::get<agg::fanout::fan_out_plan>(planned);
+  auto &plan = std::get<agg::fanout::fan_out_plan>(planned);
   const auto site = blocking ? agg::stages::call_site::blocking(client.options())
                              : agg::stages::call_site::on_loop(client.pick_loop());
   return agg::coro::sync_wait(agg::fanout::run_plan(&plan, &pipeline->entry(), site, std::move(stop)));

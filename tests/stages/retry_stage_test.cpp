@@ -132,7 +132,7 @@ TEST_CASE("a call cancelled during its backoff ends at once as cancelled") {
   auto fake = failing_first(1, status(503));
   agg::stages::retry_stage retry{fake, bench.shared};
   std::stop_source stop;
-  const auto plan = bench.plan(1);
+  auto plan = bench.plan(1);
   const auto outcomes = bench.run_together(retry, {&plan}, {stop.get_token()}, [&] { stop.request_stop(); });
   CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
   CHECK(fake.calls() == 1);

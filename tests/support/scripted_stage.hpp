@@ -156,22 +156,30 @@ struct stage_bench {
     return std::get<fanout::fan_out_plan>(fanout::make_plan(config.routes.at(0), query));
   }
 
-  /// Runs `plan` through `stage` on the loop; blocks until every call settled.
-  std::vector<stages::call_outcome> run(stages::call_stage &stage, const fanout::fan_out_plan &p,
-                                        std::stop_token stop = {}) {
+  /// Runs `p` through `stage` on the loop; blocks until every call settled. A composed plan grows
+  /// as it runs: pass it by reference to read its calls afterwards.
+  std::vector<stages::call_outcome> run(stages::call_stage &stage, fanout::fan_out_plan &p, std::stop_token stop = {}) {
     return coro::sync_wait(fanout::run_plan(&p, &stage, stages::call_site::on_loop(loop), std::move(stop)));
   }
+  std::vector<stages::call_outcome> run(stages::call_stage &stage, fanout::fan_out_plan &&p,
+                                        std::stop_token stop = {}) {
+    return run(stage, p, std::move(stop));
+  }
   /// The same, one call after another on this thread (the sync baseline's site).
-  std::vector<stages::call_outcome> run_blocking(stages::call_stage &stage, const fanout::fan_out_plan &p,
+  std::vector<stages::call_outcome> run_blocking(stages::call_stage &stage, fanout::fan_out_plan &p,
                                                  std::stop_token stop = {}) {
     return coro::sync_wait(fanout::run_plan(&p, &stage, stages::call_site::blocking(options), std::move(stop)));
+  }
+  std::vector<stages::call_outcome> run_blocking(stages::call_stage &stage, fanout::fan_out_plan &&p,
+                                                 std::stop_token stop = {}) {
+    return run_blocking(stage, p, std::move(stop));
   }
 
   /// Runs several plans at once on the loop, each with its own stop token, then `then` (a coroutine
   /// started on the loop after every plan has started and is waiting, e.g. to cancel one of them or
   /// release held calls).
   std::vector<std::vector<stages::call_outcome>> run_together(stages::call_stage &stage,
-                                                              const std::vector<const fanout::fan_out_plan *> &plans,
+                                                              const std::vector<fanout::fan_out_plan *> &plans,
                                                               const std::vector<std::stop_token> &stops,
                                                               std::function<void()> then) {
     return coro::sync_wait(together(stage, plans, stops, std::move(then)));
@@ -190,7 +198,7 @@ struct stage_bench {
   client::upstream_loop loop{options, 100};  ///< stops (ending what it runs) before `shared` goes
 
  private:
-  coro::task<std::vector<stages::call_outcome>> plan_on_loop(stages::call_stage *stage, const fanout::fan_out_plan *p,
+  coro::task<std::vector<stages::call_outcome>> plan_on_loop(stages::call_stage *stage, fanout::fan_out_plan *p,
                                                              std::stop_token stop) {
     co_return co_await fanout::run_plan(p, stage, stages::call_site::on_loop(loop), std::move(stop));
   }
@@ -202,7 +210,7 @@ struct stage_bench {
     co_return std::vector<stages::call_outcome>{};
   }
   coro::task<std::vector<std::vector<stages::call_outcome>>> together(stages::call_stage &stage,
-                                                                      std::vector<const fanout::fan_out_plan *> plans,
+                                                                      std::vector<fanout::fan_out_plan *> plans,
                                                                       std::vector<std::stop_token> stops,
                                                                       std::function<void()> then) {
     co_await loop.schedule();

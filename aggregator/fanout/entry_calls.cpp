@@ -1,0 +1,223 @@
+#include "aggregator/fanout/entry_calls.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <stdexcept>
+
+#include "aggregator/config/character_rules.hpp"
+#include "aggregator/fanout/json_writer.hpp"
+
+namespace agg::fanout {
+
+namespace json = boost::json;
+
+namespace {
+
+/// A value a slot needs and cannot have: ends the planning of the entry, never the aggregation.
+struct missing_value : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The values one call's slots take.
+struct call_values {
+  const fan_out_plan &plan;
+  const config::upstream_entry &entry;
+  const entry_values &values;
+  std::size_t i = 0;
+  const json::value *item = nullptr;  ///< the for-each value (a batch: the array of them)
+  std::string item_text;              ///< `{item}`: its text (a batch: the texts joined)
+};
+
+std::string describe(const json::value &v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::object: return "an object";
+    case json::kind::array: return "an array";
+    default: return "a value";
+  }
+}
+
+/// The text of a scalar: a string as it is, a number or a boolean as JSON writes it.
+std::optional<std::string> scalar_text(const json::value &v) {
+  if (const json::string *s = v.if_string()) return std::string{*s};
+  if (v.is_number() || v.is_bool()) return json::serialize(v);
+  return std::nullopt;
+}
+
+const json::value &referenced(const call_values &c, const config::template_slot &slot) {
+  const json::value *source = nullptr;
+  if (slot.name == "request") {
+    source = &c.plan.inputs.body_value;
+  } else {
+    for (std::size_t e = 0; e < c.plan.route->upstreams.size() && source == nullptr; ++e)
+      if (c.plan.route->upstreams[e].name == slot.name) source = c.values(e);
+  }
+  if (source == nullptr) throw missing_value(slot.text() + ": " + slot.name + " has no result");
+  boost::system::error_code ec;
+  const json::value *found = source->find_pointer(*slot.pointer, ec);
+  if (found == nullptr)
+    throw missing_value(slot.text() + ": " + (slot.name == "request" ? "the request body" : slot.name + "'s body") +
+                        " has nothing at '" + *slot.pointer + "'");
+  return *found;
+}
+
+/// The slot's value as JSON (for a whole-string slot of a body template).
+json::value slot_value(const call_values &c, const config::template_slot &slot) {
+  if (slot.is_reference()) return referenced(c, slot);
+  if (slot.name == "i") return static_cast<std::uint64_t>(c.i);
+  if (slot.name == "num") return static_cast<std::uint64_t>(c.plan.inputs.count);
+  if (slot.name == "item" && c.item != nullptr) return c.entry.batch ? json::value(json::string(c.item_text)) : *c.item;
+  if (slot.name == "items" && c.item != nullptr) return *c.item;
+  const auto param = c.plan.inputs.params.find(slot.name);
+  return json::string(param->second);  // config validation guarantees every other slot is a parameter
+}
+
+/// The slot's value as text (URLs, header values, text around slots in a body template).
+std::string slot_text(const call_values &c, const config::template_slot &slot) {
+  if (!slot.is_reference()) {
+    if (slot.name == "i") return std::to_string(c.i);
+    if (slot.name == "num") return std::to_string(c.plan.inputs.count);
+    if (slot.name == "item" && c.entry.batch) return c.item_text;
+    if (const auto param = c.plan.inputs.params.find(slot.name); param != c.plan.inputs.params.end())
+      return param->second;
+  }
+  const json::value &v = slot.is_reference() ? referenced(c, slot) : *c.item;
+  if (auto text = scalar_text(v)) return std::move(*text);
+  throw missing_value(slot.text() + " is " + describe(v) + ", not a string, number or boolean");
+}
+
+json::value expand_body(const call_values &c, const json::value &shape) {
+  if (const json::object *o = shape.if_object()) {
+    json::object out;
+    for (const auto &kv : *o) out.emplace(kv.key(), expand_body(c, kv.value()));
+    return out;
+  }
+  if (const json::array *a = shape.if_array()) {
+    json::array out;
+    for (const auto &v : *a) out.push_back(expand_body(c, v));
+    return out;
+  }
+  const json::string *s = shape.if_string();
+  if (s == nullptr) return shape;
+  auto parsed = config::text_template::parse(*s);  // valid: checked when the route was loaded
+  const auto &t = std::get<config::text_template>(parsed);
+  if (const config::template_slot *whole = t.whole_slot()) return slot_value(c, *whole);
+  return json::string(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); }));
+}
+
+client::upstream_call make_call(const call_values &c) {
+  const config::route_config &route = *c.plan.route;
+  const config::upstream_entry &entry = c.entry;
+  const auto text = [&c](const config::template_slot &slot) { return slot_text(c, slot); };
+  client::upstream_call call{.url = entry.url.expand(text),
+                             .timeout = c.plan.inputs.call_timeout,
+                             .max_body_bytes = route.max_body_bytes,
+                             .deadline = c.plan.deadline,
+                             .headers = c.plan.inputs.header_lines,
+                             .origin_length = entry.url.origin_length(),
+                             .wants_cache_control = entry.policy.cache && entry.policy.cache->honor_cache_control,
+                             .method = config::to_string(entry.method),
+                             .body = std::nullopt,
+                             .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers};
+  bool typed = false;
+  for (const auto &[name, value] : entry.headers) {
+    std::string line = value.expand(text);
+    if (line.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
+      throw missing_value("header " + name + " would hold a line break or NUL");
+    typed = typed || config::equal_ignoring_case(name, "content-type");
+    call.headers.push_back(name + ": " + line);
+  }
+  if (entry.forward_body) call.body = c.plan.inputs.body;
+  if (entry.body) {
+    std::string json_text;
+    json_writer{json_text}.value(expand_body(c, *entry.body));  // numbers as people write them (12.5, not 1.25E1)
+    call.body = std::move(json_text);
+  }
+  if (call.body && !typed) call.headers.emplace_back("Content-Type: application/json");
+  return call;
+}
+
+void append(fan_out_plan &plan, client::upstream_call call, call_place place) {
+  plan.calls.push_back(std::move(call));
+  plan.places.push_back(std::move(place));
+}
+
+}  // namespace
+
+std::vector<const json::value *> values_at(const json::value &value, std::string_view pointer) {
+  std::vector<const json::value *> found;
+  std::size_t star = 0;
+  while ((star = pointer.find("/*", star)) != std::string_view::npos &&
+         !(star + 2 == pointer.size() || pointer[star + 2] == '/'))
+    star += 2;
+  boost::system::error_code ec;
+  if (star == std::string_view::npos) {
+    if (const json::value *v = value.find_pointer(pointer, ec)) found.push_back(v);
+    return found;
+  }
+  const json::value *list = star == 0 ? &value : value.find_pointer(pointer.substr(0, star), ec);
+  if (list == nullptr || !list->is_array()) return found;
+  for (const json::value &element : list->get_array()) {
+    auto deeper = values_at(element, pointer.substr(star + 2));
+    found.insert(found.end(), deeper.begin(), deeper.end());
+  }
+  return found;
+}
+
+std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index, const entry_values &values) {
+  const config::upstream_entry &entry = plan.route->upstreams[index];
+  const std::size_t first = plan.calls.size();
+  try {
+    if (!entry.for_each) {
+      const std::size_t repetitions = entry.repeat ? plan.inputs.count : 1;
+      for (std::size_t i = 0; i < repetitions; ++i) {
+        const call_values c{plan, entry, values, i};
+        append(plan, make_call(c), {index, i, nullptr});
+      }
+      return std::nullopt;
+    }
+    call_values whole{plan, entry, values};
+    const config::template_slot &source = *entry.for_each;
+    const auto found = values_at(referenced(whole, {source.name, std::string{}}), *source.pointer);
+    if (found.size() > entry.max_items)
+      return planning_failure{client::transfer_error::too_many_items,
+                              "for_each found " + std::to_string(found.size()) + " values in " + source.name +
+                                  "'s body; max_items is " + std::to_string(entry.max_items)};
+    const std::size_t per_call = entry.batch ? entry.batch->size : 1;
+    for (std::size_t start = 0, k = 0; start < found.size(); start += per_call, ++k) {
+      const std::size_t end = std::min(found.size(), start + per_call);
+      json::value item;
+      std::string item_text;
+      if (entry.batch) {
+        json::array items;
+        for (std::size_t v = start; v < end; ++v) {
+          auto text = scalar_text(*found[v]);
+          if (!text) throw missing_value("for_each value " + std::to_string(v) + " is " + describe(*found[v]));
+          item_text += (v == start ? "" : entry.batch->join) + *text;
+          items.push_back(*found[v]);
+        }
+        item = std::move(items);
+      } else {
+        item = *found[start];
+      }
+      const call_values c{plan, entry, values, k, &item, std::move(item_text)};
+      client::upstream_call call = make_call(c);  // before `item` moves into the call's place
+      append(plan, std::move(call), {index, k, std::move(item)});
+    }
+    return std::nullopt;
+  } catch (const missing_value &e) {
+    plan.calls.resize(first);  // none of the entry's calls: its one slot says why
+    plan.places.resize(first);
+    return planning_failure{client::transfer_error::missing_value, e.what()};
+  }
+}
+
+std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry) {
+  client::upstream_call call;
+  call.url = plan.route->upstreams[entry].url.text();
+  call.deadline = plan.deadline;
+  append(plan, std::move(call), {entry, 0, nullptr});
+  return plan.calls.size() - 1;
+}
+
+}  // namespace agg::fanout

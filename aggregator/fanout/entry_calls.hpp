@@ -1,0 +1,41 @@
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/fanout/fan_out_plan.hpp"
+
+namespace agg::fanout {
+
+/// Why an entry's calls could not be planned; the one slot it then gets says so.
+struct planning_failure {
+  client::transfer_error kind = client::transfer_error::missing_value;
+  std::string message;
+};
+
+/// The named result of a finished entry (its body, or the array of its bodies), by entry index;
+/// null when it has none.
+using entry_values = std::function<const boost::json::value *(std::size_t entry)>;
+
+/// Appends the calls of route entry `entry` to `plan`: one, `num` repetitions, or one per value its
+/// `for_each` finds (or per batch of them) in the entry it reads. Slots take request parameters,
+/// `{i}`, `{num}`, `{item}`, `{items}` and other entries' values through `values`; in URLs they are
+/// percent-encoded, in headers they must hold no line break, in a body template a slot that is the
+/// whole string keeps its value's JSON type (every other is text inside a JSON string). Appends
+/// nothing and says why when a value is missing or unusable, or a for-each finds too many.
+std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t entry, const entry_values &values);
+
+/// Appends one slot for route entry `entry` that is not sent (it failed to plan, or what it uses
+/// failed); returns its index. Its URL is the entry's template.
+std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry);
+
+/// The values `pointer` finds in `value`, where a `*` token stands for every element of an array:
+/// `/items/*/id` gives each item's id (items without one give nothing).
+std::vector<const boost::json::value *> values_at(const boost::json::value &value, std::string_view pointer);
+
+}  // namespace agg::fanout
