@@ -201,8 +201,11 @@ int main(int argc, char **argv) {
                 port, source.c_str(), client.loop_count());
     std::printf("control plane listening on http://%s:%u (%s/metrics, /ready, /health)\n",
                 config.server.admin_host.c_str(), admin_port, tokens.admin ? "/admin/routes, " : "");
-    for (const auto &route : config.routes)
-      std::printf("  GET %s  (async)   GET %s  (sync baseline)\n", route->path.c_str(), route->sync_path().c_str());
+    for (const auto &route : config.routes) {
+      const char *method = route->takes_body ? "POST" : "GET";
+      std::printf("  %s %s  (async)   %s %s  (sync baseline)\n", method, route->path.c_str(), method,
+                  route->sync_path().c_str());
+    }
     std::fflush(stdout);
     const bool served = control.run();
     log.event(level::info, served ? "stopped" : "the control plane's listener failed");

@@ -146,4 +146,32 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const st
                          .notes = std::move(facts.notes)};
 }
 
+arrival_settler::arrival_settler(const fan_out_plan &plan, execution_mode mode,
+                                 std::chrono::steady_clock::time_point started)
+    : plan_(plan), bodies_(boost::json::make_shared_resource<boost::json::monotonic_resource>()) {
+  result_.route = plan.route;
+  result_.mode = mode;
+  result_.started = started;
+  grow(plan.calls.size());
+}
+
+void arrival_settler::grow(std::size_t count) {
+  // Constructed with the arena, never assigned it: assigning would copy into the slot's storage.
+  if (count > result_.results.capacity()) result_.results.reserve(std::max(count, 2 * result_.results.capacity()));
+  while (result_.results.size() < count)
+    result_.results.push_back(upstream_result{.body = boost::json::value(bodies_)});
+}
+
+const upstream_result &arrival_settler::operator()(std::size_t index, const stages::call_outcome &outcome) {
+  if (index >= result_.results.size()) grow(index + 1);  // a composed plan grew
+  upstream_result &slot = result_.results[index];
+  slot = settle_one(plan_, index, outcome, result_.started, bodies_);  // same arena: the tree moves in
+  return slot;
+}
+
+aggregate arrival_settler::take() {
+  result_.finished = std::chrono::steady_clock::now();
+  return std::move(result_);
+}
+
 }  // namespace agg::fanout

@@ -94,4 +94,25 @@ boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, cons
 upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
                            std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage = {});
 
+/// Settles each outcome the moment it arrives (its body parsed and shaped then, on the thread
+/// running the plan, not once the last call has ended), every body in one arena; a listener for
+/// run_plan (see outcome_listener). Must outlive the run; then take() gives the aggregate.
+class arrival_settler {
+ public:
+  arrival_settler(const fan_out_plan &plan, execution_mode mode, std::chrono::steady_clock::time_point started);
+
+  /// Settles plan call `index` (a composed plan may have grown past the slots so far).
+  const upstream_result &operator()(std::size_t index, const stages::call_outcome &outcome);
+  /// The aggregate, finished now: a slot per outcome (each has arrived by the end of the run).
+  aggregate take();
+
+ private:
+  /// Slots up to `count`, their bodies already in the arena: a settled body moves in, not copied.
+  void grow(std::size_t count);
+
+  const fan_out_plan &plan_;
+  aggregate result_;
+  boost::json::storage_ptr bodies_;
+};
+
 }  // namespace agg::fanout

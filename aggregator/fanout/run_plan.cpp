@@ -131,19 +131,19 @@ struct graph_run {
   /// Entry `entry`'s one slot, not sent because of `error`.
   void unsent(std::size_t entry, client::transfer_error error, const std::string &why) {
     const std::size_t index = plan_unsent(*plan, entry);
-    outcomes.push_back(stages::refused_outcome(error, why));
+    outcomes.resize(plan->calls.size());
+    outcomes[index] = stages::refused_outcome(error, why);
     entries[entry].calls.push_back(index);
     entries[entry].failure = std::string{client::to_string(error)};
-    if (listener != nullptr) (*listener)(index, outcomes.back());
+    if (listener != nullptr) (*listener)(index, outcomes[index]);
   }
 
   coro::task<void> run_call(std::size_t index) {
     const auto planned = clock::now();
     const bool waited = co_await gate.acquire();
-    stages::call_outcome outcome =
+    outcomes[index] =
         co_await run_one(plan, stage, site, index, stop, listener, waited ? std::optional{planned} : std::nullopt);
-    gate.release();
-    outcomes[index] = std::move(outcome);
+    gate.release();  // may resume a waiting call here: this one's outcome is stored first
   }
 
   /// Plans entry `entry` (unless it was planned with the request) and runs its calls.
@@ -206,12 +206,13 @@ struct graph_run {
       state.value = std::move(bodies.front());
   }
 
-  /// Starts entry `entry`; whatever happens, it finishes, so that its dependents never wait forever.
+  /// Starts entry `entry`; whatever happens, it finishes, so that its dependents never wait forever
+  /// (a failure of ours, such as memory running out while it plans, fails it and skips them).
   coro::task<void> run_entry(std::size_t entry) {
     try {
       co_await start(entry);
-    } catch (const std::exception &e) {
-      entries[entry].failure = std::string{"internal error: "} + e.what();
+    } catch (...) {
+      entries[entry].failure = "internal error";
     }
     finish(entry);
   }

@@ -101,11 +101,14 @@ coro::detached run_async(loop_front *front, std::shared_ptr<connection> client, 
   std::optional<fanout::aggregate> result;
   std::exception_ptr failed;
   try {
-    const auto started = clock::now();
+    fanout::arrival_settler settler{plan, fanout::execution_mode::async, clock::now()};
+    const fanout::outcome_listener on_outcome = [&settler](std::size_t index, const stages::call_outcome &outcome) {
+      settler(index, outcome);  // shaped as it arrives
+    };
     const auto calls = stages::pipeline::make(plan.route, front->plane().engine().stages);
-    auto outcomes = co_await fanout::run_plan(&plan, &calls->entry(), stages::call_site::on_loop(front->upstream()),
-                                              stop.get_token());
-    result = fanout::settle(plan, fanout::execution_mode::async, std::move(outcomes), started);
+    const auto outcomes = co_await fanout::run_plan(
+        &plan, &calls->entry(), stages::call_site::on_loop(front->upstream()), stop.get_token(), &on_outcome);
+    result = settler.take();
   } catch (...) {
     failed = std::current_exception();
   }
@@ -142,31 +145,24 @@ std::string frame(const std::string &json, bool sse, const char *event) {
 }
 
 /// The stream: a chunk per call the moment it finishes (NDJSON, or Server-Sent Events), then a
-/// summary; bodies are parsed here as they arrive, once each.
+/// summary; bodies are parsed (and shaped) as they arrive, once each.
 coro::detached run_stream(loop_front *front, std::shared_ptr<connection> client, request_state state,
                           fanout::fan_out_plan plan, [[maybe_unused]] engine::admission::ticket ticket,
                           std::stop_source stop, bool sse) {
   std::vector<http::header_field> headers;
   if (sse) headers.push_back({"Cache-Control", "no-cache"});
   client->begin_stream(state, 200, sse ? "text/event-stream" : "application/x-ndjson", headers);
-  fanout::aggregate whole;
-  whole.route = plan.route;
-  whole.started = clock::now();
-  whole.results.resize(plan.calls.size());
+  fanout::arrival_settler settler{plan, fanout::execution_mode::async, clock::now()};
   connection *const out = client.get();
-  fanout::aggregate *const collected = &whole;
-  const fanout::fan_out_plan *const planned = &plan;  // a composed plan grows as it runs
-  const fanout::outcome_listener on_outcome = [out, collected, planned, sse](std::size_t index,
-                                                                             const stages::call_outcome &outcome) {
-    if (index >= collected->results.size()) collected->results.resize(index + 1);
-    fanout::upstream_result &slot = collected->results[index];
-    slot = fanout::settle_one(*planned, index, outcome, collected->started);
-    out->stream_chunk(frame(fanout::render_arrival(index, slot), sse, "upstream"));
+  fanout::arrival_settler *const collected = &settler;
+  const fanout::outcome_listener on_outcome = [out, collected, sse](std::size_t index,
+                                                                    const stages::call_outcome &outcome) {
+    out->stream_chunk(frame(fanout::render_arrival(index, (*collected)(index, outcome)), sse, "upstream"));
   };
   const auto calls = stages::pipeline::make(plan.route, front->plane().engine().stages);
   const auto outcomes = co_await fanout::run_plan(&plan, &calls->entry(), stages::call_site::on_loop(front->upstream()),
                                                   stop.get_token(), &on_outcome);
-  whole.finished = clock::now();
+  const fanout::aggregate whole = settler.take();
   account(front->plane().engine(), state, whole);
   client->stream_chunk(frame(fanout::render_summary(whole), sse, "summary"));
   client->end_stream(std::move(state));

@@ -38,9 +38,11 @@ void serve_index(exchange x) {
   boost::json::array endpoints;
   for (const auto &shared : x.front.plane().engine().routes.current()->routes()) {
     const config::route_config &route = *shared;
-    endpoints.push_back(boost::json::object{{"path", route.path}, {"route", route.name}, {"mode", "async"}});
-    endpoints.push_back(boost::json::object{{"path", route.sync_path()}, {"route", route.name}, {"mode", "sync"}});
-    endpoints.push_back(boost::json::object{{"path", route.stream_path()}, {"route", route.name}, {"mode", "stream"}});
+    const char *method = route.takes_body ? "POST" : "GET";
+    for (const auto &[path, mode] : {std::pair{route.path, "async"}, std::pair{route.sync_path(), "sync"},
+                                     std::pair{route.stream_path(), "stream"}})
+      endpoints.push_back(
+          boost::json::object{{"path", path}, {"route", route.name}, {"mode", mode}, {"method", method}});
   }
   for (const char *path : {"/api/jobs", "/health", "/ready"}) endpoints.push_back(boost::json::object{{"path", path}});
   x.client->respond(

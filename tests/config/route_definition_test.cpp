@@ -1,4 +1,5 @@
 #include "aggregator/config/route_definition.hpp"
+#include "tests/support/routes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,10 +16,8 @@ namespace {
 
 /// "path: message" lines of a definition that must be refused.
 std::vector<std::string> problems(const std::string &definition) {
-  const auto parsed = parse_route(boost::json::parse(definition));
-  REQUIRE(std::holds_alternative<config_errors>(parsed));
-  std::vector<std::string> lines;
-  for (const auto &e : std::get<config_errors>(parsed)) lines.push_back(to_string(e));
+  auto lines = agg::testing::route_problems(definition);
+  REQUIRE_FALSE(lines.empty());
   return lines;
 }
 

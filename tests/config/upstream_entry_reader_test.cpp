@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "aggregator/config/route_definition.hpp"
+#include "tests/support/routes.hpp"
 
 using agg::config::config_errors;
 using agg::config::merge_mode;
@@ -23,10 +24,8 @@ std::string with_entries(const std::string &entries, const std::string &extra = 
 }
 
 std::vector<std::string> problems(const std::string &definition) {
-  const auto parsed = parse_route(boost::json::parse(definition));
-  REQUIRE(std::holds_alternative<config_errors>(parsed));
-  std::vector<std::string> lines;
-  for (const auto &e : std::get<config_errors>(parsed)) lines.push_back(to_string(e));
+  auto lines = agg::testing::route_problems(definition);
+  REQUIRE_FALSE(lines.empty());
   return lines;
 }
 

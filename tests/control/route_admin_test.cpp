@@ -331,3 +331,31 @@ TEST_CASE("routes change concurrently while aggregations run") {
   CHECK(service.routes().current()->routes().size() == 1);
   CHECK(service.upstream().transfers_in_flight() == 0);
 }
+
+TEST_CASE("admin: a composed route is checked like the config file's, and served at once") {
+  local_upstream upstream;
+  running_service service{agg::testing::demo_config(upstream.api("task_id={i}")), admin_only()};
+  auto http = admin(service);
+  const std::string base = upstream.base();
+  const auto cycle = json_of(http.Post("/admin/routes",
+                                       R"({"name":"loop","path":"/api/loop","upstreams":[
+                                            {"name":"a","url":")" +
+                                           base + R"(/orders/{b.body#/id}"},
+                                            {"name":"b","url":")" +
+                                           base + R"(/users/{a.body#/id}"}]})",
+                                       "application/json"),
+                             400);
+  CHECK(cycle.at("errors").at("upstreams[0]").as_array() ==
+        boost::json::array{"its entries use each other in a cycle: a -> b -> a"});
+
+  json_of(http.Post("/admin/routes",
+                    R"({"name":"chain","path":"/api/chain","upstreams":[
+                         {"name":"user","url":")" +
+                        base + R"(/users/3?orders=1"},
+                         {"name":"order","url":")" +
+                        base + R"(/orders/{user.body#/order_ids/0}","select":"/product_id"}]})",
+                    "application/json"),
+          201);
+  const auto served = json_of(data_with_admin_token(service).Get("/api/chain"), 200);
+  CHECK(served.at("data").at("order").as_string() == "p30");
+}

@@ -35,10 +35,15 @@ TEST_CASE("aggregator --check names every problem with its JSON path and exits 2
   CHECK(output.find("extra: unknown key") != std::string::npos);
 }
 
-TEST_CASE("aggregator --check accepts the shipped default config") {
-  child_process check{{AGG_AGGREGATOR_BINARY, "--check", AGG_SOURCE_DIR "/configs/default.json"}};
-  CHECK(check.rest().find("ok") != std::string::npos);
-  CHECK(check.wait() == 0);
+TEST_CASE("aggregator --check accepts the shipped configs") {
+  for (const char *config : {AGG_SOURCE_DIR "/configs/default.json", AGG_SOURCE_DIR "/configs/behaviours.json",
+                             AGG_SOURCE_DIR "/configs/bff.json", AGG_SOURCE_DIR "/bench/compose-config.json",
+                             AGG_SOURCE_DIR "/bench/stages-config.json"}) {
+    INFO(config);
+    child_process check{{AGG_AGGREGATOR_BINARY, "--check", config}};
+    CHECK(check.rest().find("ok") != std::string::npos);
+    CHECK(check.wait() == 0);
+  }
 }
 
 TEST_CASE("aggregator refuses to start on a bad config, with exit code 2") {

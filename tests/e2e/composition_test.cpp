@@ -50,18 +50,10 @@ struct composition_fixture {
       base + R"(/products/p1?cache_control=max-age%3D5","return_headers":["Cache-Control","ETag"]}]}
       ]})")};
 
-  json::value get(const std::string &target, int expected = 200) {
-    const auto r = service.http().Get(target);
-    REQUIRE(r);
-    CHECK(r->status == expected);
-    return json::parse(r->body);
+  json::value get(const std::string &target, int expected = 200) const {
+    return agg::testing::get_json(service, target, expected);
   }
-  long calls(const std::string &key) {
-    httplib::Client c{"127.0.0.1", upstream.port()};
-    const auto r = c.Get("/calls?key=" + key);
-    REQUIRE(r);
-    return json::parse(r->body).at("calls").as_int64();
-  }
+  long calls(const std::string &key) const { return upstream.calls(key); }
 };
 
 double end_ms(const json::value &entry) {

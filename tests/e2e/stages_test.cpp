@@ -42,18 +42,10 @@ struct stages_fixture {
       route("hedged", upstream.api("task_id={i}&key=h{i}&slow_first=1&slow_ms=60000"), R"("hedge":{"after_ms":20})") +
       "," + route("window", upstream.api("task_id={i}&delay_ms=20"), R"("concurrency":1)") + "]}")};
 
-  json::value get(const std::string &target, int expected = 200) {
-    const auto r = service.http().Get(target);
-    REQUIRE(r);
-    CHECK(r->status == expected);
-    return json::parse(r->body);
+  json::value get(const std::string &target, int expected = 200) const {
+    return agg::testing::get_json(service, target, expected);
   }
-  long calls(const std::string &key) {
-    httplib::Client c{"127.0.0.1", upstream.port()};
-    const auto r = c.Get("/calls?key=" + key);
-    REQUIRE(r);
-    return json::parse(r->body).at("calls").as_int64();
-  }
+  long calls(const std::string &key) const { return upstream.calls(key); }
 };
 
 }  // namespace

@@ -159,3 +159,20 @@ TEST_CASE("shallow merging takes the named objects' members in config order and 
         json::parse(R"({"id":"o1","name":"ann","orders":["o1","o2"],"sku":"x","product":"p1","list":["o1","o2"]})"));
   CHECK(body.at("conflicts") == json::parse(R"([{"key":"id","replaced":"user","by":"order"}])"));
 }
+
+TEST_CASE("a required entry whose shaping finds nothing fails as missing_value; an optional one notes it") {
+  graph_bench bench{R"({"name":"a","url":"http://h/users/1","select":"/nope","required":true},
+                       {"name":"b","url":"http://h/users/2","allow":["/id","/nope"]})"};
+  auto plan = bench.planned();
+  const auto outcomes = bench.run(bench.stage, plan);
+  const auto result = agg::fanout::settle(plan, execution_mode::async, outcomes, std::chrono::steady_clock::now());
+  CHECK(result.results[0].kind == agg::fanout::outcome_kind::missing_value);
+  CHECK(result.results[0].detail == "select '/nope' found nothing");
+  CHECK(result.results[0].body.is_null());
+  CHECK(result.results[1].kind == agg::fanout::outcome_kind::ok);
+  CHECK(result.results[1].notes == std::vector<std::string>{"allow '/nope' found nothing"});
+  CHECK(agg::fanout::aggregate_status(result) == 502);
+  const auto body = json::parse(agg::fanout::render(result).body);
+  CHECK(body.at("data").at("b") == json::parse(R"({"id":1})"));
+  CHECK(body.at("upstreams").at(1).at("notes") == json::parse(R"(["allow '/nope' found nothing"])"));
+}

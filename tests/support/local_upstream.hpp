@@ -1,8 +1,11 @@
 #pragma once
 
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <boost/json/parse.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +29,12 @@ class local_upstream {
   /// `/api/?<query>` on this upstream.
   [[nodiscard]] std::string api(std::string_view query) const { return base() + "/api/?" + std::string{query}; }
   [[nodiscard]] upstream::upstream_stats stats() const { return server_.stats(); }
+  /// How many calls reached it with `key=` (its `/calls`); -1 when it could not be asked.
+  [[nodiscard]] long calls(const std::string &key) const {
+    httplib::Client c{"127.0.0.1", port()};
+    const auto r = c.Get("/calls?key=" + key);
+    return r ? static_cast<long>(boost::json::parse(r->body).at("calls").as_int64()) : -1;
+  }
 
  private:
   upstream::upstream_server server_;

@@ -4,7 +4,12 @@
 #include <string>
 #include <variant>
 
+#include <boost/json/parse.hpp>
+
+#include <vector>
+
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/config/route_definition.hpp"
 
 namespace agg::testing {
 
@@ -15,6 +20,15 @@ inline config::service_config config_from(const std::string &json) {
   if (const auto *errors = std::get_if<config::config_errors>(&parsed))
     throw std::invalid_argument("test config rejected: " + to_string(errors->at(0)));
   return std::get<config::service_config>(std::move(parsed));
+}
+
+/// "path: message" lines of a route definition that must be refused (empty when it is accepted).
+inline std::vector<std::string> route_problems(const std::string &definition) {
+  const auto parsed = config::parse_route(boost::json::parse(definition));
+  std::vector<std::string> lines;
+  if (const auto *errors = std::get_if<config::config_errors>(&parsed))
+    for (const auto &e : *errors) lines.push_back(to_string(e));
+  return lines;
 }
 
 /// A config with one route `demo` at /api/demo: `num` repetitions of `url_template`.

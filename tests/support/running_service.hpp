@@ -1,6 +1,9 @@
 #pragma once
 
 #include <httplib.h>
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
 
 #include <chrono>
 #include <string>
@@ -83,5 +86,13 @@ class running_service {
   std::uint16_t admin_port_;
   std::thread control_thread_;
 };
+
+/// The JSON body of `GET target` on `service`'s data plane, checking its status.
+inline boost::json::value get_json(const running_service &service, const std::string &target, int expected = 200) {
+  const auto r = service.http().Get(target);
+  REQUIRE(r);
+  CHECK(r->status == expected);
+  return boost::json::parse(r->body);
+}
 
 }  // namespace agg::testing

@@ -48,6 +48,26 @@ TEST_CASE("the upstream rejects bad parameters and unknown paths") {
   CHECK(http.Get("/health")->status == 200);
 }
 
+TEST_CASE("the upstream serves fixture APIs to compose, derived from their ids") {
+  served up;
+  auto http = up.http();
+  const auto user = http.Get("/users/3?orders=2");
+  REQUIRE(user);
+  CHECK(user->body == R"({"id":"3","name":"User 3","order_ids":["3-0","3-1"]})");
+  CHECK(http.Get("/orders/3-1")->body == R"({"id":"3-1","product_id":"p31","quantity":1})");
+  CHECK(http.Get("/users/3/orders?orders=1")->body ==
+        R"({"user_id":"3","items":[{"id":"3-0","product_id":"p30","quantity":1}]})");
+  const auto batch = http.Get("/products?ids=p30,p31");
+  REQUIRE(batch);
+  CHECK(batch->body.find(R"("items":[{"id":"p30",)") != std::string::npos);
+  CHECK(batch->body.find(R"({"id":"p31",)") != std::string::npos);
+  CHECK(http.Get("/products/p30")->body == http.Get("/products/p30?delay_ms=1")->body);  // the same every time
+  CHECK(http.Get("/users/3?status=503")->status == 503);                                 // the /api/ knobs apply
+  CHECK(http.Get("/users/3?orders=lots")->status == 400);
+  CHECK(http.Get("/products")->status == 400);
+  CHECK(http.Get("/users/3/nothing")->status == 404);
+}
+
 TEST_CASE("the upstream waits delay_ms before answering") {
   served up;
   const auto start = std::chrono::steady_clock::now();
