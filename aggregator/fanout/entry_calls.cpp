@@ -134,6 +134,8 @@ client::upstream_call make_call(const call_values &c) {
     call.body = std::move(json_text);
   }
   if (call.body && !typed) call.headers.emplace_back("Content-Type: application/json");
+  // curl would ask a large body's upstream for a 100 Continue first and wait up to a second for it.
+  if (call.body) call.headers.emplace_back("Expect:");
   return call;
 }
 
