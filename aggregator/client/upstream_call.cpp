@@ -11,9 +11,6 @@ std::string_view to_string(transfer_error error) noexcept {
     case transfer_error::cancelled: return "cancelled";
     case transfer_error::transport: return "transport";
     case transfer_error::circuit_open: return "circuit_open";
-    case transfer_error::skipped: return "skipped";
-    case transfer_error::missing_value: return "missing_value";
-    case transfer_error::too_many_items: return "too_many_items";
   }
   return "transport";
 }

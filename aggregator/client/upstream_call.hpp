@@ -29,21 +29,7 @@ struct upstream_call {
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
-/// The last three are never sent: a call whose entry depends on one that failed (skipped), whose
-/// template takes a value the body it reads lacks (missing_value), or whose for-each found more
-/// values than its `max_items` (too_many_items).
-enum class transfer_error {
-  none,
-  timeout,
-  connect,
-  too_large,
-  cancelled,
-  transport,
-  circuit_open,
-  skipped,
-  missing_value,
-  too_many_items,
-};
+enum class transfer_error { none, timeout, connect, too_large, cancelled, transport, circuit_open };
 
 /// The name used in responses and logs: "timeout", "connect", ...
 std::string_view to_string(transfer_error error) noexcept;

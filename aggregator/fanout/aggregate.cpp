@@ -47,9 +47,6 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
     case client::transfer_error::cancelled: return outcome_kind::cancelled;
     case client::transfer_error::transport: return outcome_kind::transport;
     case client::transfer_error::circuit_open: return outcome_kind::circuit_open;
-    case client::transfer_error::skipped: return outcome_kind::skipped;
-    case client::transfer_error::missing_value: return outcome_kind::missing_value;
-    case client::transfer_error::too_many_items: return outcome_kind::too_many_items;
   }
   return outcome_kind::transport;
 }
@@ -95,6 +92,11 @@ aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stag
 boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
                                upstream_result &facts, const boost::json::storage_ptr &storage) {
   const client::upstream_reply &reply = outcome.reply;
+  if (const auto &unsent = plan.places[index].unsent) {  // the plan's own failure: nothing was sent
+    facts.kind = *unsent;
+    facts.detail = reply.error_detail;
+    return boost::json::value(storage);
+  }
   facts.kind = kind_of(reply.error);
   if (facts.kind != outcome_kind::ok) facts.detail = reply.error_detail;
   const config::upstream_entry &entry = plan.entry_of(index);

@@ -12,6 +12,7 @@
 
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/fanout/outcome_kind.hpp"
 #include "aggregator/stages/call_stage.hpp"
 
 namespace agg::fanout {
@@ -19,24 +20,6 @@ namespace agg::fanout {
 /// How the plan's calls were executed: all at once, or one after another (the sync baseline).
 enum class execution_mode { async, sync };
 std::string_view to_string(execution_mode mode) noexcept;
-
-/// What became of one upstream call, as the response reports it.
-enum class outcome_kind {
-  ok,
-  timeout,
-  connect,
-  http_status,
-  invalid_json,
-  too_large,
-  cancelled,
-  transport,
-  circuit_open,
-  skipped,
-  missing_value,
-  too_many_items,
-};
-inline constexpr std::size_t outcome_kind_count = static_cast<std::size_t>(outcome_kind::too_many_items) + 1;
-std::string_view to_string(outcome_kind kind) noexcept;
 
 /// One slot of an aggregate: the parsed body when ok, otherwise why not.
 struct upstream_result {

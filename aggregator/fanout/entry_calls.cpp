@@ -182,9 +182,9 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index
     const config::template_slot &source = *entry.for_each;
     const auto found = values_at(referenced(whole, {source.name, std::string{}}), *source.pointer);
     if (found.size() > entry.max_items)
-      return planning_failure{client::transfer_error::too_many_items,
-                              "for_each found " + std::to_string(found.size()) + " values in " + source.name +
-                                  "'s body; max_items is " + std::to_string(entry.max_items)};
+      return planning_failure{outcome_kind::too_many_items, "for_each found " + std::to_string(found.size()) +
+                                                                " values in " + source.name + "'s body; max_items is " +
+                                                                std::to_string(entry.max_items)};
     const std::size_t per_call = entry.batch ? entry.batch->size : 1;
     for (std::size_t start = 0, k = 0; start < found.size(); start += per_call, ++k) {
       const std::size_t end = std::min(found.size(), start + per_call);
@@ -210,15 +210,15 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index
   } catch (const missing_value &e) {
     plan.calls.resize(first);  // none of the entry's calls: its one slot says why
     plan.places.resize(first);
-    return planning_failure{client::transfer_error::missing_value, e.what()};
+    return planning_failure{outcome_kind::missing_value, e.what()};
   }
 }
 
-std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry) {
+std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, outcome_kind why) {
   client::upstream_call call;
   call.url = plan.route->upstreams[entry].url.text();
   call.deadline = plan.deadline;
-  append(plan, std::move(call), {entry, 0, nullptr});
+  append(plan, std::move(call), {entry, 0, nullptr, why});
   return plan.calls.size() - 1;
 }
 

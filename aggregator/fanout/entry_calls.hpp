@@ -14,7 +14,7 @@ namespace agg::fanout {
 
 /// Why an entry's calls could not be planned; the one slot it then gets says so.
 struct planning_failure {
-  client::transfer_error kind = client::transfer_error::missing_value;
+  outcome_kind kind = outcome_kind::missing_value;
   std::string message;
 };
 
@@ -30,9 +30,9 @@ using entry_values = std::function<const boost::json::value *(std::size_t entry)
 /// nothing and says why when a value is missing or unusable, or a for-each finds too many.
 std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t entry, const entry_values &values);
 
-/// Appends one slot for route entry `entry` that is not sent (it failed to plan, or what it uses
-/// failed); returns its index. Its URL is the entry's template.
-std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry);
+/// Appends one slot for route entry `entry` that is not sent, because of `why` (it failed to plan,
+/// or what it uses failed); returns its index. Its URL is the entry's template.
+std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, outcome_kind why);
 
 /// The values `pointer` finds in `value`, where a `*` token stands for every element of an array:
 /// `/items/*/id` gives each item's id (items without one give nothing).

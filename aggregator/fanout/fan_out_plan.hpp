@@ -14,6 +14,7 @@
 
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/config/service_config.hpp"
+#include "aggregator/fanout/outcome_kind.hpp"
 
 namespace agg::fanout {
 
@@ -33,8 +34,9 @@ struct request_error {
 /// Where a planned call comes from: its route entry and its place among that entry's calls.
 struct call_place {
   std::size_t entry = 0;
-  std::size_t item = 0;      ///< the repetition `{i}`, or the position of its for-each value (or batch)
-  boost::json::value value;  ///< the for-each value (a batch's array of them) it was made for; null otherwise
+  std::size_t item = 0;                ///< the repetition `{i}`, or the position of its for-each value (or batch)
+  boost::json::value value;            ///< the for-each value (a batch's array of them) it was made for; null otherwise
+  std::optional<outcome_kind> unsent;  ///< set for a slot the plan did not send, and why (its reply says more)
 };
 
 /// What a request gives the templates of its route, beyond other entries' bodies.

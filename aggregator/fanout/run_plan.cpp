@@ -128,14 +128,17 @@ struct graph_run {
     for (const std::coroutine_handle<> waiter : std::exchange(state.waiters, {})) waiter.resume();
   }
 
-  /// Entry `entry`'s one slot, not sent because of `error`.
-  void unsent(std::size_t entry, client::transfer_error error, const std::string &why) {
-    const std::size_t index = plan_unsent(*plan, entry);
+  /// Entry `entry`'s one slot, not sent because of `kind`; `why` says more.
+  void unsent(std::size_t entry, outcome_kind kind, const std::string &why) {
+    const std::size_t index = plan_unsent(*plan, entry, kind);
     outcomes.resize(plan->calls.size());
-    outcomes[index] = stages::refused_outcome(error, why);
+    stages::call_outcome &outcome = outcomes[index];
+    outcome.reply.error_detail = why;
+    outcome.reply.started = outcome.reply.finished = clock::now();
+    outcome.attempts = 0;
     entries[entry].calls.push_back(index);
-    entries[entry].failure = std::string{client::to_string(error)};
-    if (listener != nullptr) (*listener)(index, outcomes[index]);
+    entries[entry].failure = std::string{to_string(kind)};
+    if (listener != nullptr) (*listener)(index, outcome);
   }
 
   coro::task<void> run_call(std::size_t index) {
@@ -159,7 +162,7 @@ struct graph_run {
       }
     }
     if (state.failure) {
-      unsent(entry, client::transfer_error::skipped, "not sent: " + *state.failure);
+      unsent(entry, outcome_kind::skipped, "not sent: " + *state.failure);
       state.failure = "skipped";
     } else if (spec.chained()) {
       const std::size_t first = plan->calls.size();

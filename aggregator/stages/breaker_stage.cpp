@@ -12,10 +12,7 @@ bool counts_against_origin(const client::upstream_reply &reply) noexcept {
     case client::transfer_error::transport: return true;
     case client::transfer_error::too_large:
     case client::transfer_error::cancelled:
-    case client::transfer_error::circuit_open:
-    case client::transfer_error::skipped:
-    case client::transfer_error::missing_value:
-    case client::transfer_error::too_many_items: return false;
+    case client::transfer_error::circuit_open: return false;
   }
   return false;
 }

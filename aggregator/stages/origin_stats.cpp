@@ -40,10 +40,7 @@ call_result result_of(const client::upstream_reply &reply) noexcept {
     case client::transfer_error::too_large: return call_result::too_large;
     case client::transfer_error::cancelled: return call_result::cancelled;
     case client::transfer_error::transport:
-    case client::transfer_error::circuit_open:
-    case client::transfer_error::skipped:
-    case client::transfer_error::missing_value:
-    case client::transfer_error::too_many_items: return call_result::transport;
+    case client::transfer_error::circuit_open: return call_result::transport;
   }
   if (reply.status >= 200 && reply.status <= 299) return call_result::ok;
   if (reply.status >= 400 && reply.status <= 499) return call_result::http_4xx;

@@ -13,10 +13,7 @@ bool retryable(const config::retry_policy &policy, const client::upstream_reply 
     case client::transfer_error::transport: return policy.answers(retry_on::transport);
     case client::transfer_error::too_large:
     case client::transfer_error::cancelled:
-    case client::transfer_error::circuit_open:
-    case client::transfer_error::skipped:
-    case client::transfer_error::missing_value:
-    case client::transfer_error::too_many_items: return false;
+    case client::transfer_error::circuit_open: return false;
   }
   if (reply.status == 429) return policy.answers(retry_on::http_429);
   return reply.status >= 500 && reply.status <= 599 && policy.answers(retry_on::http_5xx);

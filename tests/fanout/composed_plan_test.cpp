@@ -10,7 +10,6 @@
 #include "aggregator/fanout/render.hpp"
 #include "tests/support/scripted_stage.hpp"
 
-using agg::client::transfer_error;
 using agg::fanout::execution_mode;
 using agg::testing::scripted_stage;
 using agg::testing::scripted_step;

@@ -8,9 +8,9 @@
 
 #include "tests/support/routes.hpp"
 
-using agg::client::transfer_error;
 using agg::fanout::fan_out_plan;
 using agg::fanout::make_plan;
+using agg::fanout::outcome_kind;
 using agg::fanout::plan_entry;
 using agg::fanout::request_error;
 using agg::fanout::values_at;
@@ -76,7 +76,7 @@ TEST_CASE("a for-each over nothing plans no call; past max_items the entry fails
   CHECK(c.plan.calls.size() == 1);
   const auto failure = c.plan_with(1, R"({"ids":[1,2,3]})");
   REQUIRE(failure);
-  CHECK(failure->kind == transfer_error::too_many_items);
+  CHECK(failure->kind == outcome_kind::too_many_items);
   CHECK(failure->message == "for_each found 3 values in user's body; max_items is 2");
   CHECK(c.plan.calls.size() == 1);
 }
@@ -120,7 +120,7 @@ TEST_CASE("a value that is missing, not a scalar in a URL, or a line break in a 
   composed c{std::string{user} + R"(,{"url":"http://h/{user.body#/id}","headers":{"X-Name":"{user.body#/name}"}})"};
   auto failure = c.plan_with(1, R"({"name":"x"})");
   REQUIRE(failure);
-  CHECK(failure->kind == transfer_error::missing_value);
+  CHECK(failure->kind == outcome_kind::missing_value);
   CHECK(failure->message == "{user.body#/id}: user's body has nothing at '/id'");
   failure = c.plan_with(1, R"({"id":{"a":1},"name":"x"})");
   REQUIRE(failure);
