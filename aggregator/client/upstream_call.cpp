@@ -1,6 +1,16 @@
 #include "aggregator/client/upstream_call.hpp"
 
+#include <boost/url/parse.hpp>
+
 namespace agg::client {
+
+std::string_view upstream_call::origin() const noexcept {
+  const std::string_view whole{url};
+  if (origin_length != 0) return whole.substr(0, origin_length);
+  const auto parsed = boost::urls::parse_uri(whole);
+  if (!parsed) return whole;
+  return whole.substr(0, parsed->encoded_origin().size());
+}
 
 std::string_view to_string(transfer_error error) noexcept {
   switch (error) {

@@ -26,6 +26,11 @@ struct upstream_call {
   std::optional<std::string> body;   ///< sent with the request (its Content-Type is among `headers`)
   /// Response headers to keep in the reply, by name (the route's list, which outlives the call).
   const std::vector<std::string> *return_headers = nullptr;
+
+  /// Its origin, `scheme://host[:port]` as the URL spells it: the first origin_length characters,
+  /// or (a call made by hand) the URL's own scheme and authority. Calls to one origin share a
+  /// breaker, a latency record, a cap on calls in flight and a pre-parsed URL.
+  [[nodiscard]] std::string_view origin() const noexcept;
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.

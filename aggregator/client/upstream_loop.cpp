@@ -164,8 +164,8 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
 }
 
 CURLU *upstream_loop::origin_of(const upstream_call &call) {
-  if (call.origin_length == 0 || call.origin_length > call.url.size()) return nullptr;
-  const std::string_view origin = std::string_view{call.url}.substr(0, call.origin_length);
+  if (call.origin_length == 0 || call.origin_length > call.url.size()) return nullptr;  // not pre-parsed
+  const std::string_view origin = call.origin();
   if (const auto found = origins_.find(origin); found != origins_.end()) return found->second.get();
   url_handle parsed{curl_url(), "curl_url"};
   if (curl_url_set(parsed.get(), CURLUPART_URL, std::string{origin}.c_str(), 0) != CURLUE_OK) return nullptr;

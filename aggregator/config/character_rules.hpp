@@ -29,6 +29,24 @@ constexpr bool equal_ignoring_case(std::string_view a, std::string_view b) noexc
   return true;
 }
 
+/// A route's, a parameter's or an entry's name: lowercase letters, digits, '_' and '-'.
+constexpr bool is_name(std::string_view text) noexcept { return made_of(text, "_-", false); }
+
+/// A header name as the config may give it: letters, digits, '-' and '_'.
+constexpr bool is_header_name(std::string_view text) noexcept { return made_of(text, "-_"); }
+
+/// A header that describes the hop to the upstream (curl sets it): never forwarded nor set by a route.
+constexpr bool is_hop_by_hop(std::string_view name) noexcept {
+  for (const std::string_view hop : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
+    if (equal_ignoring_case(name, hop)) return true;
+  return false;
+}
+
+/// True when `value` holds CR, LF or NUL: what a header value may never carry (it would end the line).
+constexpr bool breaks_header_line(std::string_view value) noexcept {
+  return value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string_view::npos;
+}
+
 /// `text` as a whole number from `min` to `max`: digits only (no sign, no spaces, not empty);
 /// nullopt otherwise. The rule behind ports, page numbers and time limits.
 inline std::optional<unsigned long long> whole_number(std::string_view text, unsigned long long min,

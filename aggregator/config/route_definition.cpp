@@ -19,13 +19,9 @@ constexpr std::array<std::string_view, 6> reserved_paths{"/", "/health", "/ready
 /// Prefixes of the jobs and admin APIs.
 constexpr std::array<std::string_view, 2> reserved_prefixes{"/api/jobs/", "/admin/"};
 
-bool is_name(std::string_view s) { return made_of(s, "_-", false); }
-
 bool is_route_path(std::string_view s) {
   return s.size() > 1 && s.front() == '/' && s.back() != '/' && made_of(s, "/_-.");
 }
-
-bool is_header_name(std::string_view s) { return made_of(s, "-_"); }
 
 void read_path(config_checker &c, const json::object &o, route_config &route) {
   auto route_path = c.text(o, "", "path", true);
@@ -71,9 +67,7 @@ void read_forward_headers(config_checker &c, const json::value &v, const std::st
       continue;
     }
     // These describe the hop to the upstream; curl sets them, and forwarding them would break it.
-    for (const std::string_view hop : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
-      if (equal_ignoring_case(*name, hop))
-        c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
+    if (is_hop_by_hop(*name)) c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
     route.forward_headers.emplace_back(*name);
   }
 }

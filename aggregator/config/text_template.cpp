@@ -7,7 +7,6 @@ namespace agg::config {
 namespace {
 
 bool is_slot_name(std::string_view name) { return made_of(name, "_"); }
-bool is_entry_name(std::string_view name) { return made_of(name, "_-", false); }
 
 /// `name` or `entry.body#pointer`, or the reason it is neither.
 std::variant<template_slot, std::string> read_slot(std::string_view inside) {
@@ -19,7 +18,7 @@ std::variant<template_slot, std::string> read_slot(std::string_view inside) {
   }
   const std::string_view entry = inside.substr(0, dot);
   const std::string_view pointer = inside.substr(dot + 6);
-  if (!is_entry_name(entry)) return "slot '{" + std::string{inside} + "}' does not start with an entry name";
+  if (!is_name(entry)) return "slot '{" + std::string{inside} + "}' does not start with an entry name";
   if (!is_json_pointer(pointer))
     return "slot '{" + std::string{inside} + "}': '" + std::string{pointer} +
            "' is not a JSON Pointer (empty, or /-separated tokens; ~ only as ~0 or ~1)";

@@ -17,9 +17,6 @@ namespace {
 /// The name a template uses for the client's own JSON body.
 constexpr std::string_view request_body_name = "request";
 
-bool is_name(std::string_view s) { return made_of(s, "_-", false); }
-bool is_header_name(std::string_view s) { return made_of(s, "-_"); }
-
 /// A `{name.body#...}` an entry uses, and where it stands, to be linked once every entry is read.
 struct reference {
   std::string name;
@@ -136,10 +133,8 @@ struct entry_reader {
         c.fail(at, "must map a header name (letters, digits, '-', '_') to a string");
         continue;
       }
-      for (const std::string_view hop : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
-        if (equal_ignoring_case(kv.key(), hop)) c.fail(at, "cannot set the hop-by-hop header " + std::string{kv.key()});
-      if (value->find_first_of(std::string_view{"\r\n\0", 3}) != json::string::npos)
-        c.fail(at, "holds a line break or NUL");
+      if (is_hop_by_hop(kv.key())) c.fail(at, "cannot set the hop-by-hop header " + std::string{kv.key()});
+      if (breaks_header_line(*value)) c.fail(at, "holds a line break or NUL");
       auto parsed = text_template::parse(*value);
       if (const auto *problem = std::get_if<std::string>(&parsed)) {
         c.fail(at, *problem);

@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <exception>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -54,5 +55,16 @@ class outcome<void> {
  private:
   std::exception_ptr error_;
 };
+
+/// What `error` says of itself (its what()), or `otherwise` for an exception that is no std::exception.
+inline std::string what_of(std::exception_ptr error, std::string otherwise = "unknown failure") {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const std::exception &e) {
+    return e.what();
+  } catch (...) {
+  }
+  return otherwise;
+}
 
 }  // namespace agg::coro

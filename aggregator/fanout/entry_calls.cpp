@@ -122,8 +122,7 @@ client::upstream_call make_call(const call_values &c) {
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);
-    if (line.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
-      throw missing_value("header " + name + " would hold a line break or NUL");
+    if (config::breaks_header_line(line)) throw missing_value("header " + name + " would hold a line break or NUL");
     typed = typed || config::equal_ignoring_case(name, "content-type");
     call.headers.push_back(name + ": " + line);
   }

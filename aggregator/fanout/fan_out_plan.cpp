@@ -54,8 +54,7 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
   for (const auto &name : route.forward_headers) {
     const auto value = headers(name);
     if (!value) continue;
-    if (value->find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
-      return bad_parameter("header " + name + " holds a line break or NUL");
+    if (config::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a line break or NUL");
     lines.push_back(name + ": " + *value);
   }
   return lines;

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "aggregator/coro/detached.hpp"
+#include "aggregator/coro/outcome.hpp"
 #include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
@@ -82,13 +83,7 @@ void answer(loop_front &front, connection &client, request_state state, const fa
 
 /// A failure of ours (out of memory, a bug) while serving: logged, answered 500, never a crash.
 void answer_internal_error(loop_front &front, connection &client, request_state state, std::exception_ptr error) {
-  std::string what = "unknown exception";
-  try {
-    std::rethrow_exception(std::move(error));
-  } catch (const std::exception &e) {
-    what = e.what();
-  } catch (...) {
-  }
+  const std::string what = coro::what_of(std::move(error), "unknown exception");
   front.plane().engine().log.event(level::error, state.request.method + " " + state.path + " failed: " + what);
   client.respond(std::move(state), response::error(500, "internal", "internal error"));
 }

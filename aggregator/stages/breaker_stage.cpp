@@ -24,7 +24,7 @@ coro::task<call_outcome> breaker_stage::run(call_request request) {
 
 coro::task<call_outcome> breaker_stage::guarded(call_request request) {
   const config::breaker_policy &policy = *request.policy->breaker;
-  const std::string_view origin = origin_of(*request.call);
+  const std::string_view origin = request.call->origin();
   origin_record &record = shared_.origin(origin);
   const auto admitted = record.breaker.admit(std::chrono::steady_clock::now());
   if (admitted == circuit_breaker::admission::refuse) {

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "aggregator/coro/outcome.hpp"
+
 namespace agg::stages {
 
 std::string_view to_string(cache_state state) noexcept {
@@ -22,15 +24,8 @@ call_outcome refused_outcome(client::transfer_error error, std::string_view deta
 }
 
 call_outcome outcome_of(std::exception_ptr error) {
-  std::string what = "unknown failure";
-  try {
-    std::rethrow_exception(std::move(error));
-  } catch (const std::exception &e) {
-    what = e.what();
-  } catch (...) {
-  }
   call_outcome failed;
-  failed.reply = client::failed_reply(client::transfer_error::transport, what);
+  failed.reply = client::failed_reply(client::transfer_error::transport, coro::what_of(std::move(error)));
   return failed;
 }
 

@@ -20,7 +20,7 @@ coro::task<client::upstream_reply> fetch_stage::send(const client::upstream_call
 
 void fetch_stage::record(const client::upstream_call &call, const client::upstream_reply &reply) {
   if (shared_ == nullptr) return;
-  const std::string_view origin = origin_of(call);
+  const std::string_view origin = call.origin();
   if (last_record_ == nullptr || origin != last_origin_) {
     last_record_ = &shared_->origin(origin);
     last_origin_.assign(origin);

@@ -72,7 +72,7 @@ coro::task<call_outcome> hedge_stage::hedged(call_request request) {
 
   clock::duration delay = policy.after;
   if (policy.after_percentile)
-    if (const auto seen = shared_.origin(origin_of(*request.call)).stats.latency_percentile(*policy.after_percentile))
+    if (const auto seen = shared_.origin(request.call->origin()).stats.latency_percentile(*policy.after_percentile))
       delay = std::max<clock::duration>(delay, *seen);
 
   race r{request.site.loop()->events(), 1 + policy.max_extra};

@@ -25,7 +25,7 @@ coro::task<call_outcome> origin_limit_stage::run(call_request request) {
 
 coro::task<call_outcome> origin_limit_stage::limited(call_request request) {
   loop::event_loop &events = request.site.loop()->events();
-  const std::string_view origin = origin_of(*request.call);
+  const std::string_view origin = request.call->origin();
   auto &all = shared_.loop(request.site.loop()->index()).slots;
   auto found = all.find(origin);
   if (found == all.end()) found = all.emplace(std::string{origin}, loop_state::origin_slots{}).first;

@@ -1,21 +1,10 @@
 #include "aggregator/stages/origin_stats.hpp"
 
-#include <boost/url/parse.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace agg::stages {
-
-std::string_view origin_of(const client::upstream_call &call) noexcept {
-  const std::string_view url{call.url};
-  if (call.origin_length != 0) return url.substr(0, call.origin_length);
-  // Made by hand (tests): the URL's own scheme and authority.
-  const auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return url;
-  return url.substr(0, parsed->encoded_origin().size());
-}
 
 std::string_view to_string(call_result result) noexcept {
   switch (result) {

@@ -12,10 +12,6 @@
 
 namespace agg::stages {
 
-/// The origin of a call (`scheme://host:port`, as the URL spells it): calls to one origin share a
-/// breaker, a latency record and a cap on calls in flight.
-std::string_view origin_of(const client::upstream_call &call) noexcept;
-
 /// What became of one call at its origin, as the per-origin metrics count it.
 enum class call_result { ok, http_4xx, http_5xx, http_other, timeout, connect, too_large, cancelled, transport };
 inline constexpr std::size_t call_result_count = static_cast<std::size_t>(call_result::transport) + 1;
