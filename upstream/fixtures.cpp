@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse_path.hpp>
 
 #include <cstddef>
 #include <numeric>
@@ -14,17 +15,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::vector<std::string_view> segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    const std::size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
-  }
+/// The path's segments, percent-decoded (Boost.URL); none for a path that is not one.
+std::vector<std::string> segments(std::string_view path) {
+  std::vector<std::string> out;
+  const auto parsed = boost::urls::parse_path(path);
+  if (!parsed) return out;
+  for (const auto encoded : *parsed)
+    if (std::string segment = encoded.decode(); !segment.empty()) out.push_back(std::move(segment));
   return out;
 }
 

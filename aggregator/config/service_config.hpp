@@ -115,8 +115,9 @@ struct upstream_entry {
   call_policy policy;     ///< the route's, with what the entry sets itself in place of it
   std::string name;       ///< empty when unnamed
   http_method method = http_method::get;
-  std::optional<boost::json::value> body;  ///< a JSON template: a string that is one slot takes the value's type
-  bool forward_body = false;               ///< send the client's request body instead
+  std::optional<boost::json::value> body;   ///< a JSON template: a string that is one slot takes the value's type
+  std::vector<text_template> body_strings;  ///< the body's strings, parsed once, in the order a walk of it meets them
+  bool forward_body = false;                ///< send the client's request body instead
   std::vector<std::pair<std::string, text_template>> headers;  ///< request header templates
   body_shape shape;
   std::optional<template_slot> for_each;  ///< a reference whose pointer may hold `*` (every element)

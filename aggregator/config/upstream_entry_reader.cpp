@@ -53,19 +53,18 @@ struct entry_reader {
     }
   }
 
-  /// Every string of a body template, at its path: each must be a template.
-  void check_body(const upstream_entry &entry, std::size_t index, const json::value &v, const std::string &path) {
+  /// Every string of a body template, at its path: each must be a template. Kept parsed in
+  /// `entry.body_strings`, in the order of the walk (objects' members, arrays' elements, in order).
+  void read_body(upstream_entry &entry, std::size_t index, const json::value &v, const std::string &path) {
     if (const json::object *o = v.if_object()) {
-      for (const auto &kv : *o) check_body(entry, index, kv.value(), child(path, kv.key()));
+      for (const auto &kv : *o) read_body(entry, index, kv.value(), child(path, kv.key()));
     } else if (const json::array *a = v.if_array()) {
-      for (std::size_t i = 0; i < a->size(); ++i) check_body(entry, index, (*a)[i], element(path, i));
+      for (std::size_t i = 0; i < a->size(); ++i) read_body(entry, index, (*a)[i], element(path, i));
     } else if (const json::string *s = v.if_string()) {
       auto parsed = text_template::parse(*s);
-      if (const auto *problem = std::get_if<std::string>(&parsed))
-        c.fail(path, *problem);
-      else
-        check_slots(entry, index, std::get<text_template>(parsed), path,
-                    std::get<text_template>(parsed).whole_slot() == nullptr);
+      if (const auto *problem = std::get_if<std::string>(&parsed)) return c.fail(path, *problem);
+      auto &parts = entry.body_strings.emplace_back(std::get<text_template>(std::move(parsed)));
+      check_slots(entry, index, parts, path, parts.whole_slot() == nullptr);
     }
   }
 
@@ -236,7 +235,7 @@ struct entry_reader {
     read_headers(o, path, index, entry);
     c.boolean(o, path, "forward_body", entry.forward_body);
     if (const json::value *body = o.if_contains("body")) {
-      check_body(entry, index, *body, child(path, "body"));
+      read_body(entry, index, *body, child(path, "body"));
       entry.body = *body;
       if (entry.forward_body) c.fail(child(path, "body"), "an entry sends its body template or the client's, not both");
     }

@@ -76,17 +76,10 @@ boost::json::value classify_response(upstream_result &result, const client::upst
 aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stages::call_outcome> outcomes,
                  std::chrono::steady_clock::time_point started) {
   assert(outcomes.size() == plan.calls.size());
-  aggregate result;
-  result.route = plan.route;
-  result.mode = mode;
-  result.started = started;
-  result.finished = std::chrono::steady_clock::now();  // the fetch is over; parsing is not part of it
-  result.results.reserve(outcomes.size());
-  // One arena for every body of the aggregation: its trees die together, with the aggregate.
-  const boost::json::storage_ptr bodies = boost::json::make_shared_resource<boost::json::monotonic_resource>();
-  for (std::size_t i = 0; i < outcomes.size(); ++i)
-    result.results.push_back(settle_one(plan, i, outcomes[i], started, bodies));
-  return result;
+  const auto finished = std::chrono::steady_clock::now();  // the fetch is over; parsing is not part of it
+  arrival_settler settler{plan, mode, started};
+  for (std::size_t i = 0; i < outcomes.size(); ++i) settler(i, outcomes[i]);
+  return settler.take(finished);
 }
 
 boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
@@ -150,6 +143,7 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const st
 
 arrival_settler::arrival_settler(const fan_out_plan &plan, execution_mode mode,
                                  std::chrono::steady_clock::time_point started)
+    // One arena for every body of the aggregation: its trees die together, with the aggregate.
     : plan_(plan), bodies_(boost::json::make_shared_resource<boost::json::monotonic_resource>()) {
   result_.route = plan.route;
   result_.mode = mode;
@@ -171,8 +165,8 @@ const upstream_result &arrival_settler::operator()(std::size_t index, const stag
   return slot;
 }
 
-aggregate arrival_settler::take() {
-  result_.finished = std::chrono::steady_clock::now();
+aggregate arrival_settler::take(std::chrono::steady_clock::time_point finished) {
+  result_.finished = finished;
   return std::move(result_);
 }
 

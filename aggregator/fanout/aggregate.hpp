@@ -86,8 +86,8 @@ class arrival_settler {
 
   /// Settles plan call `index` (a composed plan may have grown past the slots so far).
   const upstream_result &operator()(std::size_t index, const stages::call_outcome &outcome);
-  /// The aggregate, finished now: a slot per outcome (each has arrived by the end of the run).
-  aggregate take();
+  /// The aggregate, finished at `finished`: a slot per outcome (each has arrived by the end of the run).
+  aggregate take(std::chrono::steady_clock::time_point finished = std::chrono::steady_clock::now());
 
  private:
   /// Slots up to `count`, their bodies already in the arena: a settled body moves in, not copied.

@@ -86,21 +86,22 @@ std::string slot_text(const call_values &c, const config::template_slot &slot) {
   throw missing_value(slot.text() + " is " + describe(v) + ", not a string, number or boolean");
 }
 
-json::value expand_body(const call_values &c, const json::value &shape) {
+/// The body template `shape` filled in; `next` walks the entry's parsed strings in the order the
+/// route reader met them.
+json::value expand_body(const call_values &c, const json::value &shape,
+                        std::vector<config::text_template>::const_iterator &next) {
   if (const json::object *o = shape.if_object()) {
     json::object out;
-    for (const auto &kv : *o) out.emplace(kv.key(), expand_body(c, kv.value()));
+    for (const auto &kv : *o) out.emplace(kv.key(), expand_body(c, kv.value(), next));
     return out;
   }
   if (const json::array *a = shape.if_array()) {
     json::array out;
-    for (const auto &v : *a) out.push_back(expand_body(c, v));
+    for (const auto &v : *a) out.push_back(expand_body(c, v, next));
     return out;
   }
-  const json::string *s = shape.if_string();
-  if (s == nullptr) return shape;
-  auto parsed = config::text_template::parse(*s);  // valid: checked when the route was loaded
-  const auto &t = std::get<config::text_template>(parsed);
+  if (!shape.is_string()) return shape;
+  const config::text_template &t = *next++;
   if (const config::template_slot *whole = t.whole_slot()) return slot_value(c, *whole);
   return json::string(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); }));
 }
@@ -129,7 +130,8 @@ client::upstream_call make_call(const call_values &c) {
   if (entry.forward_body) call.body = c.plan.inputs.body;
   if (entry.body) {
     std::string json_text;
-    json_writer{json_text}.value(expand_body(c, *entry.body));  // numbers as people write them (12.5, not 1.25E1)
+    auto strings = entry.body_strings.cbegin();
+    json_writer{json_text}.value(expand_body(c, *entry.body, strings));  // numbers as people write them (12.5)
     call.body = std::move(json_text);
   }
   if (call.body && !typed) call.headers.emplace_back("Content-Type: application/json");
