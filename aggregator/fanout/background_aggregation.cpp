@@ -56,11 +56,6 @@ void background_aggregation::on_done() {
   changed_.notify_all();
 }
 
-std::size_t background_aggregation::planned_calls() const {
-  const std::lock_guard lock{mutex_};
-  return planned_;
-}
-
 std::optional<background_aggregation::arrival> background_aggregation::next(
     std::chrono::steady_clock::time_point until) {
   std::unique_lock lock{mutex_};
@@ -79,10 +74,11 @@ bool background_aggregation::done() const {
   return finished_.has_value();
 }
 
-std::optional<aggregate> background_aggregation::result() const {
+background_aggregation::progress background_aggregation::snapshot() const {
   const std::lock_guard lock{mutex_};
-  if (!finished_) return std::nullopt;
-  aggregate whole;
+  progress now{planned_, arrivals_, std::nullopt};
+  if (!finished_) return now;
+  aggregate &whole = now.result.emplace();
   whole.route = route_;
   whole.mode = execution_mode::async;
   whole.started = started_;
@@ -90,12 +86,7 @@ std::optional<aggregate> background_aggregation::result() const {
   // Every call has arrived by now (each reports before its fetch ends): a slot per plan index.
   whole.results.resize(planned_);
   for (const auto &a : arrivals_) whole.results[a.index] = a.result;
-  return whole;
-}
-
-std::vector<background_aggregation::arrival> background_aggregation::arrived() const {
-  const std::lock_guard lock{mutex_};
-  return arrivals_;
+  return now;
 }
 
 }  // namespace agg::fanout

@@ -43,15 +43,20 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   /// The stop source that cancels it: for watchers that cancel on an event of their own.
   [[nodiscard]] std::stop_source stop_source() const { return stop_; }
 
-  /// The calls planned so far (a composed plan plans more as entries finish).
-  [[nodiscard]] std::size_t planned_calls() const;
   [[nodiscard]] bool done() const;
-  /// When the last call finished, once done(): cheaper than result() for a question of time.
+  /// When the last call finished, once done(): cheaper than a snapshot for a question of time.
   [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> finished_at() const;
-  /// The whole aggregate once done(), else nullopt; built on the calling thread.
-  [[nodiscard]] std::optional<aggregate> result() const;
-  /// The results that arrived so far, by plan index (unfinished calls absent).
-  [[nodiscard]] std::vector<arrival> arrived() const;
+
+  /// Where it stands at one moment, read under one lock, so that a reader never sees it done with
+  /// arrivals missing: the calls planned so far (a composed plan plans more as entries finish), the
+  /// results that arrived (completion order), and the whole aggregate once done.
+  struct progress {
+    std::size_t planned_calls = 0;
+    std::vector<arrival> arrived;
+    std::optional<aggregate> result;
+  };
+  /// Copied on the calling thread.
+  [[nodiscard]] progress snapshot() const;
   [[nodiscard]] const config::route_ptr &route() const noexcept { return route_; }
 
   explicit background_aggregation(fan_out_plan plan);  // use start()

@@ -82,9 +82,10 @@ job_view job_store::view_of(const std::string &id, const job &j) {
   job_view v;
   v.id = id;
   v.route = j.run->route()->name;
-  v.planned_calls = j.run->planned_calls();
-  v.arrived = j.run->arrived();
-  v.result = j.run->result();
+  auto now = j.run->snapshot();
+  v.planned_calls = now.planned_calls;
+  v.arrived = std::move(now.arrived);
+  v.result = std::move(now.result);
   if (j.cancel_requested) {
     v.status = job_status::cancelled;  // at once, while the loop removes its transfers
     return v;
