@@ -21,6 +21,7 @@
 #include "aggregator/process/process_setup.hpp"
 #include "bench/bench_services.hpp"
 #include "bench/flood_run.hpp"
+#include "bench/html_report.hpp"
 #include "bench/load_run.hpp"
 #include "bench/svg_chart.hpp"
 
@@ -55,7 +56,28 @@ struct common_options {
   long long delay_ms = 1000;
   std::string json_file;
   std::string svg_file;
+  std::string html_file;
+  std::string command;  ///< the command line, for the HTML report
 };
+
+/// `value` with `digits` decimals, for a table cell.
+std::string fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, value);
+  return text;
+}
+
+/// A report of this run with what every report says (the command, the target).
+agg::bench::html_report report_of(const common_options &o, std::string title) {
+  agg::bench::html_report report;
+  report.title = std::move(title);
+  report.command = o.command;
+  report.facts.emplace_back("target", o.target_url.empty()
+                                          ? "an aggregator and upstream started by this tool, upstream delay " +
+                                                std::to_string(o.delay_ms) + " ms"
+                                          : o.target_url);
+  return report;
+}
 
 void start(target &t, const common_options &o, std::size_t max_connections, std::size_t max_aggregations) {
   if (!o.target_url.empty()) {
@@ -151,6 +173,15 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
   write_summary(w, sync);
   w.raw(",").key("speedup").number(speedup, 3).raw("}\n");
   save(o.json_file, json, "JSON");
+  if (!o.html_file.empty()) {
+    auto report = report_of(o, "Async against sync, N=" + std::to_string(num));
+    report.facts.emplace_back("speed-up (p50 sync / p50 async)", fixed(speedup, 2) + "x");
+    report.columns = {"mode", "N", "runs", "p50 (s)", "p95 (s)", "max (s)", "failed"};
+    for (const auto &[name, s] : {std::pair{"async", async}, std::pair{"sync", sync}})
+      report.rows.push_back({name, std::to_string(num), std::to_string(s.runs), fixed(s.p50, 4), fixed(s.p95, 4),
+                             fixed(s.max, 4), std::to_string(s.failures)});
+    save(o.html_file, report.render(), "HTML report");
+  }
   return async.failures + sync.failures == 0 ? 0 : 1;
 }
 
@@ -161,6 +192,10 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
       worst{"max", "#999", {}};
   std::printf("%8s %10s %8s %8s %8s %8s %8s %10s %12s  %s\n", "clients", "aggr/s", "p50 s", "p90 s", "p99 s", "max s",
               "ok", "peak RSS", "CPU/aggr", "errors");
+  auto report = report_of(
+      o, std::string{"Closed-loop load, "} + (sync ? "sync baseline" : "async") + ", N=" + std::to_string(num));
+  report.columns = {"clients", "aggr/s", "p50 s",         "p90 s",         "p99 s",
+                    "max s",   "ok",     "peak RSS (MB)", "CPU/aggr (ms)", "errors"};
   bool clean = true;
   for (const std::size_t clients : numbers(levels)) {
     target t;
@@ -191,6 +226,11 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
                 r.completed, static_cast<double>(after.peak_rss_bytes) / 1e6, cpu_ms,
                 errors.empty() ? "none" : errors.c_str());
     std::fflush(stdout);
+    report.rows.push_back({std::to_string(clients), fixed(r.throughput(), 1), fixed(r.percentile(50), 4),
+                           fixed(r.percentile(90), 4), fixed(r.percentile(99), 4),
+                           fixed(r.latencies_s.empty() ? 0 : r.latencies_s.back(), 4), std::to_string(r.completed),
+                           fixed(static_cast<double>(after.peak_rss_bytes) / 1e6, 1), fixed(cpu_ms, 3),
+                           errors.empty() ? "none" : errors});
     const auto c = static_cast<double>(clients);
     p50.points.emplace_back(c, r.percentile(50));
     p90.points.emplace_back(c, r.percentile(90));
@@ -220,10 +260,11 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
   }
   json += "]}\n";
   save(o.json_file, json, "JSON");
-  save(o.svg_file,
-       agg::bench::line_chart("Latency vs concurrent clients (N=" + std::to_string(num) + ")", "concurrent clients",
-                              "seconds", {p50, p90, p99, worst}, false),
-       "SVG chart");
+  const std::string chart = agg::bench::line_chart("Latency vs concurrent clients (N=" + std::to_string(num) + ")",
+                                                   "concurrent clients", "seconds", {p50, p90, p99, worst}, false);
+  save(o.svg_file, chart, "SVG chart");
+  report.charts.push_back(chart);
+  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
   return clean ? 0 : 1;
 }
 
@@ -285,6 +326,10 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
               "errors", "health p50", "health p99", "health max", "failed", "RSS", "fds");
   std::string json = R"({"command":"flood","idle":)" + std::to_string(idle) + R"(,"drip":)" + std::to_string(drip) +
                      R"(,"clients":)" + std::to_string(clients) + R"(,"phases":[)";
+  auto report = report_of(o, "Flood: " + std::to_string(idle) + " idle and " + std::to_string(drip) +
+                                 " drip-fed connections beside " + std::to_string(clients) + " clients");
+  report.columns = {"phase",      "aggr/s",     "p50 s",      "p99 s",         "max s",    "errors",
+                    "health p50", "health p99", "health max", "health failed", "RSS (MB)", "fds"};
   bool clean = true;
   for (const auto &[name, p] : {std::pair{"without the flood", &quiet}, std::pair{"with the flood", &flooded}}) {
     std::size_t errors = 0;
@@ -295,6 +340,13 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
                 p->load.latencies_s.empty() ? 0 : p->load.latencies_s.back(), errors, p->health.percentile(50) * 1e3,
                 p->health.percentile(99) * 1e3, p->health.latencies_s.empty() ? 0 : p->health.latencies_s.back() * 1e3,
                 p->health.failures, static_cast<double>(p->usage.rss_bytes) / 1e6, p->usage.descriptors);
+    report.rows.push_back(
+        {name, fixed(p->load.throughput(), 1), fixed(p->load.percentile(50), 4), fixed(p->load.percentile(99), 4),
+         fixed(p->load.latencies_s.empty() ? 0 : p->load.latencies_s.back(), 4), std::to_string(errors),
+         fixed(p->health.percentile(50) * 1e3, 2) + " ms", fixed(p->health.percentile(99) * 1e3, 2) + " ms",
+         fixed(p->health.latencies_s.empty() ? 0 : p->health.latencies_s.back() * 1e3, 2) + " ms",
+         std::to_string(p->health.failures), fixed(static_cast<double>(p->usage.rss_bytes) / 1e6, 1),
+         std::to_string(p->usage.descriptors)});
     agg::fanout::json_writer w{json};
     if (json.back() != '[') w.raw(",");
     w.raw("{").key("phase").string(name).raw(",").key("aggregations_per_s").number(p->load.throughput(), 2);
@@ -315,6 +367,7 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
                            : 0.0);
   json += "]}\n";
   save(o.json_file, json, "JSON");
+  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
   return clean ? 0 : 1;
 }
 
@@ -325,11 +378,15 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
   chart_series async{"async", "#1f77b4", {}}, sync{"sync", "#d62728", {}};
   std::string json = R"({"command":"sweep","delay_ms":)" + std::to_string(o.delay_ms) + R"(,"points":[)";
   std::printf("%6s %12s %12s %10s\n", "N", "async p50 s", "sync p50 s", "speed-up");
+  auto report = report_of(o, "Fan-out sweep, upstream delay " + std::to_string(o.delay_ms) + " ms");
+  report.columns = {"N", "async p50 s", "async p95 s", "sync p50 s", "sync p95 s", "speed-up", "failed"};
   for (const std::size_t n : numbers(ns)) {
     const summary a = measure(t, n, false, repeat, "async");
     const summary s = measure(t, n, true, repeat, "sync");
     std::printf("%6zu %12.4f %12.4f %9.2fx\n", n, a.p50, s.p50, a.p50 > 0 ? s.p50 / a.p50 : 0);
     std::fflush(stdout);
+    report.rows.push_back({std::to_string(n), fixed(a.p50, 4), fixed(a.p95, 4), fixed(s.p50, 4), fixed(s.p95, 4),
+                           fixed(a.p50 > 0 ? s.p50 / a.p50 : 0, 2) + "x", std::to_string(a.failures + s.failures)});
     async.points.emplace_back(static_cast<double>(n), a.p50);
     sync.points.emplace_back(static_cast<double>(n), s.p50);
     agg::fanout::json_writer w{json};
@@ -342,10 +399,12 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
   }
   json += "]}\n";
   save(o.json_file, json, "JSON");
-  save(o.svg_file,
-       agg::bench::line_chart("Latency vs fan-out width (upstream delay " + std::to_string(o.delay_ms) + " ms)",
-                              "N upstream calls", "seconds (p50)", {async, sync}, true),
-       "SVG chart");
+  const std::string chart =
+      agg::bench::line_chart("Latency vs fan-out width (upstream delay " + std::to_string(o.delay_ms) + " ms)",
+                             "N upstream calls", "seconds (p50)", {async, sync}, true);
+  save(o.svg_file, chart, "SVG chart");
+  report.charts.push_back(chart);
+  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
   return 0;
 }
 
@@ -358,6 +417,7 @@ int main(int argc, char **argv) {
       "Starts the bundled upstream and an aggregator from the build tree unless --target is given."};
   app.require_subcommand(1);
   common_options o;
+  o.command = agg::bench::command_line(argc, argv);
   long long compare_delay = 1000, load_delay = 1000, sweep_delay = 10;  // each command's own default
   const auto common = [&o](CLI::App *sub, long long &delay) {
     sub->add_option("--binaries", o.binaries, "build folder with aggregator/aggregator and upstream/upstream");
@@ -367,6 +427,7 @@ int main(int argc, char **argv) {
     sub->add_option("--pid", o.pid, "with --target: the aggregator's pid, for its RSS and CPU figures");
     sub->add_option("--delay-ms", delay, "upstream delay of the started upstream")->capture_default_str();
     sub->add_option("--json", o.json_file, "also write the results as JSON to this file");
+    sub->add_option("--html", o.html_file, "also write one HTML file with the table and the charts");
   };
 
   std::size_t num = 10, repeat = 5, max_aggregations = 2000;

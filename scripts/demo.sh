@@ -49,5 +49,6 @@ echo
 $once && exit 0
 echo
 echo "Both services keep running; try:  curl 'http://127.0.0.1:8080/api/aggregated?num=10'"
+echo "or open http://127.0.0.1:8080/ui to see the calls drawn as they arrive, async against sync."
 echo "Ctrl-C stops them."
 wait

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on Debian 12: compiler, CMake, Ninja and the libraries.
+# Installs what building and testing need on Debian 12: compiler, CMake, Ninja and the libraries;
+# Node.js and chromium for the test of the /ui page in a real browser.
 # Uses apt-get as root (through sudo when run as a user); does nothing when all is there.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev catch2 libbenchmark-dev
   curl clang-format nginx-light
+  nodejs chromium
 )
 
 missing=()

@@ -19,6 +19,8 @@ ctest --test-dir build -j "$jobs" --output-on-failure
 # Benchmarks never run here; one tiny smoke iteration each keeps them from rotting.
 ./build/bench/aggregator_micro_bench --benchmark_min_time=0.01 --benchmark_filter='BM_when_all_settled/8$' > /dev/null
 ./build/bench/aggregator-bench compare --num 2 --repeat 1 --delay-ms 10 > /dev/null
+./build/bench/aggregator-bench sweep --ns 1,2 --repeat 1 --html build/sweep-smoke.html > /dev/null
+grep -q '<svg' build/sweep-smoke.html
 
 # Sanitizer instrumentation prevents the tail calls of symmetric transfer (see CMakeLists.txt), so
 # the stack-depth test runs in the release suite above only.

@@ -125,6 +125,7 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const st
                          .deadline_passed = reply.deadline_passed,
                          .start_offset = reply.started - started,
                          .duration = reply.finished - reply.started,
+                         .bytes = reply.body.size(),
                          .attempts = entry.policy.retry || entry.policy.hedge || outcome.attempts != 1
                                          ? std::optional<unsigned>{outcome.attempts}
                                          : std::nullopt,

@@ -11,6 +11,8 @@
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/endpoints.hpp"
 #include "aggregator/front/loop_front.hpp"
+#include "aggregator/front/route_index.hpp"
+#include "aggregator/front/ui_assets.hpp"
 #include "aggregator/http/request_id.hpp"
 
 namespace agg::front {
@@ -35,20 +37,35 @@ void serve_ready(exchange x) {
 }
 
 void serve_index(exchange x) {
-  boost::json::array endpoints;
+  boost::json::array endpoints, routes;
   for (const auto &shared : x.front.plane().engine().routes.current()->routes()) {
     const config::route_config &route = *shared;
+    routes.push_back(describe_route(route));
     const char *method = route.takes_body ? "POST" : "GET";
     for (const auto &[path, mode] : {std::pair{route.path, "async"}, std::pair{route.sync_path(), "sync"},
                                      std::pair{route.stream_path(), "stream"}})
       endpoints.push_back(
           boost::json::object{{"path", path}, {"route", route.name}, {"mode", mode}, {"method", method}});
   }
-  for (const char *path : {"/api/jobs", "/health", "/ready"}) endpoints.push_back(boost::json::object{{"path", path}});
-  x.client->respond(
-      std::move(x.state),
-      response::json(200, boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)}})));
+  for (const char *path : {"/api/jobs", "/health", "/ready", "/ui"})
+    endpoints.push_back(boost::json::object{{"path", path}});
+  x.client->respond(std::move(x.state),
+                    response::json(200, boost::json::serialize(boost::json::object{{"endpoints", std::move(endpoints)},
+                                                                                   {"routes", std::move(routes)}})));
 }
+
+/// A file of the `/ui` page: static, and served without the client token (the page asks for it
+/// and sends it with the requests it makes).
+void serve_ui(exchange x) {
+  const ui_asset *asset = ui_asset_at(x.state.path);
+  response answer{.status = 200, .body = std::string{asset->text}, .content_type = asset->content_type};
+  answer.with_header("Content-Security-Policy", std::string{ui_content_security_policy})
+      .with_header("X-Content-Type-Options", "nosniff")
+      .with_header("Cache-Control", "no-cache");
+  x.client->respond(std::move(x.state), std::move(answer));
+}
+
+constexpr fixed_endpoint ui_endpoint{"/ui", "GET, HEAD", true, serve_ui};
 
 constexpr fixed_endpoint fixed_endpoints[] = {
     {"/", "GET, HEAD", false, serve_index},
@@ -62,7 +79,7 @@ constexpr std::string_view jobs_prefix = "/api/jobs/";
 const fixed_endpoint *fixed_endpoint_at(std::string_view path) {
   for (const auto &e : fixed_endpoints)
     if (e.path == path) return &e;
-  return nullptr;
+  return ui_asset_at(path) != nullptr ? &ui_endpoint : nullptr;
 }
 
 /// True when `method` is one of the comma-separated `methods`.

@@ -36,7 +36,7 @@ TEST_CASE("the front answers health, the endpoint index and an aggregation") {
   auto http = service.http();
   CHECK(json_of(http.Get("/health")).at("status").as_string() == "ok");
   const auto index = json_of(http.Get("/"));
-  CHECK(index.at("endpoints").as_array().size() == 6);
+  CHECK(index.at("endpoints").as_array().size() == 7);
 
   const auto result = http.Get("/api/demo?num=3");
   REQUIRE(result);
