@@ -9,10 +9,12 @@
 #include <tuple>
 #include <variant>
 
+#include "aggregator/client/transfer.hpp"
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/config/tls_files.hpp"
 #include "aggregator/control/admin_server.hpp"
 #include "aggregator/engine/engine.hpp"
 #include "aggregator/engine/service_log.hpp"
@@ -44,7 +46,12 @@ std::variant<loaded_config, agg::config::config_errors> load(const std::string &
   const std::filesystem::path directory = std::filesystem::path{file}.parent_path();  // token files are relative to it
   auto tokens = agg::config::load_access_tokens(document.config.auth, directory.empty() ? "." : directory.string(),
                                                 agg::config::process_environment);
-  if (auto *errors = std::get_if<agg::config::config_errors>(&tokens)) return std::move(*errors);
+  auto tls_errors = agg::config::check_tls_files(document.config.client, directory.empty() ? "." : directory.string());
+  if (auto *errors = std::get_if<agg::config::config_errors>(&tokens)) {
+    errors->insert(errors->end(), tls_errors.begin(), tls_errors.end());
+    return std::move(*errors);
+  }
+  if (!tls_errors.empty()) return tls_errors;
   return loaded_config{std::move(document), std::get<agg::config::access_tokens>(std::move(tokens))};
 }
 
@@ -173,8 +180,15 @@ int main(int argc, char **argv) {
                                          now.sync_queued = engine.sync_pool.queued();
                                          now.loop_lag_seconds =
                                              std::chrono::duration<double>(client.take_max_lag()).count();
+                                         const auto connections = agg::client::connections_so_far();
+                                         now.upstream_connections_opened = connections.opened;
+                                         now.upstream_connections_reused = connections.reused;
                                          return now;
                                        }};
+    for (const auto &[origin, options] : config.client.origins)
+      if (!options.tls.verify)
+        log.event(level::warn, "client.origins[\"" + origin +
+                                   "\"].tls.verify is false: its certificate and host name are not checked");
     if (tokens.admin && config_file.empty())
       log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
     std::uint16_t port = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12: compiler, CMake, Ninja and the libraries;
-# Node.js and chromium for the test of the /ui page in a real browser.
+# Node.js, chromium and Firefox ESR for the tests of the /ui page in real browsers.
 # Uses apt-get as root (through sudo when run as a user); does nothing when all is there.
 set -euo pipefail
 
@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev catch2 libbenchmark-dev
   curl clang-format nginx-light
-  nodejs chromium
+  nodejs chromium firefox-esr
 )
 
 missing=()

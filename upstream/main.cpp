@@ -18,13 +18,25 @@ int main(int argc, char **argv) {
       "a failure (oversized: size=N bytes, default 2 MiB).\n"
       "Deterministic per key=K (calls counted per key): fail_first=N and fail_every=M answer\n"
       "fail_status (503), with Retry-After when retry_after=S; slow_first=N and slow_every=K wait\n"
-      "slow_ms (1000); cache_control=V sends Cache-Control: V. GET /calls?key=K counts a key's calls."};
+      "slow_ms (1000); cache_control=V sends Cache-Control: V. GET /calls?key=K counts a key's calls.\n"
+      "With --tls-cert and --tls-key it serves HTTPS; with --tls-client-ca it requires client certificates."};
   std::string listen = "127.0.0.1:9008";
   long long delay_ms = 1000;
   app.add_option("-l,--listen", listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
   app.add_option("-d,--delay-ms", delay_ms, "delay before each answer, in milliseconds")
       ->check(CLI::Range(0LL, 3'600'000LL))
       ->capture_default_str();
+  upstream::upstream_options options;
+  auto *cert = app.add_option("--tls-cert", options.tls_cert, "serve HTTPS with this certificate chain (PEM)")
+                   ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls_key, "the certificate's private key (PEM)")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
+  app.add_option("--tls-client-ca", options.tls_client_ca,
+                 "require client certificates signed by this CA (PEM): mutual TLS")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
+  cert->needs("--tls-key");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -32,7 +44,6 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 2;
   }
   const std::size_t colon = listen.rfind(':');
-  upstream::upstream_options options;
   try {
     if (colon == std::string::npos) throw std::invalid_argument("no port");
     options.host = listen.substr(0, colon);
@@ -49,7 +60,9 @@ int main(int argc, char **argv) {
   try {
     upstream::upstream_server server{options};
     const agg::process::signal_waiter on_signal{[&server] { server.stop(); }};
-    std::printf("upstream listening on http://%s:%u (delay %lld ms)\n", options.host.c_str(), server.port(), delay_ms);
+    std::printf("upstream listening on %s://%s:%u (delay %lld ms%s)\n", options.tls_cert.empty() ? "http" : "https",
+                options.host.c_str(), server.port(), delay_ms,
+                options.tls_client_ca.empty() ? "" : "; client certificates required");
     std::fflush(stdout);
     server.run();
   } catch (const std::exception &e) {

@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
@@ -181,8 +183,11 @@ struct detail::server_state {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> max_in_flight{0};
+  std::atomic<std::uint64_t> tls_handshakes{0};
+  std::atomic<std::uint64_t> tls_resumed{0};
 
   upstream_options options;
+  std::optional<asio::ssl::context> tls;  ///< set when it serves HTTPS
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_retry{io};
@@ -201,27 +206,45 @@ struct detail::server_state {
 namespace {
 
 /// One client connection: reads a request, answers it (after its delay), then reads the next.
+/// Over TLS when the server has a context: the same session, its bytes through an SSL stream.
 class session : public std::enable_shared_from_this<session> {
  public:
   session(detail::server_state &server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(server.io) {}
+      : server_(server), socket_(std::move(socket)), timer_(server.io) {
+    if (server.tls) tls_.emplace(socket_, *server.tls);
+  }
   session(const session &) = delete;
   session &operator=(const session &) = delete;
   ~session() {
     if (answering_) server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  /// Reads requests (after the TLS handshake, over TLS); a failed handshake ends the session.
+  void start() {
+    if (!tls_) return read_more();
+    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return self->end();  // e.g. no client certificate where one is required
+      self->server_.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+      if (SSL_session_reused(self->tls_->native_handle()) == 1)
+        self->server_.tls_resumed.fetch_add(1, std::memory_order_relaxed);
+      self->read_more();
+    });
+  }
+
   /// Reads for as long as the connection lives, also while a request waits for its delay: the
   /// bytes of a pipelined request are kept for later, and a client that leaves ends the session
   /// (and its place in `in_flight`) at once.
   void read_more() {
-    socket_.async_read_some(asio::buffer(chunk_),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              if (ec) return self->end();  // peer closed or server stopping
-                              self->buffer_.append(self->chunk_.data(), n);
-                              if (!self->answering_) self->handle_buffered();
-                              self->read_more();
-                            });
+    auto on_read = [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      if (ec) return self->end();  // peer closed or server stopping
+      self->buffer_.append(self->chunk_.data(), n);
+      if (!self->answering_) self->handle_buffered();
+      self->read_more();
+    };
+    if (tls_)
+      tls_->async_read_some(asio::buffer(chunk_), std::move(on_read));
+    else
+      socket_.async_read_some(asio::buffer(chunk_), std::move(on_read));
   }
 
   /// Called when every waiter of this request's barrier has arrived.
@@ -328,13 +351,21 @@ class session : public std::enable_shared_from_this<session> {
     socket_.close(ignored);
   }
 
+  /// Writes `out_` whole, over TLS when the session has it.
+  template <typename Handler>
+  void write_out(Handler handler) {
+    if (tls_)
+      asio::async_write(*tls_, asio::buffer(out_), std::move(handler));
+    else
+      asio::async_write(socket_, asio::buffer(out_), std::move(handler));
+  }
+
   template <typename Next>
   void write_then(std::string bytes, Next next) {
     out_ = std::move(bytes);
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this(), next](boost::system::error_code ec, std::size_t) {
-                        if (!ec) next(*self);
-                      });
+    write_out([self = shared_from_this(), next](boost::system::error_code ec, std::size_t) {
+      if (!ec) next(*self);
+    });
   }
 
   /// Sends one small chunk every 10 ms until the client goes away.
@@ -358,21 +389,21 @@ class session : public std::enable_shared_from_this<session> {
             std::string_view content_type = "application/json") {
     const bool close = force_close || !keep_alive_;
     out_ = http_response(status, body, close, content_type, extra_headers_);
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this(), close](boost::system::error_code ec, std::size_t) {
-                        if (self->answering_) self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-                        self->answering_ = false;
-                        if (ec || close) {
-                          boost::system::error_code ignored;
-                          self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
-                          return;
-                        }
-                        self->handle_buffered();  // a pipelined request may already be waiting
-                      });
+    write_out([self = shared_from_this(), close](boost::system::error_code ec, std::size_t) {
+      if (self->answering_) self->server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      self->answering_ = false;
+      if (ec || close) {
+        boost::system::error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        return;
+      }
+      self->handle_buffered();  // a pipelined request may already be waiting
+    });
   }
 
   detail::server_state &server_;
   tcp::socket socket_;
+  std::optional<asio::ssl::stream<tcp::socket &>> tls_;  // over socket_, when the server serves HTTPS
   asio::steady_timer timer_;
   std::array<char, 4096> chunk_{};
   std::string buffer_;
@@ -402,13 +433,24 @@ void detail::server_state::accept() {
     connections_accepted.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<session>(*this, std::move(socket))->read_more();
+    std::make_shared<session>(*this, std::move(socket))->start();
     accept();
   });
 }
 
 upstream_server::upstream_server(const upstream_options &options) : state_(std::make_shared<detail::server_state>()) {
   state_->options = options;
+  if (!options.tls_cert.empty()) {
+    auto &tls = state_->tls.emplace(asio::ssl::context::tls_server);
+    tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    tls.use_certificate_chain_file(options.tls_cert);
+    tls.use_private_key_file(options.tls_key, asio::ssl::context::pem);
+    if (!options.tls_client_ca.empty()) {  // mutual TLS: no connection without a certificate it signed
+      tls.load_verify_file(options.tls_client_ca);
+      tls.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+  }
   const tcp::endpoint endpoint{asio::ip::make_address(options.host), options.port};
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -447,8 +489,11 @@ std::chrono::nanoseconds upstream_server::cpu_time() const noexcept {
 
 upstream_stats upstream_server::stats() const noexcept {
   return {state_->connections_accepted.load(std::memory_order_relaxed),
-          state_->requests.load(std::memory_order_relaxed), state_->in_flight.load(std::memory_order_relaxed),
-          state_->max_in_flight.load(std::memory_order_relaxed)};
+          state_->requests.load(std::memory_order_relaxed),
+          state_->in_flight.load(std::memory_order_relaxed),
+          state_->max_in_flight.load(std::memory_order_relaxed),
+          state_->tls_handshakes.load(std::memory_order_relaxed),
+          state_->tls_resumed.load(std::memory_order_relaxed)};
 }
 
 }  // namespace upstream

@@ -11,11 +11,15 @@ namespace detail {
 struct server_state;  // Asio stays out of this header: it is heavy to compile
 }  // namespace detail
 
-/// Where the demo upstream listens and how long it waits before answering.
+/// Where the demo upstream listens, how long it waits before answering, and whether it serves
+/// HTTPS (with a certificate and key, PEM files) and asks clients for certificates a CA signed.
 struct upstream_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9008;  ///< 0 picks a free port
   std::chrono::milliseconds delay{1000};
+  std::string tls_cert;       ///< its certificate chain: HTTPS instead of HTTP when set
+  std::string tls_key;        ///< the certificate's private key
+  std::string tls_client_ca;  ///< when set: only clients with a certificate this CA signed get in
 };
 
 /// Counters for tests and benchmarks; read from any thread.
@@ -24,6 +28,8 @@ struct upstream_stats {
   std::uint64_t requests = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t max_in_flight = 0;
+  std::uint64_t tls_handshakes = 0;  ///< completed (HTTPS only): one per new connection, none per reused one
+  std::uint64_t tls_resumed = 0;     ///< of those, the ones that resumed an earlier session (abbreviated)
 };
 
 /// The demo and benchmark upstream: `GET /api/?task_id=K` answers
@@ -40,10 +46,11 @@ struct upstream_stats {
 /// `/products?ids=a,b`: see fixtures.hpp) take the same parameters. `/echo` answers with what
 /// reached it: method, target, headers and body.
 /// `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every connection, so
-/// thousands of delayed requests cost timers, not threads.
+/// thousands of delayed requests cost timers, not threads. With `tls_cert` the same over HTTPS.
 class upstream_server {
  public:
-  /// Binds and listens at once; throws std::system_error when the address is unavailable.
+  /// Binds and listens at once; throws std::system_error when the address is unavailable or the
+  /// TLS files cannot be used.
   explicit upstream_server(const upstream_options &options);
   upstream_server(const upstream_server &) = delete;
   upstream_server &operator=(const upstream_server &) = delete;

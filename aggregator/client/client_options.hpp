@@ -2,8 +2,31 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
 
 namespace agg::client {
+
+/// How calls to one HTTPS origin check the server and prove who they are. Empty files: the
+/// client's CA (`client_options::ca_file`, else the system store), and no client certificate.
+struct tls_options {
+  std::string ca_file;      ///< PEM CA certificates that sign this origin's certificate
+  std::string cert_file;    ///< the client certificate (mutual TLS), PEM
+  std::string key_file;     ///< its private key, PEM
+  std::string server_name;  ///< the name to ask for (SNI) and verify, when the URL's host is not it
+  bool verify = true;       ///< false only by an explicit per-origin choice (logged at start)
+};
+
+/// Which HTTP an origin is spoken to in.
+enum class http_version { v1_1, v2, automatic };
+
+/// What one origin (scheme, host and port, as the route URLs write them) is called with.
+struct origin_options {
+  tls_options tls;
+  http_version http = http_version::v1_1;
+};
 
 /// How the upstream client runs: its threads, its connection pools and the options every call shares.
 struct client_options {
@@ -12,6 +35,16 @@ struct client_options {
   std::size_t max_connections = 15'000;  ///< upstream connections across all loops; excess calls queue
   std::chrono::milliseconds connect_timeout{2'000};
   std::size_t max_connections_per_origin = 0;  ///< calls in flight per origin per process; 0: no cap
+  std::string ca_file;                         ///< PEM CA certificates for every HTTPS origin; empty: the system store
+  std::map<std::string, origin_options, std::less<>> origins;  ///< keyed by origin, e.g. https://api.test:8443
+
+  /// True when some HTTPS call differs from curl's defaults: then every call sets its TLS options.
+  [[nodiscard]] bool tls_customised() const noexcept { return !ca_file.empty() || !origins.empty(); }
+  /// The options of `origin`, or null when it has none of its own.
+  [[nodiscard]] const origin_options *options_of(std::string_view origin) const {
+    const auto it = origins.find(origin);
+    return it == origins.end() ? nullptr : &it->second;
+  }
 };
 
 }  // namespace agg::client

@@ -16,6 +16,12 @@ easy_handle::easy_handle() : unique_handle((ensure_curl_global_init(), curl_easy
 
 multi_handle::multi_handle() : unique_handle((ensure_curl_global_init(), curl_multi_init()), "curl_multi_init") {}
 
+share_handle::share_handle() : unique_handle((ensure_curl_global_init(), curl_share_init()), "curl_share_init") {
+  for (const curl_lock_data data : {CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION})
+    if (const CURLSHcode rc = curl_share_setopt(get(), CURLSHOPT_SHARE, data); rc != CURLSHE_OK)
+      throw curl_error(std::string{"curl_share_setopt(CURLSHOPT_SHARE): "} + curl_share_strerror(rc));
+}
+
 void set_url_part(const url_handle &url, CURLUPart part, const char *value) {
   if (const CURLUcode rc = curl_url_set(url.get(), part, value, 0); rc != CURLUE_OK)
     throw curl_error(std::string{"curl_url_set: "} + curl_url_strerror(rc));

@@ -71,6 +71,13 @@ class multi_handle : public unique_handle<CURLM, curl_multi_cleanup> {
 /// A URL parsed by libcurl (CURLU).
 using url_handle = unique_handle<CURLU, curl_url_cleanup>;
 
+/// Owns one CURLSH: the DNS cache and the TLS sessions its easy handles share. Used from one thread
+/// only (a loop's), so it sets no lock functions. Every handle using it must be gone before it.
+class share_handle : public unique_handle<CURLSH, curl_share_cleanup> {
+ public:
+  share_handle();
+};
+
 /// Sets one part of a parsed URL; throws curl_error when curl refuses it.
 void set_url_part(const url_handle &url, CURLUPart part, const char *value);
 

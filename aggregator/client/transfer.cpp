@@ -1,12 +1,20 @@
 #include "aggregator/client/transfer.hpp"
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 
 namespace agg::client {
 
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+std::atomic<std::uint64_t> connections_opened{0};
+std::atomic<std::uint64_t> connections_reused{0};
 
 /// The time the transfer may take: its own timeout, or less when the deadline comes first.
 std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_point now, bool &by_deadline) {
@@ -53,6 +61,49 @@ transfer::transfer(easy_handle &easy, const upstream_call &call, const client_op
   easy_.set(CURLOPT_ERRORBUFFER, curl_message_.data());
   easy_.set(CURLOPT_NOPROGRESS, 1L);
   set_method(call);
+  over_tls_ = call.url.starts_with("https:");
+  if (over_tls_ && options.tls_customised()) set_tls(call, options);
+}
+
+namespace {
+
+/// The CA file curl uses when told none (the system store Debian's libcurl was built with).
+const char *default_ca_file() {
+  static const std::string file = [] {
+    easy_handle probe;
+    char *path = nullptr;
+    return curl_easy_getinfo(probe.get(), CURLINFO_CAINFO, &path) == CURLE_OK && path != nullptr ? std::string{path}
+                                                                                                 : std::string{};
+  }();
+  return file.empty() ? nullptr : file.c_str();
+}
+
+}  // namespace
+
+void transfer::set_tls(const upstream_call &call, const client_options &options) {
+  // Set on every HTTPS call: the pooled handle may have served another origin's.
+  static const tls_options defaults;
+  const origin_options *own = options.options_of(call.origin());
+  const tls_options &tls = own != nullptr ? own->tls : defaults;
+  const std::string &ca = !tls.ca_file.empty() ? tls.ca_file : options.ca_file;
+  easy_.set(CURLOPT_CAINFO, ca.empty() ? default_ca_file() : ca.c_str());
+  easy_.set(CURLOPT_SSLCERT, tls.cert_file.empty() ? nullptr : tls.cert_file.c_str());
+  easy_.set(CURLOPT_SSLKEY, tls.key_file.empty() ? nullptr : tls.key_file.c_str());
+  easy_.set(CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
+  easy_.set(CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
+  if (tls.server_name.empty()) return;
+  // curl asks for and verifies the URL's host: the URL names `server_name`, and CONNECT_TO sends
+  // the connection where the route's URL points.
+  boost::urls::url url{boost::urls::parse_uri(call.url).value()};
+  const std::string host{url.encoded_host()};
+  const std::string port = url.has_port() ? std::string{url.port()} : "443";
+  url.set_host(tls.server_name);
+  url_text_ = std::string{url.buffer()};
+  connect_to_.append(tls.server_name + ":" + port + ":" + host + ":" + port);
+  url_.reset();
+  easy_.set(CURLOPT_URL, url_text_.c_str());
+  easy_.set(CURLOPT_CURLU, static_cast<CURLU *>(nullptr));
+  easy_.set(CURLOPT_CONNECT_TO, connect_to_.get());
 }
 
 void transfer::set_method(const upstream_call &call) {
@@ -103,7 +154,8 @@ transfer::~transfer() {
       curl_easy_setopt(easy_.get(), CURLOPT_CURLU, nullptr) != CURLE_OK ||
       curl_easy_setopt(easy_.get(), CURLOPT_ERRORBUFFER, nullptr) != CURLE_OK ||
       curl_easy_setopt(easy_.get(), CURLOPT_WRITEDATA, nullptr) != CURLE_OK ||
-      curl_easy_setopt(easy_.get(), CURLOPT_POSTFIELDS, nullptr) != CURLE_OK)
+      curl_easy_setopt(easy_.get(), CURLOPT_POSTFIELDS, nullptr) != CURLE_OK ||
+      (connect_to_.get() != nullptr && curl_easy_setopt(easy_.get(), CURLOPT_CONNECT_TO, nullptr) != CURLE_OK))
     std::fputs("transfer: clearing the easy handle's pointers failed\n", stderr);
 }
 
@@ -121,13 +173,35 @@ int transfer::on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_o
 
 namespace {
 
-transfer_error classify(CURLcode result, bool body_too_large) noexcept {
+/// True when curl's message for a failed send or receive is TLS's: with TLS 1.3 a server refuses a
+/// client certificate (or its absence) after the handshake, as an alert on the first read.
+bool tls_alert(const char *message) noexcept {
+  return std::strstr(message, "SSL") != nullptr || std::strstr(message, "alert") != nullptr;
+}
+
+transfer_error classify(CURLcode result, bool body_too_large, bool over_tls, const char *message) noexcept {
   switch (result) {
     case CURLE_OK: return transfer_error::none;
     case CURLE_OPERATION_TIMEDOUT: return transfer_error::timeout;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY: return transfer_error::connect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT: return transfer_error::tls;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR: return over_tls && tls_alert(message) ? transfer_error::tls : transfer_error::transport;
     case CURLE_FILESIZE_EXCEEDED: return transfer_error::too_large;
     case CURLE_WRITE_ERROR: return body_too_large ? transfer_error::too_large : transfer_error::transport;
     case CURLE_ABORTED_BY_CALLBACK: return transfer_error::cancelled;
@@ -137,11 +211,20 @@ transfer_error classify(CURLcode result, bool body_too_large) noexcept {
 
 }  // namespace
 
+connection_counts connections_so_far() noexcept {
+  return {connections_opened.load(std::memory_order_relaxed), connections_reused.load(std::memory_order_relaxed)};
+}
+
 upstream_reply transfer::finish(CURLcode result) {
   upstream_reply reply;
   reply.started = started_;
   reply.finished = std::chrono::steady_clock::now();
-  reply.error = classify(result, body_too_large_);
+  reply.error = classify(result, body_too_large_, over_tls_, curl_message_.data());
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_NUM_CONNECTS, &reply.connects) != CURLE_OK) reply.connects = 0;
+  if (reply.connects > 0)
+    connections_opened.fetch_add(static_cast<std::uint64_t>(reply.connects), std::memory_order_relaxed);
+  else if (result == CURLE_OK)
+    connections_reused.fetch_add(1, std::memory_order_relaxed);
   if (reply.error == transfer_error::none) {
     if (const CURLcode rc = curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &reply.status); rc != CURLE_OK)
       throw curl_error("curl_easy_getinfo(CURLINFO_RESPONSE_CODE)", rc);

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -14,6 +15,14 @@
 #include "aggregator/client/upstream_call.hpp"
 
 namespace agg::client {
+
+/// Connections the process's upstream transfers opened, and transfers that reused one, since it
+/// started (both paths: loops and the blocking one). Any thread.
+struct connection_counts {
+  std::uint64_t opened = 0;
+  std::uint64_t reused = 0;
+};
+connection_counts connections_so_far() noexcept;
 
 /// One call bound to an easy handle: the only place where request options are set, so the async
 /// and the sync path send exactly the same request. Pinned in memory (curl holds `this` for the
@@ -47,6 +56,8 @@ class transfer {
  private:
   /// The request's method and body (a GET resets what an earlier call on the handle set).
   void set_method(const upstream_call &call);
+  /// The call's TLS options: its origin's, the client's or curl's defaults (see client_options).
+  void set_tls(const upstream_call &call, const client_options &options);
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
   static int on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept;
 
@@ -58,8 +69,11 @@ class transfer {
   bool expired_ = false;
   const std::stop_token *abort_on_ = nullptr;
   header_list headers_;
+  header_list connect_to_;         // with a TLS server_name: the URL names it, the connection goes to the URL's host
+  std::string url_text_;           // the URL curl is given when it is not the call's own
   std::optional<url_handle> url_;  // the call's URL, pre-parsed, while curl uses it
   bool body_too_large_ = false;
+  bool over_tls_ = false;
   std::string body_;
   std::array<char, CURL_ERROR_SIZE> curl_message_{};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

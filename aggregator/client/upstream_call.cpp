@@ -17,6 +17,7 @@ std::string_view to_string(transfer_error error) noexcept {
     case transfer_error::none: return "none";
     case transfer_error::timeout: return "timeout";
     case transfer_error::connect: return "connect";
+    case transfer_error::tls: return "tls";
     case transfer_error::too_large: return "too_large";
     case transfer_error::cancelled: return "cancelled";
     case transfer_error::transport: return "transport";

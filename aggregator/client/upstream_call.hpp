@@ -34,7 +34,7 @@ struct upstream_call {
 };
 
 /// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
-enum class transfer_error { none, timeout, connect, too_large, cancelled, transport, circuit_open };
+enum class transfer_error { none, timeout, connect, tls, too_large, cancelled, transport, circuit_open };
 
 /// The name used in responses and logs: "timeout", "connect", ...
 std::string_view to_string(transfer_error error) noexcept;
@@ -56,6 +56,7 @@ struct upstream_reply {
   std::vector<std::pair<std::string, std::string>> headers;  ///< the `return_headers` the response had
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
+  long connects = 0;  ///< connections the transfer opened (CURLINFO_NUM_CONNECTS): 0 when it reused one
 };
 
 /// The reply of a call that ended without an HTTP response (`error` is not `none`): started at

@@ -180,6 +180,7 @@ easy_handle upstream_loop::take_easy() {
     easy.set(CURLOPT_CLOSESOCKETDATA, static_cast<void *>(this));
     easy.set(CURLOPT_SOCKOPTFUNCTION, &upstream_loop::on_new_socket);
     easy.set(CURLOPT_SOCKOPTDATA, static_cast<void *>(this));
+    easy.set(CURLOPT_SHARE, share_.get());  // a host resolved or a TLS session made once per loop, not per shard
     return easy;
   }
   easy_handle easy = std::move(idle_easy_.back());

@@ -101,6 +101,7 @@ class upstream_loop final : private loop::loop_hooks {
   std::vector<std::unique_ptr<curl_socket>> sockets_;  // by descriptor; before shards_: their cleanup closes sockets
   /// By origin string; few per service, kept for the loop's life.
   std::unordered_map<std::string, url_handle, transparent_hash, std::equal_to<>> origins_;
+  share_handle share_;  // DNS and TLS sessions, for every shard; outlives the handles that use it
   std::vector<easy_handle> idle_easy_;
   std::vector<std::unique_ptr<shard>> shards_;
   std::size_t next_shard_ = 0;

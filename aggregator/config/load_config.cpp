@@ -3,6 +3,7 @@
 #include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/config_checker.hpp"
 #include "aggregator/config/json_text.hpp"
+#include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/route_definition.hpp"
 
 #include <boost/json/value.hpp>
@@ -86,9 +87,13 @@ void read_log(config_checker &c, const json::value &v, log_config &out) {
 
 void read_client(config_checker &c, const json::value &v, client::client_options &out) {
   const std::string path = "client";
-  const json::object *o = c.object(
-      v, path, {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms", "max_connections_per_origin"});
+  const json::object *o = c.object(v, path,
+                                   {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms",
+                                    "max_connections_per_origin", "ca_file", "origins"});
   if (o == nullptr) return;
+  out.ca_file = c.text(*o, path, "ca_file", false).value_or("");
+  if (const json::value *origins = o->if_contains("origins"))
+    read_origins(c, *origins, child(path, "origins"), out.origins);
   c.integer(*o, path, "max_connections_per_origin", out.max_connections_per_origin, 0, 1'000'000);
   c.integer(*o, path, "loops", out.loops, 0, 64);
   c.integer(*o, path, "shards_per_loop", out.shards_per_loop, 1, 1024);

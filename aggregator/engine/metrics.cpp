@@ -188,6 +188,12 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   out += "aggregator_aggregations_in_flight " + std::to_string(now.aggregations_in_flight) + "\n";
   header(out, "aggregator_upstream_transfers_in_flight", "gauge", "Upstream transfers in the curl multi handles.");
   out += "aggregator_upstream_transfers_in_flight " + std::to_string(now.transfers_in_flight) + "\n";
+  header(out, "aggregator_upstream_connections_opened_total", "counter",
+         "Connections upstream transfers opened (TCP, and TLS handshakes for https).");
+  out += "aggregator_upstream_connections_opened_total " + std::to_string(now.upstream_connections_opened) + "\n";
+  header(out, "aggregator_upstream_connections_reused_total", "counter",
+         "Upstream transfers that reused an open connection instead.");
+  out += "aggregator_upstream_connections_reused_total " + std::to_string(now.upstream_connections_reused) + "\n";
   header(out, "aggregator_open_connections", "gauge", "Client connections open on the data plane.");
   out += "aggregator_open_connections " + std::to_string(now.open_connections) + "\n";
   header(out, "aggregator_connections_refused_total", "counter",

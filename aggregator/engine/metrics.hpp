@@ -37,6 +37,8 @@ class metrics {
     std::uint64_t connections_refused = 0;  ///< closed at once: server.max_connections were open
     std::size_t sync_queued = 0;            ///< sync-baseline aggregations waiting for a thread
     double loop_lag_seconds = 0;
+    std::uint64_t upstream_connections_opened = 0;  ///< by upstream transfers, since start
+    std::uint64_t upstream_connections_reused = 0;  ///< transfers that found an open connection
   };
   /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per
   /// origin (calls, latency, breaker) and per route (retries, hedges, coalescing, cache).

@@ -22,6 +22,7 @@ std::string_view to_string(outcome_kind kind) noexcept {
     case outcome_kind::invalid_json: return "invalid_json";
     case outcome_kind::too_large: return "too_large";
     case outcome_kind::cancelled: return "cancelled";
+    case outcome_kind::tls: return "tls";
     case outcome_kind::transport: return "transport";
     case outcome_kind::circuit_open: return "circuit_open";
     case outcome_kind::skipped: return "skipped";
@@ -45,6 +46,7 @@ outcome_kind kind_of(client::transfer_error error) noexcept {
     case client::transfer_error::connect: return outcome_kind::connect;
     case client::transfer_error::too_large: return outcome_kind::too_large;
     case client::transfer_error::cancelled: return outcome_kind::cancelled;
+    case client::transfer_error::tls: return outcome_kind::tls;
     case client::transfer_error::transport: return outcome_kind::transport;
     case client::transfer_error::circuit_open: return outcome_kind::circuit_open;
   }
@@ -126,6 +128,7 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const st
                          .start_offset = reply.started - started,
                          .duration = reply.finished - reply.started,
                          .bytes = reply.body.size(),
+                         .connects = reply.connects,
                          .attempts = entry.policy.retry || entry.policy.hedge || outcome.attempts != 1
                                          ? std::optional<unsigned>{outcome.attempts}
                                          : std::nullopt,

@@ -13,6 +13,7 @@ enum class outcome_kind {
   ok,
   timeout,
   connect,
+  tls,
   http_status,
   invalid_json,
   too_large,

@@ -34,6 +34,7 @@ void describe_members(json_writer &w, std::size_t index, const upstream_result &
   w.raw(",").key("start_ms").number(milliseconds(r.start_offset), 3);
   w.raw(",").key("duration_ms").number(milliseconds(r.duration), 3);
   w.raw(",").key("bytes").number(static_cast<long long>(r.bytes));
+  w.raw(",").key("connects").number(static_cast<long long>(r.connects));
   if (r.attempts) w.raw(",").key("attempts").number(static_cast<long long>(*r.attempts));
   if (r.hedged) w.raw(",").key("hedge_won").number(static_cast<long long>(*r.hedged));
   if (r.cache != stages::cache_state::none) w.raw(",").key("cache").string(stages::to_string(r.cache));

@@ -64,14 +64,15 @@ class child_process {
     for (std::string l = line(); !l.empty() || !std::feof(out_); l = line()) all += l + "\n";
     return all;
   }
-  /// The port from the next "... listening on http://HOST:PORT" line (the aggregator prints its data
-  /// plane's, then its control plane's; the upstream one); throws with what the program printed
-  /// when its output ends first (it failed to start).
+  /// The port from the next "... listening on http[s]://HOST:PORT" line (the aggregator prints its
+  /// data plane's, then its control plane's; the upstream one); throws with what the program
+  /// printed when its output ends first (it failed to start).
   int listening_port() {
     std::string seen;
     for (std::string text = line(); !text.empty(); text = line()) {
-      const std::size_t at = text.find("listening on http://");
-      const std::size_t colon = at == std::string::npos ? at : text.find(':', at + 20);
+      const std::size_t at = text.find("listening on http");
+      const std::size_t host = at == std::string::npos ? at : text.find("://", at);
+      const std::size_t colon = host == std::string::npos ? host : text.find(':', host + 3);
       if (colon != std::string::npos) return std::stoi(text.substr(colon + 1));
       seen += text + "\n";
     }

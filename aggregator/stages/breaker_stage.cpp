@@ -9,6 +9,7 @@ bool counts_against_origin(const client::upstream_reply &reply) noexcept {
     case client::transfer_error::none: return reply.status >= 500 && reply.status <= 599;
     case client::transfer_error::timeout:
     case client::transfer_error::connect:
+    case client::transfer_error::tls:
     case client::transfer_error::transport: return true;
     case client::transfer_error::too_large:
     case client::transfer_error::cancelled:

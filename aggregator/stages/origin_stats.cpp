@@ -14,6 +14,7 @@ std::string_view to_string(call_result result) noexcept {
     case call_result::http_other: return "http_other";
     case call_result::timeout: return "timeout";
     case call_result::connect: return "connect";
+    case call_result::tls: return "tls";
     case call_result::too_large: return "too_large";
     case call_result::cancelled: return "cancelled";
     case call_result::transport: return "transport";
@@ -26,6 +27,7 @@ call_result result_of(const client::upstream_reply &reply) noexcept {
     case client::transfer_error::none: break;
     case client::transfer_error::timeout: return call_result::timeout;
     case client::transfer_error::connect: return call_result::connect;
+    case client::transfer_error::tls: return call_result::tls;
     case client::transfer_error::too_large: return call_result::too_large;
     case client::transfer_error::cancelled: return call_result::cancelled;
     case client::transfer_error::transport:

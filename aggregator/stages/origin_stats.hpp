@@ -13,7 +13,7 @@
 namespace agg::stages {
 
 /// What became of one call at its origin, as the per-origin metrics count it.
-enum class call_result { ok, http_4xx, http_5xx, http_other, timeout, connect, too_large, cancelled, transport };
+enum class call_result { ok, http_4xx, http_5xx, http_other, timeout, connect, tls, too_large, cancelled, transport };
 inline constexpr std::size_t call_result_count = static_cast<std::size_t>(call_result::transport) + 1;
 std::string_view to_string(call_result result) noexcept;
 call_result result_of(const client::upstream_reply &reply) noexcept;

@@ -11,6 +11,7 @@ bool retryable(const config::retry_policy &policy, const client::upstream_reply 
     case client::transfer_error::timeout: return !reply.deadline_passed && policy.answers(retry_on::timeout);
     case client::transfer_error::connect: return policy.answers(retry_on::connect);
     case client::transfer_error::transport: return policy.answers(retry_on::transport);
+    case client::transfer_error::tls:  // a certificate does not get better by asking again
     case client::transfer_error::too_large:
     case client::transfer_error::cancelled:
     case client::transfer_error::circuit_open: return false;

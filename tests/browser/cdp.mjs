@@ -1,12 +1,16 @@
-// A small Chrome DevTools Protocol client over --remote-debugging-pipe: chromium reads commands
+// Chromium driven over the Chrome DevTools Protocol on --remote-debugging-pipe: it reads commands
 // from its descriptor 3 and writes replies and events to 4, each message JSON ended by a NUL byte.
 // No WebSocket, no npm package: Node's standard library and the system chromium only.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BrowserPage } from './browser_page.mjs';
 
-export class Browser {
+const KEYS = { Enter: { key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13, text: '\r' },
+               Tab: { key: 'Tab', code: 'Tab', windowsVirtualKeyCode: 9 } };
+
+export class Chromium {
   static async launch({ executable = process.env.AGG_CHROMIUM || '/usr/bin/chromium', width = 1280, height = 900 } = {}) {
     const profile = mkdtempSync(join(tmpdir(), 'agg-chromium-'));
     const child = spawn(executable, [
@@ -14,7 +18,7 @@ export class Browser {
       '--disable-extensions', '--disable-background-networking', '--disable-component-update',
       '--remote-debugging-pipe', `--user-data-dir=${profile}`, `--window-size=${width},${height}`, 'about:blank',
     ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
-    const browser = new Browser(child, profile);
+    const browser = new Chromium(child, profile);
     await browser.send('Browser.getVersion');
     return browser;
   }
@@ -71,10 +75,12 @@ export class Browser {
   }
 
   /// A new tab, attached (flat sessions), with its events delivered to the page object.
-  async newPage() {
+  async newPage({ width = 1280, height = 900 } = {}) {
     const { targetId } = await this.send('Target.createTarget', { url: 'about:blank' });
     const { sessionId } = await this.send('Target.attachToTarget', { targetId, flatten: true });
-    return new Page(this, sessionId);
+    const page = new ChromiumPage(this, sessionId);
+    await page.enable(width, height);
+    return page;
   }
 
   async close() {
@@ -86,11 +92,11 @@ export class Browser {
   }
 }
 
-export class Page {
+class ChromiumPage extends BrowserPage {
   constructor(browser, sessionId) {
+    super();
     this.browser = browser;
     this.sessionId = sessionId;
-    this.problems = [];  // console errors, uncaught exceptions, failed loads: what a person would see in devtools
     this.loaded = null;
     browser.onEvent((m) => {
       if (m.sessionId !== sessionId) return;
@@ -100,6 +106,7 @@ export class Page {
         this.problems.push(`console.${m.params.type}: ` + m.params.args.map((a) => a.value ?? a.description).join(' '));
       else if (m.method === 'Log.entryAdded' && (m.params.entry.level === 'error' || m.params.entry.level === 'warning'))
         this.problems.push(`log ${m.params.entry.level} (${m.params.entry.source}): ${m.params.entry.text} ${m.params.entry.url || ''}`);
+      else if (m.method === 'Network.requestWillBeSent') this.requested.push(m.params.request.url);
       else if (m.method === 'Page.loadEventFired' && this.loaded) this.loaded();
     });
   }
@@ -108,8 +115,9 @@ export class Page {
     return this.browser.send(method, params, this.sessionId);
   }
 
-  async enable() {
-    await Promise.all(['Runtime.enable', 'Log.enable', 'Page.enable', 'DOM.enable'].map((m) => this.send(m)));
+  async enable(width, height) {
+    await Promise.all(['Runtime.enable', 'Log.enable', 'Page.enable', 'DOM.enable', 'Network.enable'].map((m) => this.send(m)));
+    await this.send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false });
     // As if the window had the focus (a headless tab may not): :focus styles apply, focus events fire.
     await this.send('Emulation.setFocusEmulationEnabled', { enabled: true });
   }
@@ -130,25 +138,29 @@ export class Page {
     return result.value;
   }
 
-  /// Waits, in the page, until `predicate` (an expression) is truthy; its value. Bounded by `ms`.
-  async waitFor(predicate, ms = 30000) {
-    return this.evaluate(`new Promise((resolve, reject) => {
-      const limit = performance.now() + ${ms};
-      const check = () => {
-        let value;
-        try { value = (${predicate}); } catch (e) { return reject(e); }
-        if (value) return resolve(value);
-        if (performance.now() > limit) return reject(new Error('waited ${ms} ms for: ' + ${JSON.stringify(predicate)}));
-        setTimeout(check, 10);
-      };
-      check();
-    })`);
+  /// One key pressed and released, as a keyboard would.
+  async key(name) {
+    const { text, ...key } = KEYS[name];
+    await this.send('Input.dispatchKeyEvent', { type: 'keyDown', ...key, text });
+    await this.send('Input.dispatchKeyEvent', { type: 'keyUp', ...key });
   }
 
-  /// One key pressed and released, as a keyboard would (`text` for keys that type: Enter is "\r").
-  async key(key, code, keyCode, text = undefined) {
-    await this.send('Input.dispatchKeyEvent', { type: 'keyDown', key, code, windowsVirtualKeyCode: keyCode, text });
-    await this.send('Input.dispatchKeyEvent', { type: 'keyUp', key, code, windowsVirtualKeyCode: keyCode });
+  /// The pointer moved to the middle of the element `selector` finds (scrolled into view).
+  async hover(selector) {
+    const at = await this.evaluate(`(() => {
+      const element = document.querySelector(${JSON.stringify(selector)});
+      element.scrollIntoView({ block: 'center' });
+      const box = element.getBoundingClientRect();
+      return { x: box.left + box.width / 2, y: box.top + box.height / 2 };
+    })()`);
+    await this.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: at.x, y: at.y });
+  }
+
+  /// Chooses `path` in the file input `selector` finds, as a person would in the file dialog.
+  async setFiles(selector, path) {
+    const { root } = await this.send('DOM.getDocument');
+    const { nodeId } = await this.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    await this.send('DOM.setFileInputFiles', { nodeId, files: [path] });
   }
 
   async screenshot() {

@@ -20,12 +20,17 @@ namespace agg::testing {
 class local_upstream {
  public:
   explicit local_upstream(std::chrono::milliseconds delay = std::chrono::milliseconds{0})
-      : server_(upstream::upstream_options{"127.0.0.1", 0, delay}) {
+      : local_upstream(upstream::upstream_options{"127.0.0.1", 0, delay}) {}
+  /// With `options.port` 0 whatever it says (a test never takes a fixed port); HTTPS with its TLS files.
+  explicit local_upstream(upstream::upstream_options options)
+      : https_(!options.tls_cert.empty()), server_((options.port = 0, options)) {
     server_.start();
   }
 
   [[nodiscard]] std::uint16_t port() const noexcept { return server_.port(); }
-  [[nodiscard]] std::string base() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+  [[nodiscard]] std::string base() const {
+    return (https_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(server_.port());
+  }
   /// `/api/?<query>` on this upstream.
   [[nodiscard]] std::string api(std::string_view query) const { return base() + "/api/?" + std::string{query}; }
   [[nodiscard]] upstream::upstream_stats stats() const { return server_.stats(); }
@@ -37,6 +42,7 @@ class local_upstream {
   }
 
  private:
+  bool https_;
   upstream::upstream_server server_;
 };
 

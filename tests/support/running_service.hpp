@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "aggregator/client/transfer.hpp"
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
@@ -72,6 +73,9 @@ class running_service {
     now.transfers_in_flight = client_.transfers_in_flight();
     now.open_connections = data_.open_connections();
     now.connections_refused = data_.refused_connections();
+    const auto connections = client::connections_so_far();
+    now.upstream_connections_opened = connections.opened;
+    now.upstream_connections_reused = connections.reused;
     return now;
   }
 
