@@ -75,12 +75,20 @@ void service_log::access(const access_entry &e) const {
     w.raw(",").key("bytes").number(static_cast<long long>(e.bytes));
     w.raw(",").key("duration_ms").number(ms, 3);
     w.raw(",").key("upstream_calls").number(static_cast<long long>(e.upstream_calls));
-    w.raw(",").key("upstream_failures").number(static_cast<long long>(e.upstream_failures)).raw("}");
+    w.raw(",").key("upstream_failures").number(static_cast<long long>(e.upstream_failures));
+    if (!e.trace_id.empty()) {
+      w.raw(",").key("trace_id").string(e.trace_id).raw(",").key("span_id").string(e.span_id);
+      if (!e.parent_id.empty()) w.raw(",").key("parent_span_id").string(e.parent_id);
+    }
+    w.raw("}");
   } else {
     char numbers[128];
     std::snprintf(numbers, sizeof numbers, "%d %zu %.3fms upstreams=%zu failed=%zu", e.status, e.bytes, ms,
                   e.upstream_calls, e.upstream_failures);
     line = timestamp() + " " + escaped(e.request_id) + " " + escaped(e.method) + " " + escaped(e.path) + " " + numbers;
+    if (!e.trace_id.empty())
+      line += " trace=" + std::string{e.trace_id} + " span=" + std::string{e.span_id} +
+              (e.parent_id.empty() ? "" : " parent=" + std::string{e.parent_id});
   }
   write_line(std::move(line));
 }

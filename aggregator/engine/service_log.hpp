@@ -20,6 +20,9 @@ struct access_entry {
   std::chrono::steady_clock::duration took{};
   std::size_t upstream_calls = 0;
   std::size_t upstream_failures = 0;
+  std::string_view trace_id;   ///< empty when the request is in no trace
+  std::string_view span_id;    ///< the request's own span
+  std::string_view parent_id;  ///< the caller's span; empty when the trace started here
 };
 
 /// Writes the service's log to stderr, one line per event (text or JSON), each with a single

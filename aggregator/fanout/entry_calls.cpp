@@ -127,6 +127,10 @@ client::upstream_call make_call(const call_values &c) {
     typed = typed || config::equal_ignoring_case(name, "content-type");
     call.headers.push_back(name + ": " + line);
   }
+  if (const auto &trace = c.plan.inputs.trace) {
+    call.headers.push_back("traceparent: " + trace->child_traceparent());
+    if (!trace->tracestate.empty()) call.headers.push_back("tracestate: " + trace->tracestate);
+  }
   if (entry.forward_body) call.body = c.plan.inputs.body;
   if (entry.body) {
     std::string json_text;

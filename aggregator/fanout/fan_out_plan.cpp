@@ -52,6 +52,8 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
   std::vector<std::string> lines;
   if (!headers) return lines;
   for (const auto &name : route.forward_headers) {
+    // Trace context is the plan's own: each call gets a span of its own, never the caller's as it came.
+    if (config::equal_ignoring_case(name, "traceparent") || config::equal_ignoring_case(name, "tracestate")) continue;
     const auto value = headers(name);
     if (!value) continue;
     if (config::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a line break or NUL");
@@ -63,7 +65,8 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
 }  // namespace
 
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_route, const query_params &query,
-                                                    const header_lookup &headers, std::string_view body) {
+                                                    const header_lookup &headers, std::string_view body,
+                                                    std::optional<http::trace_context> trace) {
   const config::route_config &route = *shared_route;
   const auto now = std::chrono::steady_clock::now();
   const std::string *num_text = nullptr;
@@ -107,6 +110,7 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   if (auto *error = std::get_if<request_error>(&header_lines)) return std::move(*error);
   inputs.header_lines = std::get<std::vector<std::string>>(std::move(header_lines));
   inputs.call_timeout = std::min(route.timeout, time_limit);
+  inputs.trace = std::move(trace);
   if (route.takes_body) {
     boost::system::error_code ec;
     inputs.body_value = boost::json::parse(body, ec);

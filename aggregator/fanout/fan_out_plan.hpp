@@ -15,6 +15,7 @@
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/outcome_kind.hpp"
+#include "aggregator/http/trace_context.hpp"
 
 namespace agg::fanout {
 
@@ -47,6 +48,7 @@ struct plan_inputs {
   std::vector<std::string> header_lines;                   ///< forwarded request headers, "Name: value"
   std::string body;                                        ///< the client's JSON body (routes that take one)
   boost::json::value body_value;                           ///< the same, parsed
+  std::optional<http::trace_context> trace;                ///< every call gets a child span of it
 };
 
 /// The upstream calls one request to a route turns into, in the order the response lists them:
@@ -75,7 +77,10 @@ struct fan_out_plan {
 /// no other entry into calls; parameter values only ever fill template slots. The deadline starts
 /// now. Request headers the route forwards are looked up with `headers` (none when it is empty).
 /// `body` is the client's request body, for a route that takes one (it must be JSON then).
+/// `trace`, when there is one, gives every call a `traceparent` of its own (and the caller's
+/// `tracestate`); a route cannot forward those two headers as they came.
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr route, const query_params &query,
-                                                    const header_lookup &headers = {}, std::string_view body = {});
+                                                    const header_lookup &headers = {}, std::string_view body = {},
+                                                    std::optional<http::trace_context> trace = std::nullopt);
 
 }  // namespace agg::fanout

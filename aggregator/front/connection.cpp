@@ -54,6 +54,7 @@ void write_head(std::string &out, int status, std::string_view content_type, std
   else
     http::append_header(out, "Transfer-Encoding", "chunked");
   http::append_header(out, "X-Request-Id", state.request_id);
+  if (state.trace) http::append_header(out, "traceresponse", state.trace->traceparent());
   http::append_header(out, "Server-Timing", server_timing(state));
   for (const auto &h : headers) http::append_header(out, h.name, h.value);
   if (closing)
@@ -355,7 +356,10 @@ void connection::log_and_count(const request_state &state, int status, std::size
   engine::engine &engine = front_.plane().engine();
   engine.stats.record_request(state.route, status, took);
   engine.log.access({state.request_id, state.request.method, state.path.empty() ? state.request.target : state.path,
-                     state.route, status, bytes, took, state.upstream_calls, state.upstream_failures});
+                     state.route, status, bytes, took, state.upstream_calls, state.upstream_failures,
+                     state.trace ? std::string_view{state.trace->trace_id} : std::string_view{},
+                     state.trace ? std::string_view{state.trace->span_id} : std::string_view{},
+                     state.trace ? std::string_view{state.trace->parent_id} : std::string_view{}});
 }
 
 }  // namespace agg::front

@@ -92,7 +92,8 @@ void serve_job_create(exchange x) {
     if (!route->takes_body) return refuse_job(x, "route " + route->name + " takes no request body");
     route_body = boost::json::serialize(*given);
   }
-  auto planned = fanout::make_plan(route, query, {}, route_body);
+  auto planned =
+      fanout::make_plan(route, query, {}, route_body, x.state.trace);  // the job's calls: in its POST's trace
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.client->respond(std::move(x.state), response::error(error->status, error->code, error->message));
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9,6 +10,7 @@
 
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/http/request.hpp"
+#include "aggregator/http/trace_context.hpp"
 
 namespace agg::front {
 
@@ -19,9 +21,10 @@ struct request_state {
   http::request request;
   std::chrono::steady_clock::time_point started;  ///< its first byte
   std::string request_id;
-  std::string path;            ///< the target's path, percent-decoded
-  fanout::query_params query;  ///< the target's query parameters, percent-decoded
-  std::string route = "-";     ///< the route's name, "-" for other endpoints
+  std::optional<http::trace_context> trace;  ///< its W3C trace: the caller's, or one it started
+  std::string path;                          ///< the target's path, percent-decoded
+  fanout::query_params query;                ///< the target's query parameters, percent-decoded
+  std::string route = "-";                   ///< the route's name, "-" for other endpoints
   std::size_t upstream_calls = 0;
   std::size_t upstream_failures = 0;
   std::string timing_entries;  ///< Server-Timing entries after `total`, e.g. per upstream

@@ -114,6 +114,8 @@ void route_request(loop_front &front, std::shared_ptr<connection> client, reques
   const auto given_id = state.request.header("X-Request-Id");
   state.request_id =
       given_id && http::acceptable_request_id(*given_id) ? std::string{*given_id} : http::new_request_id();
+  state.trace = http::continue_trace(state.request.header("traceparent"), state.request.header("tracestate"));
+  if (!state.trace && engine.config.server.start_traces) state.trace = http::start_trace();
   exchange x{front, std::move(client), std::move(state)};
   request_state &s = x.state;
   const std::string target_text = encoded_target(s.request.target);

@@ -37,7 +37,10 @@ std::optional<clock::duration> lifetime(const config::cache_policy &policy, cons
 
 std::string cache_key(const client::upstream_call &call) {
   std::string key = call.url;
-  for (const auto &line : call.headers) (key += '\n') += line;
+  // A call's trace context names its span, not what it asks: calls that differ only there share an
+  // answer (a coalesced upstream sees the first call's span).
+  for (const auto &line : call.headers)
+    if (!line.starts_with("traceparent: ") && !line.starts_with("tracestate: ")) (key += '\n') += line;
   if (call.return_headers != nullptr)  // a reply keeps only the headers its call asked for
     for (const auto &name : *call.return_headers) (key += "\nreturn ") += name;
   return key;
