@@ -38,8 +38,9 @@ struct client_options {
   std::string ca_file;                         ///< PEM CA certificates for every HTTPS origin; empty: the system store
   std::map<std::string, origin_options, std::less<>> origins;  ///< keyed by origin, e.g. https://api.test:8443
 
-  /// True when some HTTPS call differs from curl's defaults: then every call sets its TLS options.
-  [[nodiscard]] bool tls_customised() const noexcept { return !ca_file.empty() || !origins.empty(); }
+  /// True when some call differs from the defaults (a CA, an origin's own options): then every call
+  /// sets its TLS options and HTTP version, since a pooled handle may have served another origin.
+  [[nodiscard]] bool customised() const noexcept { return !ca_file.empty() || !origins.empty(); }
   /// The options of `origin`, or null when it has none of its own.
   [[nodiscard]] const origin_options *options_of(std::string_view origin) const {
     const auto it = origins.find(origin);

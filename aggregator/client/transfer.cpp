@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 namespace agg::client {
 
@@ -62,7 +63,7 @@ transfer::transfer(easy_handle &easy, const upstream_call &call, const client_op
   easy_.set(CURLOPT_NOPROGRESS, 1L);
   set_method(call);
   over_tls_ = call.url.starts_with("https:");
-  if (over_tls_ && options.tls_customised()) set_tls(call, options);
+  if (options.customised()) set_origin_options(call, options);
 }
 
 namespace {
@@ -80,11 +81,25 @@ const char *default_ca_file() {
 
 }  // namespace
 
-void transfer::set_tls(const upstream_call &call, const client_options &options) {
-  // Set on every HTTPS call: the pooled handle may have served another origin's.
-  static const tls_options defaults;
+void transfer::set_origin_options(const upstream_call &call, const client_options &options) {
+  static const origin_options defaults;
   const origin_options *own = options.options_of(call.origin());
-  const tls_options &tls = own != nullptr ? own->tls : defaults;
+  const origin_options &origin = own != nullptr ? *own : defaults;
+  // HTTP/2 over TLS is agreed by ALPN (HTTP/1.1 when the server offers no h2); without TLS only by
+  // prior knowledge, which the config allows only where libcurl does it right.
+  long version = CURL_HTTP_VERSION_1_1;
+  if (origin.http == http_version::v2)
+    version = over_tls_ ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  if (origin.http == http_version::automatic) version = CURL_HTTP_VERSION_2TLS;
+  multiplexed_ = version != CURL_HTTP_VERSION_1_1 && (over_tls_ || origin.http == http_version::v2);
+  if (multiplexed_) origin_hash_ = std::hash<std::string_view>{}(call.origin());
+  easy_.set(CURLOPT_HTTP_VERSION, version);
+  // Parallel calls wait for the connection being made and share it, rather than each opening one.
+  easy_.set(CURLOPT_PIPEWAIT, multiplexed_ ? 1L : 0L);
+  if (over_tls_) set_tls(call, options, origin.tls);
+}
+
+void transfer::set_tls(const upstream_call &call, const client_options &options, const tls_options &tls) {
   const std::string &ca = !tls.ca_file.empty() ? tls.ca_file : options.ca_file;
   easy_.set(CURLOPT_CAINFO, ca.empty() ? default_ca_file() : ca.c_str());
   easy_.set(CURLOPT_SSLCERT, tls.cert_file.empty() ? nullptr : tls.cert_file.c_str());

@@ -41,6 +41,10 @@ class transfer {
   static easy_handle new_handle();
 
   [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
+  /// True when the call is to share a connection with its origin's other calls (HTTP/2): a loop
+  /// puts all of them in one multi handle, the one `origin_hash()` picks.
+  [[nodiscard]] bool multiplexed() const noexcept { return multiplexed_; }
+  [[nodiscard]] std::size_t origin_hash() const noexcept { return origin_hash_; }
   /// True when the call's deadline had passed before it could start: run nothing, take expired().
   [[nodiscard]] bool expired() const noexcept { return expired_; }
   /// The reply of a call whose deadline passed before it started.
@@ -56,8 +60,9 @@ class transfer {
  private:
   /// The request's method and body (a GET resets what an earlier call on the handle set).
   void set_method(const upstream_call &call);
-  /// The call's TLS options: its origin's, the client's or curl's defaults (see client_options).
-  void set_tls(const upstream_call &call, const client_options &options);
+  /// The call's HTTP version and TLS options: its origin's, the client's or curl's defaults.
+  void set_origin_options(const upstream_call &call, const client_options &options);
+  void set_tls(const upstream_call &call, const client_options &options, const tls_options &tls);
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
   static int on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept;
 
@@ -74,6 +79,8 @@ class transfer {
   std::optional<url_handle> url_;  // the call's URL, pre-parsed, while curl uses it
   bool body_too_large_ = false;
   bool over_tls_ = false;
+  bool multiplexed_ = false;
+  std::size_t origin_hash_ = 0;
   std::string body_;
   std::array<char, CURL_ERROR_SIZE> curl_message_{};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -193,8 +193,10 @@ void upstream_loop::give_back(easy_handle easy) {
 }
 
 bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
-  shard &s = *shards_[next_shard_];
-  next_shard_ = (next_shard_ + 1) % shards_.size();
+  // An HTTP/2 origin's calls all go to one multi handle: a connection is shared within one only.
+  const bool multiplexed = awaiter.work->multiplexed();
+  shard &s = *shards_[multiplexed ? awaiter.work->origin_hash() % shards_.size() : next_shard_];
+  if (!multiplexed) next_shard_ = (next_shard_ + 1) % shards_.size();
   awaiter.work->easy().set(CURLOPT_PRIVATE, static_cast<void *>(&awaiter));
   if (const CURLMcode rc = curl_multi_add_handle(s.multi.get(), awaiter.work->easy().get()); rc != CURLM_OK) {
     report("curl_multi_add_handle", curl_multi_strerror(rc));

@@ -1,16 +1,25 @@
 // HTTPS upstreams: verification against a CA, the failures a certificate can cause (each as error
-// kind "tls" with curl's message), SNI through server_name, mutual TLS, and the TLS files the
-// config names checked at start with their JSON paths.
+// kind "tls" with curl's message), SNI through server_name, mutual TLS, the TLS files the config
+// names checked at start with their JSON paths, and HTTP/2 where the linked libcurl does it.
 #include <catch2/catch.hpp>
 
 #include <boost/json/parse.hpp>
 
+#include <curl/curl.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "aggregator/process/child_process.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
+#include "tests/support/nginx_proxy.hpp"
 #include "tests/support/routes.hpp"
 #include "tests/support/running_service.hpp"
 #include "tests/support/test_certs.hpp"
@@ -223,4 +232,99 @@ TEST_CASE("the bundled upstream serves HTTPS from the command line, and requires
   CHECK(kind_of(call_of(with)) == "ok");
   upstream.signal(SIGTERM);
   CHECK(upstream.wait() == 0);
+}
+
+namespace {
+
+/// Debian's nginx serving HTTPS with HTTP/2 (and HTTP/1.1, by ALPN) in front of `backend`, logging
+/// each request's connection number and protocol.
+class nginx_h2 {
+ public:
+  nginx_h2(const test_certs &certs, const local_upstream &backend) {
+    const std::string prefix = dir_.path.string();
+    port_ = agg::testing::refused_port();
+    const std::string conf = dir_.file(
+        "nginx.conf", "daemon off; master_process off; worker_processes 1;\npid " + prefix +
+                          "/nginx.pid; error_log stderr warn;\nevents { worker_connections 256; }\nhttp {\n"
+                          "  log_format conn '$connection $server_protocol';\n  access_log " +
+                          prefix + "/access.log conn;\n  client_body_temp_path " + prefix + "/b; proxy_temp_path " +
+                          prefix + "/p; fastcgi_temp_path " + prefix + "/f; uwsgi_temp_path " + prefix +
+                          "/u; scgi_temp_path " + prefix + "/s;\n  server { listen 127.0.0.1:" + std::to_string(port_) +
+                          " ssl http2;\n    ssl_certificate " + certs.pem("server") + "; ssl_certificate_key " +
+                          certs.key("server") + ";\n    location / { proxy_pass " + backend.base() + "; } } }\n");
+    process_.emplace(std::vector<std::string>{agg::testing::nginx_proxy::binary, "-p", prefix, "-c", conf});
+  }
+  [[nodiscard]] std::string origin() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  /// "connection protocol" of every request logged so far.
+  [[nodiscard]] std::vector<std::string> log() const {
+    std::ifstream in{dir_.path / "access.log"};
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+ private:
+  agg::testing::scratch_dir dir_;
+  std::uint16_t port_ = 0;
+  std::optional<agg::process::child_process> process_;
+};
+
+bool links_curl_8() { return curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000; }
+
+}  // namespace
+
+TEST_CASE("an origin set to HTTP/2 gets an aggregation's ten calls on one connection (TLS, ALPN)") {
+  INFO("nginx is missing: scripts/install-deps.sh installs it (Debian's nginx-light)");
+  REQUIRE(std::filesystem::exists(agg::testing::nginx_proxy::binary));
+  test_certs certs;
+  local_upstream backend{std::chrono::milliseconds{20}};  // long enough for all ten to be in flight at once
+  nginx_h2 nginx{certs, backend};
+  const std::string ca = json_string(certs.pem("ca"));
+  for (const auto &[http, connections, protocol] :
+       {std::tuple{"2", 1, "HTTP/2.0"}, std::tuple{"1.1", 10, "HTTP/1.1"}}) {
+    INFO(http);
+    running_service service{agg::testing::config_from(
+        R"({"server":{"listen":"127.0.0.1:0"},"client":{"ca_file":)" + ca + R"(,"origins":{")" + nginx.origin() +
+        R"(":{"http":")" + http + R"("}}},"routes":[{"name":"t","path":"/api/t","upstreams":[{"url":")" +
+        nginx.origin() + R"(/api/?task_id={i}","repeat":true}],"num":{"default":10,"max":10}}]})")};
+    const bool up = agg::testing::eventually([&] { return static_cast<bool>(service.http().Get("/api/t?num=1")); });
+    REQUIRE(up);
+    const auto before = nginx.log().size();
+    const auto r = service.http().Get("/api/t?num=10");
+    REQUIRE(r);
+    const auto doc = boost::json::parse(r->body);
+    CHECK(doc.at("succeeded") == 10);
+    long connects = 0;
+    for (const auto &entry : doc.at("upstreams").as_array()) connects += entry.at("connects").as_int64();
+    CHECK(connects <= connections);  // the warm-up call may have left one open
+    const auto lines = nginx.log();
+    std::set<std::string> used;
+    for (std::size_t i = before; i < lines.size(); ++i) {
+      CHECK_THAT(lines[i], Catch::EndsWith(protocol));
+      used.insert(lines[i].substr(0, lines[i].find(' ')));
+    }
+    CHECK(lines.size() - before == 10);
+    CHECK(used.size() == static_cast<std::size_t>(connections));
+  }
+}
+
+TEST_CASE("HTTP/2 is refused where the linked libcurl gets it wrong, and --check says why") {
+  const auto problems = [](const std::string &origins) {
+    const auto parsed = agg::config::parse_config(
+        R"({"client":{"origins":)" + origins +
+        R"(},"routes":[{"name":"t","path":"/t","upstreams":[{"url":"http://127.0.0.1:9/x"}]}]})");
+    const auto *errors = std::get_if<agg::config::config_errors>(&parsed);
+    return errors == nullptr ? std::string{} : to_string(errors->at(0));
+  };
+  CHECK(problems(R"({"https://127.0.0.1:9":{"http":"2"}})").empty());
+  CHECK(problems(R"({"http://127.0.0.1:9":{"http":"auto"}})").empty());  // auto is HTTP/1.1 without TLS
+  CHECK(problems(R"({"http://127.0.0.1:9":{"http":"3"}})") ==
+        R"(client.origins["http://127.0.0.1:9"].http: must be "1.1", "2" or "auto")");
+  if (links_curl_8()) {
+    CHECK(problems(R"({"http://127.0.0.1:9":{"http":"2"}})").empty());
+  } else {
+    CHECK_THAT(problems(R"({"http://127.0.0.1:9":{"http":"2"}})"),
+               Catch::StartsWith(R"(client.origins["http://127.0.0.1:9"].http: cannot be "2": libcurl 7.)") &&
+                   Catch::Contains("fails parallel HTTP/2 streams without TLS (h2c)"));
+  }
 }
