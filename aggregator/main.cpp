@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <curl/curl.h>
+
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/tls_files.hpp"
 #include "aggregator/control/admin_server.hpp"
 #include "aggregator/engine/engine.hpp"
@@ -215,6 +218,17 @@ int main(int argc, char **argv) {
                 port, source.c_str(), client.loop_count());
     std::printf("control plane listening on http://%s:%u (%s/metrics, /ready, /health)\n",
                 config.server.admin_host.c_str(), admin_port, tokens.admin ? "/admin/routes, " : "");
+    const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+    const bool threaded = curl->ares == nullptr && (curl->features & CURL_VERSION_ASYNCHDNS) != 0;
+    std::printf("upstream client: libcurl %s, %s, %s resolver (never blocks a loop: %s), HTTP/2: %s\n", curl->version,
+                curl->ssl_version,
+                curl->ares != nullptr ? "c-ares"
+                : threaded            ? "threaded"
+                                      : "blocking",
+                curl->ares != nullptr || threaded ? "yes" : "NO",
+                (curl->features & CURL_VERSION_HTTP2) == 0   ? "none"
+                : agg::config::http2_refusal("http").empty() ? "over TLS and h2c"
+                                                             : "over TLS only");
     for (const auto &route : config.routes) {
       const char *method = route->takes_body ? "POST" : "GET";
       std::printf("  %s %s  (async)   %s %s  (sync baseline)\n", method, route->path.c_str(), method,

@@ -246,7 +246,7 @@ class nginx_h2 {
     const std::string conf = dir_.file(
         "nginx.conf", "daemon off; master_process off; worker_processes 1;\npid " + prefix +
                           "/nginx.pid; error_log stderr warn;\nevents { worker_connections 256; }\nhttp {\n"
-                          "  log_format conn '$connection $server_protocol';\n  access_log " +
+                          "  log_format conn '$connection $request_uri $server_protocol';\n  access_log " +
                           prefix + "/access.log conn;\n  client_body_temp_path " + prefix + "/b; proxy_temp_path " +
                           prefix + "/p; fastcgi_temp_path " + prefix + "/f; uwsgi_temp_path " + prefix +
                           "/u; scgi_temp_path " + prefix + "/s;\n  server { listen 127.0.0.1:" + std::to_string(port_) +
@@ -255,7 +255,7 @@ class nginx_h2 {
     process_.emplace(std::vector<std::string>{agg::testing::nginx_proxy::binary, "-p", prefix, "-c", conf});
   }
   [[nodiscard]] std::string origin() const { return "https://127.0.0.1:" + std::to_string(port_); }
-  /// "connection protocol" of every request logged so far.
+  /// "connection target protocol" of every request logged so far.
   [[nodiscard]] std::vector<std::string> log() const {
     std::ifstream in{dir_.path / "access.log"};
     std::vector<std::string> lines;
@@ -286,24 +286,33 @@ TEST_CASE("an origin set to HTTP/2 gets an aggregation's ten calls on one connec
     running_service service{agg::testing::config_from(
         R"({"server":{"listen":"127.0.0.1:0"},"client":{"ca_file":)" + ca + R"(,"origins":{")" + nginx.origin() +
         R"(":{"http":")" + http + R"("}}},"routes":[{"name":"t","path":"/api/t","upstreams":[{"url":")" +
-        nginx.origin() + R"(/api/?task_id={i}","repeat":true}],"num":{"default":10,"max":10}}]})")};
-    const bool up = agg::testing::eventually([&] { return static_cast<bool>(service.http().Get("/api/t?num=1")); });
+        nginx.origin() +
+        R"(/api/?task_id={i}&run={run}","repeat":true}],"num":{"default":10,"max":10},"params":{"run":{}}}]})")};
+    const bool up =
+        agg::testing::eventually([&] { return static_cast<bool>(service.http().Get("/api/t?num=1&run=warm")); });
     REQUIRE(up);
-    const auto before = nginx.log().size();
-    const auto r = service.http().Get("/api/t?num=10");
+    const std::string run = std::string{"run="} + (http[0] == '2' ? "h2" : "h1");
+    const auto r = service.http().Get("/api/t?num=10&" + run);
     REQUIRE(r);
     const auto doc = boost::json::parse(r->body);
     CHECK(doc.at("succeeded") == 10);
     long connects = 0;
     for (const auto &entry : doc.at("upstreams").as_array()) connects += entry.at("connects").as_int64();
     CHECK(connects <= connections);  // the warm-up call may have left one open
-    const auto lines = nginx.log();
+    std::vector<std::string> lines;  // this run's, once nginx has logged them all
+    const bool logged = agg::testing::eventually([&] {
+      lines.clear();
+      for (const auto &line : nginx.log())
+        if (line.find(run + " ") != std::string::npos) lines.push_back(line);
+      return lines.size() >= 10;
+    });
+    CHECK(logged);
     std::set<std::string> used;
-    for (std::size_t i = before; i < lines.size(); ++i) {
-      CHECK_THAT(lines[i], Catch::EndsWith(protocol));
-      used.insert(lines[i].substr(0, lines[i].find(' ')));
+    for (const auto &line : lines) {
+      CHECK_THAT(line, Catch::EndsWith(protocol));
+      used.insert(line.substr(0, line.find(' ')));
     }
-    CHECK(lines.size() - before == 10);
+    CHECK(lines.size() == 10);
     CHECK(used.size() == static_cast<std::size_t>(connections));
   }
 }
