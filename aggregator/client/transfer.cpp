@@ -188,11 +188,11 @@ int transfer::on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_o
 
 namespace {
 
-/// True when curl's message for a failed send or receive is TLS's: with TLS 1.3 a server refuses a
-/// client certificate (or its absence) after the handshake, as an alert on the first read.
-bool tls_alert(const char *message) noexcept {
-  return std::strstr(message, "SSL") != nullptr || std::strstr(message, "alert") != nullptr;
-}
+/// True when curl's message for a failed send or receive is a TLS alert from the server: with TLS
+/// 1.3 a server refuses a client certificate (or its absence) after the handshake, on the first
+/// read ("... SSL routines::tlsv13 alert certificate required"). A reset or an early close over TLS
+/// ("SSL_read: Connection reset by peer") stays a transport failure.
+bool tls_alert(const char *message) noexcept { return std::strstr(message, " alert ") != nullptr; }
 
 transfer_error classify(CURLcode result, bool body_too_large, bool over_tls, const char *message) noexcept {
   switch (result) {
