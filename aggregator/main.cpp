@@ -4,12 +4,15 @@
 
 #include <curl/curl.h>
 
+#include <boost/url/parse.hpp>
+
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <string>
 #include <tuple>
 #include <variant>
+#include <vector>
 
 #include "aggregator/client/transfer.hpp"
 #include "aggregator/client/upstream_client.hpp"
@@ -59,6 +62,29 @@ std::variant<loaded_config, agg::config::config_errors> load(const std::string &
 }
 
 using level = agg::config::log_config::level;
+
+/// The upstream URLs that point at the service's own data plane: a route calling itself (the loop
+/// guard answers its inner calls 508), said as "routes[i].upstreams[j].url: ..." lines.
+std::vector<std::string> self_calls(const agg::config::service_config &config) {
+  std::vector<std::string> found;
+  const auto local = [](std::string_view host) {
+    return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "0.0.0.0";
+  };
+  for (std::size_t r = 0; r < config.routes.size(); ++r) {
+    const auto &entries = config.routes[r]->upstreams;
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+      const std::string &text = entries[e].url.text();
+      const auto origin = boost::urls::parse_uri(std::string_view{text}.substr(0, entries[e].url.origin_length()));
+      if (!origin || origin->port_number() != config.server.port) continue;
+      const std::string_view host = origin->encoded_host();
+      if (host == config.server.host || (local(host) && local(config.server.host)))
+        found.push_back("routes[" + std::to_string(r) + "].upstreams[" + std::to_string(e) +
+                        "].url points at this service's own listen address (its calls will be refused: 508 Loop "
+                        "Detected)");
+    }
+  }
+  return found;
+}
 
 /// Lowers the connection caps when the descriptor limit cannot hold them both: an aggregation of N
 /// calls holds N+1 sockets, and a process out of descriptors fails calls as "couldn't connect".
@@ -136,6 +162,8 @@ int main(int argc, char **argv) {
     if (const auto *errors = std::get_if<agg::config::config_errors>(&checked))
       return report_config_errors(check_file, *errors);
     const auto &valid = std::get<loaded_config>(checked);
+    for (const auto &warning : self_calls(valid.file.config))
+      std::printf("%s: warning: %s\n", check_file.c_str(), warning.c_str());
     std::printf("%s: ok (%zu routes; admin API %s)\n", check_file.c_str(), valid.file.config.routes.size(),
                 valid.tokens.admin ? "on" : "off");
     return 0;
@@ -192,6 +220,7 @@ int main(int argc, char **argv) {
       if (!options.tls.verify)
         log.event(level::warn, "client.origins[\"" + origin +
                                    "\"].tls.verify is false: its certificate and host name are not checked");
+    for (const auto &warning : self_calls(config)) log.event(level::warn, warning);
     if (tokens.admin && config_file.empty())
       log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
     std::uint16_t port = 0;

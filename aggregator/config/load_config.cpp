@@ -50,10 +50,11 @@ void read_address(config_checker &c, const json::object &o, const std::string &p
 
 void read_server(config_checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
-  const json::object *o = c.object(v, path,
-                                   {"listen", "admin_listen", "threads", "backlog", "max_connections",
-                                    "max_aggregations", "sync_threads", "sync_queue", "request_timeout_ms",
-                                    "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms", "start_traces"});
+  const json::object *o =
+      c.object(v, path,
+               {"listen", "admin_listen", "threads", "backlog", "max_connections", "max_aggregations", "sync_threads",
+                "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms",
+                "start_traces", "max_hops"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
@@ -68,6 +69,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   c.millis(*o, path, "send_timeout_ms", out.send_timeout, 1, 3'600'000);
   c.millis(*o, path, "shutdown_grace_ms", out.shutdown_grace, 0, 3'600'000);
   c.boolean(*o, path, "start_traces", out.start_traces);
+  c.integer(*o, path, "max_hops", out.max_hops, 1, 100);
 }
 
 void read_log(config_checker &c, const json::value &v, log_config &out) {

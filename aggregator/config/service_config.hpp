@@ -201,6 +201,7 @@ struct server_config {
   std::chrono::milliseconds send_timeout{30'000};    ///< an answer the client does not read for this long is dropped
   std::chrono::milliseconds shutdown_grace{10'000};  ///< in-flight requests' time to finish on SIGTERM
   bool start_traces = true;  ///< a request without a valid traceparent starts a W3C trace of its own
+  unsigned max_hops = 5;     ///< a request that passed through this many aggregators is refused (508)
 };
 
 /// What the service logs to stderr: one access line per request at `info`, plus its own events.

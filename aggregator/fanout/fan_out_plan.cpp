@@ -52,8 +52,10 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
   std::vector<std::string> lines;
   if (!headers) return lines;
   for (const auto &name : route.forward_headers) {
-    // Trace context is the plan's own: each call gets a span of its own, never the caller's as it came.
-    if (config::equal_ignoring_case(name, "traceparent") || config::equal_ignoring_case(name, "tracestate")) continue;
+    // Trace context and hop marker are the plan's own: never the caller's as they came.
+    if (config::equal_ignoring_case(name, "traceparent") || config::equal_ignoring_case(name, "tracestate") ||
+        config::equal_ignoring_case(name, "via") || config::equal_ignoring_case(name, http::hops_header))
+      continue;
     const auto value = headers(name);
     if (!value) continue;
     if (config::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a line break or NUL");
@@ -66,7 +68,7 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
 
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_route, const query_params &query,
                                                     const header_lookup &headers, std::string_view body,
-                                                    std::optional<http::trace_context> trace) {
+                                                    call_marks marks) {
   const config::route_config &route = *shared_route;
   const auto now = std::chrono::steady_clock::now();
   const std::string *num_text = nullptr;
@@ -110,7 +112,8 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   if (auto *error = std::get_if<request_error>(&header_lines)) return std::move(*error);
   inputs.header_lines = std::get<std::vector<std::string>>(std::move(header_lines));
   inputs.call_timeout = std::min(route.timeout, time_limit);
-  inputs.trace = std::move(trace);
+  inputs.trace = std::move(marks.trace);
+  inputs.header_lines.insert(inputs.header_lines.end(), marks.header_lines.begin(), marks.header_lines.end());
   if (route.takes_body) {
     boost::system::error_code ec;
     inputs.body_value = boost::json::parse(body, ec);

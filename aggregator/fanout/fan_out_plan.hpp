@@ -15,6 +15,7 @@
 #include "aggregator/client/upstream_call.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/outcome_kind.hpp"
+#include "aggregator/http/loop_guard.hpp"
 #include "aggregator/http/trace_context.hpp"
 
 namespace agg::fanout {
@@ -77,10 +78,15 @@ struct fan_out_plan {
 /// no other entry into calls; parameter values only ever fill template slots. The deadline starts
 /// now. Request headers the route forwards are looked up with `headers` (none when it is empty).
 /// `body` is the client's request body, for a route that takes one (it must be JSON then).
-/// `trace`, when there is one, gives every call a `traceparent` of its own (and the caller's
-/// `tracestate`); a route cannot forward those two headers as they came.
+/// What the service itself marks every call of a request with: a span of the request's trace (a
+/// `traceparent` of its own, and the caller's `tracestate`) and the hop marker (`Via`, the hop
+/// count). A route cannot forward those headers as they came.
+struct call_marks {
+  std::optional<http::trace_context> trace;
+  std::vector<std::string> header_lines;
+};
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr route, const query_params &query,
                                                     const header_lookup &headers = {}, std::string_view body = {},
-                                                    std::optional<http::trace_context> trace = std::nullopt);
+                                                    call_marks marks = {});
 
 }  // namespace agg::fanout

@@ -195,7 +195,7 @@ void serve_route(exchange x, const config::endpoint &target) {
                                              "the request body has " + std::to_string(s.request.body.size()) +
                                                  " bytes; this route takes at most " +
                                                  std::to_string(target.route->max_request_body_bytes)));
-  auto planned = fanout::make_plan(target.route, s.query, header, s.request.body, s.trace);
+  auto planned = fanout::make_plan(target.route, s.query, header, s.request.body, {s.trace, s.hop_lines});
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.client->respond(std::move(s), response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);

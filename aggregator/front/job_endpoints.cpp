@@ -93,7 +93,7 @@ void serve_job_create(exchange x) {
     route_body = boost::json::serialize(*given);
   }
   auto planned =
-      fanout::make_plan(route, query, {}, route_body, x.state.trace);  // the job's calls: in its POST's trace
+      fanout::make_plan(route, query, {}, route_body, {x.state.trace, x.state.hop_lines});  // as its POST's calls
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.client->respond(std::move(x.state), response::error(error->status, error->code, error->message));
 

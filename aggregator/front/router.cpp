@@ -13,6 +13,7 @@
 #include "aggregator/front/loop_front.hpp"
 #include "aggregator/front/route_index.hpp"
 #include "aggregator/front/ui_assets.hpp"
+#include "aggregator/http/loop_guard.hpp"
 #include "aggregator/http/request_id.hpp"
 
 namespace agg::front {
@@ -140,6 +141,14 @@ void route_request(loop_front &front, std::shared_ptr<connection> client, reques
   }
   if (fixed == nullptr && !route && !job)
     return x.client->respond(std::move(s), response::error(404, "not_found", not_found_message(s.path)));
+  // What makes upstream calls (a route, a new job) is refused at once when the request loops.
+  if (route || (fixed != nullptr && fixed->serve == serve_job_create)) {
+    const auto via = s.request.header("Via");
+    const auto hops = s.request.header(http::hops_header);
+    if (auto why = http::loop_refusal(via, hops, engine.config.server.max_hops))
+      return x.client->respond(std::move(s), response::error(508, "loop_detected", *why));
+    s.hop_lines = http::hop_lines(via, hops);
+  }
   // A route that sends or reads the client's body takes it by POST.
   const std::string_view methods = fixed != nullptr ? fixed->methods
                                    : route          ? (route->route->takes_body ? "POST" : "GET, HEAD")

@@ -37,10 +37,12 @@ std::optional<clock::duration> lifetime(const config::cache_policy &policy, cons
 
 std::string cache_key(const client::upstream_call &call) {
   std::string key = call.url;
-  // A call's trace context names its span, not what it asks: calls that differ only there share an
-  // answer (a coalesced upstream sees the first call's span).
+  // A call's trace context and hop marker say where it comes from, not what it asks: calls that
+  // differ only there share an answer (a coalesced upstream sees the first call's).
   for (const auto &line : call.headers)
-    if (!line.starts_with("traceparent: ") && !line.starts_with("tracestate: ")) (key += '\n') += line;
+    if (!line.starts_with("traceparent: ") && !line.starts_with("tracestate: ") && !line.starts_with("Via: ") &&
+        !line.starts_with("X-Aggregator-Hops: "))
+      (key += '\n') += line;
   if (call.return_headers != nullptr)  // a reply keeps only the headers its call asked for
     for (const auto &name : *call.return_headers) (key += "\nreturn ") += name;
   return key;
