@@ -6,6 +6,7 @@
 
 #include "aggregator/config/character_rules.hpp"
 #include "aggregator/fanout/entry_calls.hpp"
+#include "aggregator/http/call_marks.hpp"
 
 namespace agg::fanout {
 
@@ -52,10 +53,7 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
   std::vector<std::string> lines;
   if (!headers) return lines;
   for (const auto &name : route.forward_headers) {
-    // Trace context and hop marker are the plan's own: never the caller's as they came.
-    if (config::equal_ignoring_case(name, "traceparent") || config::equal_ignoring_case(name, "tracestate") ||
-        config::equal_ignoring_case(name, "via") || config::equal_ignoring_case(name, http::hops_header))
-      continue;
+    if (http::is_call_mark(name)) continue;  // the plan's own: never the caller's as they came
     const auto value = headers(name);
     if (!value) continue;
     if (config::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a line break or NUL");

@@ -1,5 +1,6 @@
 #include "aggregator/stages/cache_stage.hpp"
 
+#include "aggregator/http/call_marks.hpp"
 #include "aggregator/stages/cache_control.hpp"
 
 namespace agg::stages {
@@ -40,9 +41,7 @@ std::string cache_key(const client::upstream_call &call) {
   // A call's trace context and hop marker say where it comes from, not what it asks: calls that
   // differ only there share an answer (a coalesced upstream sees the first call's).
   for (const auto &line : call.headers)
-    if (!line.starts_with("traceparent: ") && !line.starts_with("tracestate: ") && !line.starts_with("Via: ") &&
-        !line.starts_with("X-Aggregator-Hops: "))
-      (key += '\n') += line;
+    if (!http::is_call_mark(std::string_view{line}.substr(0, line.find(':')))) (key += '\n') += line;
   if (call.return_headers != nullptr)  // a reply keeps only the headers its call asked for
     for (const auto &name : *call.return_headers) (key += "\nreturn ") += name;
   return key;
