@@ -16,7 +16,8 @@ std::optional<fault> parse_fault(std::string_view name) {
                                                                  {"endless_body", fault::endless_body},
                                                                  {"garbage", fault::garbage},
                                                                  {"oversized", fault::oversized},
-                                                                 {"stall", fault::stall}};
+                                                                 {"stall", fault::stall},
+                                                                 {"binary", fault::binary}};
   for (const auto &[n, f] : names)
     if (n == name) return f;
   return std::nullopt;

@@ -22,6 +22,7 @@ enum class fault {
   endless_body,          ///< a chunked body that never ends
   garbage,               ///< a 200 whose body is not JSON
   oversized,             ///< a valid JSON body of `size=` bytes (default 2 MiB)
+  binary,                ///< a 200 whose body is bytes that are neither JSON nor UTF-8
   stall,                 ///< headers and part of the body, then silence
 };
 

@@ -14,7 +14,7 @@ int main(int argc, char **argv) {
       "upstream: GET /api/?task_id=K answers {\"message\":\"Hello World\",\"task_id\":\"K\"} after a delay.\n"
       "Per request: delay_ms=N overrides the delay; barrier=N holds the request until N such\n"
       "requests are waiting, then releases them together; status=N answers with that status;\n"
-      "fault=reset_before_headers|reset_after_headers|endless_body|garbage|oversized|stall injects\n"
+      "fault=reset_before_headers|reset_after_headers|endless_body|garbage|oversized|stall|binary injects\n"
       "a failure (oversized: size=N bytes, default 2 MiB).\n"
       "Deterministic per key=K (calls counted per key): fail_first=N and fail_every=M answer\n"
       "fail_status (503), with Retry-After when retry_after=S; slow_first=N and slow_every=K wait\n"

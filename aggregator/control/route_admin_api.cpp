@@ -67,7 +67,10 @@ std::optional<json::value> read_body(const httplib::Request &request, httplib::R
   }
   auto parsed = config::parse_json_text(request.body);
   if (const auto *error = std::get_if<config::config_error>(&parsed)) {
-    set_reply(response, 400, errors_json("invalid_json", "the body is not JSON", {*error}));
+    if (error->path.empty())
+      set_reply(response, 400, errors_json("invalid_json", "the body is not JSON", {*error}));
+    else
+      set_reply(response, 400, errors_json("duplicate_key", "the body repeats the key " + error->path, {*error}));
     return std::nullopt;
   }
   auto &body = std::get<json::value>(parsed);

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/http/utf8.hpp"
 
 namespace agg::engine {
 
@@ -35,21 +36,30 @@ std::string timestamp() {
   return text;
 }
 
-/// `text` for a text log line: control characters and backslashes as `\xHH`, so that nothing a
-/// client sends (a path with an encoded line break) can start a forged line or hide one.
+/// `text` for a text log line: control characters, backslashes and bytes that are not UTF-8 as
+/// `\xHH`, so that nothing a client sends (a path with an encoded line break) can start a forged
+/// line or hide one, and the line stays text.
 std::string escaped(std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte != 0x7f && c != '\\') {
+    if (byte >= 0x80) {
+      const http::utf8_step step = http::utf8_step_at(text, i);
+      if (step.valid) {
+        out.append(text.substr(i, step.length));
+        i += step.length - 1;
+        continue;
+      }
+    } else if (byte >= 0x20 && byte != 0x7f && c != '\\') {
       out += c;
-    } else {
-      out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 0x0f];
+      continue;
     }
+    out += "\\x";
+    out += hex[byte >> 4];
+    out += hex[byte & 0x0f];
   }
   return out;
 }

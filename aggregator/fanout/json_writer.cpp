@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "aggregator/http/utf8.hpp"
+
 namespace agg::fanout {
 
 json_writer &json_writer::key(std::string_view name) {
@@ -22,6 +24,18 @@ json_writer &json_writer::string(std::string_view text) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // Bytes that are not UTF-8 (a query's %FF, a binary body kept as text) become U+FFFD: a
+      // response is always valid JSON text.
+      const http::utf8_step step = http::utf8_step_at(text, i);
+      if (!step.valid) {
+        out_.append(text.data() + run, i - run);
+        out_ += http::replacement_character;
+        run = i + step.length;
+      }
+      i += step.length - 1;
+      continue;
+    }
     if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
     out_.append(text.data() + run, i - run);
     run = i + 1;

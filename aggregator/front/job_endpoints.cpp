@@ -1,10 +1,10 @@
 // The background-jobs API on the data plane: POST /api/jobs starts an aggregation on this loop and
 // answers 202 at once; GET reports it, DELETE cancels it. The store is shared by every loop.
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "aggregator/config/json_text.hpp"
 #include "aggregator/fanout/background_aggregation.hpp"
 #include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
@@ -52,11 +52,13 @@ void refuse_job(exchange &x, const std::string &message) {
 
 void serve_job_create(exchange x) {
   engine::engine &engine = x.front.plane().engine();
-  boost::system::error_code ec;
-  const boost::json::value body = boost::json::parse(x.state.request.body, ec);
-  if (ec || !body.is_object())
+  auto parsed = config::parse_json_text(x.state.request.body);
+  if (const auto *repeated = std::get_if<config::config_error>(&parsed); repeated && !repeated->path.empty())
+    return refuse_job(x, repeated->path + ": " + repeated->message);
+  const auto *body = std::get_if<boost::json::value>(&parsed);
+  if (body == nullptr || !body->is_object())
     return refuse_job(x, "the body must be a JSON object: {\"route\": ..., \"params\": {...}, \"deadline_ms\": ...}");
-  const auto &spec = body.as_object();
+  const auto &spec = body->as_object();
   for (const auto &kv : spec)
     if (kv.key() != "route" && kv.key() != "params" && kv.key() != "deadline_ms" && kv.key() != "body")
       return refuse_job(x, "unknown field '" + std::string{kv.key()} +

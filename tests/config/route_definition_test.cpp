@@ -89,3 +89,15 @@ TEST_CASE("pretty_json writes what parse_json_text reads back") {
   REQUIRE(std::holds_alternative<agg::config::config_error>(bad));
   CHECK(std::get<agg::config::config_error>(bad).message.starts_with("not valid JSON at line 2"));
 }
+
+TEST_CASE("JSON text that repeats a key in an object is refused with the key's path and place") {
+  const auto repeated = agg::config::parse_json_text(
+      "{\"routes\": [{\"name\": \"a\"}, {\"upstreams\": [{}, {\"url\": 1,\n \"url\": 2}]}]}");
+  REQUIRE(std::holds_alternative<agg::config::config_error>(repeated));
+  const auto &error = std::get<agg::config::config_error>(repeated);
+  CHECK(error.path == "routes[1].upstreams[1].url");
+  CHECK(error.message.find("line 2") != std::string::npos);
+  // The same key in different objects, or in sibling objects of an array, is no repeat.
+  CHECK(std::holds_alternative<boost::json::value>(
+      agg::config::parse_json_text(R"({"a":{"k":1},"b":{"k":2},"l":[{"k":1},{"k":2}],"k":[[],{"k":{"k":0}}]})")));
+}

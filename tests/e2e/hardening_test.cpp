@@ -208,3 +208,31 @@ TEST_CASE("a request smuggled through nginx's keep-alive connection to a replica
   CHECK(admin_status(replica.admin_port(), "demo") == 200);
   CHECK(status_of_get(nginx.port(), "/health") == 200);
 }
+
+TEST_CASE("bytes that are not UTF-8 never reach a JSON answer: they are replaced by U+FFFD") {
+  agg::testing::local_upstream upstream;
+  aggregator_binary service{R"([{"name":"demo","path":"/api/demo","num":{"default":2,"max":10},"upstreams":[{"url":")" +
+                            upstream.api("task_id={i}") + R"(","repeat":true}]},
+      {"name":"bin","path":"/api/bin","accept_non_json":true,"upstreams":[{"url":")" +
+                            upstream.api("fault=binary") + R"("}]}])"};
+  const auto port = static_cast<std::uint16_t>(service.port());
+  // The body of `GET path`, which must parse: Boost.JSON's parser refuses text that is not UTF-8.
+  const auto answer = [&](const std::string &path, int status) {
+    const std::string reply = raw_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(statuses_in(reply) == std::vector<int>{status});
+    boost::system::error_code ec;
+    const auto body = boost::json::parse(reply.substr(reply.find("\r\n\r\n") + 4), ec);
+    INFO(path << ": " << reply);
+    CHECK_FALSE(ec);
+    return body;
+  };
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(std::string{answer("/api/demo?num=%FF", 400).at("error").at("message").as_string()}.find(fffd) !=
+        std::string::npos);
+  CHECK(std::string{answer("/%FF%C0%80", 404).at("error").at("message").as_string()}.find("/" + fffd + fffd + fffd) !=
+        std::string::npos);
+  const auto kept = answer("/api/bin", 200);
+  CHECK(kept.at("responses").at(0).as_string() ==
+        "bin" + fffd + "|" + fffd + fffd + "|" + fffd + "|" + fffd + "|\xE2\x82\xAC");
+  CHECK(kept.at("upstreams").at(0).at("bytes").as_int64() == 16);
+}

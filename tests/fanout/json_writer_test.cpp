@@ -16,3 +16,11 @@ TEST_CASE("json_writer escapes strings and prints plain numbers") {
   CHECK(out == R"({"s":"q\"b\\n\n\u0001","d":1.500,"i":-7,"v":{"x":[1,null,true]},"nan":null})");
   CHECK(boost::json::parse(out).at("s").as_string() == "q\"b\\n\n\x01");
 }
+
+TEST_CASE("json_writer keeps UTF-8 and writes U+FFFD for bytes that are not UTF-8") {
+  std::string out;
+  json_writer{out}.string("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80|\xFF|\xC3|\xED\xA0\x80|x");
+  // é, € and 😀 stay as they are; a lone 0xFF, a cut-off sequence and a surrogate are replaced.
+  CHECK(out == "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80|\xEF\xBF\xBD|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|x\"");
+  CHECK(boost::json::parse(out).is_string());  // Boost.JSON's parser refuses text that is not UTF-8
+}
