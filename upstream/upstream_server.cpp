@@ -331,7 +331,8 @@ class session : public std::enable_shared_from_this<session> {
       case fault::oversized: return send(status_, reply_body_);
       case fault::garbage: return send(200, "<html>this is not JSON</html>", false, "text/html");
       case fault::binary:  // a lone continuation byte, an overlong NUL, a cut-off euro sign, 0xFF
-        return send(200, std::string{"bin\x80|\xC0\x80|\xE2\x82|\xFF|\xE2\x82\xAC", 16}, false, "application/octet-stream");
+        return send(200, std::string{"bin\x80|\xC0\x80|\xE2\x82|\xFF|\xE2\x82\xAC", 16}, false,
+                    "application/octet-stream");
       case fault::reset_before_headers: return reset();
       case fault::reset_after_headers:
         return write_then("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",

@@ -32,10 +32,15 @@ transfer::transfer(easy_handle &easy, const upstream_call &call, const client_op
     : easy_(easy),
       max_body_bytes_(call.max_body_bytes),
       wants_cache_control_(call.wants_cache_control),
-      return_headers_(call.return_headers) {
+      return_headers_(call.return_headers),
+      budget_(call.budget) {
   const auto allowed = time_allowed(call, started_, limited_by_deadline_);
   if (allowed.count() <= 0) {
     expired_ = true;
+    return;
+  }
+  if (budget_ && budget_->spent()) {
+    budget_spent_ = true;
     return;
   }
   // Every option a call may change is set on every call (new_handle() set the rest once), so a pooled
@@ -139,6 +144,10 @@ std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, v
   if (t.body_.size() + bytes > t.max_body_bytes_) {
     t.body_too_large_ = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  if (t.budget_ && !t.budget_->take(bytes)) {
+    t.body_too_large_ = t.budget_spent_ = true;
+    return 0;
   }
   try {
     t.body_.append(data, bytes);
@@ -264,7 +273,8 @@ upstream_reply transfer::finish(CURLcode result) {
   } else {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
     if (reply.error == transfer_error::too_large)
-      reply.error_detail = "body larger than " + std::to_string(max_body_bytes_) + " bytes";
+      reply.error_detail = budget_spent_ ? budget_spent_detail(budget_->limit())
+                                         : "body larger than " + std::to_string(max_body_bytes_) + " bytes";
     if (reply.error == transfer_error::cancelled) reply.error_detail = cancelled_by_request;
     if (reply.error == transfer_error::timeout && limited_by_deadline_) {
       reply.deadline_passed = true;
@@ -274,7 +284,8 @@ upstream_reply transfer::finish(CURLcode result) {
   return reply;
 }
 
-upstream_reply transfer::expired_reply() const {
+upstream_reply transfer::skipped_reply() const {
+  if (budget_spent_) return failed_reply(transfer_error::too_large, budget_spent_detail(budget_->limit()), started_);
   upstream_reply reply =
       failed_reply(transfer_error::timeout, "the aggregation's deadline passed before the call started", started_);
   reply.deadline_passed = true;

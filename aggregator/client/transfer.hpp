@@ -45,10 +45,11 @@ class transfer {
   /// puts all of them in one multi handle, the one `origin_hash()` picks.
   [[nodiscard]] bool multiplexed() const noexcept { return multiplexed_; }
   [[nodiscard]] std::size_t origin_hash() const noexcept { return origin_hash_; }
-  /// True when the call's deadline had passed before it could start: run nothing, take expired().
-  [[nodiscard]] bool expired() const noexcept { return expired_; }
-  /// The reply of a call whose deadline passed before it started.
-  upstream_reply expired_reply() const;
+  /// True when the call is not to be sent: its deadline had passed before it could start, or its
+  /// aggregation's responses had reached their limit. Run nothing; take skipped_reply().
+  [[nodiscard]] bool skipped() const noexcept { return expired_ || budget_spent_; }
+  /// The reply of a call that skipped() says is not sent.
+  upstream_reply skipped_reply() const;
   /// Makes curl abort the transfer, within about a second, once `stop` is requested: for the
   /// blocking path, where no loop can remove the handle. The token must outlive the transfer.
   void abort_on(const std::stop_token &stop);
@@ -72,6 +73,8 @@ class transfer {
   const std::vector<std::string> *return_headers_;
   bool limited_by_deadline_ = false;  // the deadline, not the call's own timeout, bounds the transfer
   bool expired_ = false;
+  bool budget_spent_ = false;  // the aggregation's budget, before the call started or while it ran
+  std::shared_ptr<byte_budget> budget_;
   const std::stop_token *abort_on_ = nullptr;
   header_list headers_;
   header_list connect_to_;         // with a TLS server_name: the URL names it, the connection goes to the URL's host

@@ -26,6 +26,11 @@ std::string_view to_string(transfer_error error) noexcept {
   return "transport";
 }
 
+std::string budget_spent_detail(std::size_t limit) {
+  return "the aggregation's responses reached max_response_bytes (" + std::to_string(limit) +
+         " bytes): this call and the ones after it were cut off";
+}
+
 upstream_reply failed_reply(transfer_error error, std::string_view detail,
                             std::chrono::steady_clock::time_point started) {
   upstream_reply reply;

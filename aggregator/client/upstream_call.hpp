@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "aggregator/client/byte_budget.hpp"
 
 namespace agg::client {
 
@@ -26,6 +29,8 @@ struct upstream_call {
   std::optional<std::string> body;   ///< sent with the request (its Content-Type is among `headers`)
   /// Response headers to keep in the reply, by name (the route's list, which outlives the call).
   const std::vector<std::string> *return_headers = nullptr;
+  /// What the aggregation's calls may receive together (max_response_bytes); none: no such bound.
+  std::shared_ptr<byte_budget> budget;
 
   /// Its origin, `scheme://host[:port]` as the URL spells it: the first origin_length characters,
   /// or (a call made by hand) the URL's own scheme and authority. Calls to one origin share a
@@ -38,6 +43,9 @@ enum class transfer_error { none, timeout, connect, tls, too_large, cancelled, t
 
 /// The name used in responses and logs: "timeout", "connect", ...
 std::string_view to_string(transfer_error error) noexcept;
+
+/// Why a call of an aggregation whose responses reached max_response_bytes ended `too_large`.
+std::string budget_spent_detail(std::size_t limit);
 
 /// Why a transfer was cancelled, as its reply says it.
 inline constexpr std::string_view cancelled_by_request = "the aggregation was cancelled";

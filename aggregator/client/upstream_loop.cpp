@@ -151,8 +151,8 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
   upstream_reply reply;
   {
     transfer work{easy, call, options_, origin_of(call)};
-    if (work.expired()) {
-      reply = work.expired_reply();
+    if (work.skipped()) {
+      reply = work.skipped_reply();
     } else {
       // A named awaiter: g++ 12 destroys a temporary with non-trivial members twice in co_await.
       transfer_awaiter completion{.loop = this, .work = &work, .stop = std::move(stop)};

@@ -122,8 +122,9 @@ std::variant<config_document, config_errors> parse_config_document(std::string_v
   service_config config;
   if (const json::object *root = c.object(document, "", {"server", "client", "log", "jobs", "auth", "routes"})) {
     if (const json::value *v = root->if_contains("jobs")) {
-      if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms"})) {
+      if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes"})) {
         c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
+        c.integer(*o, "jobs", "max_bytes", config.jobs.max_bytes, 1, 1LL << 40);
         c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
       }
     }

@@ -72,6 +72,25 @@ void read_forward_headers(config_checker &c, const json::value &v, const std::st
   }
 }
 
+/// What "fixed + repeated + for-each" adds up to: "1 fixed + 1000 repeated (num.max) + 100 for each".
+std::string calls_breakdown(const route_config &route) {
+  std::size_t fixed = 0, for_each = 0;
+  for (const auto &entry : route.upstreams)
+    if (entry.for_each)
+      for_each += most_calls_of(entry, route);
+    else if (!entry.repeat)
+      ++fixed;
+  std::string out = std::to_string(fixed) + " fixed";
+  if (route.num) {
+    const auto repeated = static_cast<std::size_t>(
+        std::count_if(route.upstreams.begin(), route.upstreams.end(), [](const auto &entry) { return entry.repeat; }));
+    out += " + " + std::to_string(repeated * route.num->max_count) + " repeated (num.max " +
+           std::to_string(route.num->max_count) + (repeated > 1 ? " × " + std::to_string(repeated) + " entries)" : ")");
+  }
+  if (for_each > 0) out += " + " + std::to_string(for_each) + " for each (max_items)";
+  return out;
+}
+
 /// Reads a route with error paths relative to it; the caller prefixes them.
 route_config read_route(config_checker &c, const json::value &v) {
   route_config route;
@@ -84,6 +103,8 @@ route_config read_route(config_checker &c, const json::value &v) {
                                     "timeout_ms",
                                     "deadline_ms",
                                     "max_body_bytes",
+                                    "max_response_bytes",
+                                    "max_calls",
                                     "accept_non_json",
                                     "partial_status",
                                     "forward_headers",
@@ -107,6 +128,8 @@ route_config read_route(config_checker &c, const json::value &v) {
   c.millis(*o, "", "timeout_ms", route.timeout, 1, 3'600'000);
   c.millis(*o, "", "deadline_ms", route.deadline, 1, 3'600'000);
   c.integer(*o, "", "max_body_bytes", route.max_body_bytes, 1, 1LL << 30);
+  c.integer(*o, "", "max_response_bytes", route.max_response_bytes, 1, 4LL << 30);
+  c.integer(*o, "", "max_calls", route.max_calls, 1, 100'000);
   c.boolean(*o, "", "accept_non_json", route.accept_non_json);
   c.integer(*o, "", "partial_status", route.partial_status, 200, 599);
   if (route.partial_status != 200 && route.partial_status != 206 && route.partial_status != 207 &&
@@ -131,10 +154,26 @@ route_config read_route(config_checker &c, const json::value &v) {
       std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });
   if (repeats && !route.num) route.num = count_limits{};
   if (!repeats && route.num) c.fail("num", "only applies to a route with a \"repeat\": true upstream");
+  if (const std::size_t most = most_calls(route); most > route.max_calls)
+    c.fail("upstreams", "one aggregation could make " + std::to_string(most) + " calls (" + calls_breakdown(route) +
+                            "), more than max_calls (" + std::to_string(route.max_calls) +
+                            "): lower num.max or an entry's max_items, or raise max_calls");
   return route;
 }
 
 }  // namespace
+
+std::size_t most_calls_of(const upstream_entry &entry, const route_config &route) {
+  if (entry.repeat) return route.num ? route.num->max_count : count_limits{}.max_count;
+  if (!entry.for_each) return 1;
+  return entry.batch ? (entry.max_items + entry.batch->size - 1) / entry.batch->size : entry.max_items;
+}
+
+std::size_t most_calls(const route_config &route) {
+  std::size_t most = 0;
+  for (const auto &entry : route.upstreams) most += most_calls_of(entry, route);
+  return most;
+}
 
 std::variant<route_config, config_errors> parse_route(const json::value &definition) {
   config_checker c;

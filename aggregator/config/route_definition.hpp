@@ -20,6 +20,12 @@ std::variant<route_config, config_errors> parse_route(const boost::json::value &
 /// `name` and `path`; empty when it can.
 config_errors route_conflicts(const route_config &candidate, const std::vector<route_ptr> &others);
 
+/// The most calls `entry` can plan in one aggregation of `route`: 1, num.max, or max_items (in
+/// batches: max_items / batch.size, rounded up).
+std::size_t most_calls_of(const upstream_entry &entry, const route_config &route);
+/// The most calls one aggregation of `route` can make, all its entries together: what max_calls bounds.
+std::size_t most_calls(const route_config &route);
+
 /// `target` with `patch` applied as a JSON merge patch (RFC 7386): members set to null are removed,
 /// objects merge member by member, anything else replaces.
 boost::json::value merge_patch(boost::json::value target, const boost::json::value &patch);

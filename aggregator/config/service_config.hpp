@@ -161,6 +161,8 @@ struct route_config {
   std::chrono::milliseconds timeout{10'000};   ///< per upstream call
   std::chrono::milliseconds deadline{30'000};  ///< per aggregation: what is unfinished then is cut off
   std::size_t max_body_bytes = 1 << 20;        ///< per upstream body
+  std::size_t max_response_bytes = 16 << 20;   ///< all of an aggregation's bodies together; past it `too_large`
+  std::size_t max_calls = 2'000;               ///< calls one aggregation may make, whatever its entries expand to
   bool accept_non_json = false;                ///< keep a non-JSON 2xx body as a string instead of failing it
   int partial_status = 200;                    ///< status when some (not required) upstreams failed
   std::vector<std::string> forward_headers;    ///< request headers passed on to upstreams, by name
@@ -215,6 +217,7 @@ struct log_config {
 struct jobs_config {
   std::size_t max_jobs = 1000;
   std::chrono::milliseconds keep_finished{300'000};
+  std::size_t max_bytes = 256 << 20;  ///< the kept jobs' results together (their bodies' bytes)
 };
 
 /// Where the bearer tokens come from (see access_tokens.hpp); never the tokens themselves.

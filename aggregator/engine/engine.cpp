@@ -32,7 +32,7 @@ engine::engine(const config::service_config &service, config::live_routes &live,
                 "circuit breaker of " + std::string{origin} + " is now " + std::string{to_string(now)});
           })),
       aggregations(service.server.max_aggregations),
-      jobs(jobs::job_limits{service.jobs.max_jobs, service.jobs.keep_finished}),
+      jobs(jobs::job_limits{service.jobs.max_jobs, service.jobs.keep_finished, service.jobs.max_bytes}),
       sync_pool(service.server.sync_threads, service.server.sync_queue),
       client_auth(tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{}, "aggregator"),
       admin_auth(configured({tokens.admin}), "aggregator admin") {}

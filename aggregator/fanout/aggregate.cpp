@@ -175,6 +175,7 @@ const upstream_result &arrival_settler::operator()(std::size_t index, const stag
 
 aggregate arrival_settler::take(std::chrono::steady_clock::time_point finished) {
   result_.finished = finished;
+  result_.response_bytes_limited = plan_.budget && plan_.budget->spent();
   return std::move(result_);
 }
 

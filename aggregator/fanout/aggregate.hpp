@@ -57,6 +57,8 @@ struct aggregate {
   std::vector<upstream_result> results;
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
+  /// Its bodies reached the route's max_response_bytes: the calls from then on ended `too_large`.
+  bool response_bytes_limited = false;
 
   [[nodiscard]] std::size_t failures() const noexcept;
   [[nodiscard]] bool complete() const noexcept { return failures() == 0; }

@@ -27,7 +27,7 @@ struct background_runner {
 };
 
 background_aggregation::background_aggregation(fan_out_plan plan)
-    : plan_(std::move(plan)), route_(plan_.route), planned_(plan_.calls.size()) {}
+    : plan_(std::move(plan)), route_(plan_.route), planned_(plan_.calls.size()), budget_(plan_.budget) {}
 
 std::shared_ptr<background_aggregation> background_aggregation::start(stages::call_site site, fan_out_plan plan,
                                                                       std::shared_ptr<stages::shared_state> shared) {
@@ -41,6 +41,7 @@ void background_aggregation::on_outcome(std::size_t index, const stages::call_ou
   upstream_result settled = settle_one(plan_, index, outcome, started_);
   {
     const std::lock_guard lock{mutex_};
+    held_bytes_ += settled.bytes;
     arrivals_.push_back({index, std::move(settled)});
     planned_ = plan_.calls.size();
   }
@@ -69,6 +70,11 @@ std::optional<std::chrono::steady_clock::time_point> background_aggregation::fin
   return finished_;
 }
 
+std::size_t background_aggregation::held_bytes() const {
+  const std::lock_guard lock{mutex_};
+  return held_bytes_;
+}
+
 bool background_aggregation::done() const {
   const std::lock_guard lock{mutex_};
   return finished_.has_value();
@@ -83,6 +89,7 @@ background_aggregation::progress background_aggregation::snapshot() const {
   whole.mode = execution_mode::async;
   whole.started = started_;
   whole.finished = *finished_;
+  whole.response_bytes_limited = budget_ && budget_->spent();
   // Every call has arrived by now (each reports before its fetch ends): a slot per plan index.
   whole.results.resize(planned_);
   for (const auto &a : arrivals_) whole.results[a.index] = a.result;

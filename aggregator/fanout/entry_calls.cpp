@@ -119,7 +119,8 @@ client::upstream_call make_call(const call_values &c) {
                              .wants_cache_control = entry.policy.cache && entry.policy.cache->honor_cache_control,
                              .method = config::to_string(entry.method),
                              .body = std::nullopt,
-                             .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers};
+                             .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers,
+                             .budget = c.plan.budget};
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);
@@ -142,6 +143,16 @@ client::upstream_call make_call(const call_values &c) {
   // curl would ask a large body's upstream for a 100 Continue first and wait up to a second for it.
   if (call.body) call.headers.emplace_back("Expect:");
   return call;
+}
+
+/// Why `more` calls cannot join the plan: they would take it past the route's max_calls (which
+/// the config check makes out of reach for the route's own entries: this is the run-time bound).
+std::optional<planning_failure> past_max_calls(const fan_out_plan &plan, std::size_t more) {
+  if (plan.calls.size() + more <= plan.route->max_calls) return std::nullopt;
+  return planning_failure{outcome_kind::too_many_items,
+                          "the entry's " + std::to_string(more) + " calls would take the aggregation to " +
+                              std::to_string(plan.calls.size() + more) + " calls; max_calls is " +
+                              std::to_string(plan.route->max_calls)};
 }
 
 void append(fan_out_plan &plan, client::upstream_call call, call_place place) {
@@ -177,6 +188,7 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index
   try {
     if (!entry.for_each) {
       const std::size_t repetitions = entry.repeat ? plan.inputs.count : 1;
+      if (auto over = past_max_calls(plan, repetitions)) return over;
       for (std::size_t i = 0; i < repetitions; ++i) {
         const call_values c{plan, entry, values, i};
         append(plan, make_call(c), {index, i, nullptr});
@@ -191,6 +203,7 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index
                                                                 " values in " + source.name + "'s body; max_items is " +
                                                                 std::to_string(entry.max_items)};
     const std::size_t per_call = entry.batch ? entry.batch->size : 1;
+    if (auto over = past_max_calls(plan, (found.size() + per_call - 1) / per_call)) return over;
     for (std::size_t start = 0, k = 0; start < found.size(); start += per_call, ++k) {
       const std::size_t end = std::min(found.size(), start + per_call);
       json::value item;

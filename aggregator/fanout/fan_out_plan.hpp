@@ -63,6 +63,8 @@ struct fan_out_plan {
   std::deque<call_place> places;                   ///< places[i]: where calls[i] comes from
   std::chrono::steady_clock::time_point deadline;  ///< when unfinished calls are cut off
   plan_inputs inputs;
+  /// The body bytes its calls may receive together: the route's max_response_bytes.
+  std::shared_ptr<client::byte_budget> budget;
 
   [[nodiscard]] const config::upstream_entry &entry_of(std::size_t index) const {
     return route->upstreams[places[index].entry];
@@ -73,11 +75,6 @@ struct fan_out_plan {
   [[nodiscard]] const config::call_policy *policy(std::size_t index) const { return &entry_of(index).policy; }
 };
 
-/// Validates the query against the route (known names, `num` within bounds, `timeout_ms` that
-/// can only shorten the route's limits, lengths) and expands the route's upstream entries that use
-/// no other entry into calls; parameter values only ever fill template slots. The deadline starts
-/// now. Request headers the route forwards are looked up with `headers` (none when it is empty).
-/// `body` is the client's request body, for a route that takes one (it must be JSON then).
 /// What the service itself marks every call of a request with: a span of the request's trace (a
 /// `traceparent` of its own, and the caller's `tracestate`) and the hop marker (`Via`, the hop
 /// count). A route cannot forward those headers as they came.
@@ -85,6 +82,12 @@ struct call_marks {
   std::optional<http::trace_context> trace;
   std::vector<std::string> header_lines;
 };
+
+/// Validates the query against the route (known names, `num` within bounds, `timeout_ms` that
+/// can only shorten the route's limits, lengths) and expands the route's upstream entries that use
+/// no other entry into calls; parameter values only ever fill template slots. The deadline starts
+/// now. Request headers the route forwards are looked up with `headers` (none when it is empty).
+/// `body` is the client's request body, for a route that takes one (it must be JSON then).
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr route, const query_params &query,
                                                     const header_lookup &headers = {}, std::string_view body = {},
                                                     call_marks marks = {});

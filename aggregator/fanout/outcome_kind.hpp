@@ -8,7 +8,8 @@ namespace agg::fanout {
 /// What became of one upstream call, as the response reports it. The last three are never sent: a
 /// call whose entry uses one that failed (skipped), whose templates take a value the body they read
 /// lacks (missing_value; also a required entry whose shaping found nothing), or whose for-each found
-/// more values than its `max_items` (too_many_items).
+/// more values than its `max_items` or would take the aggregation past the route's `max_calls`
+/// (too_many_items).
 enum class outcome_kind {
   ok,
   timeout,

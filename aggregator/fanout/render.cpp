@@ -194,6 +194,7 @@ std::string render_summary(const aggregate &result) {
   w.raw("{").key("summary").boolean(true).raw(",").key("route").string(result.route->name);
   w.raw(",").key("status").number(static_cast<long long>(aggregate_status(result)));
   w.raw(",").key("complete").boolean(failed == 0);
+  if (result.response_bytes_limited) w.raw(",").key("max_response_bytes_reached").boolean(true);
   w.raw(",").key("succeeded").number(static_cast<long long>(result.results.size() - failed));
   w.raw(",").key("failed").number(static_cast<long long>(failed));
   w.raw(",").key("elapsed_ms").number(milliseconds(result.finished - result.started), 3).raw("}");
@@ -221,6 +222,7 @@ rendered_aggregate render(const aggregate &result) {
   w.raw(",").key("route").string(result.route->name);
   w.raw(",").key("mode").string(to_string(result.mode));
   w.raw(",").key("complete").boolean(failed == 0);
+  if (result.response_bytes_limited) w.raw(",").key("max_response_bytes_reached").boolean(true);
   w.raw(",").key("succeeded").number(static_cast<long long>(total - failed));
   w.raw(",").key("failed").number(static_cast<long long>(failed));
   w.raw(",").key("fetch_seconds").number(seconds, 6);

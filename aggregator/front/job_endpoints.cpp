@@ -103,12 +103,16 @@ void serve_job_create(exchange x) {
   const auto site = stages::call_site::on_loop(x.front.upstream());
   auto added =
       engine.jobs.add([&] { return fanout::background_aggregation::start(site, std::move(plan), engine.stages); });
-  if (std::holds_alternative<jobs::job_store::store_full>(added)) {
-    response full = response::error(429, "too_many_jobs",
-                                    "the job store is full (" + std::to_string(engine.config.jobs.max_jobs) +
-                                        " jobs); retry once finished jobs are evicted");
-    full.with_header("Retry-After", "5");
-    return x.client->respond(std::move(x.state), std::move(full));
+  if (const auto *full = std::get_if<jobs::job_store::store_full>(&added)) {
+    const auto &limits = engine.config.jobs;
+    const std::string what = full->by_bytes ? std::to_string(limits.max_bytes) + " bytes of results"
+                                            : std::to_string(limits.max_jobs) + " jobs";
+    response refused = response::error(
+        429, "too_many_jobs",
+        "the job store is full (" + what + "); finished jobs are kept " + std::to_string(limits.keep_finished.count()) +
+            " ms, and the first eviction that makes room is in " + std::to_string(full->retry_after.count()) + " s");
+    refused.with_header("Retry-After", std::to_string(full->retry_after.count()));
+    return x.client->respond(std::move(x.state), std::move(refused));
   }
   const std::string &id = std::get<std::string>(added);
   response accepted = response::json(202, "{\"id\":\"" + id + "\",\"status\":\"pending\"}");

@@ -44,8 +44,11 @@ job_store::~job_store() {
 std::variant<std::string, job_store::store_full> job_store::add(
     const std::function<std::shared_ptr<fanout::background_aggregation>()> &start) {
   const std::lock_guard lock{mutex_};
-  evict_finished(std::chrono::steady_clock::now());
-  if (jobs_.size() >= limits_.max_jobs) return store_full{};
+  const auto now = std::chrono::steady_clock::now();
+  evict_finished(now);
+  std::size_t held = 0;
+  for (const auto &[id, j] : jobs_) held += j.run->held_bytes();
+  if (jobs_.size() >= limits_.max_jobs || held >= limits_.max_bytes) return room_at(now, held);
   std::string id = new_job_id();
   jobs_.emplace(id, job{start()});
   return id;
@@ -76,6 +79,30 @@ void job_store::evict_finished(std::chrono::steady_clock::time_point now) {
     const auto finished = entry.second.run->finished_at();
     return finished && *finished + limits_.keep_finished <= now;
   });
+}
+
+job_store::store_full job_store::room_at(std::chrono::steady_clock::time_point now, std::size_t held_bytes) const {
+  // Finished jobs leave in the order they finished, keep_finished after; a running one leaves no
+  // sooner than keep_finished from now. Room comes with the first eviction that brings the count
+  // under max_jobs and the bytes under max_bytes.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::size_t>> leaving;  // when, bytes freed
+  for (const auto &[id, j] : jobs_)
+    if (const auto finished = j.run->finished_at())
+      leaving.emplace_back(*finished + limits_.keep_finished, j.run->held_bytes());
+  std::sort(leaving.begin(), leaving.end());
+  store_full full{.by_bytes = held_bytes >= limits_.max_bytes};
+  auto when = now + limits_.keep_finished;  // when only running jobs would make room
+  std::size_t count = jobs_.size();
+  for (const auto &[at, bytes] : leaving) {
+    --count;
+    held_bytes -= std::min(held_bytes, bytes);
+    if (count < limits_.max_jobs && held_bytes < limits_.max_bytes) {
+      when = at;
+      break;
+    }
+  }
+  full.retry_after = std::max(std::chrono::seconds{1}, std::chrono::ceil<std::chrono::seconds>(when - now));
+  return full;
 }
 
 job_view job_store::view_of(const std::string &id, const job &j) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "aggregator/fanout/background_aggregation.hpp"
 
@@ -23,6 +24,9 @@ std::string_view to_string(job_status status) noexcept;
 struct job_limits {
   std::size_t max_jobs = 1000;  ///< running and finished-but-kept together
   std::chrono::milliseconds keep_finished{300'000};
+  /// The body bytes the kept jobs hold together (as received); at it, no new job starts. A running
+  /// job may still add up to its route's max_response_bytes.
+  std::size_t max_bytes = 256 << 20;
 };
 
 /// What GET /api/jobs/{id} reports.
@@ -46,8 +50,13 @@ class job_store {
   /// Cancels the jobs still running; their runs end on the upstream loop.
   ~job_store();
 
-  /// The store holds max_jobs jobs already.
-  struct store_full {};
+  /// The store holds max_jobs jobs, or max_bytes of results, already.
+  struct store_full {
+    bool by_bytes = false;  ///< max_bytes, not max_jobs, is what is reached
+    /// The soonest eviction makes room then (no sooner: nothing else removes a job): the
+    /// Retry-After to send, in whole seconds, at least 1.
+    std::chrono::seconds retry_after{1};
+  };
   /// Starts a run with `start` and keeps it under a new id; store_full (and nothing started) when
   /// there is no room.
   std::variant<std::string, store_full> add(
@@ -63,6 +72,8 @@ class job_store {
     bool cancel_requested = false;
   };
   void evict_finished(std::chrono::steady_clock::time_point now);  // mutex_ held
+  /// When evictions will have made room for one more job; mutex_ held.
+  store_full room_at(std::chrono::steady_clock::time_point now, std::size_t held_bytes) const;
   static job_view view_of(const std::string &id, const job &j);
 
   job_limits limits_;

@@ -101,3 +101,20 @@ TEST_CASE("JSON text that repeats a key in an object is refused with the key's p
   CHECK(std::holds_alternative<boost::json::value>(
       agg::config::parse_json_text(R"({"a":{"k":1},"b":{"k":2},"l":[{"k":1},{"k":2}],"k":[[],{"k":{"k":0}}]})")));
 }
+
+TEST_CASE("a route whose entries could make more calls than max_calls is refused, with the count") {
+  const std::string entries =
+      R"({"url":"http://127.0.0.1:1/a"},{"name":"list","url":"http://127.0.0.1:1/b"},)"
+      R"({"url":"http://127.0.0.1:1/{i}","repeat":true},)"
+      R"({"url":"http://127.0.0.1:1/c?ids={item}","for_each":"list.body#/*","batch":{"size":30}}]})";
+  // 2 fixed + 10 repeated + 100 values in batches of 30 (4 calls) = 16.
+  CHECK(route(R"({"name":"r","path":"/api/r","max_calls":16,"num":{"max":10},"upstreams":[)" + entries)->max_calls ==
+        16);
+  CHECK(problems(R"({"name":"r","path":"/api/r","max_calls":15,"num":{"max":10},"upstreams":[)" + entries) ==
+        std::vector<std::string>{
+            "upstreams: one aggregation could make 16 calls (2 fixed + 10 repeated (num.max 10) + 4 for each "
+            "(max_items)), more than max_calls (15): lower num.max or an entry's max_items, or raise max_calls"});
+  // The default, 2000, holds the default num.max (1000) with room to spare.
+  CHECK(route(R"({"name":"r","path":"/api/r","upstreams":[{"url":"http://127.0.0.1:1/{i}","repeat":true}]})")
+            ->max_calls == 2000);
+}

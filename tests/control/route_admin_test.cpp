@@ -137,12 +137,11 @@ TEST_CASE("admin: validation errors are 400 with messages per field, unknown is 
             .as_object()
             .contains("(root)"));
   // Boost.JSON would keep the second "url" silently: the API names the repeated key instead.
-  const auto repeated = json_of(
-      http.Post("/admin/routes",
-                R"({"name":"x","path":"/api/x","upstreams":[{"url":"http://127.0.0.1:1/"},)"
-                R"({"url":"http://127.0.0.1:1/a","url":"http://127.0.0.1:1/b"}]})",
-                "application/json"),
-      400);
+  const auto repeated = json_of(http.Post("/admin/routes",
+                                          R"({"name":"x","path":"/api/x","upstreams":[{"url":"http://127.0.0.1:1/"},)"
+                                          R"({"url":"http://127.0.0.1:1/a","url":"http://127.0.0.1:1/b"}]})",
+                                          "application/json"),
+                                400);
   CHECK(repeated.at("error").at("code").as_string() == "duplicate_key");
   CHECK(repeated.at("errors").as_object().contains("upstreams[1].url"));
   CHECK(json_of(http.Patch("/admin/routes/demo", R"({"timeout_ms":5,"timeout_ms":6})", "application/json"), 400)

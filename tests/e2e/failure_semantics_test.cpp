@@ -52,6 +52,9 @@ struct failure_fixture {
       "," + route("lenient", "[" + url(upstream.api("fault=garbage")) + "]", R"("accept_non_json":true)") + "," +
       route("headers", "[" + url(upstream.base() + "/echo") + "]", R"("forward_headers":["X-User"])") + "," +
       route("search", "[" + url(upstream.base() + "/echo?q={q}") + "]", R"("params":{"q":{"default":""}})") + "," +
+      route("capped", R"([{"url":")" + upstream.api("task_id={i}&key=capped") + R"(","repeat":true}])",
+            R"("num":{"default":10,"max":10},"max_response_bytes":100)") +
+      "," +
       route("hang",
             "[" + url(upstream.api("delay_ms=60000")) + "," + url(upstream.api("delay_ms=60000")) + "," +
                 url(upstream.api("delay_ms=60000")) + "]",
@@ -193,4 +196,30 @@ TEST_CASE_METHOD(failure_fixture, "a client that disconnects stops its sync base
   // The aborted call was the last: the baseline did not go on to the second upstream.
   CHECK(upstream.stats().requests == 1);
   CHECK(eventually([&] { return upstream.stats().in_flight == 0; }));
+}
+
+TEST_CASE_METHOD(failure_fixture, "an aggregation stops taking bodies at max_response_bytes: the rest end too_large") {
+  // Each body is 39 bytes: two fit in 100, the third passes it, in either mode.
+  for (const std::string &path : {std::string{"/api/capped"}, std::string{"/api/capped_sync"}}) {
+    const long calls_before = upstream.calls("capped");
+    const auto a = get(path);
+    INFO(path);
+    CHECK(a.status == 200);
+    CHECK(a.doc.at("succeeded").as_int64() == 2);
+    CHECK(a.doc.at("failed").as_int64() == 8);
+    CHECK(a.doc.at("max_response_bytes_reached").as_bool());
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < 10; ++i) {
+      const auto &entry = a.doc.at("upstreams").as_array().at(i).as_object();
+      bytes += static_cast<std::size_t>(entry.at("bytes").as_int64());
+      if (kind_of(a.doc, i) == "ok") continue;
+      CHECK(kind_of(a.doc, i) == "too_large");
+      CHECK(std::string{entry.at("error").at("message").as_string()}.find("max_response_bytes (100 bytes)") !=
+            std::string::npos);
+    }
+    CHECK(bytes <= 100);
+    // One after another, the calls after the one that passed the limit are never sent.
+    if (path.ends_with("_sync")) CHECK(upstream.calls("capped") - calls_before == 3);
+  }
+  CHECK(get("/api/kinds").doc.if_contains("max_response_bytes_reached") == nullptr);
 }

@@ -131,10 +131,42 @@ TEST_CASE_METHOD(jobs_fixture, "a full store answers 429 and starts nothing") {
   REQUIRE(eventually([&] { return upstream.stats().requests == 6; }));  // every held job's two calls arrived
   // ... and the fast ones are over on this side too: only the held jobs' slow calls are in flight.
   REQUIRE(eventually([&] { return service.upstream().transfers_in_flight() == 3; }));
-  const std::string refused = create(service, R"({"route":"demo"})", 429);
-  CHECK(boost::json::parse(refused).at("error").at("code").as_string() == "too_many_jobs");
+  auto http = service.http();
+  const auto refused = http.Post("/api/jobs", R"({"route":"demo"})", "application/json");
+  REQUIRE(refused);
+  CHECK(refused->status == 429);
+  CHECK(boost::json::parse(refused->body).at("error").at("code").as_string() == "too_many_jobs");
+  // Only running jobs: none can leave before it finishes and is kept 600 s.
+  CHECK(refused->get_header_value("Retry-After") == "600");
   CHECK(service.upstream().transfers_in_flight() == 3);  // the held jobs' slow calls, nothing new
   CHECK(upstream.stats().requests == 6);
+}
+
+TEST_CASE_METHOD(jobs_fixture, "a store full of results answers 429 with the time the first eviction makes room") {
+  // Three jobs of 39-byte bodies: 117 bytes held, at the 100-byte bound.
+  extra_config = R"("jobs":{"max":100,"keep_finished_ms":60000,"max_bytes":100})";
+  const auto service = start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(create(service, R"({"route":"demo","params":{"num":1}})"));
+  for (const auto &id : ids) REQUIRE(eventually([&] { return job(service, id).at("status").as_string() == "done"; }));
+  auto http = service.http();
+  const auto refused = http.Post("/api/jobs", R"({"route":"demo"})", "application/json");
+  REQUIRE(refused);
+  CHECK(refused->status == 429);
+  CHECK(boost::json::parse(refused->body).at("error").at("message").as_string().find("100 bytes of results") !=
+        boost::json::string::npos);
+  // The first job to finish leaves 60 s after it did (less the few seconds since): then the other
+  // two jobs' 78 bytes fit.
+  const int retry_after = std::stoi(refused->get_header_value("Retry-After"));
+  CHECK(retry_after > 30);
+  CHECK(retry_after <= 60);
+  CHECK(create(service, R"({"route":"demo","params":{"num":1}})", 429).find("too_many_jobs") != std::string::npos);
+}
+
+TEST_CASE_METHOD(jobs_fixture, "a job spec that repeats a key is refused with the key") {
+  const auto service = start();
+  CHECK(create(service, R"({"route":"demo","route":"mixed"})", 400).find("route: this key appears twice") !=
+        std::string::npos);
 }
 
 TEST_CASE_METHOD(jobs_fixture, "unknown jobs are 404 and bad job requests 400") {

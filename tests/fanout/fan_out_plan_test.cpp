@@ -101,3 +101,16 @@ TEST_CASE("only the headers a route names are forwarded, and only when present")
   const auto smuggling = [](std::string_view) -> std::optional<std::string> { return "a\r\nHost: evil"; };
   CHECK(std::holds_alternative<request_error>(make_plan(with_headers.routes[0], {}, smuggling)));
 }
+
+TEST_CASE("the calls of one aggregation are counted against max_calls at run time too") {
+  // The config check keeps a route's own entries within max_calls; this route is lowered after it,
+  // as only a bug could: the plan still refuses to pass it.
+  auto lowered = std::make_shared<agg::config::route_config>(*route);
+  lowered->max_calls = 4;
+  auto result = make_plan(lowered, {{"user", "u"}, {"num", "3"}});  // 1 + 3 fit, the last entry's one does not
+  REQUIRE(std::holds_alternative<request_error>(result));
+  CHECK(std::get<request_error>(result).status == 422);
+  CHECK(std::get<request_error>(result).message ==
+        "the entry's 1 calls would take the aggregation to 5 calls; max_calls is 4");
+  CHECK(std::holds_alternative<fan_out_plan>(make_plan(lowered, {{"user", "u"}, {"num", "2"}})));
+}

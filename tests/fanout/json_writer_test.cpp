@@ -21,6 +21,8 @@ TEST_CASE("json_writer keeps UTF-8 and writes U+FFFD for bytes that are not UTF-
   std::string out;
   json_writer{out}.string("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80|\xFF|\xC3|\xED\xA0\x80|x");
   // é, € and 😀 stay as they are; a lone 0xFF, a cut-off sequence and a surrogate are replaced.
-  CHECK(out == "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80|\xEF\xBF\xBD|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|x\"");
+  CHECK(
+      out ==
+      "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80|\xEF\xBF\xBD|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|x\"");
   CHECK(boost::json::parse(out).is_string());  // Boost.JSON's parser refuses text that is not UTF-8
 }
