@@ -4,12 +4,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -298,77 +301,316 @@ flood_phase run_phase(const target &t, const agg::bench::load_settings &settings
   return phase;
 }
 
-int flood_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, std::size_t idle,
-                  std::size_t drip, std::size_t max_aggregations) {
+/// The kinds of flood a run puts beside the clients, one phase each.
+struct flood_kinds {
+  std::size_t idle = 0, drip = 0, slow = 0, pipelined = 0, storm = 0;
+};
+
+int flood_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s,
+                  const flood_kinds &kinds, std::size_t max_aggregations) {
   target t;
-  start(t, o, idle + drip + clients + 2'000, max_aggregations);  // room above the flood for the clients and probes
+  const std::size_t most = std::max({kinds.idle, kinds.drip, kinds.slow, kinds.pipelined});
+  start(t, o, most + clients + 2'000, max_aggregations);  // room above the flood for the clients and probes
   const auto [host, port] =
       t.services ? std::pair<std::string, std::uint16_t>{"127.0.0.1", t.services->port()} : host_and_port(o.target_url);
   agg::bench::load_settings settings;
   settings.url = t.url(num, false);
   settings.clients = clients;
   settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
-  const flood_phase quiet = run_phase(t, settings, host, port, "without the flood");
-  const auto before = t.pid ? agg::bench::usage_of(t.pid) : agg::bench::process_usage{};
-  agg::bench::flood hostile{{host, port, idle, drip, std::chrono::milliseconds{1000}}};
-  const auto settle_by = clock_type::now() + std::chrono::seconds{30};
-  while (hostile.open() < idle + drip && clock_type::now() < settle_by)
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  const std::size_t flood_open = hostile.open();
-  const flood_phase flooded = run_phase(t, settings, host, port, "with the flood");
-  const std::size_t reopened = hostile.closed_by_server();
 
-  std::printf(
-      "flood: %zu idle + %zu dripping connections (%zu open when the load started, %zu closed by the server "
-      "and opened again); %zu clients, N=%zu\n",
-      idle, drip, flood_open, reopened, clients, num);
-  std::printf("%-18s %9s %8s %8s %8s %7s %10s %10s %10s %7s %9s %6s\n", "phase", "aggr/s", "p50 s", "p99 s", "max s",
-              "errors", "health p50", "health p99", "health max", "failed", "RSS", "fds");
-  std::string json = R"({"command":"flood","idle":)" + std::to_string(idle) + R"(,"drip":)" + std::to_string(drip) +
-                     R"(,"clients":)" + std::to_string(clients) + R"(,"phases":[)";
-  auto report = report_of(o, "Flood: " + std::to_string(idle) + " idle and " + std::to_string(drip) +
-                                 " drip-fed connections beside " + std::to_string(clients) + " clients");
-  report.columns = {"phase",      "aggr/s",     "p50 s",      "p99 s",         "max s",    "errors",
-                    "health p50", "health p99", "health max", "health failed", "RSS (MB)", "fds"};
+  struct phase_row {
+    std::string name;
+    flood_phase p;
+    std::string flood_said;  // what the flood itself counted
+  };
+  std::vector<phase_row> rows;
+  rows.push_back({"without a flood", run_phase(t, settings, host, port, "without a flood"), ""});
+  const auto baseline = rows.front().p.usage;
+  const auto flood_phase_of = [&](const std::string &name, agg::bench::flood_settings f) {
+    f.host = host;
+    f.port = port;
+    agg::bench::flood hostile{f};
+    const auto settle_by = clock_type::now() + std::chrono::seconds{30};
+    while (hostile.open() < hostile.size() && clock_type::now() < settle_by)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    const std::size_t open_at_start = hostile.open();
+    const std::size_t answers_before = hostile.pipelined_answers(), stormed_before = hostile.storm_connections();
+    const auto started = clock_type::now();
+    phase_row row{name, run_phase(t, settings, host, port, name.c_str()), ""};
+    const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    row.flood_said = std::to_string(open_at_start) + " open, " + std::to_string(hostile.closed_by_server()) +
+                     " closed by the server";
+    if (f.pipelined > 0)
+      row.flood_said += ", " + fixed(static_cast<double>(hostile.pipelined_answers() - answers_before) / seconds, 0) +
+                        " pipelined answers/s";
+    if (f.storm > 0)
+      row.flood_said +=
+          ", " + fixed(static_cast<double>(hostile.storm_connections() - stormed_before) / seconds, 0) + " connects/s";
+    rows.push_back(std::move(row));
+  };
+  if (kinds.idle > 0) flood_phase_of(std::to_string(kinds.idle) + " idle", {.idle = kinds.idle});
+  if (kinds.drip > 0) flood_phase_of(std::to_string(kinds.drip) + " drip-fed heads", {.drip = kinds.drip});
+  if (kinds.slow > 0) flood_phase_of(std::to_string(kinds.slow) + " slow readers", {.slow = kinds.slow});
+  if (kinds.pipelined > 0)
+    flood_phase_of(std::to_string(kinds.pipelined) + " pipelining x64", {.pipelined = kinds.pipelined});
+  if (kinds.storm > 0) flood_phase_of(std::to_string(kinds.storm) + " connect/close storms", {.storm = kinds.storm});
+  // After the floods: descriptors back where they were (the server closes what the storm left as
+  // its request timeout passes), memory near it.
+  agg::bench::process_usage after;
+  for (const auto until = clock_type::now() + std::chrono::seconds{15}; t.pid && clock_type::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    after = agg::bench::usage_of(t.pid);
+    if (after.descriptors <= baseline.descriptors) break;
+  }
+
+  std::printf("flood: %zu clients, N=%zu, %.0f s per phase\n", clients, num, duration_s);
+  std::printf("%-26s %9s %8s %8s %8s %7s %10s %10s %10s %7s %9s %6s  %s\n", "phase", "aggr/s", "p50 s", "p99 s",
+              "max s", "errors", "health p50", "health p99", "health max", "failed", "RSS", "fds", "the flood");
+  std::string json = R"({"command":"flood","clients":)" + std::to_string(clients) + R"(,"phases":[)";
+  auto report = report_of(o, "Floods beside " + std::to_string(clients) + " clients");
+  report.columns = {"phase",      "aggr/s",     "p50 s",         "p99 s",    "max s", "errors",   "health p50",
+                    "health p99", "health max", "health failed", "RSS (MB)", "fds",   "the flood"};
   bool clean = true;
-  for (const auto &[name, p] : {std::pair{"without the flood", &quiet}, std::pair{"with the flood", &flooded}}) {
+  for (const auto &[name, p, said] : rows) {
     std::size_t errors = 0;
-    for (const auto &[kind, count] : p->load.errors) errors += count;
-    clean = clean && errors == 0 && p->health.failures == 0;
-    std::printf("%-18s %9.1f %8.4f %8.4f %8.4f %7zu %9.2fms %9.2fms %9.2fms %7zu %6.1f MB %6zu\n", name,
-                p->load.throughput(), p->load.percentile(50), p->load.percentile(99),
-                p->load.latencies_s.empty() ? 0 : p->load.latencies_s.back(), errors, p->health.percentile(50) * 1e3,
-                p->health.percentile(99) * 1e3, p->health.latencies_s.empty() ? 0 : p->health.latencies_s.back() * 1e3,
-                p->health.failures, static_cast<double>(p->usage.rss_bytes) / 1e6, p->usage.descriptors);
-    report.rows.push_back(
-        {name, fixed(p->load.throughput(), 1), fixed(p->load.percentile(50), 4), fixed(p->load.percentile(99), 4),
-         fixed(p->load.latencies_s.empty() ? 0 : p->load.latencies_s.back(), 4), std::to_string(errors),
-         fixed(p->health.percentile(50) * 1e3, 2) + " ms", fixed(p->health.percentile(99) * 1e3, 2) + " ms",
-         fixed(p->health.latencies_s.empty() ? 0 : p->health.latencies_s.back() * 1e3, 2) + " ms",
-         std::to_string(p->health.failures), fixed(static_cast<double>(p->usage.rss_bytes) / 1e6, 1),
-         std::to_string(p->usage.descriptors)});
+    for (const auto &[kind, count] : p.load.errors) errors += count;
+    clean = clean && errors == 0 && p.health.failures == 0;
+    const double max_s = p.load.latencies_s.empty() ? 0 : p.load.latencies_s.back();
+    const double health_max = p.health.latencies_s.empty() ? 0 : p.health.latencies_s.back();
+    std::printf("%-26s %9.1f %8.4f %8.4f %8.4f %7zu %9.2fms %9.2fms %9.2fms %7zu %6.1f MB %6zu  %s\n", name.c_str(),
+                p.load.throughput(), p.load.percentile(50), p.load.percentile(99), max_s, errors,
+                p.health.percentile(50) * 1e3, p.health.percentile(99) * 1e3, health_max * 1e3, p.health.failures,
+                static_cast<double>(p.usage.rss_bytes) / 1e6, p.usage.descriptors, said.c_str());
+    report.rows.push_back({name, fixed(p.load.throughput(), 1), fixed(p.load.percentile(50), 4),
+                           fixed(p.load.percentile(99), 4), fixed(max_s, 4), std::to_string(errors),
+                           fixed(p.health.percentile(50) * 1e3, 2) + " ms",
+                           fixed(p.health.percentile(99) * 1e3, 2) + " ms", fixed(health_max * 1e3, 2) + " ms",
+                           std::to_string(p.health.failures), fixed(static_cast<double>(p.usage.rss_bytes) / 1e6, 1),
+                           std::to_string(p.usage.descriptors), said});
     agg::fanout::json_writer w{json};
     if (json.back() != '[') w.raw(",");
-    w.raw("{").key("phase").string(name).raw(",").key("aggregations_per_s").number(p->load.throughput(), 2);
-    w.raw(",").key("p50_s").number(p->load.percentile(50), 6).raw(",").key("p99_s").number(p->load.percentile(99), 6);
+    w.raw("{").key("phase").string(name).raw(",").key("aggregations_per_s").number(p.load.throughput(), 2);
+    w.raw(",").key("p50_s").number(p.load.percentile(50), 6).raw(",").key("p99_s").number(p.load.percentile(99), 6);
     w.raw(",").key("errors").number(static_cast<long long>(errors));
-    w.raw(",").key("health_p50_s").number(p->health.percentile(50), 6);
-    w.raw(",").key("health_p99_s").number(p->health.percentile(99), 6);
-    w.raw(",").key("health_failures").number(static_cast<long long>(p->health.failures));
-    w.raw(",").key("rss_bytes").number(static_cast<long long>(p->usage.rss_bytes));
-    w.raw(",").key("descriptors").number(static_cast<long long>(p->usage.descriptors)).raw("}");
+    w.raw(",").key("health_p50_s").number(p.health.percentile(50), 6);
+    w.raw(",").key("health_p99_s").number(p.health.percentile(99), 6);
+    w.raw(",").key("health_failures").number(static_cast<long long>(p.health.failures));
+    w.raw(",").key("rss_bytes").number(static_cast<long long>(p.usage.rss_bytes));
+    w.raw(",").key("descriptors").number(static_cast<long long>(p.usage.descriptors));
+    w.raw(",").key("flood").string(said).raw("}");
   }
   if (t.pid)
-    std::printf("RSS %+.1f MB for the flood's %zu connections: %.1f KiB each\n",
-                (static_cast<double>(flooded.usage.rss_bytes) - static_cast<double>(before.rss_bytes)) / 1e6,
-                flood_open,
-                flood_open ? (static_cast<double>(flooded.usage.rss_bytes) - static_cast<double>(before.rss_bytes)) /
-                                 1024.0 / static_cast<double>(flood_open)
-                           : 0.0);
+    std::printf("after the floods: RSS %.1f MB (%.1f before), %zu descriptors (%zu before)\n",
+                static_cast<double>(after.rss_bytes) / 1e6, static_cast<double>(baseline.rss_bytes) / 1e6,
+                after.descriptors, baseline.descriptors);
   json += "]}\n";
   save(o.json_file, json, "JSON");
   if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
   return clean ? 0 : 1;
+}
+
+/// A gauge's value in a Prometheus text page; -1 when it is not there.
+double gauge(const std::string &page, const std::string &name) {
+  const std::size_t at = page.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(page.substr(at + name.size() + 2));
+}
+
+/// The aggregator's /metrics page (its control plane), or empty when it did not answer.
+std::string metrics_page(int admin_port) {
+  const auto reply = agg::client::fetch_blocking(
+      {"http://127.0.0.1:" + std::to_string(admin_port) + "/metrics", std::chrono::seconds{5}, 16 << 20}, {});
+  return reply.error == agg::client::transfer_error::none && reply.status == 200 ? reply.body : std::string{};
+}
+
+int chaos_command(const common_options &o, std::size_t clients, double duration_s) {
+  if (!o.target_url.empty()) throw std::invalid_argument("chaos starts its own aggregator and upstream: no --target");
+  target t;
+  start(t, o, clients + 2'000, 2'000);
+  const auto &faults = agg::bench::chaos_faults();
+  agg::bench::load_settings settings;
+  settings.url = t.services->chaos_url();
+  settings.clients = clients;
+  settings.request_timeout = std::chrono::seconds{30};
+
+  // A short warm-up at the same concurrency fills the connection pools: the descriptor baseline.
+  settings.duration = std::chrono::seconds{3};
+  agg::bench::run_load(settings);
+  std::this_thread::sleep_for(std::chrono::seconds{1});
+  metrics_page(t.services->admin_port());  // its control-plane connection is part of the baseline too
+  const auto baseline = agg::bench::usage_of(t.pid);
+
+  std::vector<std::map<std::string, std::size_t>> kinds(faults.size());
+  std::size_t responses = 0, malformed = 0, unexpected = 0, not_200 = 0;
+  settings.on_reply = [&](const agg::client::upstream_reply &reply) {
+    if (reply.error != agg::client::transfer_error::none || reply.status != 200) {
+      ++not_200;
+      return;
+    }
+    ++responses;
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(reply.body, ec);
+    const auto *upstreams = ec || !doc.is_object() ? nullptr : doc.as_object().if_contains("upstreams");
+    if (upstreams == nullptr || !upstreams->is_array() || upstreams->as_array().size() != faults.size()) {
+      ++malformed;
+      return;
+    }
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+      const auto &error = upstreams->as_array()[i].as_object().at("error");
+      const std::string kind = error.is_null() ? "ok" : std::string{error.at("kind").as_string()};
+      ++kinds[i][kind];
+      if (std::find(faults[i].kinds.begin(), faults[i].kinds.end(), kind) == faults[i].kinds.end()) ++unexpected;
+    }
+  };
+  settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
+  const auto result = agg::bench::run_load(settings, [](double elapsed, std::size_t ok, std::size_t failed) {
+    std::fprintf(stderr, "\r[chaos] %5.1f s  %8zu answered  %6zu errors   ", elapsed, ok, failed);
+  });
+  std::fprintf(stderr, "\r%80s\r", "");
+  const auto under_load = agg::bench::usage_of(t.pid);
+
+  // Then the service must come back to rest: nothing in flight, no descriptor more than before.
+  double aggregations = -1, transfers = -1;
+  agg::bench::process_usage after;
+  const auto settle_by = clock_type::now() + std::chrono::seconds{15};
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    const std::string page = metrics_page(t.services->admin_port());
+    aggregations = gauge(page, "aggregator_aggregations_in_flight");
+    transfers = gauge(page, "aggregator_upstream_transfers_in_flight");
+    after = agg::bench::usage_of(t.pid);
+  } while ((aggregations != 0 || transfers != 0 || after.descriptors > baseline.descriptors) &&
+           clock_type::now() < settle_by);
+
+  std::printf("chaos: %zu clients for %.0f s against /chaos (%zu upstream calls per aggregation)\n", clients,
+              duration_s, faults.size());
+  std::printf("%zu responses (%.1f/s), %zu not 200, %zu malformed, %zu calls of an unexpected kind\n", responses,
+              result.throughput(), not_200, malformed, unexpected);
+  std::printf("%-34s %-22s %s\n", "upstream (injected)", "expected", "error kinds seen");
+  auto report = report_of(o, "Faults under load: " + std::to_string(clients) + " clients");
+  report.columns = {"upstream (injected)", "expected", "seen"};
+  std::string json = R"({"command":"chaos","clients":)" + std::to_string(clients) + R"(,"responses":)" +
+                     std::to_string(responses) + R"(,"malformed":)" + std::to_string(malformed) + R"(,"unexpected":)" +
+                     std::to_string(unexpected) + R"(,"entries":[)";
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    std::string expected, seen;
+    for (const auto &k : faults[i].kinds) expected += (expected.empty() ? "" : "|") + k;
+    for (const auto &[k, n] : kinds[i]) seen += (seen.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    std::printf("%-34s %-22s %s\n", faults[i].query.c_str(), expected.c_str(), seen.c_str());
+    report.rows.push_back({faults[i].query, expected, seen});
+    agg::fanout::json_writer w{json};
+    w.raw(i == 0 ? "{" : ",{").key("query").string(faults[i].query).raw(",").key("seen").raw("{");
+    bool first = true;
+    for (const auto &[k, n] : kinds[i]) {
+      w.raw(first ? "" : ",").key(k).number(static_cast<long long>(n));
+      first = false;
+    }
+    w.raw("}}");
+  }
+  std::printf(
+      "in flight after: %.0f aggregations, %.0f transfers; descriptors %zu before, %zu under load, %zu after; "
+      "RSS %.1f MB before, %.1f MB under load, %.1f MB after\n",
+      aggregations, transfers, baseline.descriptors, under_load.descriptors, after.descriptors,
+      static_cast<double>(baseline.rss_bytes) / 1e6, static_cast<double>(under_load.rss_bytes) / 1e6,
+      static_cast<double>(after.rss_bytes) / 1e6);
+  json += R"(],"aggregations_in_flight_after":)" + fixed(aggregations, 0) + R"(,"transfers_in_flight_after":)" +
+          fixed(transfers, 0) + R"(,"descriptors_before":)" + std::to_string(baseline.descriptors) +
+          R"(,"descriptors_after":)" + std::to_string(after.descriptors) + "}\n";
+  save(o.json_file, json, "JSON");
+  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
+  const bool clean = responses > 0 && not_200 == 0 && malformed == 0 && unexpected == 0 && aggregations == 0 &&
+                     transfers == 0 && after.descriptors <= baseline.descriptors;
+  if (!clean) std::printf("chaos: FAILED\n");
+  return clean ? 0 : 1;
+}
+
+/// Least-squares slope of y over x.
+double slope(const std::vector<std::pair<double, double>> &points) {
+  if (points.size() < 2) return 0;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto &[x, y] : points) {
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const auto n = static_cast<double>(points.size());
+  const double d = n * sxx - sx * sx;
+  return d == 0 ? 0 : (n * sxy - sx * sy) / d;
+}
+
+int soak_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, double sample_s,
+                 double warmup_s) {
+  target t;
+  start(t, o, clients + 256, 2'000);
+  if (t.pid == 0) throw std::invalid_argument("soak samples the aggregator's memory: give --pid with --target");
+  agg::bench::load_settings settings;
+  settings.url = t.url(num, false);
+  settings.clients = clients;
+  settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
+  struct sample {
+    double t_s;
+    agg::bench::process_usage usage;
+    std::size_t completed;
+  };
+  std::vector<sample> samples;
+  std::atomic<std::size_t> completed{0};
+  std::atomic<bool> running{true};
+  const auto began = clock_type::now();
+  std::thread sampler{[&] {
+    for (auto next = began; running.load();
+         next += std::chrono::milliseconds{static_cast<long long>(sample_s * 1000)}) {
+      while (running.load() && clock_type::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      if (!running.load()) break;
+      samples.push_back({std::chrono::duration<double>(clock_type::now() - began).count(), agg::bench::usage_of(t.pid),
+                         completed.load()});
+    }
+  }};
+  const auto result = agg::bench::run_load(settings, [&](double elapsed, std::size_t ok, std::size_t failed) {
+    completed.store(ok);
+    std::fprintf(stderr, "\r[soak] %6.0f s  %9zu ok  %6zu errors   ", elapsed, ok, failed);
+  });
+  running.store(false);
+  sampler.join();
+  std::fprintf(stderr, "\r%80s\r", "");
+  std::size_t errors = 0;
+  for (const auto &[kind, count] : result.errors) errors += count;
+
+  std::vector<std::pair<double, double>> rss_after_warmup;
+  chart_series rss{"RSS (MB)", "#1f77b4", {}}, fds{"descriptors / 10", "#2ca02c", {}},
+      threads{"threads", "#d62728", {}};
+  std::printf("soak: %zu clients, N=%zu, %.0f s; a sample every %.0f s\n", clients, num, duration_s, sample_s);
+  std::printf("%8s %10s %8s %8s %12s\n", "t s", "RSS MB", "fds", "threads", "aggregations");
+  auto report = report_of(o, "Soak: " + std::to_string(clients) + " clients for " + fixed(duration_s, 0) + " s");
+  report.columns = {"t s", "RSS MB", "fds", "threads", "aggregations so far"};
+  std::string json = R"({"command":"soak","clients":)" + std::to_string(clients) + R"(,"samples":[)";
+  for (const auto &s : samples) {
+    const double mb = static_cast<double>(s.usage.rss_bytes) / 1e6;
+    std::printf("%8.0f %10.1f %8zu %8zu %12zu\n", s.t_s, mb, s.usage.descriptors, s.usage.threads, s.completed);
+    report.rows.push_back({fixed(s.t_s, 0), fixed(mb, 1), std::to_string(s.usage.descriptors),
+                           std::to_string(s.usage.threads), std::to_string(s.completed)});
+    rss.points.emplace_back(s.t_s, mb);
+    fds.points.emplace_back(s.t_s, static_cast<double>(s.usage.descriptors) / 10);
+    threads.points.emplace_back(s.t_s, static_cast<double>(s.usage.threads));
+    if (s.t_s >= warmup_s) rss_after_warmup.emplace_back(s.t_s / 60.0, mb);
+    agg::fanout::json_writer w{json};
+    w.raw(json.back() == '[' ? "{" : ",{").key("t_s").number(s.t_s, 1).raw(",").key("rss_bytes");
+    w.number(static_cast<long long>(s.usage.rss_bytes)).raw(",").key("descriptors");
+    w.number(static_cast<long long>(s.usage.descriptors)).raw(",").key("threads");
+    w.number(static_cast<long long>(s.usage.threads)).raw("}");
+  }
+  const double mb_per_min = slope(rss_after_warmup);
+  std::printf("%.1f aggregations/s, %zu errors; RSS slope after %.0f s: %+.3f MB/min\n", result.throughput(), errors,
+              warmup_s, mb_per_min);
+  json += R"(],"errors":)" + std::to_string(errors) + R"(,"rss_slope_mb_per_min":)" + fixed(mb_per_min, 4) + "}\n";
+  save(o.json_file, json, "JSON");
+  const std::string chart = agg::bench::line_chart("Soak: the aggregator's RSS, descriptors and threads", "seconds",
+                                                   "MB / count", {rss, fds, threads}, false);
+  save(o.svg_file, chart, "SVG chart");
+  report.charts.push_back(chart);
+  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
+  const bool flat = errors == 0 && mb_per_min <= 1.0;
+  if (!flat) std::printf("soak: FAILED (errors, or RSS growing faster than 1 MB/min)\n");
+  return flat ? 0 : 1;
 }
 
 int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
@@ -413,7 +655,8 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
 int main(int argc, char **argv) {
   agg::process::raise_fd_limit();  // a flood or a thousand clients hold a descriptor each
   CLI::App app{
-      "aggregator-bench: async vs sync, load, floods and fan-out sweeps against the aggregator.\n"
+      "aggregator-bench: async vs sync, load, floods, faults under load, soaks and fan-out sweeps against the "
+      "aggregator.\n"
       "Starts the bundled upstream and an aggregator from the build tree unless --target is given."};
   app.require_subcommand(1);
   common_options o;
@@ -451,19 +694,50 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   ld->add_option("--svg", o.svg_file, "write a latency-percentiles-vs-concurrency chart (SVG)");
 
-  std::size_t idle = 10'000, drip = 1'000, flood_clients = 100;
+  flood_kinds kinds{.idle = 10'000, .drip = 1'000, .slow = 1'000, .pipelined = 100, .storm = 2};
+  std::size_t flood_clients = 100;
   long long flood_delay = 100;
   double flood_duration = 20;
-  CLI::App *fl = app.add_subcommand(
-      "flood", "well-behaved clients and /health probes, first alone, then beside idle and drip-fed connections");
-  fl->add_option("--idle", idle, "connections that send nothing")->capture_default_str();
-  fl->add_option("--drip", drip, "connections that send a request head one byte per second")->capture_default_str();
+  CLI::App *fl = app.add_subcommand("flood",
+                                    "well-behaved clients and /health probes, first alone, then beside each kind of "
+                                    "flood: idle, drip-fed, slow readers, pipelining, connect/close storms (0: none)");
+  fl->add_option("--idle", kinds.idle, "connections that send nothing")->capture_default_str();
+  fl->add_option("--drip", kinds.drip, "connections that send a request head one byte per second")
+      ->capture_default_str();
+  fl->add_option("--slow", kinds.slow, "connections that ask for /ui 64 times and never read")->capture_default_str();
+  fl->add_option("--pipelined", kinds.pipelined, "connections sending 64 pipelined GET /health at a time")
+      ->capture_default_str();
+  fl->add_option("--storm", kinds.storm, "threads opening and closing connections (half with a reset)")
+      ->capture_default_str();
   fl->add_option("--clients", flood_clients, "well-behaved clients running aggregations")->capture_default_str();
   fl->add_option("--num", num, "upstream calls per aggregation")->capture_default_str();
   fl->add_option("--duration", flood_duration, "seconds per phase, after a 1 s ramp")->capture_default_str();
   fl->add_option("--max-aggregations", max_aggregations, "the started aggregator's server.max_aggregations")
       ->capture_default_str();
   common(fl, flood_delay);
+
+  std::size_t chaos_clients = 200;
+  double chaos_duration = 60;
+  long long chaos_delay = 0;
+  CLI::App *ch = app.add_subcommand("chaos",
+                                    "closed-loop load on a route whose 20 upstreams mix every fault the upstream "
+                                    "injects: every response well-formed, every error of its injected kind, then "
+                                    "nothing in flight and no descriptor more than before");
+  ch->add_option("--clients", chaos_clients, "concurrent clients")->capture_default_str();
+  ch->add_option("--duration", chaos_duration, "seconds, after a 1 s ramp")->capture_default_str();
+  common(ch, chaos_delay);
+
+  std::size_t soak_clients = 50;
+  double soak_duration = 600, soak_sample = 10, soak_warmup = 60;
+  long long soak_delay = 50;
+  CLI::App *sk = app.add_subcommand("soak", "moderate load for a long time, sampling RSS, descriptors and threads");
+  sk->add_option("--clients", soak_clients, "concurrent clients")->capture_default_str();
+  sk->add_option("--num", num, "upstream calls per aggregation")->capture_default_str();
+  sk->add_option("--duration", soak_duration, "seconds")->capture_default_str();
+  sk->add_option("--sample", soak_sample, "seconds between samples")->capture_default_str();
+  sk->add_option("--warmup", soak_warmup, "seconds left out of the RSS slope")->capture_default_str();
+  sk->add_option("--svg", o.svg_file, "write the RSS/descriptors/threads chart (SVG)");
+  common(sk, soak_delay);
 
   CLI::App *sw = app.add_subcommand("sweep", "N from 1 to 1000 for both modes");
   sw->add_option("--ns", ns, "comma-separated fan-out widths")->capture_default_str();
@@ -476,11 +750,18 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  o.delay_ms = *cmp ? compare_delay : *ld ? load_delay : *fl ? flood_delay : sweep_delay;
+  o.delay_ms = *cmp  ? compare_delay
+               : *ld ? load_delay
+               : *fl ? flood_delay
+               : *ch ? chaos_delay
+               : *sk ? soak_delay
+                     : sweep_delay;
   try {
     if (*cmp) return compare(o, num, repeat);
     if (*ld) return load(o, clients, num, duration, sync, max_aggregations, warmup);
-    if (*fl) return flood_command(o, flood_clients, num, flood_duration, idle, drip, max_aggregations);
+    if (*fl) return flood_command(o, flood_clients, num, flood_duration, kinds, max_aggregations);
+    if (*ch) return chaos_command(o, chaos_clients, chaos_duration);
+    if (*sk) return soak_command(o, soak_clients, num, soak_duration, soak_sample, soak_warmup);
     return sweep(o, ns, repeat);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "aggregator-bench: %s\n", e.what());

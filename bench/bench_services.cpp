@@ -28,11 +28,21 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
                               << R"(},"log":{"level":"warn"},"routes":[{"name":"bench","path":"/bench",)"
                               << R"("num":{"default":10,"max":1000},"timeout_ms":600000,"deadline_ms":3600000,)"
                               << R"("upstreams":[{"url":"http://127.0.0.1:)" << upstream_port
-                              << R"(/api/?task_id={i}","repeat":true}]}]})";
+                              << R"(/api/?task_id={i}","repeat":true}]},)"
+                              << R"({"name":"chaos","path":"/chaos","timeout_ms":300,"deadline_ms":3000,)"
+                              << R"("max_body_bytes":100000,"upstreams":[)";
+  {
+    std::ofstream config{config_file_, std::ios::app};
+    for (std::size_t i = 0; i < chaos_faults().size(); ++i)
+      config << (i == 0 ? "" : ",") << R"({"url":"http://127.0.0.1:)" << upstream_port << "/api/?"
+             << chaos_faults()[i].query << "&key=chaos" << i << R"("})";
+    config << "]}]}";
+  }
   aggregator_ = std::make_unique<process::child_process>(
       std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen", "127.0.0.1:0",
                                "--admin-listen", "127.0.0.1:0"});
   port_ = aggregator_->listening_port();
+  admin_port_ = aggregator_->listening_port();
   drain_ = std::thread{[this] {
     for (std::string line = aggregator_->line(); !line.empty() || !aggregator_->ended(); line = aggregator_->line())
       if (line.find(" warn ") != std::string::npos || line.find(" error ") != std::string::npos)
@@ -44,6 +54,35 @@ bench_services::~bench_services() {
   aggregator_->signal(SIGKILL);  // its output ends, and with it the drain
   drain_.join();
 }
+
+const std::vector<chaos_fault> &chaos_faults() {
+  // 20 calls: 9 that succeed (one of them slow), 11 that fail in every way the upstream can.
+  static const std::vector<chaos_fault> faults{
+      {"task_id=a", {"ok"}},
+      {"task_id=b", {"ok"}},
+      {"task_id=c", {"ok"}},
+      {"task_id=d", {"ok"}},
+      {"task_id=e", {"ok"}},
+      {"task_id=f", {"ok"}},
+      {"task_id=g", {"ok"}},
+      {"task_id=h", {"ok"}},
+      {"delay_ms=50", {"ok"}},
+      {"fault=reset_before_headers", {"transport"}},
+      {"fault=reset_after_headers", {"transport"}},
+      {"fault=stall", {"timeout"}},
+      {"fault=endless_body", {"timeout", "too_large"}},
+      {"fault=garbage", {"invalid_json"}},
+      {"fault=binary", {"invalid_json"}},
+      {"fault=oversized&size=200000", {"too_large"}},
+      {"status=503", {"http_status"}},
+      {"status=500", {"http_status"}},
+      {"fail_every=2&fail_status=502", {"ok", "http_status"}},
+      {"delay_ms=2000", {"timeout"}},
+  };
+  return faults;
+}
+
+std::string bench_services::chaos_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/chaos"; }
 
 std::string bench_services::url(std::size_t num, bool sync) const {
   return "http://127.0.0.1:" + std::to_string(port_) + (sync ? "/bench_sync" : "/bench") +

@@ -27,6 +27,10 @@ class bench_services {
 
   [[nodiscard]] std::string url(std::size_t num, bool sync) const;
   [[nodiscard]] int port() const noexcept { return port_; }
+  /// The control plane's port (/metrics).
+  [[nodiscard]] int admin_port() const noexcept { return admin_port_; }
+  /// The `chaos` route: its upstreams answer, or fail, as chaos_faults() lists.
+  [[nodiscard]] std::string chaos_url() const;
   [[nodiscard]] pid_t aggregator_pid() const { return aggregator_->pid(); }
 
  private:
@@ -34,9 +38,19 @@ class bench_services {
   std::unique_ptr<process::child_process> upstream_;
   std::unique_ptr<process::child_process> aggregator_;
   int port_ = 0;
+  int admin_port_ = 0;
   // Reads the aggregator's output to the end: a full pipe would stop it at its next log line.
   std::thread drain_;
 };
+
+/// One entry of the `chaos` route: the upstream query that makes its fault, and the error kinds
+/// its call may end with ("ok" for none).
+struct chaos_fault {
+  std::string query;
+  std::vector<std::string> kinds;
+};
+/// The `chaos` route's entries, in order: a mix of every fault the bundled upstream injects.
+const std::vector<chaos_fault> &chaos_faults();
 
 /// A process's resident memory now and at its peak (VmRSS, VmHWM) in bytes, its CPU time (user +
 /// system) so far, its open descriptors and its threads.

@@ -33,44 +33,109 @@ sockaddr_in address_of(const std::string &host, std::uint16_t port) {
   return addr;
 }
 
+/// What one connection of the flood does.
+enum class role { idle, drip, slow, pipelined };
+
 /// One connection of the flood.
 struct flood_connection {
   io::unique_fd fd;
-  bool drips = false;
+  role does = role::idle;
   bool connected = false;
-  std::size_t sent = 0;  // bytes of the head dripped so far
+  std::size_t sent = 0;     // drip: bytes of the head dripped so far
+  std::size_t pending = 0;  // pipelined: answers still to read
+  std::string tail;         // pipelined: the end of what was read, where a status line may be cut
 };
+
+/// `count` copies of a request for `target` on a kept-alive connection.
+std::string requests(std::string_view target, std::size_t count) {
+  std::string one = "GET " + std::string{target} + " HTTP/1.1\r\nHost: flood\r\n\r\n";
+  std::string all;
+  all.reserve(one.size() * count);
+  for (std::size_t i = 0; i < count; ++i) all += one;
+  return all;
+}
+
+/// Sends what it can of `bytes` without blocking; the rest is dropped (a flood is not a client).
+void send_some(int fd, const std::string &bytes) {
+  [[maybe_unused]] const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/// Status lines in `bytes` read after `tail` (the last bytes of the previous read).
+std::size_t answers_in(std::string &tail, const char *bytes, std::size_t size) {
+  static constexpr std::string_view status = "HTTP/1.1 ";
+  std::string text = tail;
+  text.append(bytes, size);
+  std::size_t count = 0;
+  for (std::size_t at = text.find(status); at != std::string::npos; at = text.find(status, at + 1)) ++count;
+  // Keep what could be the start of a status line cut by this read; it was not counted.
+  const std::size_t keep = std::min(text.size(), status.size() - 1);
+  tail = text.substr(text.size() - keep);
+  if (tail.find(status) != std::string::npos) tail.clear();
+  return count;
+}
 
 }  // namespace
 
-flood::flood(flood_settings settings) : settings_(std::move(settings)), thread_([this] { run(); }) {}
+flood::flood(flood_settings settings) : settings_(std::move(settings)), thread_([this] { run(); }) {
+  for (std::size_t i = 0; i < settings_.storm; ++i) storm_.emplace_back([this] { storm(); });
+}
 
 flood::~flood() {
   running_.store(false);
   thread_.join();
+  for (auto &t : storm_) t.join();
+}
+
+void flood::storm() {
+  const sockaddr_in addr = address_of(settings_.host, settings_.port);
+  for (bool reset = false; running_.load(); reset = !reset) {
+    const io::unique_fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (fd.get() < 0) continue;
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0) continue;
+    if (reset) {  // an abortive close: RST instead of FIN, as a crashed client's
+      const linger abort{1, 0};
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    }
+    stormed_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void flood::run() {
   const sockaddr_in addr = address_of(settings_.host, settings_.port);
   const io::unique_fd events = io::unique_fd::checked(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
-  std::vector<flood_connection> connections(settings_.idle + settings_.drip);
+  const std::string slow_burst = requests(settings_.slow_target, settings_.slow_requests);
+  const std::string pipeline_burst = requests("/health", settings_.pipeline_depth);
+  std::vector<flood_connection> connections(size());
+  const auto role_of = [&](std::size_t i) {
+    if (i < settings_.idle) return role::idle;
+    if (i < settings_.idle + settings_.drip) return role::drip;
+    if (i < settings_.idle + settings_.drip + settings_.slow) return role::slow;
+    return role::pipelined;
+  };
+  const auto watch = [&](std::size_t i, std::uint32_t what, int op) {
+    epoll_event ev{};
+    ev.events = what;
+    ev.data.u64 = i;
+    ::epoll_ctl(events.get(), op, connections[i].fd.get(), &ev);
+  };
   const auto open_one = [&](std::size_t i) {
     flood_connection &c = connections[i];
-    c = flood_connection{io::unique_fd{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)},
-                         i >= settings_.idle, false, 0};
+    c = flood_connection{io::unique_fd{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)}, role_of(i)};
     if (c.fd.get() < 0) return;
+    if (c.does == role::slow) {  // a small window: the server's answers back up at once
+      const int small = 4096;
+      ::setsockopt(c.fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
     if (::connect(c.fd.get(), reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
       c.fd = io::unique_fd{};
       return;
     }
-    epoll_event ev{};
-    ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = i;
-    ::epoll_ctl(events.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
+    watch(i, EPOLLOUT | EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
   };
   for (std::size_t i = 0; i < connections.size(); ++i) open_one(i);
 
   std::vector<epoll_event> ready(1024);
+  char buffer[65536];
   auto next_drip = clock::now() + settings_.drip_interval;
   while (running_.load()) {
     const int n = ::epoll_wait(events.get(), ready.data(), static_cast<int>(ready.size()), 50);
@@ -78,8 +143,23 @@ void flood::run() {
       const std::size_t i = ready[static_cast<std::size_t>(k)].data.u64;
       flood_connection &c = connections[i];
       const std::uint32_t got = ready[static_cast<std::size_t>(k)].events;
-      if ((got & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-        // The server closed it (or answered, which means closing too): open another in its place.
+      bool gone = (got & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+      if (!gone && (got & EPOLLIN) != 0) {
+        const ssize_t read = ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+        if (c.does == role::pipelined && read > 0) {
+          const std::size_t answered = answers_in(c.tail, buffer, static_cast<std::size_t>(read));
+          answers_.fetch_add(answered, std::memory_order_relaxed);
+          c.pending -= std::min(c.pending, answered);
+          if (c.pending == 0) {
+            c.pending = settings_.pipeline_depth;
+            send_some(c.fd.get(), pipeline_burst);
+          }
+        } else {
+          gone = true;  // an answer to an idle or dripping connection means it is being closed
+        }
+      }
+      if (gone) {
+        // The server closed it: open another in its place.
         if (c.connected) {
           open_.fetch_sub(1, std::memory_order_relaxed);
           closed_.fetch_add(1, std::memory_order_relaxed);
@@ -91,16 +171,19 @@ void flood::run() {
       if ((got & EPOLLOUT) != 0 && !c.connected) {
         c.connected = true;
         open_.fetch_add(1, std::memory_order_relaxed);
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP;
-        ev.data.u64 = i;
-        ::epoll_ctl(events.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+        // A slow reader sends its requests once and reads nothing: it hears only of the close.
+        if (c.does == role::slow) send_some(c.fd.get(), slow_burst);
+        if (c.does == role::pipelined) {
+          c.pending = settings_.pipeline_depth;
+          send_some(c.fd.get(), pipeline_burst);
+        }
+        watch(i, c.does == role::slow ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
       }
     }
     if (clock::now() >= next_drip) {
       next_drip += settings_.drip_interval;
       for (auto &c : connections) {
-        if (!c.drips || !c.connected) continue;
+        if (c.does != role::drip || !c.connected) continue;
         const char byte = c.sent < dripped_head.size() ? dripped_head[c.sent] : 'x';
         if (::send(c.fd.get(), &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) ++c.sent;
       }

@@ -33,11 +33,13 @@ std::string error_kind(const client::upstream_reply &reply) {
 }
 
 /// One client: request, wait for the answer, record it, repeat until the run is over.
-coro::task<void> client_loop(client::upstream_loop *loop, client::upstream_call call, shared_state *state) {
+coro::task<void> client_loop(client::upstream_loop *loop, client::upstream_call call, shared_state *state,
+                             const load_settings *settings) {
   while (clock::now() < state->stop_at) {
     const auto sent = clock::now();
     const client::upstream_reply reply = co_await loop->fetch(call);
     const auto answered = clock::now();
+    if (settings->on_reply) settings->on_reply(reply);
     state->last_answer = std::max(state->last_answer, answered);
     if (reply.error == client::transfer_error::none && reply.status == 200) {
       if (sent >= state->measure_from)
@@ -90,7 +92,7 @@ load_result run_load(const load_settings &settings,
   std::latch done{static_cast<std::ptrdiff_t>(settings.clients)};
   for (std::size_t k = 0; k < settings.clients; ++k) {
     std::this_thread::sleep_until(start + settings.ramp * k / settings.clients);
-    launch(client_loop(&loop, call, &state), &done);
+    launch(client_loop(&loop, call, &state, &settings), &done);
   }
   done.wait();
   running.store(false);

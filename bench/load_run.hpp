@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace agg::client {
+struct upstream_reply;
+}
+
 namespace agg::bench {
 
 /// A closed-loop load: `clients` clients, each sending its next request when the previous one is
@@ -20,6 +24,8 @@ struct load_settings {
   /// Requests sent this soon after the start count for throughput and errors but not for the
   /// latency percentiles: separates the ramp (connections being opened) from the steady state.
   std::chrono::milliseconds warmup{0};
+  /// Called with every reply, on the load's own thread (one for all clients): a check of bodies.
+  std::function<void(const client::upstream_reply &)> on_reply;
 };
 
 /// What a load run measured, from the clients' side.

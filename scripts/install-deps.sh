@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12: compiler, CMake, Ninja and the libraries;
-# Node.js, chromium and Firefox ESR for the tests of the /ui page in real browsers.
+# Node.js, chromium and Firefox ESR for the tests of the /ui page in real browsers; clang 14 and
+# its runtime for the libFuzzer targets (scripts/fuzz.sh).
 # Uses apt-get as root (through sudo when run as a user); does nothing when all is there.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libcli11-dev catch2 libbenchmark-dev
   curl clang-format nginx-light
   nodejs chromium firefox-esr
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -57,9 +57,13 @@ class bridge {
   };
 
   explicit bridge(std::coroutine_handle<promise_type> frame) noexcept : frame_(frame) {}
+  // clang 14 moves the return object out of get_return_object(); g++ builds it in place.
+  bridge(bridge &&other) noexcept : frame_(std::exchange(other.frame_, {})) {}
   bridge(const bridge &) = delete;
   bridge &operator=(const bridge &) = delete;
-  ~bridge() { frame_.destroy(); }
+  ~bridge() {
+    if (frame_) frame_.destroy();
+  }
 
   void run_and_wait(completion_flag &done) const {
     frame_.promise().done_ = &done;

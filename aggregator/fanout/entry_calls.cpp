@@ -6,6 +6,7 @@
 
 #include "aggregator/config/character_rules.hpp"
 #include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/http/utf8.hpp"
 
 namespace agg::fanout {
 
@@ -69,7 +70,9 @@ json::value slot_value(const call_values &c, const config::template_slot &slot) 
   if (slot.name == "item" && c.item != nullptr) return c.entry.batch ? json::value(json::string(c.item_text)) : *c.item;
   if (slot.name == "items" && c.item != nullptr) return *c.item;
   const auto param = c.plan.inputs.params.find(slot.name);
-  return json::string(param->second);  // config validation guarantees every other slot is a parameter
+  // Config validation guarantees every other slot is a parameter. A query value may be any bytes
+  // (%FF): in JSON text they must be UTF-8, so what is not becomes U+FFFD.
+  return json::string(http::valid_utf8(param->second));
 }
 
 /// The slot's value as text (URLs, header values, text around slots in a body template).
@@ -103,7 +106,8 @@ json::value expand_body(const call_values &c, const json::value &shape,
   if (!shape.is_string()) return shape;
   const config::text_template &t = *next++;
   if (const config::template_slot *whole = t.whole_slot()) return slot_value(c, *whole);
-  return json::string(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); }));
+  return json::string(
+      http::valid_utf8(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); })));
 }
 
 client::upstream_call make_call(const call_values &c) {

@@ -116,6 +116,18 @@ TEST_CASE("a body template keeps each value's JSON type, and a string is escaped
   CHECK(std::find(call.headers.begin(), call.headers.end(), "Content-Type: application/json") != call.headers.end());
 }
 
+TEST_CASE("a query value that is not UTF-8 reaches a JSON body as U+FFFD, the URL as it came (found by plan_fuzz)") {
+  const auto config = agg::testing::config_from(R"({"routes":[{"name":"r","path":"/r","params":{"q":{}},
+      "upstreams":[{"method":"POST","url":"http://h/x?q={q}","body":{"q":"{q}","text":"q is {q}"}}]}]})");
+  auto planned = make_plan(config.routes.at(0), {{"q", "bob\xE1"}});
+  REQUIRE(std::holds_alternative<fan_out_plan>(planned));
+  const auto &call = std::get<fan_out_plan>(planned).calls.at(0);
+  const auto sent = json::parse(*call.body);  // throws on text that is not UTF-8
+  CHECK(sent.at("q") == "bob\xEF\xBF\xBD");
+  CHECK(sent.at("text") == "q is bob\xEF\xBF\xBD");
+  CHECK(call.url == "http://h/x?q=bob%E1");
+}
+
 TEST_CASE("a value that is missing, not a scalar in a URL, or a line break in a header fails the entry") {
   composed c{std::string{user} + R"(,{"url":"http://h/{user.body#/id}","headers":{"X-Name":"{user.body#/name}"}})"};
   auto failure = c.plan_with(1, R"({"name":"x"})");

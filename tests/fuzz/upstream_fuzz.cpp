@@ -1,0 +1,33 @@
+// The bundled upstream's request handling: bytes in, through its listener and Boost.Beast parser,
+// to its answer (faults included: a reset or a stall is an answer too). It must never crash, and
+// must keep answering /health on the next connection.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "tests/fuzz/wire.hpp"
+#include "upstream/upstream_server.hpp"
+
+namespace {
+
+struct server {
+  upstream::upstream_server upstream{upstream::upstream_options{"127.0.0.1", 0, std::chrono::milliseconds{0}}};
+  server() { upstream.start(); }
+};
+
+constexpr std::string_view closing = "\r\n\r\nGET /health HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n";
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  static server s;
+  const std::string_view bytes{reinterpret_cast<const char *>(data), size};
+  // A delayed or stalled answer is cut short: 100 ms of silence ends the exchange.
+  agg::fuzz::exchange(s.upstream.port(), bytes, closing, std::chrono::milliseconds{100});
+  const std::string health =
+      agg::fuzz::exchange(s.upstream.port(), "GET /health HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n", {},
+                          std::chrono::milliseconds{2000});
+  AGG_FUZZ_CHECK(health.starts_with("HTTP/1.1 200"));
+  return 0;
+}
