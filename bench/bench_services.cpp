@@ -29,7 +29,7 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
                               << R"("num":{"default":10,"max":1000},"timeout_ms":600000,"deadline_ms":3600000,)"
                               << R"("upstreams":[{"url":"http://127.0.0.1:)" << upstream_port
                               << R"(/api/?task_id={i}","repeat":true}]},)"
-                              << R"({"name":"chaos","path":"/chaos","timeout_ms":300,"deadline_ms":3000,)"
+                              << R"({"name":"chaos","path":"/chaos","timeout_ms":1000,"deadline_ms":5000,)"
                               << R"("max_body_bytes":100000,"upstreams":[)";
   {
     std::ofstream config{config_file_, std::ios::app};
@@ -77,7 +77,7 @@ const std::vector<chaos_fault> &chaos_faults() {
       {"status=503", {"http_status"}},
       {"status=500", {"http_status"}},
       {"fail_every=2&fail_status=502", {"ok", "http_status"}},
-      {"delay_ms=2000", {"timeout"}},
+      {"delay_ms=3000", {"timeout"}},
   };
   return faults;
 }

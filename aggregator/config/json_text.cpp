@@ -5,6 +5,7 @@
 #include <boost/json/stream_parser.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <set>
 #include <vector>
@@ -35,6 +36,8 @@ class duplicate_key_finder {
 
   /// The path of the repeated key ("routes[0].upstreams[1].url"), once one was found.
   std::optional<std::string> duplicate;
+  /// The path of a number too large for a double (which Boost.JSON would make infinite).
+  std::optional<std::string> not_finite;
 
   bool on_document_begin(boost::system::error_code &) { return true; }
   bool on_document_end(boost::system::error_code &) { return true; }
@@ -61,7 +64,14 @@ class duplicate_key_finder {
   bool on_number_part(json::string_view, boost::system::error_code &) { return true; }
   bool on_int64(std::int64_t, json::string_view, boost::system::error_code &) { return scalar(); }
   bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code &) { return scalar(); }
-  bool on_double(double, json::string_view, boost::system::error_code &) { return scalar(); }
+  bool on_double(double d, json::string_view, boost::system::error_code &ec) {
+    if (std::isfinite(d)) return scalar();
+    // Boost.JSON reads 1E400 as infinity and would write it back as `Infinity`, which is not JSON.
+    scalar();
+    not_finite = path();
+    ec = json::error::exponent_overflow;
+    return false;
+  }
   bool on_bool(bool, boost::system::error_code &) { return scalar(); }
   bool on_null(boost::system::error_code &) { return scalar(); }
   bool on_comment_part(json::string_view, boost::system::error_code &) { return true; }
@@ -144,6 +154,9 @@ std::variant<json::value, config_error> parse_json_text(std::string_view text) {
   if (const auto &repeated = keys.handler().duplicate)
     return config_error{*repeated, "this key appears twice in its object (the second time at " +
                                        position_of(text, read) + "); a key may appear once"};
+  if (const auto &huge = keys.handler().not_finite)  // taken as a syntax error: no path, a place
+    return config_error{"", "not valid JSON at " + position_of(text, read) + ": a number too large for a double" +
+                                (huge->empty() ? std::string{} : " (" + *huge + ")")};
   return parser.release();
 }
 

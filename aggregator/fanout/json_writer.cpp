@@ -1,6 +1,5 @@
 #include "aggregator/fanout/json_writer.hpp"
 
-#include <boost/json/serializer.hpp>
 #include <boost/json/value.hpp>
 
 #include <charconv>
@@ -75,11 +74,51 @@ json_writer &json_writer::number(double value, int decimals) {
 }
 
 json_writer &json_writer::value(const boost::json::value &v) {
-  boost::json::serializer serializer;
-  serializer.reset(&v);
-  char buffer[4096];
-  while (!serializer.done()) out_ += serializer.read(buffer, sizeof buffer);
-  return *this;
+  // Written here rather than by Boost.JSON's serializer, which writes a non-finite double (an
+  // upstream's 1E400 parses as one) as `Infinity` or `NaN`, text no JSON parser takes, and strings
+  // as the bytes they hold. The parser limits nesting (32 levels by default), so recursion is bounded.
+  switch (v.kind()) {
+    case boost::json::kind::null: return null();
+    case boost::json::kind::bool_: return boolean(v.get_bool());
+    case boost::json::kind::int64: return number(static_cast<long long>(v.get_int64()));
+    case boost::json::kind::uint64: {
+      char text[24];
+      const auto end = std::to_chars(text, text + sizeof text, v.get_uint64()).ptr;
+      return raw(std::string_view{text, static_cast<std::size_t>(end - text)});
+    }
+    case boost::json::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) return null();
+      char text[32];
+      const auto end = std::to_chars(text, text + sizeof text, d).ptr;  // the shortest text that reads back as d
+      return raw(std::string_view{text, static_cast<std::size_t>(end - text)});
+    }
+    case boost::json::kind::string: return string(v.get_string());
+    case boost::json::kind::array: {
+      out_ += '[';
+      bool first = true;
+      for (const auto &element : v.get_array()) {
+        if (!first) out_ += ',';
+        first = false;
+        value(element);
+      }
+      out_ += ']';
+      return *this;
+    }
+    case boost::json::kind::object: {
+      out_ += '{';
+      bool first = true;
+      for (const auto &member : v.get_object()) {
+        if (!first) out_ += ',';
+        first = false;
+        key(member.key());
+        value(member.value());
+      }
+      out_ += '}';
+      return *this;
+    }
+  }
+  return null();
 }
 
 }  // namespace agg::fanout

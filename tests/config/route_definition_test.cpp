@@ -97,6 +97,11 @@ TEST_CASE("JSON text that repeats a key in an object is refused with the key's p
   const auto &error = std::get<agg::config::config_error>(repeated);
   CHECK(error.path == "routes[1].upstreams[1].url");
   CHECK(error.message.find("line 2") != std::string::npos);
+  // Boost.JSON reads 1E400 as infinity, which it would write back as `Infinity`: refused too.
+  const auto huge = agg::config::parse_json_text(R"({"routes":[{"body":{"n":[1,1E400]}}]})");
+  REQUIRE(std::holds_alternative<agg::config::config_error>(huge));
+  CHECK(std::get<agg::config::config_error>(huge).message.find("too large for a double (routes[0].body.n[1])") !=
+        std::string::npos);
   // The same key in different objects, or in sibling objects of an array, is no repeat.
   CHECK(std::holds_alternative<boost::json::value>(
       agg::config::parse_json_text(R"({"a":{"k":1},"b":{"k":2},"l":[{"k":1},{"k":2}],"k":[[],{"k":{"k":0}}]})")));

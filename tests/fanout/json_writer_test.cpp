@@ -26,3 +26,18 @@ TEST_CASE("json_writer keeps UTF-8 and writes U+FFFD for bytes that are not UTF-
       "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80|\xEF\xBF\xBD|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|x\"");
   CHECK(boost::json::parse(out).is_string());  // Boost.JSON's parser refuses text that is not UTF-8
 }
+
+TEST_CASE("json_writer writes a tree as JSON: numbers as people write them, what JSON cannot hold as null") {
+  // Boost.JSON 1.81 parses 1E400 as infinity and 0E400 as NaN, and its serializer writes them as
+  // `Infinity` and `NaN` (found by plan_fuzz: an upstream or a client can send such numbers).
+  const auto tree = boost::json::parse(R"({"big":1E400,"neg":-1E400,"nan":0E400,"d":12.5,"u":18446744073709551615,)"
+                                       R"("i":-3,"a":[true,null,"x"],"o":{}})");
+  std::string out;
+  json_writer{out}.value(tree);
+  CHECK(out ==
+        R"({"big":null,"neg":null,"nan":null,"d":12.5,"u":18446744073709551615,"i":-3,"a":[true,null,"x"],"o":{}})");
+  boost::json::value text = boost::json::string{"bad \xFF"};
+  out.clear();
+  json_writer{out}.value(text);
+  CHECK(out == "\"bad \xEF\xBF\xBD\"");
+}
