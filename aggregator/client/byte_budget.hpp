@@ -24,8 +24,6 @@ class byte_budget {
   }
   [[nodiscard]] bool spent() const noexcept { return spent_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
-  /// The bytes taken so far.
-  [[nodiscard]] std::size_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
 
  private:
   const std::size_t limit_;

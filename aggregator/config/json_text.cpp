@@ -25,9 +25,10 @@ std::string position_of(std::string_view text, std::size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
-/// A basic_parser handler that builds nothing and stops at the first key an object repeats
-/// (Boost.JSON 1.81 keeps the last one silently), remembering where it is.
-class duplicate_key_finder {
+/// A basic_parser handler that builds nothing and stops at what Boost.JSON 1.81 lets through
+/// silently, remembering where it is: a key an object repeats (it keeps the last), and a number no
+/// double holds (it makes it infinite).
+class strict_reader {
  public:
   static constexpr std::size_t max_object_size = std::size_t(-1);
   static constexpr std::size_t max_array_size = std::size_t(-1);
@@ -148,8 +149,8 @@ std::variant<json::value, config_error> parse_json_text(std::string_view text) {
   const std::size_t consumed = parser.write(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
   if (ec) return config_error{"", "not valid JSON at " + position_of(text, consumed) + ": " + ec.message()};
-  // Valid JSON: read it once more for a key an object repeats, which the parser above let through.
-  json::basic_parser<duplicate_key_finder> keys{json::parse_options{}};
+  // Valid JSON: read it once more for what the parser above let through.
+  json::basic_parser<strict_reader> keys{json::parse_options{}};
   const std::size_t read = keys.write_some(false, text.data(), text.size(), ec);
   if (const auto &repeated = keys.handler().duplicate)
     return config_error{*repeated, "this key appears twice in its object (the second time at " +

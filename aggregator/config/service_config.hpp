@@ -217,7 +217,7 @@ struct log_config {
 struct jobs_config {
   std::size_t max_jobs = 1000;
   std::chrono::milliseconds keep_finished{300'000};
-  std::size_t max_bytes = 256 << 20;  ///< the kept jobs' results together (their bodies' bytes)
+  std::size_t max_bytes = 256 << 20;  ///< what the kept jobs' results hold together (estimated)
 };
 
 /// Where the bearer tokens come from (see access_tokens.hpp); never the tokens themselves.

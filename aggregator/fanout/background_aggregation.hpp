@@ -44,7 +44,8 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   [[nodiscard]] std::stop_source stop_source() const { return stop_; }
 
   [[nodiscard]] bool done() const;
-  /// The bytes of the bodies that arrived so far (as received): what keeping it costs, roughly.
+  /// What the results that arrived so far hold in memory, estimated (their slots, texts and
+  /// parsed bodies): what keeping it costs.
   [[nodiscard]] std::size_t held_bytes() const;
   /// When the last call finished, once done(): cheaper than a snapshot for a question of time.
   [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> finished_at() const;
@@ -77,7 +78,7 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   std::vector<arrival> arrivals_;                                  // guarded by mutex_, in completion order
   std::size_t planned_;                                            // guarded by mutex_
   std::size_t taken_ = 0;                                          // guarded by mutex_: arrivals handed out by next()
-  std::size_t held_bytes_ = 0;                                     // guarded by mutex_: the arrivals' body bytes
+  std::size_t held_bytes_ = 0;                                     // guarded by mutex_: held_bytes()
   const std::shared_ptr<client::byte_budget> budget_;              // the plan's (atomic): read once it is done
   std::optional<std::chrono::steady_clock::time_point> finished_;  // guarded by mutex_: set when done
 };

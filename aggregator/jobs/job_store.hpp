@@ -24,8 +24,8 @@ std::string_view to_string(job_status status) noexcept;
 struct job_limits {
   std::size_t max_jobs = 1000;  ///< running and finished-but-kept together
   std::chrono::milliseconds keep_finished{300'000};
-  /// The body bytes the kept jobs hold together (as received); at it, no new job starts. A running
-  /// job may still add up to its route's max_response_bytes.
+  /// What the kept jobs' results hold together (background_aggregation::held_bytes); at it, no new
+  /// job starts. A running job may still add about three times its route's max_response_bytes.
   std::size_t max_bytes = 256 << 20;
 };
 
