@@ -1,18 +1,15 @@
 // aggregator-bench: compares the async endpoint with the sync baseline, puts closed-loop load on
-// the service, and sweeps the fan-out width. Starts the bundled upstream and an aggregator itself,
+// the service, floods it, and sweeps the fan-out width (chaos and soak: chaos_command.cpp,
+// soak_command.cpp). Starts the bundled upstream and an aggregator itself,
 // or measures a running one (--target).
 
 #include <CLI/CLI.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -22,75 +19,26 @@
 #include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/process/process_setup.hpp"
+#include "bench/bench_command.hpp"
 #include "bench/bench_services.hpp"
+#include "bench/chaos_command.hpp"
 #include "bench/flood_run.hpp"
 #include "bench/html_report.hpp"
 #include "bench/load_run.hpp"
+#include "bench/soak_command.hpp"
 #include "bench/svg_chart.hpp"
 
 namespace {
 
 using agg::bench::bench_services;
 using agg::bench::chart_series;
+using agg::bench::common_options;
+using agg::bench::fixed;
 using agg::bench::load_result;
+using agg::bench::report_of;
+using agg::bench::save;
+using agg::bench::target;
 using clock_type = std::chrono::steady_clock;
-
-/// Where requests go: a service this tool started, or one given with --target.
-struct target {
-  std::optional<bench_services> services;
-  std::string base;  // with --target
-  pid_t pid = 0;     // for RSS and CPU figures; 0 when unknown
-
-  /// The endpoint with `num` (none when 0: a route without repeated entries); a query in --target
-  /// stays, after the sync baseline's path.
-  [[nodiscard]] std::string url(std::size_t num, bool sync) const {
-    if (services) return services->url(num, sync);
-    const std::size_t question = base.find('?');
-    std::string query = question == std::string::npos ? std::string{} : base.substr(question + 1);
-    if (num != 0) query += (query.empty() ? "num=" : "&num=") + std::to_string(num);
-    return base.substr(0, question) + (sync ? "_sync" : "") + (query.empty() ? "" : "?" + query);
-  }
-};
-
-struct common_options {
-  std::string binaries = agg::bench::build_dir_of_self();
-  std::string target_url;
-  pid_t pid = 0;
-  long long delay_ms = 1000;
-  std::string json_file;
-  std::string svg_file;
-  std::string html_file;
-  std::string command;  ///< the command line, for the HTML report
-};
-
-/// `value` with `digits` decimals, for a table cell.
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
-/// A report of this run with what every report says (the command, the target).
-agg::bench::html_report report_of(const common_options &o, std::string title) {
-  agg::bench::html_report report;
-  report.title = std::move(title);
-  report.command = o.command;
-  report.facts.emplace_back("target", o.target_url.empty()
-                                          ? "an aggregator and upstream started by this tool, upstream delay " +
-                                                std::to_string(o.delay_ms) + " ms"
-                                          : o.target_url);
-  return report;
-}
-
-void start(target &t, const common_options &o, std::size_t max_connections, std::size_t max_aggregations) {
-  if (!o.target_url.empty()) {
-    t.base = o.target_url;
-    t.pid = o.pid;
-    return;
-  }
-  t.services.emplace(o.binaries, std::chrono::milliseconds{o.delay_ms}, max_connections, max_aggregations);
-  t.pid = t.services->aggregator_pid();
-}
 
 /// Wall time of one GET, or nullopt when it did not answer 200.
 std::optional<double> timed_get(const std::string &url) {
@@ -141,12 +89,6 @@ void write_summary(agg::fanout::json_writer &w, const summary &s) {
   w.raw("{").key("runs").number(static_cast<long long>(s.runs)).raw(",").key("failures");
   w.number(static_cast<long long>(s.failures)).raw(",").key("p50_s").number(s.p50, 6).raw(",").key("p95_s");
   w.number(s.p95, 6).raw(",").key("max_s").number(s.max, 6).raw("}");
-}
-
-void save(const std::string &file, const std::string &text, const char *what) {
-  if (file.empty()) return;
-  std::ofstream{file} << text;
-  std::printf("%s written to %s\n", what, file.c_str());
 }
 
 std::vector<std::size_t> numbers(const std::string &list) {
@@ -407,214 +349,6 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
   save(o.json_file, json, "JSON");
   if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
   return clean ? 0 : 1;
-}
-
-/// A gauge's value in a Prometheus text page; -1 when it is not there.
-double gauge(const std::string &page, const std::string &name) {
-  const std::size_t at = page.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(page.substr(at + name.size() + 2));
-}
-
-/// The aggregator's /metrics page (its control plane), or empty when it did not answer.
-std::string metrics_page(int admin_port) {
-  const auto reply = agg::client::fetch_blocking(
-      {"http://127.0.0.1:" + std::to_string(admin_port) + "/metrics", std::chrono::seconds{5}, 16 << 20}, {});
-  return reply.error == agg::client::transfer_error::none && reply.status == 200 ? reply.body : std::string{};
-}
-
-int chaos_command(const common_options &o, std::size_t clients, double duration_s) {
-  if (!o.target_url.empty()) throw std::invalid_argument("chaos starts its own aggregator and upstream: no --target");
-  target t;
-  start(t, o, clients + 2'000, 2'000);
-  const auto &faults = agg::bench::chaos_faults();
-  agg::bench::load_settings settings;
-  settings.url = t.services->chaos_url();
-  settings.clients = clients;
-  settings.request_timeout = std::chrono::seconds{30};
-
-  // A warm-up at the same concurrency fills the connection pools (idle upstream connections stay
-  // open up to curl's 118 s): the descriptor baseline, which the run must not end above by more
-  // than 2 % (the pools' own variation; a leak per fault would be tens of thousands).
-  settings.duration = std::chrono::seconds{10};
-  agg::bench::run_load(settings);
-  std::this_thread::sleep_for(std::chrono::seconds{1});
-  metrics_page(t.services->admin_port());  // its control-plane connection is part of the baseline too
-  const auto baseline = agg::bench::usage_of(t.pid);
-
-  std::vector<std::map<std::string, std::size_t>> kinds(faults.size());
-  std::size_t responses = 0, malformed = 0, unexpected = 0, not_200 = 0;
-  settings.on_reply = [&](const agg::client::upstream_reply &reply) {
-    if (reply.error != agg::client::transfer_error::none || reply.status != 200) {
-      ++not_200;
-      return;
-    }
-    ++responses;
-    boost::system::error_code ec;
-    const boost::json::value doc = boost::json::parse(reply.body, ec);
-    const auto *upstreams = ec || !doc.is_object() ? nullptr : doc.as_object().if_contains("upstreams");
-    if (upstreams == nullptr || !upstreams->is_array() || upstreams->as_array().size() != faults.size()) {
-      ++malformed;
-      return;
-    }
-    for (std::size_t i = 0; i < faults.size(); ++i) {
-      const auto &error = upstreams->as_array()[i].as_object().at("error");
-      const std::string kind = error.is_null() ? "ok" : std::string{error.at("kind").as_string()};
-      ++kinds[i][kind];
-      if (std::find(faults[i].kinds.begin(), faults[i].kinds.end(), kind) == faults[i].kinds.end()) ++unexpected;
-    }
-  };
-  settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
-  const auto result = agg::bench::run_load(settings, [](double elapsed, std::size_t ok, std::size_t failed) {
-    std::fprintf(stderr, "\r[chaos] %5.1f s  %8zu answered  %6zu errors   ", elapsed, ok, failed);
-  });
-  std::fprintf(stderr, "\r%80s\r", "");
-  const auto under_load = agg::bench::usage_of(t.pid);
-
-  // Then the service must come back to rest: nothing in flight, no descriptor more than before.
-  double aggregations = -1, transfers = -1;
-  agg::bench::process_usage after;
-  const auto settle_by = clock_type::now() + std::chrono::seconds{15};
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds{200});
-    const std::string page = metrics_page(t.services->admin_port());
-    aggregations = gauge(page, "aggregator_aggregations_in_flight");
-    transfers = gauge(page, "aggregator_upstream_transfers_in_flight");
-    after = agg::bench::usage_of(t.pid);
-  } while ((aggregations != 0 || transfers != 0 || after.descriptors > baseline.descriptors) &&
-           clock_type::now() < settle_by);
-  const std::size_t descriptor_bound = baseline.descriptors + baseline.descriptors / 50;
-
-  std::printf("chaos: %zu clients for %.0f s against /chaos (%zu upstream calls per aggregation)\n", clients,
-              duration_s, faults.size());
-  std::printf("%zu responses (%.1f/s), %zu not 200, %zu malformed, %zu calls of an unexpected kind\n", responses,
-              result.throughput(), not_200, malformed, unexpected);
-  for (const auto &[kind, count] : result.errors) std::printf("  not 200: %s %zu\n", kind.c_str(), count);
-  std::printf("%-34s %-22s %s\n", "upstream (injected)", "expected", "error kinds seen");
-  auto report = report_of(o, "Faults under load: " + std::to_string(clients) + " clients");
-  report.columns = {"upstream (injected)", "expected", "seen"};
-  std::string json = R"({"command":"chaos","clients":)" + std::to_string(clients) + R"(,"responses":)" +
-                     std::to_string(responses) + R"(,"malformed":)" + std::to_string(malformed) + R"(,"unexpected":)" +
-                     std::to_string(unexpected) + R"(,"entries":[)";
-  for (std::size_t i = 0; i < faults.size(); ++i) {
-    std::string expected, seen;
-    for (const auto &k : faults[i].kinds) expected += (expected.empty() ? "" : "|") + k;
-    for (const auto &[k, n] : kinds[i]) seen += (seen.empty() ? "" : ", ") + k + " " + std::to_string(n);
-    std::printf("%-34s %-22s %s\n", faults[i].query.c_str(), expected.c_str(), seen.c_str());
-    report.rows.push_back({faults[i].query, expected, seen});
-    agg::fanout::json_writer w{json};
-    w.raw(i == 0 ? "{" : ",{").key("query").string(faults[i].query).raw(",").key("seen").raw("{");
-    bool first = true;
-    for (const auto &[k, n] : kinds[i]) {
-      w.raw(first ? "" : ",").key(k).number(static_cast<long long>(n));
-      first = false;
-    }
-    w.raw("}}");
-  }
-  std::printf(
-      "in flight after: %.0f aggregations, %.0f transfers; descriptors %zu before, %zu under load, %zu after; "
-      "RSS %.1f MB before, %.1f MB under load, %.1f MB after\n",
-      aggregations, transfers, baseline.descriptors, under_load.descriptors, after.descriptors,
-      static_cast<double>(baseline.rss_bytes) / 1e6, static_cast<double>(under_load.rss_bytes) / 1e6,
-      static_cast<double>(after.rss_bytes) / 1e6);
-  json += R"(],"aggregations_in_flight_after":)" + fixed(aggregations, 0) + R"(,"transfers_in_flight_after":)" +
-          fixed(transfers, 0) + R"(,"descriptors_before":)" + std::to_string(baseline.descriptors) +
-          R"(,"descriptors_after":)" + std::to_string(after.descriptors) + "}\n";
-  save(o.json_file, json, "JSON");
-  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
-  const bool clean = responses > 0 && not_200 == 0 && malformed == 0 && unexpected == 0 && aggregations == 0 &&
-                     transfers == 0 && after.descriptors <= descriptor_bound;
-  if (!clean) std::printf("chaos: FAILED\n");
-  return clean ? 0 : 1;
-}
-
-/// Least-squares slope of y over x.
-double slope(const std::vector<std::pair<double, double>> &points) {
-  if (points.size() < 2) return 0;
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const auto &[x, y] : points) {
-    sx += x;
-    sy += y;
-    sxx += x * x;
-    sxy += x * y;
-  }
-  const auto n = static_cast<double>(points.size());
-  const double d = n * sxx - sx * sx;
-  return d == 0 ? 0 : (n * sxy - sx * sy) / d;
-}
-
-int soak_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, double sample_s,
-                 double warmup_s) {
-  target t;
-  start(t, o, clients + 256, 2'000);
-  if (t.pid == 0) throw std::invalid_argument("soak samples the aggregator's memory: give --pid with --target");
-  agg::bench::load_settings settings;
-  settings.url = t.url(num, false);
-  settings.clients = clients;
-  settings.duration = std::chrono::milliseconds{static_cast<long long>(duration_s * 1000)};
-  struct sample {
-    double t_s;
-    agg::bench::process_usage usage;
-    std::size_t completed;
-  };
-  std::vector<sample> samples;
-  std::atomic<std::size_t> completed{0};
-  std::atomic<bool> running{true};
-  const auto began = clock_type::now();
-  std::thread sampler{[&] {
-    for (auto next = began; running.load();
-         next += std::chrono::milliseconds{static_cast<long long>(sample_s * 1000)}) {
-      while (running.load() && clock_type::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds{50});
-      if (!running.load()) break;
-      samples.push_back({std::chrono::duration<double>(clock_type::now() - began).count(), agg::bench::usage_of(t.pid),
-                         completed.load()});
-    }
-  }};
-  const auto result = agg::bench::run_load(settings, [&](double elapsed, std::size_t ok, std::size_t failed) {
-    completed.store(ok);
-    std::fprintf(stderr, "\r[soak] %6.0f s  %9zu ok  %6zu errors   ", elapsed, ok, failed);
-  });
-  running.store(false);
-  sampler.join();
-  std::fprintf(stderr, "\r%80s\r", "");
-  std::size_t errors = 0;
-  for (const auto &[kind, count] : result.errors) errors += count;
-
-  std::vector<std::pair<double, double>> rss_after_warmup;
-  chart_series rss{"RSS (MB)", "#1f77b4", {}}, fds{"descriptors / 10", "#2ca02c", {}},
-      threads{"threads", "#d62728", {}};
-  std::printf("soak: %zu clients, N=%zu, %.0f s; a sample every %.0f s\n", clients, num, duration_s, sample_s);
-  std::printf("%8s %10s %8s %8s %12s\n", "t s", "RSS MB", "fds", "threads", "aggregations");
-  auto report = report_of(o, "Soak: " + std::to_string(clients) + " clients for " + fixed(duration_s, 0) + " s");
-  report.columns = {"t s", "RSS MB", "fds", "threads", "aggregations so far"};
-  std::string json = R"({"command":"soak","clients":)" + std::to_string(clients) + R"(,"samples":[)";
-  for (const auto &s : samples) {
-    const double mb = static_cast<double>(s.usage.rss_bytes) / 1e6;
-    std::printf("%8.0f %10.1f %8zu %8zu %12zu\n", s.t_s, mb, s.usage.descriptors, s.usage.threads, s.completed);
-    report.rows.push_back({fixed(s.t_s, 0), fixed(mb, 1), std::to_string(s.usage.descriptors),
-                           std::to_string(s.usage.threads), std::to_string(s.completed)});
-    rss.points.emplace_back(s.t_s, mb);
-    fds.points.emplace_back(s.t_s, static_cast<double>(s.usage.descriptors) / 10);
-    threads.points.emplace_back(s.t_s, static_cast<double>(s.usage.threads));
-    if (s.t_s >= warmup_s) rss_after_warmup.emplace_back(s.t_s / 60.0, mb);
-    agg::fanout::json_writer w{json};
-    w.raw(json.back() == '[' ? "{" : ",{").key("t_s").number(s.t_s, 1).raw(",").key("rss_bytes");
-    w.number(static_cast<long long>(s.usage.rss_bytes)).raw(",").key("descriptors");
-    w.number(static_cast<long long>(s.usage.descriptors)).raw(",").key("threads");
-    w.number(static_cast<long long>(s.usage.threads)).raw("}");
-  }
-  const double mb_per_min = slope(rss_after_warmup);
-  std::printf("%.1f aggregations/s, %zu errors; RSS slope after %.0f s: %+.3f MB/min\n", result.throughput(), errors,
-              warmup_s, mb_per_min);
-  json += R"(],"errors":)" + std::to_string(errors) + R"(,"rss_slope_mb_per_min":)" + fixed(mb_per_min, 4) + "}\n";
-  save(o.json_file, json, "JSON");
-  const std::string chart = agg::bench::line_chart("Soak: the aggregator's RSS, descriptors and threads", "seconds",
-                                                   "MB / count", {rss, fds, threads}, false);
-  save(o.svg_file, chart, "SVG chart");
-  report.charts.push_back(chart);
-  if (!o.html_file.empty()) save(o.html_file, report.render(), "HTML report");
-  const bool flat = errors == 0 && mb_per_min <= 1.0;
-  if (!flat) std::printf("soak: FAILED (errors, or RSS growing faster than 1 MB/min)\n");
-  return flat ? 0 : 1;
 }
 
 int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {

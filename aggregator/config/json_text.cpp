@@ -1,5 +1,7 @@
 #include "aggregator/config/json_text.hpp"
 
+#include "aggregator/config/config_checker.hpp"
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -102,14 +104,7 @@ class strict_reader {
   }
   [[nodiscard]] std::string path() const {
     std::string out;
-    for (const frame &f : frames_) {
-      if (f.object) {
-        if (!out.empty()) out += '.';
-        out.append(f.key);
-      } else {
-        out.append("[").append(std::to_string(f.index)).append("]");
-      }
-    }
+    for (const frame &f : frames_) out = f.object ? child(out, f.key) : element(out, f.index);
     return out;
   }
 

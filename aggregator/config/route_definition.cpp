@@ -74,19 +74,20 @@ void read_forward_headers(config_checker &c, const json::value &v, const std::st
 
 /// What "fixed + repeated + for-each" adds up to: "1 fixed + 1000 repeated (num.max) + 100 for each".
 std::string calls_breakdown(const route_config &route) {
-  std::size_t fixed = 0, for_each = 0;
-  for (const auto &entry : route.upstreams)
+  std::size_t fixed = 0, repeating = 0, for_each = 0;
+  for (const auto &entry : route.upstreams) {
     if (entry.for_each)
       for_each += most_calls_of(entry, route);
-    else if (!entry.repeat)
+    else if (entry.repeat)
+      ++repeating;  // each makes num.max
+    else
       ++fixed;
-  std::string out = std::to_string(fixed) + " fixed";
-  if (route.num) {
-    const auto repeated = static_cast<std::size_t>(
-        std::count_if(route.upstreams.begin(), route.upstreams.end(), [](const auto &entry) { return entry.repeat; }));
-    out += " + " + std::to_string(repeated * route.num->max_count) + " repeated (num.max " +
-           std::to_string(route.num->max_count) + (repeated > 1 ? " × " + std::to_string(repeated) + " entries)" : ")");
   }
+  std::string out = std::to_string(fixed) + " fixed";
+  if (repeating > 0)
+    out += " + " + std::to_string(repeating * route.num->max_count) + " repeated (num.max " +
+           std::to_string(route.num->max_count) +
+           (repeating > 1 ? " × " + std::to_string(repeating) + " entries)" : ")");
   if (for_each > 0) out += " + " + std::to_string(for_each) + " for each (max_items)";
   return out;
 }

@@ -8,7 +8,6 @@
 #include <cassert>
 
 #include "aggregator/fanout/body_shaping.hpp"
-#include "aggregator/http/utf8.hpp"
 
 namespace agg::fanout {
 
@@ -68,10 +67,8 @@ boost::json::value classify_response(upstream_result &result, const client::upst
   boost::system::error_code ec;
   boost::json::value body = boost::json::parse(reply.body, ec, storage);
   if (!ec) return body;
-  if (accept_non_json) {  // kept as text, which must be UTF-8: other bytes are replaced by U+FFFD
-    if (http::is_valid_utf8(reply.body)) return boost::json::string{reply.body, storage};
-    return boost::json::string{http::valid_utf8(reply.body), storage};
-  }
+  // Kept as text: json_writer, which writes every response, makes what is not UTF-8 U+FFFD.
+  if (accept_non_json) return boost::json::string{reply.body, storage};
   result.kind = outcome_kind::invalid_json;
   result.detail = "upstream body is not JSON: " + ec.message();
   return nullptr;

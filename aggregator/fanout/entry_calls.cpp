@@ -6,7 +6,6 @@
 
 #include "aggregator/config/character_rules.hpp"
 #include "aggregator/fanout/json_writer.hpp"
-#include "aggregator/http/utf8.hpp"
 
 namespace agg::fanout {
 
@@ -71,8 +70,8 @@ json::value slot_value(const call_values &c, const config::template_slot &slot) 
   if (slot.name == "items" && c.item != nullptr) return *c.item;
   const auto param = c.plan.inputs.params.find(slot.name);
   // Config validation guarantees every other slot is a parameter. A query value may be any bytes
-  // (%FF): in JSON text they must be UTF-8, so what is not becomes U+FFFD.
-  return json::string(http::valid_utf8(param->second));
+  // (%FF): json_writer, which writes the body, makes what is not UTF-8 U+FFFD.
+  return json::string(param->second);
 }
 
 /// The slot's value as text (URLs, header values, text around slots in a body template).
@@ -106,8 +105,7 @@ json::value expand_body(const call_values &c, const json::value &shape,
   if (!shape.is_string()) return shape;
   const config::text_template &t = *next++;
   if (const config::template_slot *whole = t.whole_slot()) return slot_value(c, *whole);
-  return json::string(
-      http::valid_utf8(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); })));
+  return json::string(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); }));
 }
 
 client::upstream_call make_call(const call_values &c) {

@@ -64,14 +64,13 @@ struct service {
   service() { data.start(); }
 };
 
-constexpr std::string_view closing = "\r\n\r\nGET /health HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n";
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   static service s;
   const std::string_view bytes{reinterpret_cast<const char *>(data), size};
-  const std::string reply = agg::fuzz::exchange(s.port, bytes, closing, std::chrono::milliseconds{2000});
+  const std::string reply =
+      agg::fuzz::exchange(s.port, bytes, agg::fuzz::closing_request, std::chrono::milliseconds{2000});
   // An answer to HEAD has a head only: without knowing which request was one, the answers after
   // it cannot be told apart, so such inputs are checked for the service's health alone.
   if (bytes.find("HEAD") == std::string_view::npos) agg::fuzz::check_responses(reply);

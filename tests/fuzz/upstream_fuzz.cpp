@@ -16,15 +16,13 @@ struct server {
   server() { upstream.start(); }
 };
 
-constexpr std::string_view closing = "\r\n\r\nGET /health HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n";
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   static server s;
   const std::string_view bytes{reinterpret_cast<const char *>(data), size};
   // A delayed or stalled answer is cut short: 100 ms of silence ends the exchange.
-  agg::fuzz::exchange(s.upstream.port(), bytes, closing, std::chrono::milliseconds{100});
+  agg::fuzz::exchange(s.upstream.port(), bytes, agg::fuzz::closing_request, std::chrono::milliseconds{100});
   agg::fuzz::check_still_serving(s.upstream.port());
   return 0;
 }

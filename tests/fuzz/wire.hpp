@@ -28,6 +28,11 @@
 
 namespace agg::fuzz {
 
+/// What follows an input's bytes: ends a head the input left open, then asks for the close, so the
+/// exchange ends when the server has answered everything.
+inline constexpr std::string_view closing_request =
+    "\r\n\r\nGET /health HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n";
+
 /// Waits up to `quiet` for `events` on `fd`, through the signals libFuzzer's timer sends (EINTR).
 inline bool wait_for(int fd, short events, std::chrono::milliseconds quiet) {
   pollfd p{fd, events, 0};

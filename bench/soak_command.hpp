@@ -1,0 +1,15 @@
+#pragma once
+
+#include <cstddef>
+
+#include "bench/bench_command.hpp"
+
+namespace agg::bench {
+
+/// `aggregator-bench soak`: moderate load for `duration_s`, the aggregator's RSS, descriptors and
+/// threads sampled every `sample_s`; 0 when there were no errors and the RSS slope after
+/// `warmup_s` is at most 1 MB/min.
+int soak_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, double sample_s,
+                 double warmup_s);
+
+}  // namespace agg::bench
