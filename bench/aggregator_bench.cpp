@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "aggregator/client/fetch_blocking.hpp"
-#include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/process/process_setup.hpp"
+#include "aggregator/text/json_writer.hpp"
 #include "bench/bench_command.hpp"
 #include "bench/bench_services.hpp"
 #include "bench/chaos_command.hpp"
@@ -85,7 +85,7 @@ summary measure(const target &t, std::size_t num, bool sync, std::size_t repeat,
   return summarize(std::move(seconds), failures);
 }
 
-void write_summary(agg::fanout::json_writer &w, const summary &s) {
+void write_summary(agg::text::json_writer &w, const summary &s) {
   w.raw("{").key("runs").number(static_cast<long long>(s.runs)).raw(",").key("failures");
   w.number(static_cast<long long>(s.failures)).raw(",").key("p50_s").number(s.p50, 6).raw(",").key("p95_s");
   w.number(s.p95, 6).raw(",").key("max_s").number(s.max, 6).raw("}");
@@ -110,7 +110,7 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
     std::printf("%-6s %6zu %5zu %10.4f %10.4f %10.4f %8zu\n", name, num, s.runs, s.p50, s.p95, s.max, s.failures);
   std::printf("speed-up (p50 sync / p50 async): %.2fx\n", speedup);
   std::string json;
-  agg::fanout::json_writer w{json};
+  agg::text::json_writer w{json};
   w.raw("{").key("command").string("compare").raw(",").key("num").number(static_cast<long long>(num));
   w.raw(",").key("async");
   write_summary(w, async);
@@ -181,7 +181,7 @@ int load(const common_options &o, const std::string &levels, std::size_t num, do
     p90.points.emplace_back(c, r.percentile(90));
     p99.points.emplace_back(c, r.percentile(99));
     worst.points.emplace_back(c, r.latencies_s.empty() ? 0 : r.latencies_s.back());
-    agg::fanout::json_writer w{json};
+    agg::text::json_writer w{json};
     if (json.back() != '[') w.raw(",");
     w.raw("{")
         .key("clients")
@@ -329,7 +329,7 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
                            fixed(p.health.percentile(99) * 1e3, 2) + " ms", fixed(health_max * 1e3, 2) + " ms",
                            std::to_string(p.health.failures), fixed(static_cast<double>(p.usage.rss_bytes) / 1e6, 1),
                            std::to_string(p.usage.descriptors), said});
-    agg::fanout::json_writer w{json};
+    agg::text::json_writer w{json};
     if (json.back() != '[') w.raw(",");
     w.raw("{").key("phase").string(name).raw(",").key("aggregations_per_s").number(p.load.throughput(), 2);
     w.raw(",").key("p50_s").number(p.load.percentile(50), 6).raw(",").key("p99_s").number(p.load.percentile(99), 6);
@@ -369,7 +369,7 @@ int sweep(const common_options &o, const std::string &ns, std::size_t repeat) {
                            fixed(a.p50 > 0 ? s.p50 / a.p50 : 0, 2) + "x", std::to_string(a.failures + s.failures)});
     async.points.emplace_back(static_cast<double>(n), a.p50);
     sync.points.emplace_back(static_cast<double>(n), s.p50);
-    agg::fanout::json_writer w{json};
+    agg::text::json_writer w{json};
     if (json.back() != '[') w.raw(",");
     w.raw("{").key("num").number(static_cast<long long>(n)).raw(",").key("async");
     write_summary(w, a);

@@ -13,7 +13,7 @@
 
 #include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/client/upstream_call.hpp"
-#include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/text/json_writer.hpp"
 #include "bench/load_run.hpp"
 #include "bench/svg_chart.hpp"
 
@@ -117,7 +117,7 @@ int chaos_command(const common_options &o, std::size_t clients, double duration_
     for (const auto &[k, n] : kinds[i]) seen += (seen.empty() ? "" : ", ") + k + " " + std::to_string(n);
     std::printf("%-34s %-22s %s\n", faults[i].query.c_str(), expected.c_str(), seen.c_str());
     report.rows.push_back({faults[i].query, expected, seen});
-    agg::fanout::json_writer w{json};
+    agg::text::json_writer w{json};
     w.raw(i == 0 ? "{" : ",{").key("query").string(faults[i].query).raw(",").key("seen").raw("{");
     bool first = true;
     for (const auto &[k, n] : kinds[i]) {

@@ -13,7 +13,7 @@
 
 #include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/client/upstream_call.hpp"
-#include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/text/json_writer.hpp"
 #include "bench/load_run.hpp"
 #include "bench/svg_chart.hpp"
 
@@ -94,7 +94,7 @@ int soak_command(const common_options &o, std::size_t clients, std::size_t num, 
     fds.points.emplace_back(s.t_s, static_cast<double>(s.usage.descriptors) / 10);
     threads.points.emplace_back(s.t_s, static_cast<double>(s.usage.threads));
     if (s.t_s >= warmup_s) rss_after_warmup.emplace_back(s.t_s / 60.0, mb);
-    agg::fanout::json_writer w{json};
+    agg::text::json_writer w{json};
     w.raw(json.back() == '[' ? "{" : ",{").key("t_s").number(s.t_s, 1).raw(",").key("rss_bytes");
     w.number(static_cast<long long>(s.usage.rss_bytes)).raw(",").key("descriptors");
     w.number(static_cast<long long>(s.usage.descriptors)).raw(",").key("threads");

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::config {
 
@@ -40,7 +40,7 @@ std::optional<std::string> load_token(const std::string &file, const std::string
   } else {
     return std::nullopt;
   }
-  if (token.size() < min_token_length || token.size() > max_token_length || !made_of(token, "-._~+/=")) {
+  if (token.size() < min_token_length || token.size() > max_token_length || !text::made_of(token, "-._~+/=")) {
     errors.push_back({source, "the token must be 16 to 4096 characters of A-Z a-z 0-9 - . _ ~ + / ="});
     return std::nullopt;
   }

@@ -1,10 +1,10 @@
 #include "aggregator/config/load_config.hpp"
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/config_checker.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/route_definition.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -28,8 +28,8 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   const std::string_view host = text.substr(0, colon);
-  const auto port = whole_number(text.substr(colon + 1), 0, 65535);
-  if (!port || !made_of(host, ".-")) return std::nullopt;
+  const auto port = text::whole_number(text.substr(colon + 1), 0, 65535);
+  if (!port || !text::made_of(host, ".-")) return std::nullopt;
   return std::pair{std::string{host}, static_cast<std::uint16_t>(*port)};
 }
 

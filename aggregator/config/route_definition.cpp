@@ -5,8 +5,8 @@
 #include <string_view>
 
 #include "aggregator/config/call_policy_reader.hpp"
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/upstream_entry_reader.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::config {
 
@@ -20,7 +20,7 @@ constexpr std::array<std::string_view, 6> reserved_paths{"/", "/health", "/ready
 constexpr std::array<std::string_view, 2> reserved_prefixes{"/api/jobs/", "/admin/"};
 
 bool is_route_path(std::string_view s) {
-  return s.size() > 1 && s.front() == '/' && s.back() != '/' && made_of(s, "/_-.");
+  return s.size() > 1 && s.front() == '/' && s.back() != '/' && text::made_of(s, "/_-.");
 }
 
 void read_path(config_checker &c, const json::object &o, route_config &route) {
@@ -44,7 +44,7 @@ void read_params(config_checker &c, const json::value &v, const std::string &pat
     const std::string param_path = child(path, kv.key());
     // `num` is the fan-out width, `timeout_ms` the request's time limit and `i` the repetition
     // index: none of them is a free parameter.
-    if (!is_name(kv.key()) || kv.key() == "num" || kv.key() == "i" || kv.key() == "timeout_ms") {
+    if (!text::is_name(kv.key()) || kv.key() == "num" || kv.key() == "i" || kv.key() == "timeout_ms") {
       c.fail(param_path, "parameter names are lowercase letters, digits, '_' or '-', and not num, i or timeout_ms");
       continue;
     }
@@ -62,12 +62,13 @@ void read_forward_headers(config_checker &c, const json::value &v, const std::st
   if (a == nullptr) return;
   for (std::size_t i = 0; i < a->size(); ++i) {
     const json::string *name = (*a)[i].if_string();
-    if (name == nullptr || !is_header_name(*name)) {
+    if (name == nullptr || !text::is_header_name(*name)) {
       c.fail(element(path, i), "must be a header name (letters, digits, '-', '_')");
       continue;
     }
     // These describe the hop to the upstream; curl sets them, and forwarding them would break it.
-    if (is_hop_by_hop(*name)) c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
+    if (text::is_hop_by_hop(*name))
+      c.fail(element(path, i), "cannot forward the hop-by-hop header " + std::string{*name});
     route.forward_headers.emplace_back(*name);
   }
 }
@@ -121,7 +122,7 @@ route_config read_route(config_checker &c, const json::value &v) {
   if (o == nullptr) return route;
   route.definition = *o;
   if (auto name = c.text(*o, "", "name", true)) {
-    if (!is_name(*name)) c.fail("name", "must be lowercase letters, digits, '_' or '-'");
+    if (!text::is_name(*name)) c.fail("name", "must be lowercase letters, digits, '_' or '-'");
     route.name = std::move(*name);
   }
   read_path(c, *o, route);

@@ -1,12 +1,12 @@
 #include "aggregator/config/text_template.hpp"
 
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::config {
 
 namespace {
 
-bool is_slot_name(std::string_view name) { return made_of(name, "_"); }
+bool is_slot_name(std::string_view name) { return text::made_of(name, "_"); }
 
 /// `name` or `entry.body#pointer`, or the reason it is neither.
 std::variant<template_slot, std::string> read_slot(std::string_view inside) {
@@ -18,7 +18,7 @@ std::variant<template_slot, std::string> read_slot(std::string_view inside) {
   }
   const std::string_view entry = inside.substr(0, dot);
   const std::string_view pointer = inside.substr(dot + 6);
-  if (!is_name(entry)) return "slot '{" + std::string{inside} + "}' does not start with an entry name";
+  if (!text::is_name(entry)) return "slot '{" + std::string{inside} + "}' does not start with an entry name";
   if (!is_json_pointer(pointer))
     return "slot '{" + std::string{inside} + "}': '" + std::string{pointer} +
            "' is not a JSON Pointer (empty, or /-separated tokens; ~ only as ~0 or ~1)";

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "aggregator/config/call_policy_reader.hpp"
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::config {
 
@@ -128,12 +128,12 @@ struct entry_reader {
     for (const auto &kv : *h) {
       const std::string at = child(child(path, "headers"), kv.key());
       const json::string *value = kv.value().if_string();
-      if (!is_header_name(kv.key()) || value == nullptr) {
+      if (!text::is_header_name(kv.key()) || value == nullptr) {
         c.fail(at, "must map a header name (letters, digits, '-', '_') to a string");
         continue;
       }
-      if (is_hop_by_hop(kv.key())) c.fail(at, "cannot set the hop-by-hop header " + std::string{kv.key()});
-      if (breaks_header_line(*value)) c.fail(at, "holds a line break or NUL");
+      if (text::is_hop_by_hop(kv.key())) c.fail(at, "cannot set the hop-by-hop header " + std::string{kv.key()});
+      if (text::breaks_header_line(*value)) c.fail(at, "holds a line break or NUL");
       auto parsed = text_template::parse(*value);
       if (const auto *problem = std::get_if<std::string>(&parsed)) {
         c.fail(at, *problem);
@@ -179,9 +179,9 @@ struct entry_reader {
     for (std::size_t i = 0; i < a->size(); ++i) {
       const json::string *name = (*a)[i].if_string();
       const std::string at = element(child(path, "return_headers"), i);
-      if (name == nullptr || !is_header_name(*name))
+      if (name == nullptr || !text::is_header_name(*name))
         c.fail(at, "must be a header name (letters, digits, '-', '_')");
-      else if (equal_ignoring_case(*name, "set-cookie"))
+      else if (text::equal_ignoring_case(*name, "set-cookie"))
         c.fail(at, "Set-Cookie is never returned: an upstream's cookies are not the client's");
       else
         entry.return_headers.emplace_back(*name);
@@ -217,7 +217,7 @@ struct entry_reader {
     c.boolean(o, path, "repeat", entry.repeat);
     c.boolean(o, path, "required", entry.required);
     if (auto name = c.text(o, path, "name", false)) {
-      if (!is_name(*name) || *name == request_body_name)
+      if (!text::is_name(*name) || *name == request_body_name)
         c.fail(child(path, "name"), "must be lowercase letters, digits, '_' or '-', and not \"request\"");
       entry.name = std::move(*name);
     }

@@ -2,7 +2,7 @@
 
 #include <boost/url/parse.hpp>
 
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::config {
 
@@ -40,7 +40,7 @@ std::string percent_encode_except(std::string_view text, std::string_view kept) 
   out.reserve(text.size());
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if (made_of({&c, 1}, kept)) {
+    if (text::made_of({&c, 1}, kept)) {
       out += c;
     } else {
       out += '%';

@@ -8,10 +8,10 @@
 
 #include "aggregator/control/json_response.hpp"
 #include "aggregator/control/listener.hpp"
-#include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/http/error_body.hpp"
 #include "aggregator/http/request_id.hpp"
 #include "aggregator/http/response_head.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 namespace agg::control {
 
@@ -22,7 +22,7 @@ using level = config::log_config::level;
 
 std::string total_timing(clock::time_point started) {
   std::string timing;
-  fanout::json_writer{timing}
+  text::json_writer{timing}
       .raw("total;dur=")
       .number(std::chrono::duration<double, std::milli>(clock::now() - started).count(), 3);
   return timing;

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/control/client_connection.hpp"
 #include "aggregator/http/request_reader.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::control {
 
@@ -28,7 +28,7 @@ std::chrono::milliseconds millis(time_t sec, time_t usec) {
 /// recursive std::regex that a long header would take down the stack.
 bool dropped(std::string_view name) {
   for (const std::string_view n : {"Content-Length", "Transfer-Encoding", "Expect", "Range", "If-Range"})
-    if (config::equal_ignoring_case(name, n)) return true;
+    if (text::equal_ignoring_case(name, n)) return true;
   return false;
 }
 

@@ -5,10 +5,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/control/json_response.hpp"
 #include "aggregator/http/error_body.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::control {
 
@@ -122,12 +122,12 @@ void route_admin_api::list(const httplib::Request &request, httplib::Response &r
   std::size_t page_size = default_page_size;
   for (const auto &[key, value] : request.params) {
     if (key == "page") {
-      if (const auto n = config::whole_number(value, 1, 1ULL << 31))
+      if (const auto n = text::whole_number(value, 1, 1ULL << 31))
         page = *n;
       else
         problems.push_back({"page", "must be a whole number from 1"});
     } else if (key == "page_size") {
-      if (const auto n = config::whole_number(value, 1, max_page_size))
+      if (const auto n = text::whole_number(value, 1, max_page_size))
         page_size = *n;
       else
         problems.push_back({"page_size", "must be a whole number from 1 to " + std::to_string(max_page_size)});

@@ -4,8 +4,8 @@
 
 #include <ctime>
 
-#include "aggregator/fanout/json_writer.hpp"
-#include "aggregator/http/utf8.hpp"
+#include "aggregator/text/json_writer.hpp"
+#include "aggregator/text/utf8.hpp"
 
 namespace agg::engine {
 
@@ -47,7 +47,7 @@ std::string escaped(std::string_view text) {
     const char c = text[i];
     const auto byte = static_cast<unsigned char>(c);
     if (byte >= 0x80) {
-      const http::utf8_step step = http::utf8_step_at(text, i);
+      const text::utf8_step step = text::utf8_step_at(text, i);
       if (step.valid) {
         out.append(text.substr(i, step.length));
         i += step.length - 1;
@@ -77,7 +77,7 @@ void service_log::access(const access_entry &e) const {
   const double ms = std::chrono::duration<double, std::milli>(e.took).count();
   std::string line;
   if (settings_.json) {
-    fanout::json_writer w{line};
+    text::json_writer w{line};
     w.raw("{").key("time").string(timestamp()).raw(",").key("level").string("info");
     w.raw(",").key("request_id").string(e.request_id).raw(",").key("method").string(e.method);
     w.raw(",").key("path").string(e.path).raw(",").key("route").string(e.route);
@@ -107,7 +107,7 @@ void service_log::event(level l, std::string_view message) const {
   if (!enabled(l)) return;
   std::string line;
   if (settings_.json) {
-    fanout::json_writer w{line};
+    text::json_writer w{line};
     w.raw("{").key("time").string(timestamp()).raw(",").key("level").string(name_of(l));
     w.raw(",").key("message").string(message).raw("}");
   } else {

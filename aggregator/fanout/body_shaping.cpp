@@ -2,8 +2,8 @@
 
 #include <boost/json/object.hpp>
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/config/text_template.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::fanout {
 
@@ -38,7 +38,7 @@ bool erase(json::value &root, std::string_view pointer) {
   const std::string &last = tokens.back();
   if (json::object *o = parent->if_object()) return o->erase(last) != 0;
   if (json::array *a = parent->if_array()) {
-    const auto index = config::whole_number(last, 0, a->size() == 0 ? 0 : a->size() - 1);
+    const auto index = text::whole_number(last, 0, a->size() == 0 ? 0 : a->size() - 1);
     if (!index || a->empty()) return false;
     a->erase(a->begin() + static_cast<std::ptrdiff_t>(*index));
     return true;

@@ -4,8 +4,8 @@
 
 #include <stdexcept>
 
-#include "aggregator/config/character_rules.hpp"
-#include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/text/character_rules.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 namespace agg::fanout {
 
@@ -126,8 +126,8 @@ client::upstream_call make_call(const call_values &c) {
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);
-    if (config::breaks_header_line(line)) throw missing_value("header " + name + " would hold a line break or NUL");
-    typed = typed || config::equal_ignoring_case(name, "content-type");
+    if (text::breaks_header_line(line)) throw missing_value("header " + name + " would hold a line break or NUL");
+    typed = typed || text::equal_ignoring_case(name, "content-type");
     call.headers.push_back(name + ": " + line);
   }
   if (const auto &trace = c.plan.inputs.trace) {
@@ -138,7 +138,7 @@ client::upstream_call make_call(const call_values &c) {
   if (entry.body) {
     std::string json_text;
     auto strings = entry.body_strings.cbegin();
-    json_writer{json_text}.value(expand_body(c, *entry.body, strings));  // numbers as people write them (12.5)
+    text::json_writer{json_text}.value(expand_body(c, *entry.body, strings));  // numbers as people write them (12.5)
     call.body = std::move(json_text);
   }
   if (call.body && !typed) call.headers.emplace_back("Content-Type: application/json");

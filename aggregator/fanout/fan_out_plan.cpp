@@ -4,9 +4,9 @@
 
 #include <boost/json/parse.hpp>
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/fanout/entry_calls.hpp"
 #include "aggregator/http/call_marks.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::fanout {
 
@@ -39,7 +39,7 @@ std::variant<std::size_t, request_error> read_count(const config::count_limits &
 std::variant<std::chrono::milliseconds, request_error> read_time_limit(const config::route_config &route,
                                                                        const std::string *text) {
   if (text == nullptr) return route.deadline;
-  const auto ms = config::whole_number(*text, 1, static_cast<unsigned long long>(route.deadline.count()));
+  const auto ms = text::whole_number(*text, 1, static_cast<unsigned long long>(route.deadline.count()));
   if (!ms)
     return bad_parameter("timeout_ms must be a whole number of milliseconds from 1 to " +
                          std::to_string(route.deadline.count()) + " (it can only shorten this route's limits), got '" +
@@ -56,7 +56,7 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
     if (http::is_call_mark(name)) continue;  // the plan's own: never the caller's as they came
     const auto value = headers(name);
     if (!value) continue;
-    if (config::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a line break or NUL");
+    if (text::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a line break or NUL");
     lines.push_back(name + ": " + *value);
   }
   return lines;

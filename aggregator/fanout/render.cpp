@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 namespace agg::fanout {
 
@@ -13,7 +13,7 @@ namespace {
 double milliseconds(std::chrono::duration<double, std::milli> d) { return d.count(); }
 
 /// The members of one upstream's entry, without the braces.
-void describe_members(json_writer &w, std::size_t index, const upstream_result &r) {
+void describe_members(text::json_writer &w, std::size_t index, const upstream_result &r) {
   w.key("index").number(static_cast<long long>(index));
   if (!r.name.empty()) w.raw(",").key("name").string(r.name);
   if (!r.item_value.is_null()) w.raw(",").key("item").value(r.item_value);
@@ -54,7 +54,7 @@ void describe_members(json_writer &w, std::size_t index, const upstream_result &
 }
 
 /// Entry `entry`'s named result: its body, or the array of its bodies (plan order is item order).
-void write_named(json_writer &w, const aggregate &result, std::size_t entry) {
+void write_named(text::json_writer &w, const aggregate &result, std::size_t entry) {
   const auto unsent = [](const upstream_result &r) {
     return r.kind == outcome_kind::skipped || r.kind == outcome_kind::missing_value ||
            r.kind == outcome_kind::too_many_items;
@@ -88,7 +88,7 @@ const boost::json::object *object_of(const aggregate &result, std::size_t entry)
 /// `,"data":{...}`: keyed by entry name, or (shallow) the members of every named object merged in
 /// config order, a later entry's member replacing an earlier one's, each replacement listed in
 /// `,"conflicts":[...]`. An entry whose result is no object keeps its name as its key.
-void write_data(json_writer &w, const aggregate &result) {
+void write_data(text::json_writer &w, const aggregate &result) {
   const config::route_config &route = *result.route;
   if (route.merge == config::merge_mode::none) return;
   w.raw(",").key("data").raw("{");
@@ -149,7 +149,7 @@ void write_data(json_writer &w, const aggregate &result) {
   w.raw("]");
 }
 
-void describe(json_writer &w, std::size_t index, const upstream_result &r) {
+void describe(text::json_writer &w, std::size_t index, const upstream_result &r) {
   w.raw("{");
   describe_members(w, index, r);
   w.raw("}");
@@ -179,7 +179,7 @@ int aggregate_status(const aggregate &result) {
 
 std::string render_arrival(std::size_t index, const upstream_result &result) {
   std::string line;
-  json_writer w{line};
+  text::json_writer w{line};
   w.raw("{");
   describe_members(w, index, result);
   w.raw(",").key("elapsed_ms").number(milliseconds(result.start_offset + result.duration), 3);
@@ -190,7 +190,7 @@ std::string render_arrival(std::size_t index, const upstream_result &result) {
 std::string render_summary(const aggregate &result) {
   const std::size_t failed = result.failures();
   std::string line;
-  json_writer w{line};
+  text::json_writer w{line};
   w.raw("{").key("summary").boolean(true).raw(",").key("route").string(result.route->name);
   w.raw(",").key("status").number(static_cast<long long>(aggregate_status(result)));
   w.raw(",").key("complete").boolean(failed == 0);
@@ -212,7 +212,7 @@ rendered_aggregate render(const aggregate &result) {
   out.complete = failed == 0;
   out.status = aggregate_status(result);
   out.body.reserve(256 + total * 256);
-  json_writer w{out.body};
+  text::json_writer w{out.body};
   w.raw("{").key("message").string(result.route->message);
   w.raw(",").key("responses").raw("[");
   for (std::size_t i = 0; i < total; ++i) w.raw(i == 0 ? "" : ",").value(result.results[i].body);

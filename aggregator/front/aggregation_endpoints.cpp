@@ -10,7 +10,6 @@
 #include "aggregator/coro/detached.hpp"
 #include "aggregator/coro/outcome.hpp"
 #include "aggregator/coro/sync_wait.hpp"
-#include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/fanout/run_plan.hpp"
 #include "aggregator/front/connection.hpp"
@@ -18,6 +17,7 @@
 #include "aggregator/front/endpoints.hpp"
 #include "aggregator/front/loop_front.hpp"
 #include "aggregator/stages/pipeline.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 namespace agg::front {
 
@@ -31,7 +31,7 @@ constexpr std::size_t max_timing_entries = 64;
 
 /// `, fetch;dur=1001.2, u0;dur=1001.1;desc="ok", …`: the aggregation's Server-Timing entries.
 void add_timing_entries(std::string &out, const fanout::aggregate &result) {
-  fanout::json_writer w{out};
+  text::json_writer w{out};
   w.raw(", fetch;dur=").number(std::chrono::duration<double, std::milli>(result.finished - result.started).count(), 3);
   const std::size_t shown = std::min(result.results.size(), max_timing_entries);
   for (std::size_t i = 0; i < shown; ++i) {

@@ -13,12 +13,12 @@
 #include <system_error>
 
 #include "aggregator/engine/engine.hpp"
-#include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/loop_front.hpp"
 #include "aggregator/http/error_body.hpp"
 #include "aggregator/http/request_id.hpp"
 #include "aggregator/http/response_head.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 namespace agg::front {
 
@@ -36,7 +36,7 @@ constexpr std::size_t max_lingering_bytes = 8 << 20;
 /// `total;dur=<ms>` plus the request's own entries.
 std::string server_timing(const request_state &state) {
   std::string timing;
-  fanout::json_writer{timing}
+  text::json_writer{timing}
       .raw("total;dur=")
       .number(std::chrono::duration<double, std::milli>(clock::now() - state.started).count(), 3);
   timing += state.timing_entries;

@@ -6,12 +6,12 @@
 
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/fanout/background_aggregation.hpp"
-#include "aggregator/fanout/json_writer.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/front/connection.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/endpoints.hpp"
 #include "aggregator/front/loop_front.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 namespace agg::front {
 
@@ -21,7 +21,7 @@ constexpr std::string_view prefix = "/api/jobs";
 
 std::string job_json(const jobs::job_view &v) {
   std::string out;
-  fanout::json_writer w{out};
+  text::json_writer w{out};
   w.raw("{").key("id").string(v.id).raw(",").key("route").string(v.route);
   w.raw(",").key("status").string(jobs::to_string(v.status));
   w.raw(",").key("progress").raw("{").key("done").number(static_cast<long long>(v.arrived.size()));

@@ -1,7 +1,7 @@
 #include "aggregator/http/bearer_auth.hpp"
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/http/error_body.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::http {
 
@@ -22,7 +22,7 @@ std::optional<bearer_auth::refusal> bearer_auth::check(std::optional<std::string
   constexpr std::string_view scheme = "Bearer ";
   const std::string_view given = authorization.value_or("");
   // The scheme is case-insensitive (RFC 7235); the token is what follows it.
-  if (given.size() <= scheme.size() || !config::equal_ignoring_case(given.substr(0, scheme.size()), scheme))
+  if (given.size() <= scheme.size() || !text::equal_ignoring_case(given.substr(0, scheme.size()), scheme))
     return refusal{401, error_json("unauthorized", "this endpoint needs a token: send Authorization: Bearer <token>"),
                    challenge_};
   const std::string_view token = given.substr(scheme.size());

@@ -2,8 +2,8 @@
 
 #include <string_view>
 
-#include "aggregator/config/character_rules.hpp"
 #include "aggregator/http/loop_guard.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::http {
 
@@ -13,7 +13,7 @@ namespace agg::http {
 constexpr bool is_call_mark(std::string_view header_name) noexcept {
   for (const std::string_view mark :
        {std::string_view{"traceparent"}, std::string_view{"tracestate"}, std::string_view{"via"}, hops_header})
-    if (config::equal_ignoring_case(header_name, mark)) return true;
+    if (text::equal_ignoring_case(header_name, mark)) return true;
   return false;
 }
 

@@ -6,14 +6,14 @@
 #include <cassert>
 #include <cstdio>
 
-#include "aggregator/http/utf8.hpp"
+#include "aggregator/text/utf8.hpp"
 
 namespace agg::http {
 
 std::string error_json(std::string_view code, std::string_view message) {
   // A message may quote what the client sent (a path, a parameter): never as bytes that are not UTF-8.
   return boost::json::serialize(
-      boost::json::object{{"error", {{"code", valid_utf8(code)}, {"message", valid_utf8(message)}}}});
+      boost::json::object{{"error", {{"code", text::valid_utf8(code)}, {"message", text::valid_utf8(message)}}}});
 }
 
 std::string with_elapsed(std::string object_text, std::chrono::steady_clock::time_point started) {

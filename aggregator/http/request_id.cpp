@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <random>
 
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::http {
 
-bool acceptable_request_id(std::string_view id) noexcept { return id.size() <= 128 && config::made_of(id, "._:-"); }
+bool acceptable_request_id(std::string_view id) noexcept { return id.size() <= 128 && text::made_of(id, "._:-"); }
 
 std::string new_request_id() {
   thread_local std::mt19937_64 random{std::random_device{}()};

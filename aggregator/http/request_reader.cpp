@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::http {
 
@@ -19,13 +19,13 @@ using boost::beast::string_view;
 
 std::optional<std::string_view> request::header(std::string_view name) const noexcept {
   for (const auto &h : headers)
-    if (config::equal_ignoring_case(h.name, name)) return std::string_view{h.value};
+    if (text::equal_ignoring_case(h.name, name)) return std::string_view{h.value};
   return std::nullopt;
 }
 
 std::size_t request::count(std::string_view name) const noexcept {
   return static_cast<std::size_t>(std::count_if(headers.begin(), headers.end(), [name](const header_field &h) {
-    return config::equal_ignoring_case(h.name, name);
+    return text::equal_ignoring_case(h.name, name);
   }));
 }
 
@@ -99,7 +99,7 @@ class request_reader::parser final : public beast_http::basic_parser<true> {
     if (const std::size_t codings = message.count("Transfer-Encoding"); codings > 0) {
       if (message.header("Content-Length"))
         return refuse(ec, 400, "bad_transfer_encoding", "Content-Length and Transfer-Encoding together");
-      if (codings > 1 || !config::equal_ignoring_case(trimmed(*message.header("Transfer-Encoding")), "chunked"))
+      if (codings > 1 || !text::equal_ignoring_case(trimmed(*message.header("Transfer-Encoding")), "chunked"))
         return refuse(ec, 400, "bad_transfer_encoding", "the only transfer coding served is a single chunked");
     }
     if (message.header("Content-Encoding"))
@@ -108,7 +108,7 @@ class request_reader::parser final : public beast_http::basic_parser<true> {
     if (has_body && !takes_body(message.method))
       return refuse(ec, 400, "body_not_allowed", "a " + message.method + " request must not carry a body");
     if (const auto expect = message.header("Expect")) {
-      if (!config::equal_ignoring_case(*expect, "100-continue"))
+      if (!text::equal_ignoring_case(*expect, "100-continue"))
         return refuse(ec, 417, "expectation_failed", "the only expectation served is 100-continue");
       expects_continue = has_body && message.version == 11;
     }

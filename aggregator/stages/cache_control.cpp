@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cstdint>
 
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::stages {
 
@@ -46,16 +46,16 @@ cache_directives parse_cache_control(std::string_view field) {
     const std::string_view name = trim(directive.substr(0, eq));
     const std::string_view argument =
         eq == std::string_view::npos ? std::string_view{} : trim(directive.substr(eq + 1));
-    if (config::equal_ignoring_case(name, "no-store")) {
+    if (text::equal_ignoring_case(name, "no-store")) {
       out.no_store = true;
-    } else if (config::equal_ignoring_case(name, "no-cache")) {
+    } else if (text::equal_ignoring_case(name, "no-cache")) {
       out.no_cache = true;
-    } else if (config::equal_ignoring_case(name, "private")) {
+    } else if (text::equal_ignoring_case(name, "private")) {
       out.is_private = true;
-    } else if (config::equal_ignoring_case(name, "max-age")) {
+    } else if (text::equal_ignoring_case(name, "max-age")) {
       out.max_age = delta_seconds(argument);
       if (!out.max_age) out.no_cache = true;
-    } else if (config::equal_ignoring_case(name, "s-maxage")) {
+    } else if (text::equal_ignoring_case(name, "s-maxage")) {
       out.s_maxage = delta_seconds(argument);
       if (!out.s_maxage) out.no_cache = true;
     }

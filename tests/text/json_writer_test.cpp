@@ -1,11 +1,11 @@
-#include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-using agg::fanout::json_writer;
+using agg::text::json_writer;
 
 TEST_CASE("json_writer escapes strings and prints plain numbers") {
   std::string out;

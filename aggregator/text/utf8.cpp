@@ -1,6 +1,6 @@
-#include "aggregator/http/utf8.hpp"
+#include "aggregator/text/utf8.hpp"
 
-namespace agg::http {
+namespace agg::text {
 
 utf8_step utf8_step_at(std::string_view text, std::size_t at) noexcept {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
@@ -59,4 +59,4 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
-}  // namespace agg::http
+}  // namespace agg::text

@@ -1,10 +1,10 @@
-#include "aggregator/config/character_rules.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 #include <catch2/catch.hpp>
 
-using agg::config::equal_ignoring_case;
-using agg::config::made_of;
-using agg::config::whole_number;
+using agg::text::equal_ignoring_case;
+using agg::text::made_of;
+using agg::text::whole_number;
 
 TEST_CASE("made_of accepts letters, digits and the extra characters only, and never empty text") {
   CHECK(made_of("abc-09_X", "-_"));

@@ -1,4 +1,4 @@
-#include "aggregator/fanout/json_writer.hpp"
+#include "aggregator/text/json_writer.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "aggregator/http/utf8.hpp"
+#include "aggregator/text/utf8.hpp"
 
-namespace agg::fanout {
+namespace agg::text {
 
 json_writer &json_writer::key(std::string_view name) {
   string(name);
@@ -26,10 +26,10 @@ json_writer &json_writer::string(std::string_view text) {
     if (static_cast<unsigned char>(c) >= 0x80) {
       // Bytes that are not UTF-8 (a query's %FF, a binary body kept as text) become U+FFFD: a
       // response is always valid JSON text.
-      const http::utf8_step step = http::utf8_step_at(text, i);
+      const text::utf8_step step = text::utf8_step_at(text, i);
       if (!step.valid) {
         out_.append(text.data() + run, i - run);
-        out_ += http::replacement_character;
+        out_ += replacement_character;
         run = i + step.length;
       }
       i += step.length - 1;
@@ -121,4 +121,4 @@ json_writer &json_writer::value(const boost::json::value &v) {
   return null();
 }
 
-}  // namespace agg::fanout
+}  // namespace agg::text

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace agg::http {
+namespace agg::text {
 
 /// U+FFFD, what stands in for bytes that are not UTF-8 wherever the service echoes text in JSON.
 inline constexpr std::string_view replacement_character = "\xEF\xBF\xBD";
@@ -25,4 +25,4 @@ utf8_step utf8_step_at(std::string_view text, std::size_t at) noexcept;
 /// `text` with every maximal ill-formed subpart replaced by U+FFFD: `text` itself when it is UTF-8.
 [[nodiscard]] std::string valid_utf8(std::string_view text);
 
-}  // namespace agg::http
+}  // namespace agg::text

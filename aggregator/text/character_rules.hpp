@@ -4,7 +4,7 @@
 #include <optional>
 #include <string_view>
 
-namespace agg::config {
+namespace agg::text {
 
 /// True when `text` is not empty and each character is an ASCII digit, a lower-case letter, an
 /// upper-case letter when `upper_case`, or one of `extra`: the rule behind every name, path and
@@ -57,4 +57,4 @@ inline std::optional<unsigned long long> whole_number(std::string_view text, uns
   return value;
 }
 
-}  // namespace agg::config
+}  // namespace agg::text

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace agg::fanout {
+namespace agg::text {
 
 /// Appends JSON text to a string: the response documents are written directly, so numbers read
 /// as people expect (Boost.JSON 1.81 prints 1.5 as 1.5E0) and no intermediate tree is built.
@@ -32,4 +32,4 @@ class json_writer {
   std::string &out_;
 };
 
-}  // namespace agg::fanout
+}  // namespace agg::text

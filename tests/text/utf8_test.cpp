@@ -1,18 +1,18 @@
-#include "aggregator/http/utf8.hpp"
+#include "aggregator/text/utf8.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 
-using agg::http::is_valid_utf8;
-using agg::http::valid_utf8;
+using agg::text::is_valid_utf8;
+using agg::text::valid_utf8;
 
 namespace {
 
 /// `n` replacement characters.
 std::string fffd(std::size_t n) {
   std::string out;
-  for (std::size_t i = 0; i < n; ++i) out += agg::http::replacement_character;
+  for (std::size_t i = 0; i < n; ++i) out += agg::text::replacement_character;
   return out;
 }
 
