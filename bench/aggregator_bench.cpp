@@ -44,7 +44,7 @@ using clock_type = std::chrono::steady_clock;
 std::optional<double> timed_get(const std::string &url) {
   const auto sent = clock_type::now();
   const auto reply = agg::client::fetch_blocking({url, std::chrono::hours{1}, 256 << 20}, {});
-  if (reply.error != agg::client::transfer_error::none || reply.status != 200) return std::nullopt;
+  if (reply.kind != agg::calls::outcome_kind::ok || reply.status != 200) return std::nullopt;
   return std::chrono::duration<double>(clock_type::now() - sent).count();
 }
 

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/fetch_blocking.hpp"
-#include "aggregator/client/upstream_call.hpp"
 #include "aggregator/text/json_writer.hpp"
 #include "bench/load_run.hpp"
 #include "bench/svg_chart.hpp"
@@ -33,7 +33,7 @@ double gauge(const std::string &page, const std::string &name) {
 std::string metrics_page(int admin_port) {
   const auto reply = agg::client::fetch_blocking(
       {"http://127.0.0.1:" + std::to_string(admin_port) + "/metrics", std::chrono::seconds{5}, 16 << 20}, {});
-  return reply.error == agg::client::transfer_error::none && reply.status == 200 ? reply.body : std::string{};
+  return reply.kind == agg::calls::outcome_kind::ok && reply.status == 200 ? reply.body : std::string{};
 }
 
 }  // namespace
@@ -59,8 +59,8 @@ int chaos_command(const common_options &o, std::size_t clients, double duration_
 
   std::vector<std::map<std::string, std::size_t>> kinds(faults.size());
   std::size_t responses = 0, malformed = 0, unexpected = 0, not_200 = 0;
-  settings.on_reply = [&](const agg::client::upstream_reply &reply) {
-    if (reply.error != agg::client::transfer_error::none || reply.status != 200) {
+  settings.on_reply = [&](const agg::calls::upstream_reply &reply) {
+    if (reply.kind != agg::calls::outcome_kind::ok || reply.status != 200) {
       ++not_200;
       return;
     }

@@ -27,21 +27,22 @@ struct shared_state {
   clock::time_point last_answer;
 };
 
-std::string error_kind(const client::upstream_reply &reply) {
-  if (reply.error != client::transfer_error::none) return std::string{client::to_string(reply.error)};
-  return "http_" + std::to_string(reply.status);
+std::string error_kind(const calls::upstream_reply &reply) {
+  if (reply.kind == calls::outcome_kind::http_status || reply.kind == calls::outcome_kind::ok)
+    return "http_" + std::to_string(reply.status);
+  return std::string{agg::calls::to_string(reply.kind)};
 }
 
 /// One client: request, wait for the answer, record it, repeat until the run is over.
-coro::task<void> client_loop(client::upstream_loop *loop, client::upstream_call call, shared_state *state,
+coro::task<void> client_loop(client::upstream_loop *loop, calls::upstream_call call, shared_state *state,
                              const load_settings *settings) {
   while (clock::now() < state->stop_at) {
     const auto sent = clock::now();
-    const client::upstream_reply reply = co_await loop->fetch(call);
+    const calls::upstream_reply reply = co_await loop->fetch(call);
     const auto answered = clock::now();
     if (settings->on_reply) settings->on_reply(reply);
     state->last_answer = std::max(state->last_answer, answered);
-    if (reply.error == client::transfer_error::none && reply.status == 200) {
+    if (reply.kind == calls::outcome_kind::ok && reply.status == 200) {
       if (sent >= state->measure_from)
         state->result.latencies_s.push_back(std::chrono::duration<double>(answered - sent).count());
       state->completed.fetch_add(1, std::memory_order_relaxed);
@@ -77,7 +78,7 @@ load_result run_load(const load_settings &settings,
   state.stop_at = start + settings.ramp + settings.duration;
   state.last_answer = start;
   state.measure_from = start + settings.warmup;
-  const client::upstream_call call{settings.url, settings.request_timeout, 64 << 20};
+  const calls::upstream_call call{settings.url, settings.request_timeout, 64 << 20};
 
   std::atomic<bool> running{true};
   std::thread progress{[&] {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace agg::client {
+namespace agg::calls {
 struct upstream_reply;
 }
 
@@ -25,7 +25,7 @@ struct load_settings {
   /// latency percentiles: separates the ramp (connections being opened) from the steady state.
   std::chrono::milliseconds warmup{0};
   /// Called with every reply, on the load's own thread (one for all clients): a check of bodies.
-  std::function<void(const client::upstream_reply &)> on_reply;
+  std::function<void(const calls::upstream_reply &)> on_reply;
 };
 
 /// What a load run measured, from the clients' side.

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/fetch_blocking.hpp"
-#include "aggregator/client/upstream_call.hpp"
 #include "aggregator/text/json_writer.hpp"
 #include "bench/load_run.hpp"
 #include "bench/svg_chart.hpp"

@@ -4,11 +4,12 @@
 
 namespace agg::client {
 
-upstream_reply fetch_blocking(const upstream_call &call, const client_options &options, const std::stop_token &stop) {
+calls::upstream_reply fetch_blocking(const calls::upstream_call &call, const client_options &options,
+                                     const std::stop_token &stop) {
   thread_local easy_handle easy = transfer::new_handle();
   transfer t{easy, call, options};
   if (t.skipped()) return t.skipped_reply();
-  if (stop.stop_requested()) return t.cancelled(cancelled_by_request);
+  if (stop.stop_requested()) return t.cancelled(calls::cancelled_by_request);
   t.abort_on(stop);
   return t.finish(curl_easy_perform(easy.get()));
 }

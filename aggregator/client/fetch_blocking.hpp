@@ -2,8 +2,8 @@
 
 #include <stop_token>
 
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/client_options.hpp"
-#include "aggregator/client/upstream_call.hpp"
 
 namespace agg::client {
 
@@ -11,7 +11,7 @@ namespace agg::client {
 /// baseline. Same request options as upstream_loop::fetch; keeps one easy handle (and so its
 /// keep-alive connections) per calling thread. Any thread may call it; upstream failures are replies.
 /// A requested `stop` ends the transfer as `cancelled` within about a second.
-upstream_reply fetch_blocking(const upstream_call &call, const client_options &options,
-                              const std::stop_token &stop = {});
+calls::upstream_reply fetch_blocking(const calls::upstream_call &call, const client_options &options,
+                                     const std::stop_token &stop = {});
 
 }  // namespace agg::client

@@ -18,7 +18,7 @@ std::atomic<std::uint64_t> connections_opened{0};
 std::atomic<std::uint64_t> connections_reused{0};
 
 /// The time the transfer may take: its own timeout, or less when the deadline comes first.
-std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_point now, bool &by_deadline) {
+std::chrono::milliseconds time_allowed(const calls::upstream_call &call, clock::time_point now, bool &by_deadline) {
   by_deadline = false;
   if (call.deadline == clock::time_point::max()) return call.timeout;
   const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(call.deadline - now);
@@ -28,7 +28,7 @@ std::chrono::milliseconds time_allowed(const upstream_call &call, clock::time_po
 
 }  // namespace
 
-transfer::transfer(easy_handle &easy, const upstream_call &call, const client_options &options, CURLU *origin)
+transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const client_options &options, CURLU *origin)
     : easy_(easy),
       max_body_bytes_(call.max_body_bytes),
       wants_cache_control_(call.wants_cache_control),
@@ -86,7 +86,7 @@ const char *default_ca_file() {
 
 }  // namespace
 
-void transfer::set_origin_options(const upstream_call &call, const client_options &options) {
+void transfer::set_origin_options(const calls::upstream_call &call, const client_options &options) {
   static const origin_options defaults;
   const origin_options *own = options.options_of(call.origin());
   const origin_options &origin = own != nullptr ? *own : defaults;
@@ -104,7 +104,7 @@ void transfer::set_origin_options(const upstream_call &call, const client_option
   if (over_tls_) set_tls(call, options, origin.tls);
 }
 
-void transfer::set_tls(const upstream_call &call, const client_options &options, const tls_options &tls) {
+void transfer::set_tls(const calls::upstream_call &call, const client_options &options, const tls_options &tls) {
   const std::string &ca = !tls.ca_file.empty() ? tls.ca_file : options.ca_file;
   easy_.set(CURLOPT_CAINFO, ca.empty() ? default_ca_file() : ca.c_str());
   easy_.set(CURLOPT_SSLCERT, tls.cert_file.empty() ? nullptr : tls.cert_file.c_str());
@@ -126,7 +126,7 @@ void transfer::set_tls(const upstream_call &call, const client_options &options,
   easy_.set(CURLOPT_CONNECT_TO, connect_to_.get());
 }
 
-void transfer::set_method(const upstream_call &call) {
+void transfer::set_method(const calls::upstream_call &call) {
   // A GET resets what an earlier call on this pooled handle may have set; another method is named.
   if (call.body) {
     easy_.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body->size()));
@@ -203,13 +203,14 @@ namespace {
 /// ("SSL_read: Connection reset by peer") stays a transport failure.
 bool tls_alert(const char *message) noexcept { return std::strstr(message, " alert ") != nullptr; }
 
-transfer_error classify(CURLcode result, bool body_too_large, bool over_tls, const char *message) noexcept {
+/// Why a transfer that ended with `result` brought no HTTP response; ok when one arrived.
+calls::outcome_kind classify(CURLcode result, bool body_too_large, bool over_tls, const char *message) noexcept {
   switch (result) {
-    case CURLE_OK: return transfer_error::none;
-    case CURLE_OPERATION_TIMEDOUT: return transfer_error::timeout;
+    case CURLE_OK: return calls::outcome_kind::ok;
+    case CURLE_OPERATION_TIMEDOUT: return calls::outcome_kind::timeout;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return transfer_error::connect;
+    case CURLE_COULDNT_RESOLVE_PROXY: return calls::outcome_kind::connect;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -223,13 +224,14 @@ transfer_error classify(CURLcode result, bool body_too_large, bool over_tls, con
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT: return transfer_error::tls;
+    case CURLE_SSL_CLIENTCERT: return calls::outcome_kind::tls;
     case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR: return over_tls && tls_alert(message) ? transfer_error::tls : transfer_error::transport;
-    case CURLE_FILESIZE_EXCEEDED: return transfer_error::too_large;
-    case CURLE_WRITE_ERROR: return body_too_large ? transfer_error::too_large : transfer_error::transport;
-    case CURLE_ABORTED_BY_CALLBACK: return transfer_error::cancelled;
-    default: return transfer_error::transport;
+    case CURLE_SEND_ERROR:
+      return over_tls && tls_alert(message) ? calls::outcome_kind::tls : calls::outcome_kind::transport;
+    case CURLE_FILESIZE_EXCEEDED: return calls::outcome_kind::too_large;
+    case CURLE_WRITE_ERROR: return body_too_large ? calls::outcome_kind::too_large : calls::outcome_kind::transport;
+    case CURLE_ABORTED_BY_CALLBACK: return calls::outcome_kind::cancelled;
+    default: return calls::outcome_kind::transport;
   }
 }
 
@@ -239,19 +241,21 @@ connection_counts connections_so_far() noexcept {
   return {connections_opened.load(std::memory_order_relaxed), connections_reused.load(std::memory_order_relaxed)};
 }
 
-upstream_reply transfer::finish(CURLcode result) {
-  upstream_reply reply;
+calls::upstream_reply transfer::finish(CURLcode result) {
+  calls::upstream_reply reply;
   reply.started = started_;
   reply.finished = std::chrono::steady_clock::now();
-  reply.error = classify(result, body_too_large_, over_tls_, curl_message_.data());
+  reply.kind = classify(result, body_too_large_, over_tls_, curl_message_.data());
   if (curl_easy_getinfo(easy_.get(), CURLINFO_NUM_CONNECTS, &reply.connects) != CURLE_OK) reply.connects = 0;
   if (reply.connects > 0)
     connections_opened.fetch_add(static_cast<std::uint64_t>(reply.connects), std::memory_order_relaxed);
   else if (result == CURLE_OK)
     connections_reused.fetch_add(1, std::memory_order_relaxed);
-  if (reply.error == transfer_error::none) {
-    if (const CURLcode rc = curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &reply.status); rc != CURLE_OK)
+  if (reply.kind == calls::outcome_kind::ok) {
+    long status = 0;
+    if (const CURLcode rc = curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status); rc != CURLE_OK)
       throw curl_error("curl_easy_getinfo(CURLINFO_RESPONSE_CODE)", rc);
+    calls::set_response_status(reply, status);
     reply.body = std::move(body_);
     if (reply.status == 429 || reply.status == 503) {
       // curl reads Retry-After in both forms (seconds, or an HTTP date) into seconds from now.
@@ -272,11 +276,11 @@ upstream_reply transfer::finish(CURLcode result) {
     }
   } else {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
-    if (reply.error == transfer_error::too_large)
-      reply.error_detail = budget_spent_ ? budget_spent_detail(budget_->limit())
+    if (reply.kind == calls::outcome_kind::too_large)
+      reply.error_detail = budget_spent_ ? calls::budget_spent_detail(budget_->limit())
                                          : "body larger than " + std::to_string(max_body_bytes_) + " bytes";
-    if (reply.error == transfer_error::cancelled) reply.error_detail = cancelled_by_request;
-    if (reply.error == transfer_error::timeout && limited_by_deadline_) {
+    if (reply.kind == calls::outcome_kind::cancelled) reply.error_detail = calls::cancelled_by_request;
+    if (reply.kind == calls::outcome_kind::timeout && limited_by_deadline_) {
       reply.deadline_passed = true;
       reply.error_detail = "the aggregation's deadline passed before the upstream answered";
     }
@@ -284,16 +288,17 @@ upstream_reply transfer::finish(CURLcode result) {
   return reply;
 }
 
-upstream_reply transfer::skipped_reply() const {
-  if (budget_spent_) return failed_reply(transfer_error::too_large, budget_spent_detail(budget_->limit()), started_);
-  upstream_reply reply =
-      failed_reply(transfer_error::timeout, "the aggregation's deadline passed before the call started", started_);
+calls::upstream_reply transfer::skipped_reply() const {
+  if (budget_spent_)
+    return calls::failed_reply(calls::outcome_kind::too_large, calls::budget_spent_detail(budget_->limit()), started_);
+  calls::upstream_reply reply = calls::failed_reply(
+      calls::outcome_kind::timeout, "the aggregation's deadline passed before the call started", started_);
   reply.deadline_passed = true;
   return reply;
 }
 
-upstream_reply transfer::cancelled(std::string_view detail) const {
-  return failed_reply(transfer_error::cancelled, detail, started_);
+calls::upstream_reply transfer::cancelled(std::string_view detail) const {
+  return calls::failed_reply(calls::outcome_kind::cancelled, detail, started_);
 }
 
 }  // namespace agg::client

@@ -10,9 +10,9 @@
 #include <stop_token>
 #include <string>
 
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
-#include "aggregator/client/upstream_call.hpp"
 
 namespace agg::client {
 
@@ -32,7 +32,7 @@ class transfer {
   /// `easy` must come from new_handle(). With `origin` (the call's scheme, host and port, parsed
   /// once), curl gets the call's URL pre-parsed: the path and query are set on a copy of it, and
   /// curl neither parses the URL string nor rebuilds it (together 13 % of its instructions here).
-  transfer(easy_handle &easy, const upstream_call &call, const client_options &options, CURLU *origin = nullptr);
+  transfer(easy_handle &easy, const calls::upstream_call &call, const client_options &options, CURLU *origin = nullptr);
   transfer(const transfer &) = delete;
   transfer &operator=(const transfer &) = delete;
   ~transfer();
@@ -49,21 +49,21 @@ class transfer {
   /// aggregation's responses had reached their limit. Run nothing; take skipped_reply().
   [[nodiscard]] bool skipped() const noexcept { return expired_ || budget_spent_; }
   /// The reply of a call that skipped() says is not sent.
-  upstream_reply skipped_reply() const;
+  calls::upstream_reply skipped_reply() const;
   /// Makes curl abort the transfer, within about a second, once `stop` is requested: for the
   /// blocking path, where no loop can remove the handle. The token must outlive the transfer.
   void abort_on(const std::stop_token &stop);
   /// Builds the reply from curl's result code once the transfer is over; call once.
-  upstream_reply finish(CURLcode result);
+  calls::upstream_reply finish(CURLcode result);
   /// The reply of a transfer that was stopped before it finished.
-  upstream_reply cancelled(std::string_view detail) const;
+  calls::upstream_reply cancelled(std::string_view detail) const;
 
  private:
   /// The request's method and body (a GET resets what an earlier call on the handle set).
-  void set_method(const upstream_call &call);
+  void set_method(const calls::upstream_call &call);
   /// The call's HTTP version and TLS options: its origin's, the client's or curl's defaults.
-  void set_origin_options(const upstream_call &call, const client_options &options);
-  void set_tls(const upstream_call &call, const client_options &options, const tls_options &tls);
+  void set_origin_options(const calls::upstream_call &call, const client_options &options);
+  void set_tls(const calls::upstream_call &call, const client_options &options, const tls_options &tls);
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
   static int on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept;
 
@@ -74,7 +74,7 @@ class transfer {
   bool limited_by_deadline_ = false;  // the deadline, not the call's own timeout, bounds the transfer
   bool expired_ = false;
   bool budget_spent_ = false;  // the aggregation's budget, before the call started or while it ran
-  std::shared_ptr<byte_budget> budget_;
+  std::shared_ptr<calls::byte_budget> budget_;
   const std::stop_token *abort_on_ = nullptr;
   header_list headers_;
   header_list connect_to_;         // with a TLS server_name: the URL names it, the connection goes to the URL's host

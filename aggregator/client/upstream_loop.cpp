@@ -91,7 +91,7 @@ struct upstream_loop::transfer_awaiter {
     }
     return true;
   }
-  [[nodiscard]] upstream_reply await_resume() const {
+  [[nodiscard]] calls::upstream_reply await_resume() const {
     return cancelled ? work->cancelled(*cancelled) : work->finish(result);
   }
 };
@@ -125,7 +125,7 @@ void upstream_loop::cancel(std::uint64_t transfer_id) {
   if (found == nullptr) return;  // it finished before the request arrived
   transfer_awaiter &awaiter = *found;
   detach(awaiter);
-  awaiter.cancelled = cancelled_by_request;
+  awaiter.cancelled = calls::cancelled_by_request;
   finished_.push_back(&awaiter);  // resumed with the completions, outside curl
 }
 
@@ -142,13 +142,14 @@ void upstream_loop::detach(transfer_awaiter &awaiter) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_token stop) {
+coro::task<calls::upstream_reply> upstream_loop::fetch(calls::upstream_call call, std::stop_token stop) {
   co_await schedule();
   const bool loop_stopped = !on_loop_thread() || events_.stopping();
   if (loop_stopped || stop.stop_requested())
-    co_return failed_reply(transfer_error::cancelled, loop_stopped ? cancelled_by_shutdown : cancelled_by_request);
+    co_return calls::failed_reply(calls::outcome_kind::cancelled,
+                                  loop_stopped ? calls::cancelled_by_shutdown : calls::cancelled_by_request);
   easy_handle easy = take_easy();
-  upstream_reply reply;
+  calls::upstream_reply reply;
   {
     transfer work{easy, call, options_, origin_of(call)};
     if (work.skipped()) {
@@ -163,7 +164,7 @@ coro::task<upstream_reply> upstream_loop::fetch(upstream_call call, std::stop_to
   co_return reply;
 }
 
-CURLU *upstream_loop::origin_of(const upstream_call &call) {
+CURLU *upstream_loop::origin_of(const calls::upstream_call &call) {
   if (call.origin_length == 0 || call.origin_length > call.url.size()) return nullptr;  // not pre-parsed
   const std::string_view origin = call.origin();
   if (const auto found = origins_.find(origin); found != origins_.end()) return found->second.get();
@@ -355,7 +356,7 @@ void upstream_loop::on_stop() {
   while (active_ != nullptr) {
     transfer_awaiter &awaiter = *active_;
     detach(awaiter);
-    awaiter.cancelled = cancelled_by_shutdown;
+    awaiter.cancelled = calls::cancelled_by_shutdown;
     awaiter.waiter.resume();  // may start more fetches: they answer `cancelled` at once
   }
 }

@@ -13,9 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
-#include "aggregator/client/upstream_call.hpp"
 #include "aggregator/coro/task.hpp"
 #include "aggregator/loop/event_loop.hpp"
 
@@ -50,7 +50,7 @@ class upstream_loop final : private loop::loop_hooks {
   /// Performs one call on this loop; any thread may start it and it resumes on the loop thread.
   /// Upstream failures are replies, never exceptions. When `stop` is requested (from any thread)
   /// the transfer is removed from curl and the reply says `cancelled`.
-  coro::task<upstream_reply> fetch(upstream_call call, std::stop_token stop = {});
+  coro::task<calls::upstream_reply> fetch(calls::upstream_call call, std::stop_token stop = {});
 
   /// Its place among the client's loops.
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
@@ -85,7 +85,7 @@ class upstream_loop final : private loop::loop_hooks {
   void give_back(easy_handle easy);
   /// The parsed form of the origin (scheme://host:port) of `call`, made on first use; null when the
   /// call does not say where its origin ends or curl cannot parse it.
-  CURLU *origin_of(const upstream_call &call);
+  CURLU *origin_of(const calls::upstream_call &call);
   /// The bookkeeping of descriptor `fd`, made on first use.
   curl_socket &socket_state(curl_socket_t fd);
   void on_socket_ready(curl_socket &socket, std::uint32_t events);

@@ -52,11 +52,9 @@ void render_origins(std::string &out, const stages::shared_state &stages) {
   stages.for_each_origin([&](const std::string &origin, const stages::origin_record &record) {
     const std::string at = "origin=\"" + label(origin) + "\"";
     const auto counts = record.stats.read();
-    for (std::size_t i = 0; i < stages::call_result_count; ++i)
-      if (counts.calls[i] != 0)
-        sample(calls, "aggregator_origin_calls_total",
-               at + ",outcome=\"" + std::string{to_string(static_cast<stages::call_result>(i))} + "\"",
-               counts.calls[i]);
+    counts.calls.each([&calls, &at](std::string_view outcome, std::uint64_t n) {
+      sample(calls, "aggregator_origin_calls_total", at + ",outcome=\"" + std::string{outcome} + "\"", n);
+    });
     const std::string name = "aggregator_origin_call_duration_seconds";
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < stages::origin_stats::latency_buckets.size(); ++i) {

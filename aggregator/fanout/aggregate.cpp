@@ -1,80 +1,21 @@
 #include "aggregator/fanout/aggregate.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/string.hpp>
 
 #include <algorithm>
 #include <cassert>
 
 #include "aggregator/fanout/body_shaping.hpp"
+#include "aggregator/fanout/classify.hpp"
 
 namespace agg::fanout {
 
 std::string_view to_string(execution_mode mode) noexcept { return mode == execution_mode::async ? "async" : "sync"; }
 
-std::string_view to_string(outcome_kind kind) noexcept {
-  switch (kind) {
-    case outcome_kind::ok: return "ok";
-    case outcome_kind::timeout: return "timeout";
-    case outcome_kind::connect: return "connect";
-    case outcome_kind::http_status: return "http_status";
-    case outcome_kind::invalid_json: return "invalid_json";
-    case outcome_kind::too_large: return "too_large";
-    case outcome_kind::cancelled: return "cancelled";
-    case outcome_kind::tls: return "tls";
-    case outcome_kind::transport: return "transport";
-    case outcome_kind::circuit_open: return "circuit_open";
-    case outcome_kind::skipped: return "skipped";
-    case outcome_kind::missing_value: return "missing_value";
-    case outcome_kind::too_many_items: return "too_many_items";
-  }
-  return "transport";
-}
-
 std::size_t aggregate::failures() const noexcept {
   return static_cast<std::size_t>(
-      std::count_if(results.begin(), results.end(), [](const auto &r) { return r.kind != outcome_kind::ok; }));
+      std::count_if(results.begin(), results.end(), [](const auto &r) { return r.kind != calls::outcome_kind::ok; }));
 }
-
-namespace {
-
-outcome_kind kind_of(client::transfer_error error) noexcept {
-  switch (error) {
-    case client::transfer_error::none: return outcome_kind::ok;
-    case client::transfer_error::timeout: return outcome_kind::timeout;
-    case client::transfer_error::connect: return outcome_kind::connect;
-    case client::transfer_error::too_large: return outcome_kind::too_large;
-    case client::transfer_error::cancelled: return outcome_kind::cancelled;
-    case client::transfer_error::tls: return outcome_kind::tls;
-    case client::transfer_error::transport: return outcome_kind::transport;
-    case client::transfer_error::circuit_open: return outcome_kind::circuit_open;
-  }
-  return outcome_kind::transport;
-}
-
-/// The body of a response that arrived, in `storage`, and what that makes the slot: ok (2xx, JSON
-/// or accepted as text; 204 is null), http_status or invalid_json.
-boost::json::value classify_response(upstream_result &result, const client::upstream_reply &reply, bool accept_non_json,
-                                     const boost::json::storage_ptr &storage) {
-  result.status = reply.status;
-  if (reply.status < 200 || reply.status > 299) {
-    result.kind = outcome_kind::http_status;
-    result.detail = "upstream answered HTTP " + std::to_string(reply.status);
-    return nullptr;
-  }
-  if (reply.status == 204) return nullptr;  // ok, with a null body
-  boost::system::error_code ec;
-  boost::json::value body = boost::json::parse(reply.body, ec, storage);
-  if (!ec) return body;
-  // Kept as text: json_writer, which writes every response, makes what is not UTF-8 U+FFFD.
-  if (accept_non_json) return boost::json::string{reply.body, storage};
-  result.kind = outcome_kind::invalid_json;
-  result.detail = "upstream body is not JSON: " + ec.message();
-  return nullptr;
-}
-
-}  // namespace
 
 aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stages::call_outcome> outcomes,
                  std::chrono::steady_clock::time_point started) {
@@ -87,23 +28,20 @@ aggregate settle(const fan_out_plan &plan, execution_mode mode, std::vector<stag
 
 boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
                                upstream_result &facts, const boost::json::storage_ptr &storage) {
-  const client::upstream_reply &reply = outcome.reply;
+  const calls::upstream_reply &reply = outcome.reply;
   if (const auto &unsent = plan.places[index].unsent) {  // the plan's own failure: nothing was sent
     facts.kind = *unsent;
     facts.detail = reply.error_detail;
     return boost::json::value(storage);
   }
-  facts.kind = kind_of(reply.error);
-  if (facts.kind != outcome_kind::ok) facts.detail = reply.error_detail;
   const config::upstream_entry &entry = plan.entry_of(index);
   // Initialised, never assigned: the parsed tree keeps the storage it was made in.
-  boost::json::value body = facts.kind == outcome_kind::ok
-                                ? classify_response(facts, reply, plan.route->accept_non_json, storage)
-                                : boost::json::value{};
-  if (facts.kind == outcome_kind::ok && !entry.shape.empty()) {
+  boost::json::value body = classify(reply, plan.route->accept_non_json, storage, facts.kind, facts.detail);
+  facts.status = reply.status;
+  if (facts.kind == calls::outcome_kind::ok && !entry.shape.empty()) {
     shape_body(entry.shape, body, facts.notes);
     if (entry.required && !facts.notes.empty()) {  // a required entry must have what it is shaped to
-      facts.kind = outcome_kind::missing_value;
+      facts.kind = calls::outcome_kind::missing_value;
       facts.detail = facts.notes.front();
       body = nullptr;
     }
@@ -113,7 +51,7 @@ boost::json::value settle_body(const fan_out_plan &plan, std::size_t index, cons
 
 upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const stages::call_outcome &outcome,
                            std::chrono::steady_clock::time_point started, const boost::json::storage_ptr &storage) {
-  const client::upstream_reply &reply = outcome.reply;
+  const calls::upstream_reply &reply = outcome.reply;
   const config::upstream_entry &entry = plan.entry_of(index);
   upstream_result facts;
   boost::json::value body = settle_body(plan, index, outcome, facts, storage);

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/calls/outcome_kind.hpp"
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
-#include "aggregator/fanout/outcome_kind.hpp"
 #include "aggregator/stages/call_stage.hpp"
 
 namespace agg::fanout {
@@ -24,7 +24,7 @@ std::string_view to_string(execution_mode mode) noexcept;
 /// One slot of an aggregate: the parsed body when ok, otherwise why not.
 struct upstream_result {
   std::string url;
-  outcome_kind kind = outcome_kind::ok;
+  calls::outcome_kind kind = calls::outcome_kind::ok;
   long status = 0;
   boost::json::value body;                                   ///< null unless ok (and null for a 204)
   std::string detail;                                        ///< the failure, for a person; empty when ok

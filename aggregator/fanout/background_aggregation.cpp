@@ -70,7 +70,7 @@ void background_aggregation::on_done() {
   }
   // The run is over: the calls' URLs, headers and bodies are not needed again, and a kept job
   // would hold them for as long as it is kept.
-  std::deque<client::upstream_call>{}.swap(plan_.calls);
+  std::deque<calls::upstream_call>{}.swap(plan_.calls);
   std::deque<call_place>{}.swap(plan_.places);
   changed_.notify_all();
 }

@@ -79,7 +79,7 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   std::size_t planned_;                                            // guarded by mutex_
   std::size_t taken_ = 0;                                          // guarded by mutex_: arrivals handed out by next()
   std::size_t held_bytes_ = 0;                                     // guarded by mutex_: held_bytes()
-  const std::shared_ptr<client::byte_budget> budget_;              // the plan's (atomic): read once it is done
+  const std::shared_ptr<calls::byte_budget> budget_;               // the plan's (atomic): read once it is done
   std::optional<std::chrono::steady_clock::time_point> finished_;  // guarded by mutex_: set when done
 };
 

@@ -108,21 +108,21 @@ json::value expand_body(const call_values &c, const json::value &shape,
   return json::string(t.expand([&c](const config::template_slot &slot) { return slot_text(c, slot); }));
 }
 
-client::upstream_call make_call(const call_values &c) {
+calls::upstream_call make_call(const call_values &c) {
   const config::route_config &route = *c.plan.route;
   const config::upstream_entry &entry = c.entry;
   const auto text = [&c](const config::template_slot &slot) { return slot_text(c, slot); };
-  client::upstream_call call{.url = entry.url.expand(text),
-                             .timeout = c.plan.inputs.call_timeout,
-                             .max_body_bytes = route.max_body_bytes,
-                             .deadline = c.plan.deadline,
-                             .headers = c.plan.inputs.header_lines,
-                             .origin_length = entry.url.origin_length(),
-                             .wants_cache_control = entry.policy.cache && entry.policy.cache->honor_cache_control,
-                             .method = config::to_string(entry.method),
-                             .body = std::nullopt,
-                             .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers,
-                             .budget = c.plan.budget};
+  calls::upstream_call call{.url = entry.url.expand(text),
+                            .timeout = c.plan.inputs.call_timeout,
+                            .max_body_bytes = route.max_body_bytes,
+                            .deadline = c.plan.deadline,
+                            .headers = c.plan.inputs.header_lines,
+                            .origin_length = entry.url.origin_length(),
+                            .wants_cache_control = entry.policy.cache && entry.policy.cache->honor_cache_control,
+                            .method = config::to_string(entry.method),
+                            .body = std::nullopt,
+                            .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers,
+                            .budget = c.plan.budget};
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);
@@ -151,13 +151,13 @@ client::upstream_call make_call(const call_values &c) {
 /// the config check makes out of reach for the route's own entries: this is the run-time bound).
 std::optional<planning_failure> past_max_calls(const fan_out_plan &plan, std::size_t more) {
   if (plan.calls.size() + more <= plan.route->max_calls) return std::nullopt;
-  return planning_failure{outcome_kind::too_many_items,
+  return planning_failure{calls::outcome_kind::too_many_items,
                           "the entry's " + std::to_string(more) + " calls would take the aggregation to " +
                               std::to_string(plan.calls.size() + more) + " calls; max_calls is " +
                               std::to_string(plan.route->max_calls)};
 }
 
-void append(fan_out_plan &plan, client::upstream_call call, call_place place) {
+void append(fan_out_plan &plan, calls::upstream_call call, call_place place) {
   plan.calls.push_back(std::move(call));
   plan.places.push_back(std::move(place));
 }
@@ -201,9 +201,9 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index
     const config::template_slot &source = *entry.for_each;
     const auto found = values_at(referenced(whole, {source.name, std::string{}}), *source.pointer);
     if (found.size() > entry.max_items)
-      return planning_failure{outcome_kind::too_many_items, "for_each found " + std::to_string(found.size()) +
-                                                                " values in " + source.name + "'s body; max_items is " +
-                                                                std::to_string(entry.max_items)};
+      return planning_failure{calls::outcome_kind::too_many_items,
+                              "for_each found " + std::to_string(found.size()) + " values in " + source.name +
+                                  "'s body; max_items is " + std::to_string(entry.max_items)};
     const std::size_t per_call = entry.batch ? entry.batch->size : 1;
     if (auto over = past_max_calls(plan, (found.size() + per_call - 1) / per_call)) return over;
     for (std::size_t start = 0, k = 0; start < found.size(); start += per_call, ++k) {
@@ -223,19 +223,19 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index
         item = *found[start];
       }
       const call_values c{plan, entry, values, k, &item, std::move(item_text)};
-      client::upstream_call call = make_call(c);  // before `item` moves into the call's place
+      calls::upstream_call call = make_call(c);  // before `item` moves into the call's place
       append(plan, std::move(call), {index, k, std::move(item)});
     }
     return std::nullopt;
   } catch (const missing_value &e) {
     plan.calls.resize(first);  // none of the entry's calls: its one slot says why
     plan.places.resize(first);
-    return planning_failure{outcome_kind::missing_value, e.what()};
+    return planning_failure{calls::outcome_kind::missing_value, e.what()};
   }
 }
 
-std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, outcome_kind why) {
-  client::upstream_call call;
+std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, calls::outcome_kind why) {
+  calls::upstream_call call;
   call.url = plan.route->upstreams[entry].url.text();
   call.deadline = plan.deadline;
   append(plan, std::move(call), {entry, 0, nullptr, why});

@@ -7,14 +7,14 @@
 #include <optional>
 #include <string>
 
-#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 
 namespace agg::fanout {
 
 /// Why an entry's calls could not be planned; the one slot it then gets says so.
 struct planning_failure {
-  outcome_kind kind = outcome_kind::missing_value;
+  calls::outcome_kind kind = calls::outcome_kind::missing_value;
   std::string message;
 };
 
@@ -32,7 +32,7 @@ std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t entry
 
 /// Appends one slot for route entry `entry` that is not sent, because of `why` (it failed to plan,
 /// or what it uses failed); returns its index. Its URL is the entry's template.
-std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, outcome_kind why);
+std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, calls::outcome_kind why);
 
 /// The values `pointer` finds in `value`, where a `*` token stands for every element of an array:
 /// `/items/*/id` gives each item's id (items without one give nothing).

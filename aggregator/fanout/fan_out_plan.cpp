@@ -122,15 +122,16 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
 
   plan.route = std::move(shared_route);
   plan.deadline = now + time_limit;
-  plan.budget = std::make_shared<client::byte_budget>(plan.route->max_response_bytes);
+  plan.budget = std::make_shared<calls::byte_budget>(plan.route->max_response_bytes);
   const entry_values none = [](std::size_t) -> const boost::json::value * { return nullptr; };
   for (std::size_t e = 0; e < route.upstreams.size(); ++e) {
     if (route.upstreams[e].chained()) continue;  // planned by run_plan once what it uses is done
     // Only a value from the request's own body can be missing here, the client's mistake; or the
     // calls would pass max_calls, which the config check rules out for a route's own entries.
     if (const auto failure = plan_entry(plan, e, none))
-      return failure->kind == outcome_kind::too_many_items ? request_error{422, "too_many_calls", failure->message}
-                                                           : request_error{400, "invalid_body", failure->message};
+      return failure->kind == calls::outcome_kind::too_many_items
+                 ? request_error{422, "too_many_calls", failure->message}
+                 : request_error{400, "invalid_body", failure->message};
   }
   return plan;
 }

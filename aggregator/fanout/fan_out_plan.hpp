@@ -12,9 +12,9 @@
 #include <variant>
 #include <vector>
 
-#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/calls/outcome_kind.hpp"
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/config/service_config.hpp"
-#include "aggregator/fanout/outcome_kind.hpp"
 #include "aggregator/http/loop_guard.hpp"
 #include "aggregator/http/trace_context.hpp"
 
@@ -36,9 +36,9 @@ struct request_error {
 /// Where a planned call comes from: its route entry and its place among that entry's calls.
 struct call_place {
   std::size_t entry = 0;
-  std::size_t item = 0;                ///< the repetition `{i}`, or the position of its for-each value (or batch)
-  boost::json::value value;            ///< the for-each value (a batch's array of them) it was made for; null otherwise
-  std::optional<outcome_kind> unsent;  ///< set for a slot the plan did not send, and why (its reply says more)
+  std::size_t item = 0;      ///< the repetition `{i}`, or the position of its for-each value (or batch)
+  boost::json::value value;  ///< the for-each value (a batch's array of them) it was made for; null otherwise
+  std::optional<calls::outcome_kind> unsent;  ///< set for a slot the plan did not send, and why (its reply says more)
 };
 
 /// What a request gives the templates of its route, beyond other entries' bodies.
@@ -59,12 +59,12 @@ struct plan_inputs {
 /// while it runs.
 struct fan_out_plan {
   config::route_ptr route;
-  std::deque<client::upstream_call> calls;         ///< a deque: calls in flight keep their address as more are planned
+  std::deque<calls::upstream_call> calls;          ///< a deque: calls in flight keep their address as more are planned
   std::deque<call_place> places;                   ///< places[i]: where calls[i] comes from
   std::chrono::steady_clock::time_point deadline;  ///< when unfinished calls are cut off
   plan_inputs inputs;
   /// The body bytes its calls may receive together: the route's max_response_bytes.
-  std::shared_ptr<client::byte_budget> budget;
+  std::shared_ptr<calls::byte_budget> budget;
 
   [[nodiscard]] const config::upstream_entry &entry_of(std::size_t index) const {
     return route->upstreams[places[index].entry];

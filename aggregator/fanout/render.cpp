@@ -19,14 +19,14 @@ void describe_members(text::json_writer &w, std::size_t index, const upstream_re
   if (!r.item_value.is_null()) w.raw(",").key("item").value(r.item_value);
   if (r.method != "GET") w.raw(",").key("method").string(r.method);
   w.raw(",").key("url").string(r.url);
-  w.raw(",").key("ok").boolean(r.kind == outcome_kind::ok);
+  w.raw(",").key("ok").boolean(r.kind == calls::outcome_kind::ok);
   w.raw(",").key("status");
   if (r.status != 0)
     w.number(r.status);
   else
     w.null();
   w.raw(",").key("error");
-  if (r.kind == outcome_kind::ok)
+  if (r.kind == calls::outcome_kind::ok)
     w.null();
   else
     w.raw("{").key("kind").string(to_string(r.kind)).raw(",").key("message").string(r.detail).raw("}");
@@ -56,8 +56,8 @@ void describe_members(text::json_writer &w, std::size_t index, const upstream_re
 /// Entry `entry`'s named result: its body, or the array of its bodies (plan order is item order).
 void write_named(text::json_writer &w, const aggregate &result, std::size_t entry) {
   const auto unsent = [](const upstream_result &r) {
-    return r.kind == outcome_kind::skipped || r.kind == outcome_kind::missing_value ||
-           r.kind == outcome_kind::too_many_items;
+    return r.kind == calls::outcome_kind::skipped || r.kind == calls::outcome_kind::missing_value ||
+           r.kind == calls::outcome_kind::too_many_items;
   };
   // An entry that could not plan its calls has one slot saying why, and no array of results.
   const auto own = std::find_if(result.results.begin(), result.results.end(),
@@ -164,7 +164,7 @@ int aggregate_status(const aggregate &result) {
   bool required_failed = false;
   bool required_cut = false;
   for (const auto &r : result.results) {
-    const bool ok = r.kind == outcome_kind::ok;
+    const bool ok = r.kind == calls::outcome_kind::ok;
     any_ok = any_ok || ok;
     any_failed = any_failed || !ok;
     deadline_cut = deadline_cut || r.deadline_passed;

@@ -129,7 +129,7 @@ struct graph_run {
   }
 
   /// Entry `entry`'s one slot, not sent because of `kind`; `why` says more.
-  void unsent(std::size_t entry, outcome_kind kind, const std::string &why) {
+  void unsent(std::size_t entry, calls::outcome_kind kind, const std::string &why) {
     const std::size_t index = plan_unsent(*plan, entry, kind);
     outcomes.resize(plan->calls.size());
     stages::call_outcome &outcome = outcomes[index];
@@ -162,7 +162,7 @@ struct graph_run {
       }
     }
     if (state.failure) {
-      unsent(entry, outcome_kind::skipped, "not sent: " + *state.failure);
+      unsent(entry, calls::outcome_kind::skipped, "not sent: " + *state.failure);
       state.failure = "skipped";
     } else if (spec.chained()) {
       const std::size_t first = plan->calls.size();
@@ -197,7 +197,7 @@ struct graph_run {
     for (const std::size_t index : state.calls) {
       upstream_result facts;
       boost::json::value body = settle_body(*plan, index, outcomes[index], facts);
-      if (facts.kind != outcome_kind::ok) {
+      if (facts.kind != calls::outcome_kind::ok) {
         state.failure = std::string{to_string(facts.kind)};
         return;
       }

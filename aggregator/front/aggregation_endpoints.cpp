@@ -37,7 +37,7 @@ void add_timing_entries(std::string &out, const fanout::aggregate &result) {
   for (std::size_t i = 0; i < shown; ++i) {
     const auto &r = result.results[i];
     w.raw(", u").number(static_cast<long long>(i)).raw(";dur=").number(r.duration.count(), 3);
-    w.raw(";desc=\"").raw(fanout::to_string(r.kind)).raw("\"");
+    w.raw(";desc=\"").raw(calls::to_string(r.kind)).raw("\"");
   }
 }
 
@@ -46,11 +46,10 @@ void account(engine::engine &engine, request_state &state, const fanout::aggrega
   state.upstream_calls = result.results.size();
   state.upstream_failures = result.failures();
   add_timing_entries(state.timing_entries, result);
-  std::array<std::uint64_t, fanout::outcome_kind_count> by_kind{};
+  std::array<std::uint64_t, calls::outcome_kind_count> by_kind{};
   for (const auto &r : result.results) ++by_kind[static_cast<std::size_t>(r.kind)];
   for (std::size_t kind = 0; kind < by_kind.size(); ++kind)
-    if (by_kind[kind] != 0)
-      engine.stats.record_upstream(fanout::to_string(static_cast<fanout::outcome_kind>(kind)), by_kind[kind]);
+    if (by_kind[kind] != 0) engine.stats.record_upstream(calls::outcome_kind_names[kind], by_kind[kind]);
 }
 
 /// `aggregator; hit`, `aggregator; fwd=miss; detail="…"`: the Cache-Status (RFC 9211) of an

@@ -32,8 +32,8 @@ std::string job_json(const jobs::job_view &v) {
     w.raw(i == 0 ? "{" : ",{").key("index").number(static_cast<long long>(a.index));
     if (!a.result.name.empty()) w.raw(",").key("name").string(a.result.name);
     if (!a.result.item_value.is_null()) w.raw(",").key("item").value(a.result.item_value);
-    w.raw(",").key("ok").boolean(a.result.kind == fanout::outcome_kind::ok);
-    w.raw(",").key("outcome").string(fanout::to_string(a.result.kind)).raw("}");
+    w.raw(",").key("ok").boolean(a.result.kind == calls::outcome_kind::ok);
+    w.raw(",").key("outcome").string(calls::to_string(a.result.kind)).raw("}");
   }
   w.raw("]").raw(",").key("result");
   if (v.result)

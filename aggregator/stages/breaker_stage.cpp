@@ -4,18 +4,16 @@
 
 namespace agg::stages {
 
-bool counts_against_origin(const client::upstream_reply &reply) noexcept {
-  switch (reply.error) {
-    case client::transfer_error::none: return reply.status >= 500 && reply.status <= 599;
-    case client::transfer_error::timeout:
-    case client::transfer_error::connect:
-    case client::transfer_error::tls:
-    case client::transfer_error::transport: return true;
-    case client::transfer_error::too_large:
-    case client::transfer_error::cancelled:
-    case client::transfer_error::circuit_open: return false;
+bool counts_against_origin(const calls::upstream_reply &reply) noexcept {
+  using calls::outcome_kind;
+  switch (reply.kind) {
+    case outcome_kind::http_status: return reply.status >= 500 && reply.status <= 599;
+    case outcome_kind::timeout:
+    case outcome_kind::connect:
+    case outcome_kind::tls:
+    case outcome_kind::transport: return true;
+    default: return false;  // a success, a size, a cancellation: not the origin's failure
   }
-  return false;
 }
 
 coro::task<call_outcome> breaker_stage::run(call_request request) {
@@ -30,7 +28,7 @@ coro::task<call_outcome> breaker_stage::guarded(call_request request) {
   const auto admitted = record.breaker.admit(std::chrono::steady_clock::now());
   if (admitted == circuit_breaker::admission::refuse) {
     record.refused.fetch_add(1, std::memory_order_relaxed);
-    co_return refused_outcome(client::transfer_error::circuit_open,
+    co_return refused_outcome(calls::outcome_kind::circuit_open,
                               "the circuit breaker of " + std::string{origin} + " is open");
   }
   call_outcome outcome;
@@ -40,7 +38,7 @@ coro::task<call_outcome> breaker_stage::guarded(call_request request) {
     record.breaker.abandon(admitted);
     throw;
   }
-  if (outcome.reply.error == client::transfer_error::cancelled) {
+  if (outcome.reply.kind == calls::outcome_kind::cancelled) {
     record.breaker.abandon(admitted);
     co_return outcome;
   }

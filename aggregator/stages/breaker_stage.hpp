@@ -22,6 +22,6 @@ class breaker_stage final : public call_stage {
 };
 
 /// True when `reply` says its origin is failing (see breaker_stage).
-bool counts_against_origin(const client::upstream_reply &reply) noexcept;
+bool counts_against_origin(const calls::upstream_reply &reply) noexcept;
 
 }  // namespace agg::stages

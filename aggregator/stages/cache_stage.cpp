@@ -23,7 +23,7 @@ call_outcome answer_from(const cached_reply &entry, cache_state state) {
 }
 
 /// How long `reply` may be kept under `policy`; nullopt when it must not be.
-std::optional<clock::duration> lifetime(const config::cache_policy &policy, const client::upstream_reply &reply) {
+std::optional<clock::duration> lifetime(const config::cache_policy &policy, const calls::upstream_reply &reply) {
   if (failed(reply)) return std::nullopt;
   if (!policy.honor_cache_control || reply.cache_control.empty()) return policy.ttl;
   const cache_directives said = parse_cache_control(reply.cache_control);
@@ -36,7 +36,7 @@ std::optional<clock::duration> lifetime(const config::cache_policy &policy, cons
 
 }  // namespace
 
-std::string cache_key(const client::upstream_call &call) {
+std::string cache_key(const calls::upstream_call &call) {
   std::string key = call.url;
   // A call's trace context and hop marker say where it comes from, not what it asks: calls that
   // differ only there share an answer (a coalesced upstream sees the first call's).
@@ -62,7 +62,7 @@ coro::task<call_outcome> cache_stage::cached(call_request request) {
     co_return answer_from(*entry, cache_state::hit);
   }
   call_outcome outcome = co_await inner_.run(std::move(request));
-  if (failed(outcome.reply) && entry && outcome.reply.error != client::transfer_error::cancelled) {
+  if (failed(outcome.reply) && entry && outcome.reply.kind != calls::outcome_kind::cancelled) {
     route.counters.cache_stale.fetch_add(1, std::memory_order_relaxed);
     call_outcome stale = answer_from(*entry, cache_state::stale);
     stale.attempts = outcome.attempts;

@@ -26,6 +26,6 @@ class cache_stage final : public call_stage {
 };
 
 /// The cache key of a call: its URL and its header lines.
-std::string cache_key(const client::upstream_call &call);
+std::string cache_key(const calls::upstream_call &call);
 
 }  // namespace agg::stages

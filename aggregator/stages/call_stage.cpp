@@ -16,16 +16,16 @@ std::string_view to_string(cache_state state) noexcept {
   return "none";
 }
 
-call_outcome refused_outcome(client::transfer_error error, std::string_view detail) {
+call_outcome refused_outcome(calls::outcome_kind kind, std::string_view detail) {
   call_outcome outcome;
-  outcome.reply = client::failed_reply(error, detail);
+  outcome.reply = calls::failed_reply(kind, detail);
   outcome.attempts = 0;
   return outcome;
 }
 
 call_outcome outcome_of(std::exception_ptr error) {
   call_outcome failed;
-  failed.reply = client::failed_reply(client::transfer_error::transport, coro::what_of(std::move(error)));
+  failed.reply = calls::failed_reply(calls::outcome_kind::transport, coro::what_of(std::move(error)));
   return failed;
 }
 

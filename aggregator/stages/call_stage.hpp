@@ -7,7 +7,7 @@
 #include <stop_token>
 #include <string_view>
 
-#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/coro/task.hpp"
 #include "aggregator/stages/call_site.hpp"
@@ -17,7 +17,7 @@ namespace agg::stages {
 /// One planned call, as every stage sees it.
 struct call_request {
   std::size_t index = 0;                        ///< its place in the plan
-  const client::upstream_call *call = nullptr;  ///< owned by the plan, which outlives the run
+  const calls::upstream_call *call = nullptr;   ///< owned by the plan, which outlives the run
   const config::call_policy *policy = nullptr;  ///< what its route (or entry) asks of it; never null
   std::string_view route;                       ///< the route's name (budgets and caches are per route)
   std::stop_token stop;                         ///< the aggregation's
@@ -30,7 +30,7 @@ std::string_view to_string(cache_state state) noexcept;
 
 /// How a call came out: the upstream's reply, and what the stages did on the way.
 struct call_outcome {
-  client::upstream_reply reply;
+  calls::upstream_reply reply;
   unsigned attempts = 1;           ///< calls sent for it, retries and hedges included (0: none, e.g. a cache hit)
   std::optional<unsigned> hedged;  ///< when a hedge was sent: which attempt's reply this is (0: the first)
   cache_state cache = cache_state::none;
@@ -55,12 +55,10 @@ class call_stage {
 
 /// True when `reply` did not come back as a 2xx response. The body is not looked at (a 2xx that is
 /// not JSON is the route's business, not the origin's).
-inline bool failed(const client::upstream_reply &reply) noexcept {
-  return reply.error != client::transfer_error::none || reply.status < 200 || reply.status > 299;
-}
+inline bool failed(const calls::upstream_reply &reply) noexcept { return reply.kind != calls::outcome_kind::ok; }
 
-/// An outcome that sent nothing: `error` with `detail`, started and finished now.
-call_outcome refused_outcome(client::transfer_error error, std::string_view detail);
+/// An outcome that sent nothing: `kind` with `detail`, started and finished now.
+call_outcome refused_outcome(calls::outcome_kind kind, std::string_view detail);
 
 /// What a stage that threw (a curl setup failure, out of memory) leaves in its call's slot: a
 /// transport failure saying what happened.

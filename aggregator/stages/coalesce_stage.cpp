@@ -24,7 +24,7 @@ coro::detached run_flight(std::shared_ptr<flight> shared, [[maybe_unused]] std::
 
 }  // namespace
 
-std::string coalescing_key(const client::upstream_call &call) {
+std::string coalescing_key(const calls::upstream_call &call) {
   std::string key = cache_key(call);  // URL and forwarded headers: what makes the answer the same
   key += '\n';
   key += std::to_string(call.max_body_bytes);  // a different limit could end the transfer differently
@@ -55,8 +55,7 @@ coro::task<call_outcome> coalesce_stage::joined(call_request request) {
     run_flight(joined, std::move(owner), &inner_, std::move(shared_call), &on_loop, std::move(key));
   }
   std::optional<call_outcome> outcome = co_await joined->wait(request.stop);
-  if (!outcome)
-    co_return refused_outcome(client::transfer_error::cancelled, "cancelled while waiting for a shared call");
+  if (!outcome) co_return refused_outcome(calls::outcome_kind::cancelled, "cancelled while waiting for a shared call");
   if (!first) {
     outcome->coalesced = true;
     shared_.route(request.route).counters.coalesced.fetch_add(1, std::memory_order_relaxed);

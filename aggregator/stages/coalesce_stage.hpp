@@ -30,6 +30,6 @@ class coalesce_stage final : public call_stage {
 };
 
 /// What makes two calls identical for coalescing: URL, header lines and body limit.
-std::string coalescing_key(const client::upstream_call &call);
+std::string coalescing_key(const calls::upstream_call &call);
 
 }  // namespace agg::stages

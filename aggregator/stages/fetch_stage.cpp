@@ -6,19 +6,19 @@ namespace agg::stages {
 
 namespace {
 
-coro::task<client::upstream_reply> fetch_here(const client::upstream_call &call, call_site site, std::stop_token stop) {
+coro::task<calls::upstream_reply> fetch_here(const calls::upstream_call &call, call_site site, std::stop_token stop) {
   co_return client::fetch_blocking(call, site.options(), stop);
 }
 
 }  // namespace
 
-coro::task<client::upstream_reply> fetch_stage::send(const client::upstream_call &call, call_site site,
-                                                     std::stop_token stop) {
+coro::task<calls::upstream_reply> fetch_stage::send(const calls::upstream_call &call, call_site site,
+                                                    std::stop_token stop) {
   if (client::upstream_loop *loop = site.loop()) return loop->fetch(call, std::move(stop));
   return fetch_here(call, site, std::move(stop));
 }
 
-void fetch_stage::record(const client::upstream_call &call, const client::upstream_reply &reply) {
+void fetch_stage::record(const calls::upstream_call &call, const calls::upstream_reply &reply) {
   if (shared_ == nullptr) return;
   const std::string_view origin = call.origin();
   if (last_record_ == nullptr || origin != last_origin_) {

@@ -19,10 +19,10 @@ class fetch_stage final : public call_stage {
 
   /// run() in two halves, so that a plan whose pipeline is nothing but the fetch awaits the
   /// transfer itself, without a coroutine frame of this stage's per call: the transfer...
-  [[nodiscard]] static coro::task<client::upstream_reply> send(const client::upstream_call &call, call_site site,
-                                                               std::stop_token stop);
+  [[nodiscard]] static coro::task<calls::upstream_reply> send(const calls::upstream_call &call, call_site site,
+                                                              std::stop_token stop);
   /// ... and its count in the origin's record.
-  void record(const client::upstream_call &call, const client::upstream_reply &reply);
+  void record(const calls::upstream_call &call, const calls::upstream_reply &reply);
 
  private:
   shared_state *shared_;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/loop/event_loop.hpp"
 #include "aggregator/stages/call_stage.hpp"
 
@@ -19,13 +19,13 @@ namespace agg::stages {
 /// the coroutine that runs the transfer and by the loop's index of flights; loop thread only.
 class flight {
  public:
-  flight(loop::event_loop &events, client::upstream_call call)
+  flight(loop::event_loop &events, calls::upstream_call call)
       : events_(events), call_(std::move(call)), ends_by_(ends_by(call_)) {}
 
-  [[nodiscard]] const client::upstream_call &call() const noexcept { return call_; }
+  [[nodiscard]] const calls::upstream_call &call() const noexcept { return call_; }
   [[nodiscard]] std::stop_token stop_token() const noexcept { return stop_.get_token(); }
   /// The latest a call made now can end: its timeout from now, or its deadline if sooner.
-  [[nodiscard]] static std::chrono::steady_clock::time_point ends_by(const client::upstream_call &call) noexcept {
+  [[nodiscard]] static std::chrono::steady_clock::time_point ends_by(const calls::upstream_call &call) noexcept {
     const auto now = std::chrono::steady_clock::now();
     return call.deadline - now < call.timeout ? call.deadline : now + call.timeout;
   }
@@ -43,7 +43,7 @@ class flight {
 
  private:
   loop::event_loop &events_;
-  client::upstream_call call_;
+  calls::upstream_call call_;
   std::chrono::steady_clock::time_point ends_by_;
   std::stop_source stop_;  ///< the transfer's: requested when the last waiter leaves
   std::vector<std::uint64_t> waiting_;

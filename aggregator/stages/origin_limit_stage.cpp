@@ -47,7 +47,7 @@ coro::task<call_outcome> origin_limit_stage::limited(call_request request) {
         std::erase(slots.waiting, id);
       const bool stopped = woke != loop::event_loop::wake_reason::time;
       call_outcome outcome =
-          refused_outcome(stopped ? client::transfer_error::cancelled : client::transfer_error::timeout,
+          refused_outcome(stopped ? calls::outcome_kind::cancelled : calls::outcome_kind::timeout,
                           stopped ? "cancelled while waiting for a connection to " + std::string{origin}
                                   : "the deadline passed while waiting for a connection to " + std::string{origin});
       outcome.reply.deadline_passed = !stopped;

@@ -6,52 +6,53 @@
 
 namespace agg::stages {
 
-std::string_view to_string(call_result result) noexcept {
-  switch (result) {
-    case call_result::ok: return "ok";
-    case call_result::http_4xx: return "http_4xx";
-    case call_result::http_5xx: return "http_5xx";
-    case call_result::http_other: return "http_other";
-    case call_result::timeout: return "timeout";
-    case call_result::connect: return "connect";
-    case call_result::tls: return "tls";
-    case call_result::too_large: return "too_large";
-    case call_result::cancelled: return "cancelled";
-    case call_result::transport: return "transport";
-  }
-  return "transport";
+namespace {
+
+constexpr std::array<std::string_view, 3> http_class_labels{"http_4xx", "http_5xx", "http_other"};
+
+}  // namespace
+
+void origin_outcomes::count(const calls::upstream_reply &reply) noexcept {
+  ++by_kind[static_cast<std::size_t>(reply.kind)];
+  if (reply.kind != calls::outcome_kind::http_status) return;
+  const std::size_t http_class = reply.status >= 400 && reply.status <= 499   ? 0
+                                 : reply.status >= 500 && reply.status <= 599 ? 1
+                                                                              : 2;
+  ++http_by_class[http_class];
 }
 
-call_result result_of(const client::upstream_reply &reply) noexcept {
-  switch (reply.error) {
-    case client::transfer_error::none: break;
-    case client::transfer_error::timeout: return call_result::timeout;
-    case client::transfer_error::connect: return call_result::connect;
-    case client::transfer_error::tls: return call_result::tls;
-    case client::transfer_error::too_large: return call_result::too_large;
-    case client::transfer_error::cancelled: return call_result::cancelled;
-    case client::transfer_error::transport:
-    case client::transfer_error::circuit_open: return call_result::transport;
+void origin_outcomes::each(const std::function<void(std::string_view, std::uint64_t)> &visit) const {
+  for (std::size_t kind = 0; kind < by_kind.size(); ++kind) {
+    if (by_kind[kind] == 0) continue;
+    if (static_cast<calls::outcome_kind>(kind) != calls::outcome_kind::http_status) {
+      visit(calls::outcome_kind_names[kind], by_kind[kind]);
+      continue;
+    }
+    for (std::size_t c = 0; c < http_by_class.size(); ++c)
+      if (http_by_class[c] != 0) visit(http_class_labels[c], http_by_class[c]);
   }
-  if (reply.status >= 200 && reply.status <= 299) return call_result::ok;
-  if (reply.status >= 400 && reply.status <= 499) return call_result::http_4xx;
-  if (reply.status >= 500 && reply.status <= 599) return call_result::http_5xx;
-  return call_result::http_other;
 }
 
-void origin_stats::record(const client::upstream_reply &reply) {
-  const call_result result = result_of(reply);
+std::uint64_t origin_outcomes::labelled(std::string_view label) const {
+  std::uint64_t found = 0;
+  each([&found, label](std::string_view name, std::uint64_t n) {
+    if (name == label) found = n;
+  });
+  return found;
+}
+
+void origin_stats::record(const calls::upstream_reply &reply) {
   const auto took = reply.finished - reply.started;
   const double seconds = std::chrono::duration<double>(took).count();
   std::size_t bucket = 0;
   while (bucket < latency_buckets.size() && seconds > latency_buckets[bucket]) ++bucket;
   const std::lock_guard lock{mutex_};
-  ++counts_.calls[static_cast<std::size_t>(result)];
-  if (result == call_result::cancelled) return;
+  counts_.calls.count(reply);
+  if (reply.kind == calls::outcome_kind::cancelled) return;
   if (bucket < latency_buckets.size()) ++counts_.buckets[bucket];
   ++counts_.timed;
   counts_.seconds += seconds;
-  if (result != call_result::ok) return;
+  if (reply.kind != calls::outcome_kind::ok) return;
   recent_ns_[successes_ % recent_size] = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
   ++successes_;
 }

@@ -4,19 +4,28 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string_view>
 
-#include "aggregator/client/upstream_call.hpp"
+#include "aggregator/calls/upstream_call.hpp"
 
 namespace agg::stages {
 
-/// What became of one call at its origin, as the per-origin metrics count it.
-enum class call_result { ok, http_4xx, http_5xx, http_other, timeout, connect, tls, too_large, cancelled, transport };
-inline constexpr std::size_t call_result_count = static_cast<std::size_t>(call_result::transport) + 1;
-std::string_view to_string(call_result result) noexcept;
-call_result result_of(const client::upstream_reply &reply) noexcept;
+/// The calls of one origin by outcome, as the per-origin metrics show them: by kind, with
+/// http_status split by class (http_4xx, http_5xx, http_other), because an origin's 4xx and 5xx say
+/// different things about it.
+struct origin_outcomes {
+  std::array<std::uint64_t, calls::outcome_kind_count> by_kind{};
+  std::array<std::uint64_t, 3> http_by_class{};  ///< 4xx, 5xx, other
+
+  void count(const calls::upstream_reply &reply) noexcept;
+  /// Calls `visit(label, count)` for each outcome seen at least once.
+  void each(const std::function<void(std::string_view label, std::uint64_t count)> &visit) const;
+  /// The count under `label` ("ok", "http_5xx", ...).
+  [[nodiscard]] std::uint64_t labelled(std::string_view label) const;
+};
 
 /// The calls one origin answered: counts by result, a latency histogram, and the latencies of its
 /// recent successes (what a hedge's `"after": "p95"` reads). Thread-safe: every loop records here.
@@ -30,13 +39,13 @@ class origin_stats {
   static constexpr std::size_t min_samples = 20;
 
   /// One call made to the origin (a cancelled one counts, but not in the latencies).
-  void record(const client::upstream_reply &reply);
+  void record(const calls::upstream_reply &reply);
   /// The latency at fraction `p` (0.95: p95) of the recent successes; nullopt before min_samples.
   /// Recomputed once every few dozen new samples, so that hedged calls do not sort per call.
   [[nodiscard]] std::optional<std::chrono::nanoseconds> latency_percentile(double p) const;
 
   struct snapshot {
-    std::array<std::uint64_t, call_result_count> calls{};
+    origin_outcomes calls;
     std::array<std::uint64_t, latency_buckets.size()> buckets{};  ///< not cumulative
     std::uint64_t timed = 0;                                      ///< calls in the histogram
     double seconds = 0;                                           ///< their sum

@@ -4,20 +4,18 @@
 
 namespace agg::stages {
 
-bool retryable(const config::retry_policy &policy, const client::upstream_reply &reply) noexcept {
+bool retryable(const config::retry_policy &policy, const calls::upstream_reply &reply) noexcept {
+  using calls::outcome_kind;
   using config::retry_on;
-  switch (reply.error) {
-    case client::transfer_error::none: break;
-    case client::transfer_error::timeout: return !reply.deadline_passed && policy.answers(retry_on::timeout);
-    case client::transfer_error::connect: return policy.answers(retry_on::connect);
-    case client::transfer_error::transport: return policy.answers(retry_on::transport);
-    case client::transfer_error::tls:  // a certificate does not get better by asking again
-    case client::transfer_error::too_large:
-    case client::transfer_error::cancelled:
-    case client::transfer_error::circuit_open: return false;
+  switch (reply.kind) {
+    case outcome_kind::http_status:
+      if (reply.status == 429) return policy.answers(retry_on::http_429);
+      return reply.status >= 500 && reply.status <= 599 && policy.answers(retry_on::http_5xx);
+    case outcome_kind::timeout: return !reply.deadline_passed && policy.answers(retry_on::timeout);
+    case outcome_kind::connect: return policy.answers(retry_on::connect);
+    case outcome_kind::transport: return policy.answers(retry_on::transport);
+    default: return false;  // a success; a certificate, a size or a cancellation does not change by asking again
   }
-  if (reply.status == 429) return policy.answers(retry_on::http_429);
-  return reply.status >= 500 && reply.status <= 599 && policy.answers(retry_on::http_5xx);
 }
 
 std::chrono::milliseconds backoff_before(const config::retry_policy &policy, unsigned retry) {
@@ -59,7 +57,7 @@ coro::task<call_outcome> retry_stage::retried(call_request request) {
     route.counters.retries.fetch_add(1, std::memory_order_relaxed);
     const bool rested = co_await request.site.sleep_until(at, request.stop);
     if (!rested) {
-      outcome.reply = client::failed_reply(client::transfer_error::cancelled, "cancelled before a retry");
+      outcome.reply = calls::failed_reply(calls::outcome_kind::cancelled, "cancelled before a retry");
       break;
     }
   }

@@ -25,7 +25,7 @@ class retry_stage final : public call_stage {
 };
 
 /// True when `policy` answers the failure in `reply` with a retry.
-bool retryable(const config::retry_policy &policy, const client::upstream_reply &reply) noexcept;
+bool retryable(const config::retry_policy &policy, const calls::upstream_reply &reply) noexcept;
 
 /// The wait before retry number `retry` (1: the first): `backoff` doubled each time, then a random
 /// part of its upper half taken off ("equal jitter"), so that clients that failed together do not

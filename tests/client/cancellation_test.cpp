@@ -14,11 +14,11 @@
 #include "tests/support/local_upstream.hpp"
 
 using namespace std::chrono_literals;
+using agg::calls::outcome_kind;
+using agg::calls::upstream_call;
+using agg::calls::upstream_reply;
 using agg::client::client_options;
-using agg::client::transfer_error;
-using agg::client::upstream_call;
 using agg::client::upstream_loop;
-using agg::client::upstream_reply;
 using agg::coro::sync_wait;
 using agg::testing::eventually;
 using agg::testing::local_upstream;
@@ -36,7 +36,7 @@ TEST_CASE("a stop request cancels a running fetch and leaves no transfer behind"
   stop.request_stop();
   caller.join();
   REQUIRE(reply);
-  CHECK(reply->error == transfer_error::cancelled);
+  CHECK(reply->kind == outcome_kind::cancelled);
   CHECK(reply->error_detail == "the aggregation was cancelled");
   CHECK(loop.transfers_in_flight() == 0);
   // The upstream sees its connection go: nothing is left running there either.
@@ -49,7 +49,7 @@ TEST_CASE("a fetch whose stop was requested before it started never reaches the 
   std::stop_source stop;
   stop.request_stop();
   const auto reply = sync_wait(loop.fetch(upstream_call{upstream.api("task_id=1"), 5s}, stop.get_token()));
-  CHECK(reply.error == transfer_error::cancelled);
+  CHECK(reply.kind == outcome_kind::cancelled);
   CHECK(upstream.stats().requests == 0);
 }
 
@@ -59,7 +59,7 @@ TEST_CASE("a stop requested after the fetch finished changes nothing") {
   std::stop_source stop;
   const auto reply = sync_wait(loop.fetch(upstream_call{upstream.api("task_id=1"), 5s}, stop.get_token()));
   stop.request_stop();
-  CHECK(reply.error == transfer_error::none);
+  CHECK(reply.kind == outcome_kind::ok);
   // A second fetch proves the loop is still healthy after the late cancel request.
   CHECK(sync_wait(loop.fetch(upstream_call{upstream.api("task_id=2"), 5s})).status == 200);
 }
@@ -70,7 +70,7 @@ TEST_CASE("a transfer is cut off at the aggregation's deadline and says so") {
   upstream_call call{upstream.api("delay_ms=60000"), 60s};
   call.deadline = std::chrono::steady_clock::now() + 100ms;
   const auto reply = sync_wait(loop.fetch(call));
-  CHECK(reply.error == transfer_error::timeout);
+  CHECK(reply.kind == outcome_kind::timeout);
   CHECK(reply.deadline_passed);
   CHECK(reply.error_detail.find("deadline") != std::string::npos);
   CHECK(loop.transfers_in_flight() == 0);
@@ -82,7 +82,7 @@ TEST_CASE("a call's own timeout is a timeout that does not blame the deadline") 
   upstream_call call{upstream.api("delay_ms=60000"), 100ms};
   call.deadline = std::chrono::steady_clock::now() + 60s;
   const auto reply = sync_wait(loop.fetch(call));
-  CHECK(reply.error == transfer_error::timeout);
+  CHECK(reply.kind == outcome_kind::timeout);
   CHECK_FALSE(reply.deadline_passed);
 }
 
@@ -92,10 +92,10 @@ TEST_CASE("a call whose deadline already passed is not started") {
   upstream_call call{upstream.api("task_id=1"), 5s};
   call.deadline = std::chrono::steady_clock::now() - 1ms;
   const auto reply = sync_wait(loop.fetch(call));
-  CHECK(reply.error == transfer_error::timeout);
+  CHECK(reply.kind == outcome_kind::timeout);
   CHECK(reply.deadline_passed);
   const auto blocking = agg::client::fetch_blocking(call, client_options{});
-  CHECK(blocking.error == transfer_error::timeout);
+  CHECK(blocking.kind == outcome_kind::timeout);
   CHECK(upstream.stats().requests == 0);
 }
 
@@ -111,7 +111,7 @@ TEST_CASE("fetch_blocking ends as cancelled when its stop is requested") {
   stop.request_stop();
   caller.join();
   REQUIRE(reply);
-  CHECK(reply->error == transfer_error::cancelled);
+  CHECK(reply->kind == outcome_kind::cancelled);
 }
 
 TEST_CASE("forwarded header lines reach the upstream") {

@@ -9,10 +9,10 @@
 #include "tests/support/local_upstream.hpp"
 
 using namespace std::chrono_literals;
+using agg::calls::outcome_kind;
+using agg::calls::upstream_call;
 using agg::client::client_options;
 using agg::client::fetch_blocking;
-using agg::client::transfer_error;
-using agg::client::upstream_call;
 using agg::testing::local_upstream;
 
 TEST_CASE("fetch_blocking returns the same reply as the async fetch") {
@@ -21,7 +21,7 @@ TEST_CASE("fetch_blocking returns the same reply as the async fetch") {
   const auto blocking = fetch_blocking(call, client_options{});
   agg::client::upstream_loop loop{client_options{}, 10};
   const auto async = agg::coro::sync_wait(loop.fetch(call));
-  CHECK(blocking.error == transfer_error::none);
+  CHECK(blocking.kind == outcome_kind::ok);
   CHECK(blocking.status == async.status);
   CHECK(blocking.body == async.body);
 }
@@ -41,8 +41,8 @@ TEST_CASE("fetch_blocking reports failures as replies") {
   const auto refused = fetch_blocking(
       upstream_call{"http://127.0.0.1:" + std::to_string(agg::testing::refused_port()) + "/", 5s, 1 << 20},
       client_options{});
-  CHECK(refused.error == transfer_error::connect);
+  CHECK(refused.kind == outcome_kind::connect);
   local_upstream upstream;
   const auto slow = fetch_blocking(upstream_call{upstream.api("delay_ms=5000"), 100ms, 1 << 20}, client_options{});
-  CHECK(slow.error == transfer_error::timeout);
+  CHECK(slow.kind == outcome_kind::timeout);
 }

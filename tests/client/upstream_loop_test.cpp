@@ -14,11 +14,11 @@
 #include "tests/support/local_upstream.hpp"
 
 using namespace std::chrono_literals;
+using agg::calls::outcome_kind;
+using agg::calls::upstream_call;
+using agg::calls::upstream_reply;
 using agg::client::client_options;
-using agg::client::transfer_error;
-using agg::client::upstream_call;
 using agg::client::upstream_loop;
-using agg::client::upstream_reply;
 using agg::coro::sync_wait;
 using agg::coro::task;
 using agg::testing::local_upstream;
@@ -49,7 +49,7 @@ TEST_CASE("a fetch returns the upstream's status and body") {
   local_upstream upstream;
   upstream_loop loop{client_options{}, 100};
   const auto reply = sync_wait(loop.fetch(call_to(upstream.api("task_id=7"))));
-  CHECK(reply.error == transfer_error::none);
+  CHECK(reply.kind == outcome_kind::ok);
   CHECK(reply.status == 200);
   CHECK(reply.body == R"({"message":"Hello World","task_id":"7"})");
   CHECK(reply.finished >= reply.started);
@@ -67,7 +67,7 @@ TEST_CASE("hundreds of concurrent fetches are all in flight at once") {
   const auto replies = fetch_all(loop, calls);
   for (std::size_t i = 0; i < replies.size(); ++i) {
     INFO("call " << i << ": " << replies[i].error_detail);
-    REQUIRE(replies[i].error == transfer_error::none);
+    REQUIRE(replies[i].kind == outcome_kind::ok);
     CHECK(task_id_of(replies[i]) == std::to_string(i));
   }
   CHECK(upstream.stats().max_in_flight == 300);
@@ -82,7 +82,7 @@ TEST_CASE("concurrent fetches take about the longest delay, not the sum") {
   const auto start = std::chrono::steady_clock::now();
   const auto replies = fetch_all(loop, calls);
   const auto took = std::chrono::steady_clock::now() - start;
-  for (const auto &r : replies) REQUIRE(r.error == transfer_error::none);
+  for (const auto &r : replies) REQUIRE(r.kind == outcome_kind::ok);
   CHECK(took >= 100ms);
   CHECK(took < 200 * 100ms / 4);  // the sum is 20 s; concurrent is ~0.1 s, with room for sanitizers
 }
@@ -119,7 +119,7 @@ TEST_CASE("a refused connection is a connect error in the reply, not an exceptio
   upstream_loop loop{client_options{}, 10};
   const auto reply =
       sync_wait(loop.fetch(call_to("http://127.0.0.1:" + std::to_string(agg::testing::refused_port()) + "/api/")));
-  CHECK(reply.error == transfer_error::connect);
+  CHECK(reply.kind == outcome_kind::connect);
   CHECK(reply.status == 0);
   CHECK_FALSE(reply.error_detail.empty());
 }
@@ -128,7 +128,7 @@ TEST_CASE("a call slower than its timeout ends as a timeout") {
   local_upstream upstream;
   upstream_loop loop{client_options{}, 10};
   const auto reply = sync_wait(loop.fetch(call_to(upstream.api("delay_ms=5000"), 100ms)));
-  CHECK(reply.error == transfer_error::timeout);
+  CHECK(reply.kind == outcome_kind::timeout);
   CHECK(loop.transfers_in_flight() == 0);
 }
 
@@ -136,7 +136,7 @@ TEST_CASE("a body over the per-call cap aborts the transfer as too_large") {
   local_upstream upstream;
   upstream_loop loop{client_options{}, 10};
   const auto reply = sync_wait(loop.fetch(upstream_call{upstream.api("task_id=0123456789"), 5s, 16}));
-  CHECK(reply.error == transfer_error::too_large);
+  CHECK(reply.kind == outcome_kind::too_large);
   CHECK(reply.body.empty());
 }
 
@@ -163,5 +163,5 @@ TEST_CASE("destroying the loop cancels transfers still in flight") {
   loop.reset();
   caller.join();
   REQUIRE(reply);
-  CHECK(reply->error == transfer_error::cancelled);
+  CHECK(reply->kind == outcome_kind::cancelled);
 }

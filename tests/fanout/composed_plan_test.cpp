@@ -116,7 +116,7 @@ TEST_CASE("a failed entry skips its dependents and theirs, with the reason") {
   const auto result = agg::fanout::settle(plan, execution_mode::async, outcomes, std::chrono::steady_clock::now());
   const auto &orders = result.results.at(2);
   CHECK(orders.name == "orders");
-  CHECK(orders.kind == agg::fanout::outcome_kind::skipped);
+  CHECK(orders.kind == agg::calls::outcome_kind::skipped);
   CHECK(orders.detail == "not sent: user failed (http_status)");
   CHECK(result.results.at(3).detail == "not sent: orders failed (skipped)");
   CHECK(result.results.at(3).url == "http://h/products/{item}");  // never expanded
@@ -165,10 +165,10 @@ TEST_CASE("a required entry whose shaping finds nothing fails as missing_value; 
   auto plan = bench.planned();
   const auto outcomes = bench.run(bench.stage, plan);
   const auto result = agg::fanout::settle(plan, execution_mode::async, outcomes, std::chrono::steady_clock::now());
-  CHECK(result.results[0].kind == agg::fanout::outcome_kind::missing_value);
+  CHECK(result.results[0].kind == agg::calls::outcome_kind::missing_value);
   CHECK(result.results[0].detail == "select '/nope' found nothing");
   CHECK(result.results[0].body.is_null());
-  CHECK(result.results[1].kind == agg::fanout::outcome_kind::ok);
+  CHECK(result.results[1].kind == agg::calls::outcome_kind::ok);
   CHECK(result.results[1].notes == std::vector<std::string>{"allow '/nope' found nothing"});
   CHECK(agg::fanout::aggregate_status(result) == 502);
   const auto body = json::parse(agg::fanout::render(result).body);

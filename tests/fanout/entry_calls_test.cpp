@@ -8,9 +8,9 @@
 
 #include "tests/support/routes.hpp"
 
+using agg::calls::outcome_kind;
 using agg::fanout::fan_out_plan;
 using agg::fanout::make_plan;
-using agg::fanout::outcome_kind;
 using agg::fanout::plan_entry;
 using agg::fanout::request_error;
 using agg::fanout::values_at;

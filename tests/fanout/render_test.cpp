@@ -8,7 +8,7 @@
 #include "tests/support/routes.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::fanout::execution_mode;
 using agg::stages::call_outcome;
 
@@ -16,13 +16,15 @@ namespace {
 
 const auto config = agg::testing::demo_config("http://127.0.0.1:9008/api/?task_id={i}");
 
-call_outcome reply(long status, std::string body, transfer_error error = transfer_error::none) {
+call_outcome reply(long status, std::string body, outcome_kind error = outcome_kind::ok) {
   call_outcome outcome;
-  agg::client::upstream_reply &r = outcome.reply;
-  r.status = status;
+  agg::calls::upstream_reply &r = outcome.reply;
   r.body = std::move(body);
-  r.error = error;
-  if (error != transfer_error::none) r.error_detail = "it broke";
+  r.kind = error;
+  if (error == outcome_kind::ok)
+    agg::calls::set_response_status(r, status);
+  else
+    r.error_detail = "it broke";
   r.started = std::chrono::steady_clock::time_point{} + 1ms;
   r.finished = r.started + 5ms;
   return outcome;
@@ -62,7 +64,7 @@ TEST_CASE("a complete aggregate renders the Django-compatible shape plus per-ups
 }
 
 TEST_CASE("a failed upstream keeps its slot: null in responses, the reason in upstreams") {
-  auto [out, doc] = rendered({reply(200, R"({"a":1})"), reply(0, "", transfer_error::timeout), reply(503, "{}"),
+  auto [out, doc] = rendered({reply(200, R"({"a":1})"), reply(0, "", outcome_kind::timeout), reply(503, "{}"),
                               reply(200, "not json"), reply(200, R"({"b":2})")});
   CHECK(out.status == 200);
   CHECK_FALSE(out.complete);
@@ -83,7 +85,7 @@ TEST_CASE("a failed upstream keeps its slot: null in responses, the reason in up
 }
 
 TEST_CASE("an aggregate where every upstream failed is a 502") {
-  auto [out, doc] = rendered({reply(0, "", transfer_error::connect), reply(0, "", transfer_error::connect)});
+  auto [out, doc] = rendered({reply(0, "", outcome_kind::connect), reply(0, "", outcome_kind::connect)});
   CHECK(out.status == 502);
   CHECK(doc.at("upstreams").as_array()[0].at("error").at("kind").as_string() == "connect");
 }
@@ -107,8 +109,8 @@ int status_of(std::vector<std::pair<slot, bool>> slots, int partial_status = 200
   result.route = std::make_shared<const agg::config::route_config>(route);
   for (const auto &[s, required] : slots) {
     agg::fanout::upstream_result r;
-    r.kind = s == slot::ok ? agg::fanout::outcome_kind::ok
-                           : (s == slot::cut ? agg::fanout::outcome_kind::timeout : agg::fanout::outcome_kind::connect);
+    r.kind = s == slot::ok ? agg::calls::outcome_kind::ok
+                           : (s == slot::cut ? agg::calls::outcome_kind::timeout : agg::calls::outcome_kind::connect);
     r.deadline_passed = s == slot::cut;
     r.required = required;
     result.results.push_back(std::move(r));

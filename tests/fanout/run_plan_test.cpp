@@ -7,8 +7,8 @@
 #include "tests/support/routes.hpp"
 
 using namespace std::chrono_literals;
+using agg::calls::outcome_kind;
 using agg::fanout::execution_mode;
-using agg::fanout::outcome_kind;
 
 TEST_CASE("the async and the sync path produce the same aggregate, the sync one call at a time") {
   agg::testing::local_upstream upstream;

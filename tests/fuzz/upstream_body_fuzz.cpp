@@ -57,11 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   std::vector<agg::stages::call_outcome> outcomes(plan.calls.size());
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     auto &reply = outcomes[i].reply;
-    reply.status = status;
+    agg::calls::set_response_status(reply, status);
     // The first call gets the bytes; the second half of them, or an error, goes to the next.
     reply.body = std::string{i == 0 ? body : body.substr(body.size() / 2)};
-    if (i == 1 && (data[1] & 0x80) != 0)
-      reply = agg::client::failed_reply(agg::client::transfer_error::transport, body);
+    if (i == 1 && (data[1] & 0x80) != 0) reply = agg::calls::failed_reply(agg::calls::outcome_kind::transport, body);
     if (i == 1 && (data[1] & 0x40) != 0) reply.headers.emplace_back("ETag", std::string{body.substr(0, 40)});
     reply.started = started;
     reply.finished = started;

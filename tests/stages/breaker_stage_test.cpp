@@ -6,7 +6,7 @@
 #include "tests/support/scripted_stage.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::stages::breaker_state;
 using agg::testing::scripted_stage;
 using agg::testing::stage_bench;
@@ -14,7 +14,7 @@ using step = scripted_stage::step;
 
 namespace {
 
-step refused() { return agg::testing::failing(transfer_error::connect); }
+step refused() { return agg::testing::failing(outcome_kind::connect); }
 
 constexpr std::string_view origin = "http://127.0.0.1:9";
 
@@ -26,9 +26,9 @@ TEST_CASE("once a breaker is open its origin's calls fail at once as circuit_ope
   agg::stages::breaker_stage breaker{fake, bench.shared};
   const auto outcomes = bench.run(breaker, bench.plan(5));
   CHECK(fake.calls() == 2);
-  CHECK(outcomes[1].reply.error == transfer_error::connect);
+  CHECK(outcomes[1].reply.kind == outcome_kind::connect);
   for (std::size_t i = 2; i < 5; ++i) {
-    CHECK(outcomes[i].reply.error == transfer_error::circuit_open);
+    CHECK(outcomes[i].reply.kind == outcome_kind::circuit_open);
     CHECK(outcomes[i].attempts == 0);
     CHECK(outcomes[i].reply.error_detail.find("http://127.0.0.1:9") != std::string::npos);
   }
@@ -65,7 +65,7 @@ TEST_CASE("4xx answers and cancelled calls do not count against the origin") {
   std::stop_source stop;
   auto plan = bench.plan(2);
   const auto outcomes = bench.run_together(guarded, {&plan}, {stop.get_token()}, [&] { stop.request_stop(); });
-  CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
+  CHECK(outcomes[0][0].reply.kind == outcome_kind::cancelled);
   CHECK(bench.shared.origin(origin).breaker.state() == breaker_state::closed);
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("a breaker with retries: retries stop once it opens, so a down origin 
   agg::stages::breaker_stage breaker{fake, bench.shared};
   agg::stages::retry_stage retry{breaker, bench.shared};
   const auto outcomes = bench.run(retry, bench.plan(1));
-  CHECK(outcomes[0].reply.error == transfer_error::circuit_open);
+  CHECK(outcomes[0].reply.kind == outcome_kind::circuit_open);
   CHECK(outcomes[0].attempts == 2);  // the two calls that failed; the refusal sent nothing
   CHECK(fake.calls() == 2);
 }
@@ -104,5 +104,5 @@ TEST_CASE("the sync baseline goes through the same breaker") {
   agg::stages::breaker_stage breaker{fake, bench.shared};
   const auto outcomes = bench.run_blocking(breaker, bench.plan(4));
   CHECK(fake.calls() == 2);
-  CHECK(outcomes[3].reply.error == transfer_error::circuit_open);
+  CHECK(outcomes[3].reply.kind == outcome_kind::circuit_open);
 }

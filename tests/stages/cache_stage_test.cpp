@@ -8,7 +8,7 @@
 #include "tests/support/scripted_stage.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::stages::cache_state;
 using agg::testing::scripted_stage;
 using agg::testing::stage_bench;
@@ -22,7 +22,7 @@ void let_pass(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
 /// Answers its first call, then fails every call as `connect`.
 scripted_stage up_then_down() {
   return scripted_stage{[](std::size_t nth, const agg::stages::call_request &) {
-    return nth == 0 ? step{} : agg::testing::failing(transfer_error::connect);
+    return nth == 0 ? step{} : agg::testing::failing(outcome_kind::connect);
   }};
 }
 
@@ -81,7 +81,7 @@ TEST_CASE("without stale-if-error an entry past its time is not used") {
   stage_bench bench{R"("cache":{"ttl_ms":1})"};
   scripted_stage fake = up_then_down();
   const auto after = fill_then_fail(bench, fake);
-  CHECK(after[0].reply.error == transfer_error::connect);
+  CHECK(after[0].reply.kind == outcome_kind::connect);
   CHECK(after[0].cache == cache_state::miss);
 }
 
@@ -133,8 +133,8 @@ TEST_CASE("the sync baseline uses the same cache") {
 }
 
 TEST_CASE("the cache key includes the forwarded headers") {
-  agg::client::upstream_call plain{"http://a/x"};
-  agg::client::upstream_call with_header = plain;
+  agg::calls::upstream_call plain{"http://a/x"};
+  agg::calls::upstream_call with_header = plain;
   with_header.headers.push_back("Accept-Language: fr");
   CHECK(agg::stages::cache_key(plain) != agg::stages::cache_key(with_header));
 }

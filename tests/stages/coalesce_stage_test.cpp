@@ -5,7 +5,7 @@
 #include "tests/support/scripted_stage.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::testing::scripted_stage;
 using agg::testing::stage_bench;
 using step = scripted_stage::step;
@@ -54,7 +54,7 @@ TEST_CASE("a cancelled waiter leaves alone: the shared transfer goes on for the 
     first.request_stop();
     static_cast<void>(events.post([&] { fake.release(events); }));  // after the cancellation is through
   });
-  CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
+  CHECK(outcomes[0][0].reply.kind == outcome_kind::cancelled);
   CHECK(outcomes[1][0].reply.status == 200);
   CHECK(outcomes[1][0].coalesced);
   REQUIRE(fake.calls() == 1);
@@ -73,8 +73,8 @@ TEST_CASE("the shared transfer is cancelled when its last waiter leaves") {
     stop_a.request_stop();
     stop_b.request_stop();
   });
-  CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
-  CHECK(outcomes[1][0].reply.error == transfer_error::cancelled);
+  CHECK(outcomes[0][0].reply.kind == outcome_kind::cancelled);
+  CHECK(outcomes[1][0].reply.kind == outcome_kind::cancelled);
   bench.settle();  // the transfer ends after its last waiter left
   REQUIRE(fake.calls() == 1);
   CHECK(fake.log()[0].cancelled);
@@ -119,9 +119,9 @@ TEST_CASE("calls that differ in URL are not coalesced, and the sync baseline nev
 }
 
 TEST_CASE("the coalescing key includes the forwarded headers") {
-  agg::client::upstream_call plain{"http://a/x"};
-  agg::client::upstream_call with_header = plain;
+  agg::calls::upstream_call plain{"http://a/x"};
+  agg::calls::upstream_call with_header = plain;
   with_header.headers.push_back("Authorization: Bearer 1");
   CHECK(agg::stages::coalescing_key(plain) != agg::stages::coalescing_key(with_header));
-  CHECK(agg::stages::coalescing_key(plain) == agg::stages::coalescing_key(agg::client::upstream_call{"http://a/x"}));
+  CHECK(agg::stages::coalescing_key(plain) == agg::stages::coalescing_key(agg::calls::upstream_call{"http://a/x"}));
 }

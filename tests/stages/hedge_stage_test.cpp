@@ -6,7 +6,7 @@
 #include "tests/support/scripted_stage.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::testing::scripted_stage;
 using agg::testing::stage_bench;
 using step = scripted_stage::step;
@@ -104,7 +104,7 @@ TEST_CASE("an aggregation cancelled while its calls race cancels every branch") 
   }};
   agg::stages::hedge_stage hedge{fake, bench.shared};
   const auto outcomes = bench.run(hedge, bench.plan(1), stop.get_token());
-  CHECK(outcomes[0].reply.error == transfer_error::cancelled);
+  CHECK(outcomes[0].reply.kind == outcome_kind::cancelled);
   REQUIRE(fake.calls() == 2);
   CHECK(fake.log()[0].cancelled);
   CHECK(fake.log()[1].cancelled);

@@ -5,7 +5,7 @@
 #include "tests/support/scripted_stage.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::testing::scripted_stage;
 using agg::testing::stage_bench;
 using step = scripted_stage::step;
@@ -50,8 +50,8 @@ TEST_CASE("a call cancelled while it waits for a slot never reaches its origin")
   auto plan = bench.plan(3);
   const auto outcomes = bench.run_together(limit, {&plan}, {stop.get_token()}, [&] { stop.request_stop(); });
   CHECK(fake.calls() == 1);
-  CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
-  CHECK(outcomes[0][2].reply.error == transfer_error::cancelled);
+  CHECK(outcomes[0][0].reply.kind == outcome_kind::cancelled);
+  CHECK(outcomes[0][2].reply.kind == outcome_kind::cancelled);
   CHECK(outcomes[0][2].reply.error_detail.find("waiting for a connection") != std::string::npos);
   CHECK(bench.shared.loop(0).slots.begin()->second.busy == 0);
 }
@@ -62,7 +62,7 @@ TEST_CASE("a call still waiting for a slot at its deadline times out") {
   agg::stages::origin_limit_stage limit{fake, bench.shared};
   const auto outcomes = bench.run(limit, bench.plan(2, 20ms));
   CHECK(fake.calls() == 1);
-  CHECK(outcomes[1].reply.error == transfer_error::timeout);
+  CHECK(outcomes[1].reply.kind == outcome_kind::timeout);
   CHECK(outcomes[1].reply.deadline_passed);
 }
 

@@ -11,7 +11,7 @@
 #include "tests/support/routes.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::testing::local_upstream;
 
 namespace {
@@ -38,7 +38,7 @@ std::vector<agg::stages::call_outcome> run(agg::client::upstream_client &client,
 }
 
 long calls_with_key(const local_upstream &upstream, const std::string &key, agg::client::upstream_client &client) {
-  auto planned_call = agg::client::upstream_call{upstream.base() + "/calls?key=" + key};
+  auto planned_call = agg::calls::upstream_call{upstream.base() + "/calls?key=" + key};
   const auto reply = agg::coro::sync_wait(client.pick_loop().fetch(planned_call));
   return boost::json::parse(reply.body).at("calls").as_int64();
 }
@@ -76,8 +76,8 @@ TEST_CASE("retries, breaker and per-origin stats against a real upstream that fa
   }
   CHECK(calls_with_key(upstream, "p0", client) == 2);
   const auto seen = shared->origin(upstream.base()).stats.read();
-  CHECK(seen.calls[static_cast<std::size_t>(agg::stages::call_result::ok)] == 4);
-  CHECK(seen.calls[static_cast<std::size_t>(agg::stages::call_result::http_5xx)] == 4);
+  CHECK(seen.calls.labelled("ok") == 4);
+  CHECK(seen.calls.labelled("http_5xx") == 4);
   CHECK(seen.timed == 8);
 }
 

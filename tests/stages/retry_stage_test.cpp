@@ -5,7 +5,7 @@
 #include "tests/support/scripted_stage.hpp"
 
 using namespace std::chrono_literals;
-using agg::client::transfer_error;
+using agg::calls::outcome_kind;
 using agg::testing::scripted_stage;
 using agg::testing::stage_bench;
 using step = scripted_stage::step;
@@ -47,7 +47,7 @@ TEST_CASE("retries stop at attempts, and the last failure is the answer") {
 TEST_CASE("only the failures the policy names are retried") {
   stage_bench bench{R"("retry":{"attempts":3,"backoff_ms":1,"on":["connect"]})"};
   step refused;
-  refused.error = transfer_error::connect;
+  refused.kind = outcome_kind::connect;
   SECTION("a 503 is not named") {
     auto fake = failing_first(1, status(503));
     agg::stages::retry_stage retry{fake, bench.shared};
@@ -134,7 +134,7 @@ TEST_CASE("a call cancelled during its backoff ends at once as cancelled") {
   std::stop_source stop;
   auto plan = bench.plan(1);
   const auto outcomes = bench.run_together(retry, {&plan}, {stop.get_token()}, [&] { stop.request_stop(); });
-  CHECK(outcomes[0][0].reply.error == transfer_error::cancelled);
+  CHECK(outcomes[0][0].reply.kind == outcome_kind::cancelled);
   CHECK(fake.calls() == 1);
 }
 

@@ -23,7 +23,7 @@ namespace agg::testing {
 /// What a scripted_stage answers to one call.
 struct scripted_step {
   long status = 200;
-  client::transfer_error error = client::transfer_error::none;
+  calls::outcome_kind kind = calls::outcome_kind::ok;  ///< ok: a response with `status`; else no response, why
   std::string body = R"({"ok":true})";
   std::optional<std::chrono::steady_clock::duration> retry_after;  ///< the reply's Retry-After, from when it ends
   std::string cache_control;
@@ -37,9 +37,9 @@ inline scripted_step answering(long status) {
   return s;
 }
 /// A step that fails with `error` (no HTTP response).
-inline scripted_step failing(client::transfer_error error) {
+inline scripted_step failing(calls::outcome_kind error) {
   scripted_step s;
-  s.error = error;
+  s.kind = error;
   return s;
 }
 /// A step held until released or cancelled, or at most `for_at_most` (zero: no time).
@@ -100,12 +100,12 @@ class scripted_stage final : public stages::call_stage {
     outcome.reply.finished = clock::now();
     if (calls_[nth].cancelled) {
       outcome.reply =
-          client::failed_reply(client::transfer_error::cancelled, client::cancelled_by_request, outcome.reply.started);
+          calls::failed_reply(calls::outcome_kind::cancelled, calls::cancelled_by_request, outcome.reply.started);
       co_return outcome;
     }
-    outcome.reply.error = s.error;
-    if (s.error == client::transfer_error::none) {
-      outcome.reply.status = s.status;
+    outcome.reply.kind = s.kind;
+    if (s.kind == calls::outcome_kind::ok) {
+      calls::set_response_status(outcome.reply, s.status);
       outcome.reply.body = s.body;
     } else {
       outcome.reply.error_detail = "scripted";

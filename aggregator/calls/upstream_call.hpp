@@ -9,9 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "aggregator/client/byte_budget.hpp"
+#include "aggregator/calls/byte_budget.hpp"
+#include "aggregator/calls/outcome_kind.hpp"
 
-namespace agg::client {
+namespace agg::calls {
 
 /// One upstream request, fully resolved: what the async and the sync path both execute.
 struct upstream_call {
@@ -38,12 +39,6 @@ struct upstream_call {
   [[nodiscard]] std::string_view origin() const noexcept;
 };
 
-/// Why a transfer produced no usable HTTP response; `none` when one arrived, whatever its status.
-enum class transfer_error { none, timeout, connect, tls, too_large, cancelled, transport, circuit_open };
-
-/// The name used in responses and logs: "timeout", "connect", ...
-std::string_view to_string(transfer_error error) noexcept;
-
 /// Why a call of an aggregation whose responses reached max_response_bytes ended `too_large`.
 std::string budget_spent_detail(std::size_t limit);
 
@@ -53,10 +48,11 @@ inline constexpr std::string_view cancelled_by_shutdown = "the upstream loop sto
 
 /// What one upstream call produced, with its timing on the steady clock.
 struct upstream_reply {
-  transfer_error error = transfer_error::none;
+  /// ok or http_status when a response arrived (`status` says which), else why none did.
+  outcome_kind kind = outcome_kind::ok;
   long status = 0;  ///< HTTP status; 0 when no response arrived
   std::string body;
-  std::string error_detail;      ///< curl's explanation when error != none
+  std::string error_detail;      ///< why, when `kind` is not ok (curl's explanation for a transport failure)
   bool deadline_passed = false;  ///< a timeout that the aggregation's deadline caused
   /// The upstream's Retry-After (seconds or an HTTP date), for a 429 or a 503 that sent one.
   std::optional<std::chrono::steady_clock::time_point> retry_after;
@@ -67,9 +63,13 @@ struct upstream_reply {
   long connects = 0;  ///< connections the transfer opened (CURLINFO_NUM_CONNECTS): 0 when it reused one
 };
 
-/// The reply of a call that ended without an HTTP response (`error` is not `none`): started at
+/// Records that a response with HTTP `status` arrived: the call is ok for a 2xx, http_status (with
+/// the status as its detail) otherwise.
+void set_response_status(upstream_reply &reply, long status);
+
+/// The reply of a call that ended without an HTTP response (`kind` says why): started at
 /// `started`, over now.
-upstream_reply failed_reply(transfer_error error, std::string_view detail,
+upstream_reply failed_reply(outcome_kind kind, std::string_view detail,
                             std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
 
-}  // namespace agg::client
+}  // namespace agg::calls

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstddef>
 
-namespace agg::client {
+namespace agg::calls {
 
 /// The body bytes an aggregation's calls may receive between them (its route's
 /// max_response_bytes): shared by those calls, taken from as their bodies arrive, on any thread.
@@ -31,4 +31,4 @@ class byte_budget {
   std::atomic<bool> spent_{false};
 };
 
-}  // namespace agg::client
+}  // namespace agg::calls
