@@ -40,14 +40,20 @@ void read_retry(config_checker &c, const json::value &v, const std::string &path
       }
     }
   }
-  if (const json::value *budget = o->if_contains("budget")) {
-    const std::string budget_path = child(path, "budget");
-    if (const json::object *b = c.object(*budget, budget_path, {"ratio", "min_per_second", "window_ms"})) {
-      c.number(*b, budget_path, "ratio", out.budget_ratio, 0, 10);
-      c.integer(*b, budget_path, "min_per_second", out.budget_floor, 0, 100'000);
-      c.millis(*b, budget_path, "window_ms", out.budget_window, 1'000, 600'000);
-    }
+}
+
+/// The budget terms of a `retry` object (its `budget` member; the defaults without one).
+budget_policy read_budget(config_checker &c, const json::value &retry, const std::string &path) {
+  budget_policy out;
+  const json::value *budget = retry.is_object() ? retry.get_object().if_contains("budget") : nullptr;
+  if (budget == nullptr) return out;
+  const std::string budget_path = child(path, "budget");
+  if (const json::object *b = c.object(*budget, budget_path, {"ratio", "min_per_second", "window_ms"})) {
+    c.number(*b, budget_path, "ratio", out.ratio, 0, 10);
+    c.integer(*b, budget_path, "min_per_second", out.floor, 0, 100'000);
+    c.millis(*b, budget_path, "window_ms", out.window, 1'000, 600'000);
   }
+  return out;
 }
 
 /// `p95`, `p99.9`: the percentile as a fraction.
@@ -108,7 +114,14 @@ void read_optional(config_checker &c, const json::object &o, const std::string &
 
 void read_call_policy(config_checker &c, const json::object &o, const std::string &path, call_policy &out) {
   read_optional(c, o, path, "retry", out.retry, read_retry);
+  if (const json::value *retry = o.if_contains("retry"); retry != nullptr && out.retry)
+    out.budget = read_budget(c, *retry, child(path, "retry"));
   read_optional(c, o, path, "hedge", out.hedge, read_hedge);
+  // Retries and hedges draw from one budget: a retry's terms, or the defaults under hedging alone.
+  if (!out.retry && !out.hedge)
+    out.budget.reset();
+  else if (!out.retry || !out.budget)
+    out.budget = budget_policy{};
   read_optional(c, o, path, "breaker", out.breaker, read_breaker);
   read_optional(c, o, path, "cache", out.cache, read_cache);
   c.boolean(o, path, "coalesce", out.coalesce);

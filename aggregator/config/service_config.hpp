@@ -23,18 +23,22 @@ enum class retry_on : unsigned { connect = 1, timeout = 2, http_5xx = 4, http_42
 
 /// Retrying a failed call: up to `attempts` calls in all, waiting `backoff` before the first retry and
 /// twice as long before each next one (with jitter), or what the upstream's Retry-After asks when that
-/// fits before the deadline; never past the deadline. The route's retries also stay within a budget:
-/// over the last `budget_window`, retries may be `budget_ratio` of the first calls, plus
-/// `budget_floor` a second.
+/// fits before the deadline; never past the deadline, and never beyond the route's budget.
 struct retry_policy {
   unsigned attempts = 3;
   std::chrono::milliseconds backoff{50};
   unsigned on = static_cast<unsigned>(retry_on::connect) | static_cast<unsigned>(retry_on::timeout) |
                 static_cast<unsigned>(retry_on::http_5xx) | static_cast<unsigned>(retry_on::transport);
-  double budget_ratio = 0.2;
-  unsigned budget_floor = 10;
-  std::chrono::milliseconds budget_window{10'000};
   [[nodiscard]] bool answers(retry_on failure) const noexcept { return (on & static_cast<unsigned>(failure)) != 0; }
+};
+
+/// The terms of a route's retry budget, which its retries and hedges both draw from: over the last
+/// `window`, extra calls may be `ratio` of the first calls, plus `floor` a second (the config's
+/// `retry.budget`: ratio, min_per_second, window_ms).
+struct budget_policy {
+  double ratio = 0.2;
+  unsigned floor = 10;
+  std::chrono::milliseconds window{10'000};
 };
 
 /// Hedging a slow call: once `after` has passed (or, with `after_percentile`, the origin's observed
@@ -72,6 +76,8 @@ struct cache_policy {
 struct call_policy {
   std::optional<retry_policy> retry;
   std::optional<hedge_policy> hedge;
+  /// What retries and hedges spend: set whenever either is (terms from `retry.budget`, or the defaults).
+  std::optional<budget_policy> budget;
   std::optional<breaker_policy> breaker;
   std::optional<cache_policy> cache;
   bool coalesce = false;  ///< identical calls in flight on a loop share one transfer

@@ -12,6 +12,7 @@
 
 #include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/coro/when_all_settled.hpp"
+#include "aggregator/fanout/call_window.hpp"
 #include "aggregator/fanout/entry_calls.hpp"
 #include "aggregator/stages/fetch_stage.hpp"
 
@@ -36,12 +37,7 @@ coro::task<stages::call_outcome> run_one(fan_out_plan *plan, stages::call_stage 
                                .site = site};
   stages::call_outcome outcome;
   try {
-    if (stages::fetch_stage *fetch = stage->as_fetch()) {  // nothing but the call: no stage frame
-      outcome.reply = co_await stages::fetch_stage::send(*request.call, request.site, std::move(request.stop));
-      fetch->record(*request.call, outcome.reply);
-    } else {
-      outcome = co_await stage->run(std::move(request));
-    }
+    outcome = co_await stage->run(std::move(request));
   } catch (...) {
     outcome = stages::outcome_of(std::current_exception());
   }
@@ -49,47 +45,6 @@ coro::task<stages::call_outcome> run_one(fan_out_plan *plan, stages::call_stage 
   if (listener != nullptr) (*listener)(index, outcome);
   co_return outcome;
 }
-
-/// One aggregation's calls at most `slots` at a time (all when 0), first come first served: the
-/// route's window across the entries of a composed plan, which start and end at different times.
-/// Loop thread only.
-class window_gate {
- public:
-  explicit window_gate(std::size_t slots) noexcept : unlimited_(slots == 0), free_(slots) {}
-
-  /// Resumes holding a slot; true when it had to wait for one.
-  [[nodiscard]] auto acquire() noexcept {
-    struct awaiter {
-      window_gate &gate;
-      bool waited = false;
-      bool await_ready() noexcept {
-        if (gate.unlimited_) return true;
-        if (gate.free_ == 0) return false;
-        --gate.free_;
-        return true;
-      }
-      void await_suspend(std::coroutine_handle<> waiter) {
-        waited = true;
-        gate.waiting_.push_back(waiter);
-      }
-      bool await_resume() const noexcept { return waited; }
-    };
-    return awaiter{*this};
-  }
-  /// Hands the slot to the first waiter (resuming it here), or frees it.
-  void release() {
-    if (unlimited_) return;
-    if (waiting_.empty()) return void(++free_);
-    const std::coroutine_handle<> next = waiting_.front();
-    waiting_.pop_front();
-    next.resume();
-  }
-
- private:
-  bool unlimited_;
-  std::size_t free_;
-  std::deque<std::coroutine_handle<>> waiting_;
-};
 
 /// The state of a composed plan's run: each entry starts once the entries it uses have finished,
 /// plans its calls from their results and runs them; a failed entry's dependents are skipped.
@@ -108,7 +63,7 @@ struct graph_run {
   stages::call_site site;
   std::stop_token stop;
   const outcome_listener *listener;
-  window_gate gate;
+  call_window gate;
   std::vector<entry_state> entries;
   std::deque<stages::call_outcome> outcomes;  // by plan index
 
@@ -226,7 +181,7 @@ coro::task<std::vector<stages::call_outcome>> run_graph(fan_out_plan *plan, stag
                                                         const outcome_listener *listener) {
   const config::route_config &route = *plan->route;
   graph_run run{
-      plan, stage, site, std::move(stop), listener, window_gate{site.loop() == nullptr ? 0 : route.concurrency}};
+      plan, stage, site, std::move(stop), listener, call_window{site.loop() == nullptr ? 0 : route.concurrency}};
   run.entries.resize(route.upstreams.size());
   run.outcomes.resize(plan->calls.size());
   for (std::size_t i = 0; i < plan->calls.size(); ++i) run.entries[plan->places[i].entry].calls.push_back(i);

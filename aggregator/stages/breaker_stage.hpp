@@ -1,7 +1,6 @@
 #pragma once
 
-#include "aggregator/stages/call_stage.hpp"
-#include "aggregator/stages/shared_state.hpp"
+#include "aggregator/stages/behaviour_stage.hpp"
 
 namespace agg::stages {
 
@@ -9,16 +8,13 @@ namespace agg::stages {
 /// once as `circuit_open`, with no connection attempt; otherwise the call goes on and its verdict is
 /// recorded. What counts against an origin: no connection, a timeout, a transport failure, a 5xx;
 /// not a 4xx (the request's fault), an oversized body (the route's limit) or a cancellation.
-class breaker_stage final : public call_stage {
+class breaker_stage final : public behaviour_stage {
  public:
-  breaker_stage(call_stage &inner, shared_state &shared) noexcept : inner_(inner), shared_(shared) {}
+  using behaviour_stage::behaviour_stage;
   [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
 
  private:
   coro::task<call_outcome> guarded(call_request request);
-
-  call_stage &inner_;
-  shared_state &shared_;
 };
 
 /// True when `reply` says its origin is failing (see breaker_stage).

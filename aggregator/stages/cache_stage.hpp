@@ -2,8 +2,7 @@
 
 #include <string>
 
-#include "aggregator/stages/call_stage.hpp"
-#include "aggregator/stages/shared_state.hpp"
+#include "aggregator/stages/behaviour_stage.hpp"
 
 namespace agg::stages {
 
@@ -13,16 +12,13 @@ namespace agg::stages {
 /// private are not kept; s-maxage, then max-age, set the lifetime). With `stale_if_error`, a failed
 /// call is answered from an entry that expired less than that ago (`stale`). Keys are the URL and
 /// the forwarded headers, so callers who forward different credentials never share an entry.
-class cache_stage final : public call_stage {
+class cache_stage final : public behaviour_stage {
  public:
-  cache_stage(call_stage &inner, shared_state &shared) noexcept : inner_(inner), shared_(shared) {}
+  using behaviour_stage::behaviour_stage;
   [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
 
  private:
   coro::task<call_outcome> cached(call_request request);
-
-  call_stage &inner_;
-  shared_state &shared_;
 };
 
 /// The cache key of a call: its URL and its header lines.

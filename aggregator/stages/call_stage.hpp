@@ -44,13 +44,10 @@ struct call_outcome {
 /// failure: it is a reply. A stage whose behaviour a call does not ask for hands the call to the
 /// next one without a coroutine frame of its own. Runs on the request's call site: a stage awaited
 /// on a loop resumes on the loop thread.
-class fetch_stage;
 class call_stage {
  public:
   virtual ~call_stage() = default;
   [[nodiscard]] virtual coro::task<call_outcome> run(call_request request) = 0;
-  /// The base itself, or null: what lets a plan with no behaviours skip a frame per call.
-  [[nodiscard]] virtual fetch_stage *as_fetch() noexcept { return nullptr; }
 };
 
 /// True when `reply` did not come back as a 2xx response. The body is not looked at (a 2xx that is

@@ -3,8 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "aggregator/stages/call_stage.hpp"
-#include "aggregator/stages/shared_state.hpp"
+#include "aggregator/stages/behaviour_stage.hpp"
 
 namespace agg::stages {
 
@@ -13,9 +12,9 @@ namespace agg::stages {
 /// `coalesced`. The shared transfer outlives the aggregation that started it while others wait for
 /// it, and is cancelled only when every waiter has been. A call joins only a transfer sure to end
 /// by the time the call itself must (its timeout, its deadline). On a loop only (the blocking site passes the call on).
-class coalesce_stage final : public call_stage {
+class coalesce_stage final : public behaviour_stage {
  public:
-  coalesce_stage(call_stage &inner, shared_state &shared) noexcept : inner_(inner), shared_(shared) {}
+  using behaviour_stage::behaviour_stage;
   /// What a shared transfer holds on to while it runs: the owner of these stages (the pipeline, with
   /// its route). Without one, the owner must outlive every transfer it starts.
   void owned_by(std::weak_ptr<const void> owner) noexcept { keep_alive_ = std::move(owner); }
@@ -24,8 +23,6 @@ class coalesce_stage final : public call_stage {
  private:
   coro::task<call_outcome> joined(call_request request);
 
-  call_stage &inner_;
-  shared_state &shared_;
   std::weak_ptr<const void> keep_alive_;
 };
 

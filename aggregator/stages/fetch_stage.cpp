@@ -10,13 +10,13 @@ coro::task<calls::upstream_reply> fetch_here(const calls::upstream_call &call, c
   co_return client::fetch_blocking(call, site.options(), stop);
 }
 
-}  // namespace
-
-coro::task<calls::upstream_reply> fetch_stage::send(const calls::upstream_call &call, call_site site,
-                                                    std::stop_token stop) {
+/// The transfer, on the site's loop or on the calling thread.
+coro::task<calls::upstream_reply> send(const calls::upstream_call &call, call_site site, std::stop_token stop) {
   if (client::upstream_loop *loop = site.loop()) return loop->fetch(call, std::move(stop));
   return fetch_here(call, site, std::move(stop));
 }
+
+}  // namespace
 
 void fetch_stage::record(const calls::upstream_call &call, const calls::upstream_reply &reply) {
   if (shared_ == nullptr) return;

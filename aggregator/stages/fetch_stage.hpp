@@ -15,16 +15,10 @@ class fetch_stage final : public call_stage {
  public:
   explicit fetch_stage(shared_state *shared = nullptr) noexcept : shared_(shared) {}
   [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
-  [[nodiscard]] fetch_stage *as_fetch() noexcept override { return this; }
-
-  /// run() in two halves, so that a plan whose pipeline is nothing but the fetch awaits the
-  /// transfer itself, without a coroutine frame of this stage's per call: the transfer...
-  [[nodiscard]] static coro::task<calls::upstream_reply> send(const calls::upstream_call &call, call_site site,
-                                                              std::stop_token stop);
-  /// ... and its count in the origin's record.
-  void record(const calls::upstream_call &call, const calls::upstream_reply &reply);
 
  private:
+  void record(const calls::upstream_call &call, const calls::upstream_reply &reply);
+
   shared_state *shared_;
   std::string last_origin_;  // a plan's calls mostly share an origin: its record is looked up once
   origin_record *last_record_ = nullptr;

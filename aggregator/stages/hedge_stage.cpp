@@ -66,9 +66,8 @@ coro::task<call_outcome> hedge_stage::run(call_request request) {
 
 coro::task<call_outcome> hedge_stage::hedged(call_request request) {
   const config::hedge_policy &policy = *request.policy->hedge;
-  const config::retry_policy budget_terms = request.policy->retry.value_or(config::retry_policy{});
+  const config::budget_policy &budget = *request.policy->budget;  // set with every hedge policy
   route_record &route = shared_.route(request.route);
-  route.budget.record_call(clock::now());
 
   clock::duration delay = policy.after;
   if (policy.after_percentile)
@@ -85,7 +84,7 @@ coro::task<call_outcome> hedge_stage::hedged(call_request request) {
     auto wait = r.events.wait(r.waiter, may_hedge ? next_hedge : clock::time_point::max());  // named: see wait
     const auto woke = co_await wait;
     if (woke != loop::event_loop::wake_reason::time || r.settled()) continue;
-    if (!route.budget.try_spend(budget_terms, clock::now())) {
+    if (!route.budget.try_spend(budget, clock::now())) {
       route.counters.retry_refusals.fetch_add(1, std::memory_order_relaxed);
       next_hedge = clock::time_point::max();
       continue;

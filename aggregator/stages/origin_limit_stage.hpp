@@ -1,7 +1,6 @@
 #pragma once
 
-#include "aggregator/stages/call_stage.hpp"
-#include "aggregator/stages/shared_state.hpp"
+#include "aggregator/stages/behaviour_stage.hpp"
 
 namespace agg::stages {
 
@@ -10,16 +9,13 @@ namespace agg::stages {
 /// says how long (`queued`). A call that waits past its deadline ends as a timeout, one cancelled
 /// meanwhile as cancelled; neither is sent. The blocking site makes one call per pool thread and
 /// is not capped here.
-class origin_limit_stage final : public call_stage {
+class origin_limit_stage final : public behaviour_stage {
  public:
-  origin_limit_stage(call_stage &inner, shared_state &shared) noexcept : inner_(inner), shared_(shared) {}
+  using behaviour_stage::behaviour_stage;
   [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
 
  private:
   coro::task<call_outcome> limited(call_request request);
-
-  call_stage &inner_;
-  shared_state &shared_;
 };
 
 }  // namespace agg::stages

@@ -19,6 +19,7 @@ pipeline::pipeline(config::route_ptr route, std::shared_ptr<shared_state> shared
   if (any([](const auto &e) { return e.policy.breaker.has_value(); })) outer_ = &breaker_.emplace(*outer_, shared);
   if (any([](const auto &e) { return e.policy.retry.has_value(); })) outer_ = &retry_.emplace(*outer_, shared);
   if (any([](const auto &e) { return e.policy.hedge.has_value(); })) outer_ = &hedge_.emplace(*outer_, shared);
+  if (any([](const auto &e) { return e.policy.budget.has_value(); })) outer_ = &budget_.emplace(*outer_, shared);
   if (any([](const auto &e) { return e.policy.coalesce; })) outer_ = &coalesce_.emplace(*outer_, shared);
   if (any([](const auto &e) { return e.policy.cache.has_value(); })) outer_ = &cache_.emplace(*outer_, shared);
 }

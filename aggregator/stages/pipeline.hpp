@@ -5,6 +5,7 @@
 
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/stages/breaker_stage.hpp"
+#include "aggregator/stages/budget_stage.hpp"
 #include "aggregator/stages/cache_stage.hpp"
 #include "aggregator/stages/call_stage.hpp"
 #include "aggregator/stages/coalesce_stage.hpp"
@@ -16,10 +17,11 @@
 
 namespace agg::stages {
 
-/// The stages one aggregation's calls go through, outermost first: cache → coalesce → hedge →
-/// retry → breaker → origin limit → fetch. A cache hit sends nothing; identical calls share what
-/// is below the coalescing (hedges and retries included); each hedge retries on its own; every
-/// retry asks the breaker; and only calls that are really sent wait for a slot at their origin.
+/// The stages one aggregation's calls go through, outermost first: cache → coalesce → budget →
+/// hedge → retry → breaker → origin limit → fetch. A cache hit sends nothing; identical calls share
+/// what is below the coalescing (hedges and retries included); the budget counts each call once for
+/// the extra calls hedges and retries may make; each hedge retries on its own; every retry asks the
+/// breaker; and only calls that are really sent wait for a slot at their origin.
 /// Only the stages some entry of the route asks for are built, so a route that asks for nothing
 /// costs one virtual call per call. Shared (a coalesced transfer may outlive the aggregation that
 /// started it): make it with make(); it keeps its route and the shared state, so a call still
@@ -43,6 +45,7 @@ class pipeline {
   std::optional<breaker_stage> breaker_;
   std::optional<retry_stage> retry_;
   std::optional<hedge_stage> hedge_;
+  std::optional<budget_stage> budget_;
   std::optional<coalesce_stage> coalesce_;
   std::optional<cache_stage> cache_;
   call_stage *outer_;

@@ -24,10 +24,9 @@ void retry_budget::record_call(clock::time_point now) {
   ++current(now).calls;
 }
 
-bool retry_budget::try_spend(const config::retry_policy &policy, clock::time_point now) {
-  const std::int64_t window =
-      std::clamp<std::int64_t>(std::chrono::ceil<std::chrono::seconds>(policy.budget_window).count(), 1,
-                               static_cast<std::int64_t>(seconds_kept));
+bool retry_budget::try_spend(const config::budget_policy &terms, clock::time_point now) {
+  const std::int64_t window = std::clamp<std::int64_t>(std::chrono::ceil<std::chrono::seconds>(terms.window).count(), 1,
+                                                       static_cast<std::int64_t>(seconds_kept));
   const std::lock_guard lock{mutex_};
   const std::int64_t at = second_of(now);
   std::uint64_t calls = 0;
@@ -38,8 +37,8 @@ bool retry_budget::try_spend(const config::retry_policy &policy, clock::time_poi
     calls += counted.calls;
     extra += counted.extra;
   }
-  const double allowed = policy.budget_ratio * static_cast<double>(calls) +
-                         static_cast<double>(policy.budget_floor) * static_cast<double>(window);
+  const double allowed =
+      terms.ratio * static_cast<double>(calls) + static_cast<double>(terms.floor) * static_cast<double>(window);
   if (static_cast<double>(extra + 1) > allowed) return false;
   ++current(now).extra;
   return true;

@@ -10,8 +10,8 @@
 namespace agg::stages {
 
 /// How many extra calls (retries and hedges) a route may send (Finagle's RetryBudget, Envoy's retry
-/// budgets): over the last `budget_window`, at most `budget_ratio` of the first calls, plus
-/// `budget_floor` a second, so that a quiet route can still retry. Past it, a failure is returned
+/// budgets): over the last `window`, at most `ratio` of the first calls, plus `floor` a second
+/// (config::budget_policy), so that a quiet route can still retry. Past it, a failure is returned
 /// as it is: when an upstream is down, retries cannot multiply the load on it. Thread-safe.
 class retry_budget {
  public:
@@ -19,8 +19,8 @@ class retry_budget {
 
   /// A first call (not a retry, not a hedge) was made.
   void record_call(clock::time_point now);
-  /// Asks for one extra call under `policy`'s budget; true (and counted) when the budget has room.
-  [[nodiscard]] bool try_spend(const config::retry_policy &policy, clock::time_point now);
+  /// Asks for one extra call under `terms`; true (and counted) when the budget has room.
+  [[nodiscard]] bool try_spend(const config::budget_policy &terms, clock::time_point now);
 
  private:
   static constexpr std::size_t seconds_kept = 600;  // the longest window the config allows

@@ -26,11 +26,6 @@ std::chrono::milliseconds backoff_before(const config::retry_policy &policy, uns
   return std::chrono::milliseconds{full - half(random)};
 }
 
-bool counts_first_call(const call_request &request) noexcept {
-  const bool hedged = request.policy->hedge.has_value() && request.site.loop() != nullptr;
-  return !hedged;  // a hedge stage outside this one counted it
-}
-
 coro::task<call_outcome> retry_stage::run(call_request request) {
   if (!request.policy->retry) return inner_.run(std::move(request));
   return retried(std::move(request));
@@ -39,8 +34,8 @@ coro::task<call_outcome> retry_stage::run(call_request request) {
 coro::task<call_outcome> retry_stage::retried(call_request request) {
   using clock = std::chrono::steady_clock;
   const config::retry_policy &policy = *request.policy->retry;
+  const config::budget_policy &budget = *request.policy->budget;  // set with every retry policy
   route_record &route = shared_.route(request.route);
-  if (counts_first_call(request)) route.budget.record_call(clock::now());
   unsigned sent = 0;
   call_outcome outcome;
   for (unsigned attempt = 1;; ++attempt) {
@@ -50,7 +45,7 @@ coro::task<call_outcome> retry_stage::retried(call_request request) {
     const auto now = clock::now();
     const auto at = outcome.reply.retry_after ? *outcome.reply.retry_after : now + backoff_before(policy, attempt);
     if (at >= request.call->deadline) break;  // a retry would not be over in time
-    if (!route.budget.try_spend(policy, now)) {
+    if (!route.budget.try_spend(budget, now)) {
       route.counters.retry_refusals.fetch_add(1, std::memory_order_relaxed);
       break;
     }

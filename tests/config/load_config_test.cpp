@@ -169,8 +169,9 @@ TEST_CASE("call behaviours are read per route and per entry, an entry's own repl
   CHECK(a.retry->backoff == std::chrono::milliseconds{20});
   CHECK(a.retry->answers(agg::config::retry_on::http_429));
   CHECK_FALSE(a.retry->answers(agg::config::retry_on::http_5xx));
-  CHECK(a.retry->budget_ratio == Approx(0.1));
-  CHECK(a.retry->budget_floor == 2);
+  REQUIRE(a.budget);
+  CHECK(a.budget->ratio == Approx(0.1));
+  CHECK(a.budget->floor == 2);
   REQUIRE(a.hedge);
   CHECK(a.hedge->after_percentile == Approx(0.95));
   CHECK(a.hedge->max_extra == 2);

@@ -7,15 +7,11 @@ using agg::stages::retry_budget;
 
 namespace {
 
-agg::config::retry_policy terms(double ratio, unsigned floor, std::chrono::milliseconds window = 10s) {
-  agg::config::retry_policy p;
-  p.budget_ratio = ratio;
-  p.budget_floor = floor;
-  p.budget_window = window;
-  return p;
+agg::config::budget_policy terms(double ratio, unsigned floor, std::chrono::milliseconds window = 10s) {
+  return agg::config::budget_policy{ratio, floor, window};
 }
 
-int spend_all(retry_budget &budget, const agg::config::retry_policy &p, retry_budget::clock::time_point now) {
+int spend_all(retry_budget &budget, const agg::config::budget_policy &p, retry_budget::clock::time_point now) {
   int spent = 0;
   while (budget.try_spend(p, now) && spent < 1'000'000) ++spent;
   return spent;
