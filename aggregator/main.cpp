@@ -22,10 +22,10 @@
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/tls_files.hpp"
 #include "aggregator/control/admin_server.hpp"
-#include "aggregator/engine/engine.hpp"
-#include "aggregator/engine/service_log.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/process/process_setup.hpp"
+#include "aggregator/runtime/engine.hpp"
+#include "aggregator/runtime/service_log.hpp"
 
 namespace {
 
@@ -88,7 +88,7 @@ std::vector<std::string> self_calls(const agg::config::service_config &config) {
 
 /// Lowers the connection caps when the descriptor limit cannot hold them both: an aggregation of N
 /// calls holds N+1 sockets, and a process out of descriptors fails calls as "couldn't connect".
-void fit_descriptor_budget(agg::config::service_config &config, const agg::engine::service_log &log) {
+void fit_descriptor_budget(agg::config::service_config &config, const agg::runtime::service_log &log) {
   constexpr std::size_t reserve = 256;  // listeners, epoll sets, eventfds, files, the control plane
   const std::size_t limit = agg::process::descriptor_limit();
   std::size_t &clients = config.server.max_connections;
@@ -106,7 +106,7 @@ void fit_descriptor_budget(agg::config::service_config &config, const agg::engin
 
 /// SIGHUP: the config file's routes replace the live ones when the file is valid; otherwise every
 /// problem is logged and the routes in force keep serving.
-void reload_routes(agg::config::live_routes &routes, const agg::engine::service_log &log) {
+void reload_routes(agg::config::live_routes &routes, const agg::runtime::service_log &log) {
   if (routes.file().empty()) return log.event(level::warn, "SIGHUP ignored: no --config file to reload");
   auto reloaded = routes.reload();
   if (const auto *errors = std::get_if<agg::config::config_errors>(&reloaded)) {
@@ -195,15 +195,15 @@ int main(int argc, char **argv) {
   // Threads keep the default stack size (8 MiB of address space; only the pages touched count):
   // the libraries on them decide how deep they go, and a stack cut to fit many threads is what let
   // a long request path overflow std::regex's recursion in an earlier version.
-  const agg::engine::service_log log{config.log};
+  const agg::runtime::service_log log{config.log};
   fit_descriptor_budget(config, log);
   try {
     agg::client::upstream_client client{config.client};
     agg::config::live_routes routes{config.routes, config_file, std::move(file.json)};
-    agg::engine::engine engine{config, routes, client, log, tokens};
+    agg::runtime::engine engine{config, routes, client, log, tokens};
     agg::front::data_plane data{engine};
     agg::control::admin_server control{engine, [&data, &engine, &client] {
-                                         agg::engine::metrics::gauges now;
+                                         agg::runtime::metrics::gauges now;
                                          now.aggregations_in_flight = engine.aggregations.in_flight();
                                          now.transfers_in_flight = client.transfers_in_flight();
                                          now.open_connections = data.open_connections();

@@ -30,7 +30,7 @@ std::string total_timing(clock::time_point started) {
 
 }  // namespace
 
-admin_server::admin_server(engine::engine &engine, std::function<engine::metrics::gauges()> gauges)
+admin_server::admin_server(runtime::engine &engine, std::function<runtime::metrics::gauges()> gauges)
     : engine_(engine), gauges_(std::move(gauges)), admin_api_(engine.routes) {
   // A request the reader refused: answered here, counted and logged like any other, then closed.
   auto refused = [this](const http::refusal &why, const http::request &partial, clock::time_point started) {

@@ -7,8 +7,8 @@
 
 #include "aggregator/control/httplib_fwd.hpp"
 #include "aggregator/control/route_admin_api.hpp"
-#include "aggregator/engine/engine.hpp"
-#include "aggregator/engine/metrics.hpp"
+#include "aggregator/runtime/engine.hpp"
+#include "aggregator/runtime/metrics.hpp"
 
 namespace agg::control {
 
@@ -24,7 +24,7 @@ class listener;
 class admin_server {
  public:
   /// `gauges` reads the values owned elsewhere (open connections, in flight) at each scrape.
-  admin_server(engine::engine &engine, std::function<engine::metrics::gauges()> gauges);
+  admin_server(runtime::engine &engine, std::function<runtime::metrics::gauges()> gauges);
   admin_server(const admin_server &) = delete;
   admin_server &operator=(const admin_server &) = delete;
   ~admin_server();
@@ -44,8 +44,8 @@ class admin_server {
   void finish(const httplib::Request &request, httplib::Response &response,
               std::chrono::steady_clock::time_point started) const;
 
-  engine::engine &engine_;
-  std::function<engine::metrics::gauges()> gauges_;
+  runtime::engine &engine_;
+  std::function<runtime::metrics::gauges()> gauges_;
   route_admin_api admin_api_;
   std::unique_ptr<listener> listener_;
 };

@@ -42,7 +42,7 @@ void add_timing_entries(std::string &out, const fanout::aggregate &result) {
 }
 
 /// What the access log, the metrics and Server-Timing say of a finished aggregation.
-void account(engine::engine &engine, request_state &state, const fanout::aggregate &result) {
+void account(runtime::engine &engine, request_state &state, const fanout::aggregate &result) {
   state.upstream_calls = result.results.size();
   state.upstream_failures = result.failures();
   add_timing_entries(state.timing_entries, result);
@@ -90,7 +90,7 @@ void answer_internal_error(loop_front &front, connection &client, request_state 
 /// The async path: every call at once on this loop, through the route's stages; resumes here when
 /// the last ends.
 coro::detached run_async(loop_front *front, std::shared_ptr<connection> client, request_state state,
-                         fanout::fan_out_plan plan, [[maybe_unused]] engine::admission::ticket ticket,
+                         fanout::fan_out_plan plan, [[maybe_unused]] runtime::admission::ticket ticket,
                          std::stop_source stop) {
   std::optional<fanout::aggregate> result;
   std::exception_ptr failed;
@@ -113,9 +113,9 @@ coro::detached run_async(loop_front *front, std::shared_ptr<connection> client, 
 /// The sync baseline: the same plan through the same stages, one call after another on a pool thread
 /// (sync_to_async); this loop only parks the connection meanwhile and resumes to answer.
 coro::detached run_on_pool(loop_front *front, std::shared_ptr<connection> client, request_state state,
-                           fanout::fan_out_plan plan, [[maybe_unused]] engine::admission::ticket ticket,
+                           fanout::fan_out_plan plan, [[maybe_unused]] runtime::admission::ticket ticket,
                            std::stop_source stop) {
-  engine::engine &engine = front->plane().engine();
+  runtime::engine &engine = front->plane().engine();
   const auto site = stages::call_site::blocking(engine.client.options());
   const auto calls = stages::pipeline::make(plan.route, engine.stages);
   const std::stop_token token = stop.get_token();
@@ -141,7 +141,7 @@ std::string frame(const std::string &json, bool sse, const char *event) {
 /// The stream: a chunk per call the moment it finishes (NDJSON, or Server-Sent Events), then a
 /// summary; bodies are parsed (and shaped) as they arrive, once each.
 coro::detached run_stream(loop_front *front, std::shared_ptr<connection> client, request_state state,
-                          fanout::fan_out_plan plan, [[maybe_unused]] engine::admission::ticket ticket,
+                          fanout::fan_out_plan plan, [[maybe_unused]] runtime::admission::ticket ticket,
                           std::stop_source stop, bool sse) {
   std::vector<http::header_field> headers;
   if (sse) headers.push_back({"Cache-Control", "no-cache"});
@@ -165,7 +165,7 @@ coro::detached run_stream(loop_front *front, std::shared_ptr<connection> client,
 }  // namespace
 
 void serve_route(exchange x, const config::endpoint &target) {
-  engine::engine &engine = x.front.plane().engine();
+  runtime::engine &engine = x.front.plane().engine();
   request_state &s = x.state;
   s.route = target.route->name;
   if (target.kind == config::endpoint_kind::stream && s.head_only()) {
@@ -175,9 +175,9 @@ void serve_route(exchange x, const config::endpoint &target) {
   }
   std::stop_source stop = x.client->stop_source();
   auto admitted = engine.aggregations.admit(stop);
-  if (const auto *refusal = std::get_if<engine::admission::refusal>(&admitted)) {
+  if (const auto *refusal = std::get_if<runtime::admission::refusal>(&admitted)) {
     // Past the cap, answer at once: queueing would slow every client down instead of some.
-    const bool stopping = *refusal == engine::admission::refusal::shutting_down;
+    const bool stopping = *refusal == runtime::admission::refusal::shutting_down;
     response busy =
         response::error(503, "overloaded",
                         stopping ? "the service is shutting down" : "too many aggregations in flight; retry shortly");
@@ -198,7 +198,7 @@ void serve_route(exchange x, const config::endpoint &target) {
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.client->respond(std::move(s), response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);
-  auto ticket = std::get<engine::admission::ticket>(std::move(admitted));
+  auto ticket = std::get<runtime::admission::ticket>(std::move(admitted));
   // Each coroutine holds the ticket (its place among the aggregations in flight) until it answers.
   switch (target.kind) {
     case config::endpoint_kind::aggregate:

@@ -12,12 +12,12 @@
 #include <span>
 #include <system_error>
 
-#include "aggregator/engine/engine.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/loop_front.hpp"
 #include "aggregator/http/error_body.hpp"
 #include "aggregator/http/request_id.hpp"
 #include "aggregator/http/response_head.hpp"
+#include "aggregator/runtime/engine.hpp"
 #include "aggregator/text/json_writer.hpp"
 
 namespace agg::front {
@@ -353,7 +353,7 @@ void connection::close() {
 
 void connection::log_and_count(const request_state &state, int status, std::size_t bytes) const {
   const auto took = clock::now() - state.started;
-  engine::engine &engine = front_.plane().engine();
+  runtime::engine &engine = front_.plane().engine();
   engine.stats.record_request(state.route, status, took);
   engine.log.access({state.request_id, state.request.method, state.path.empty() ? state.request.target : state.path,
                      state.route, status, bytes, took, state.upstream_calls, state.upstream_failures,

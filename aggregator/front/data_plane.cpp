@@ -6,7 +6,7 @@
 
 namespace agg::front {
 
-data_plane::data_plane(engine::engine &engine) : engine_(engine) {}
+data_plane::data_plane(runtime::engine &engine) : engine_(engine) {}
 
 data_plane::~data_plane() {
   // First no loop accepts (so none hands a connection over any more), then each closes its own.

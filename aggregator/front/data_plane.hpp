@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "aggregator/engine/engine.hpp"
 #include "aggregator/front/listening_socket.hpp"
+#include "aggregator/runtime/engine.hpp"
 
 namespace agg::front {
 
@@ -22,7 +22,7 @@ class loop_front;
 /// and `/metrics` are the control plane's. The engine must outlive it.
 class data_plane {
  public:
-  explicit data_plane(engine::engine &engine);
+  explicit data_plane(runtime::engine &engine);
   data_plane(const data_plane &) = delete;
   data_plane &operator=(const data_plane &) = delete;
   /// Closes every connection (stop() first for a graceful end).
@@ -38,7 +38,7 @@ class data_plane {
   /// true when nothing had to be cancelled. Any thread but a loop's.
   bool shut_down(std::chrono::milliseconds grace);
 
-  [[nodiscard]] engine::engine &engine() noexcept { return engine_; }
+  [[nodiscard]] runtime::engine &engine() noexcept { return engine_; }
   /// Client connections open now, across the loops. Any thread.
   [[nodiscard]] std::size_t open_connections() const noexcept { return open_.load(std::memory_order_relaxed); }
   /// Connections closed at once because `server.max_connections` were open. Any thread.
@@ -53,7 +53,7 @@ class data_plane {
  private:
   void on_each_loop(void (loop_front::*what)());
 
-  engine::engine &engine_;
+  runtime::engine &engine_;
   std::optional<listening_socket> socket_;
   std::vector<std::unique_ptr<loop_front>> fronts_;
   std::atomic<std::size_t> open_{0};

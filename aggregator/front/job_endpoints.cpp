@@ -51,7 +51,7 @@ void refuse_job(exchange &x, const std::string &message) {
 }  // namespace
 
 void serve_job_create(exchange x) {
-  engine::engine &engine = x.front.plane().engine();
+  runtime::engine &engine = x.front.plane().engine();
   auto parsed = config::parse_json_text(x.state.request.body);
   if (const auto *repeated = std::get_if<config::config_error>(&parsed); repeated && !repeated->path.empty())
     return refuse_job(x, repeated->path + ": " + repeated->message);

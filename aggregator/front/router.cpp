@@ -31,7 +31,7 @@ struct fixed_endpoint {
 void serve_health(exchange x) { x.client->respond(std::move(x.state), response::json(200, R"({"status":"ok"})")); }
 
 void serve_ready(exchange x) {
-  const engine::engine &engine = x.front.plane().engine();
+  const runtime::engine &engine = x.front.plane().engine();
   const bool ready = engine.client.running() && !engine.aggregations.shutting_down();
   x.client->respond(std::move(x.state),
                     response::json(ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"not ready"})"));
@@ -111,7 +111,7 @@ std::string encoded_target(std::string_view target) {
 }  // namespace
 
 void route_request(loop_front &front, std::shared_ptr<connection> client, request_state state) {
-  const engine::engine &engine = front.plane().engine();
+  const runtime::engine &engine = front.plane().engine();
   const auto given_id = state.request.header("X-Request-Id");
   state.request_id =
       given_id && http::acceptable_request_id(*given_id) ? std::string{*given_id} : http::new_request_id();

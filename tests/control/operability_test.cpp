@@ -125,7 +125,7 @@ TEST_CASE("metrics count requests by route and status, upstream calls by outcome
   CHECK(samples.at(R"(aggregator_request_duration_seconds_count{route="demo"})") == 4);
   CHECK(samples.at(R"(aggregator_request_duration_seconds_bucket{route="demo",le="+Inf"})") == 4);
   double previous = 0;
-  for (const double le : agg::engine::metrics::latency_buckets) {
+  for (const double le : agg::runtime::metrics::latency_buckets) {
     char key[128];
     std::snprintf(key, sizeof key, R"(aggregator_request_duration_seconds_bucket{route="demo",le="%.9g"})", le);
     const double cumulative = samples.at(key);

@@ -11,9 +11,9 @@
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
-#include "aggregator/engine/engine.hpp"
-#include "aggregator/engine/service_log.hpp"
 #include "aggregator/front/data_plane.hpp"
+#include "aggregator/runtime/engine.hpp"
+#include "aggregator/runtime/service_log.hpp"
 #include "tests/fuzz/wire.hpp"
 #include "upstream/upstream_server.hpp"
 
@@ -56,9 +56,9 @@ struct service {
   upstream::upstream_server upstream{upstream::upstream_options{"127.0.0.1", 0, std::chrono::milliseconds{0}}};
   agg::config::service_config config = (upstream.start(), config_for(upstream.port()));
   agg::config::live_routes routes{config.routes, {}};
-  agg::engine::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
+  agg::runtime::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
   agg::client::upstream_client client{config.client};
-  agg::engine::engine engine{config, routes, client, quiet, {}};
+  agg::runtime::engine engine{config, routes, client, quiet, {}};
   agg::front::data_plane data{engine};
   std::uint16_t port = data.bind();
   service() { data.start(); }

@@ -15,9 +15,9 @@
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/control/admin_server.hpp"
-#include "aggregator/engine/engine.hpp"
-#include "aggregator/engine/service_log.hpp"
 #include "aggregator/front/data_plane.hpp"
+#include "aggregator/runtime/engine.hpp"
+#include "aggregator/runtime/service_log.hpp"
 
 namespace agg::testing {
 
@@ -67,8 +67,8 @@ class running_service {
     c.set_read_timeout(std::chrono::seconds{60});
     return c;
   }
-  engine::metrics::gauges gauges() {
-    engine::metrics::gauges now;
+  runtime::metrics::gauges gauges() {
+    runtime::metrics::gauges now;
     now.aggregations_in_flight = engine_.aggregations.in_flight();
     now.transfers_in_flight = client_.transfers_in_flight();
     now.open_connections = data_.open_connections();
@@ -81,9 +81,9 @@ class running_service {
 
   config::service_config config_;
   config::live_routes routes_;
-  engine::service_log quiet_{config::log_config{config::log_config::level::off, false}};
+  runtime::service_log quiet_{config::log_config{config::log_config::level::off, false}};
   client::upstream_client client_;
-  engine::engine engine_;
+  runtime::engine engine_;
   front::data_plane data_;
   control::admin_server control_;
   std::uint16_t port_;

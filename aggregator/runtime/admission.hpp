@@ -8,7 +8,7 @@
 #include <utility>
 #include <variant>
 
-namespace agg::engine {
+namespace agg::runtime {
 
 /// Which aggregations may start, and the set of those running: at most `max` at once (past it a
 /// request is refused at once rather than slowing everyone down), none once the service is shutting
@@ -63,4 +63,4 @@ class admission {
   registry running_;  // guarded by mutex_
 };
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

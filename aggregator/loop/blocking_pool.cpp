@@ -1,6 +1,6 @@
-#include "aggregator/engine/blocking_pool.hpp"
+#include "aggregator/loop/blocking_pool.hpp"
 
-namespace agg::engine {
+namespace agg::loop {
 
 blocking_pool::~blocking_pool() {
   std::vector<std::thread> threads;
@@ -45,4 +45,4 @@ void blocking_pool::work() {
   }
 }
 
-}  // namespace agg::engine
+}  // namespace agg::loop

@@ -1,4 +1,4 @@
-#include "aggregator/engine/blocking_pool.hpp"
+#include "aggregator/loop/blocking_pool.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,7 +13,7 @@
 #include "aggregator/loop/event_loop.hpp"
 #include "tests/support/eventually.hpp"
 
-using agg::engine::blocking_pool;
+using agg::loop::blocking_pool;
 using agg::loop::event_loop;
 using agg::testing::eventually;
 

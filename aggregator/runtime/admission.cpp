@@ -1,6 +1,6 @@
-#include "aggregator/engine/admission.hpp"
+#include "aggregator/runtime/admission.hpp"
 
-namespace agg::engine {
+namespace agg::runtime {
 
 std::variant<admission::ticket, admission::refusal> admission::admit(std::stop_source stop) {
   if (shutting_down()) return refusal::shutting_down;
@@ -27,4 +27,4 @@ void admission::cancel_all() {
   for (auto &stop : running_) stop.request_stop();
 }
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

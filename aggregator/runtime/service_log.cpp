@@ -1,4 +1,4 @@
-#include "aggregator/engine/service_log.hpp"
+#include "aggregator/runtime/service_log.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include "aggregator/text/json_writer.hpp"
 #include "aggregator/text/utf8.hpp"
 
-namespace agg::engine {
+namespace agg::runtime {
 
 namespace {
 
@@ -116,4 +116,4 @@ void service_log::event(level l, std::string_view message) const {
   write_line(std::move(line));
 }
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

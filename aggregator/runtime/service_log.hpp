@@ -7,7 +7,7 @@
 
 #include "aggregator/config/service_config.hpp"
 
-namespace agg::engine {
+namespace agg::runtime {
 
 /// One answered request, as the access log prints it.
 struct access_entry {
@@ -43,4 +43,4 @@ class service_log {
   config::log_config settings_;
 };
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

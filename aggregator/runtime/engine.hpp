@@ -4,15 +4,15 @@
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/service_config.hpp"
-#include "aggregator/engine/admission.hpp"
-#include "aggregator/engine/blocking_pool.hpp"
-#include "aggregator/engine/metrics.hpp"
-#include "aggregator/engine/service_log.hpp"
 #include "aggregator/http/bearer_auth.hpp"
 #include "aggregator/jobs/job_store.hpp"
+#include "aggregator/loop/blocking_pool.hpp"
+#include "aggregator/runtime/admission.hpp"
+#include "aggregator/runtime/metrics.hpp"
+#include "aggregator/runtime/service_log.hpp"
 #include "aggregator/stages/shared_state.hpp"
 
-namespace agg::engine {
+namespace agg::runtime {
 
 /// What both fronts serve, with no HTTP in it: the routes in force, the upstream loops, what the
 /// call stages share (breakers, budgets, caches), admission (the aggregation cap and the shutdown
@@ -35,10 +35,10 @@ struct engine {
   std::shared_ptr<agg::stages::shared_state> stages;
   admission aggregations;
   agg::jobs::job_store jobs;
-  blocking_pool sync_pool;
+  loop::blocking_pool sync_pool;
   metrics stats;
   agg::http::bearer_auth client_auth;  ///< open unless a client token is configured; the admin token passes too
   agg::http::bearer_auth admin_auth;   ///< open (the admin API off) unless an admin token is configured
 };
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

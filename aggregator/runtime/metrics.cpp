@@ -1,11 +1,11 @@
-#include "aggregator/engine/metrics.hpp"
+#include "aggregator/runtime/metrics.hpp"
 
 #include <atomic>
 #include <cstdio>
 
 #include "aggregator/stages/shared_state.hpp"
 
-namespace agg::engine {
+namespace agg::runtime {
 
 namespace {
 
@@ -207,4 +207,4 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   return out;
 }
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

@@ -1,10 +1,10 @@
-#include "aggregator/engine/admission.hpp"
+#include "aggregator/runtime/admission.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <variant>
 
-using agg::engine::admission;
+using agg::runtime::admission;
 
 TEST_CASE("admission lets in up to its cap and frees a place when a ticket ends") {
   admission gate{2};

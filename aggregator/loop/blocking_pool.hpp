@@ -13,7 +13,7 @@
 
 #include "aggregator/loop/event_loop.hpp"
 
-namespace agg::engine {
+namespace agg::loop {
 
 /// Threads for blocking work (the sync baseline): at most `threads` run at once, made as they are
 /// needed, and at most `queue` more wait; past that, work is refused at once. A coroutine on an event
@@ -72,4 +72,4 @@ class blocking_pool {
   bool closing_ = false;                    // guarded by mutex_
 };
 
-}  // namespace agg::engine
+}  // namespace agg::loop

@@ -1,10 +1,10 @@
-#include "aggregator/engine/engine.hpp"
+#include "aggregator/runtime/engine.hpp"
 
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace agg::engine {
+namespace agg::runtime {
 
 namespace {
 
@@ -37,4 +37,4 @@ engine::engine(const config::service_config &service, config::live_routes &live,
       client_auth(tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{}, "aggregator"),
       admin_auth(configured({tokens.admin}), "aggregator admin") {}
 
-}  // namespace agg::engine
+}  // namespace agg::runtime

@@ -13,7 +13,7 @@ namespace agg::stages {
 class shared_state;
 }
 
-namespace agg::engine {
+namespace agg::runtime {
 
 /// The numbers behind GET /metrics: requests by route and status, a latency histogram per route,
 /// and upstream calls by outcome. Gauges (in flight, open connections, loop lag) are read from
@@ -57,4 +57,4 @@ class metrics {
   std::map<std::string, std::uint64_t, std::less<>> upstream_calls_;            // guarded by mutex_
 };
 
-}  // namespace agg::engine
+}  // namespace agg::runtime
