@@ -16,6 +16,10 @@ upstream_loop &upstream_client::pick_loop() noexcept {
   return *loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
 }
 
+void upstream_client::stop() {
+  for (const auto &loop : loops_) loop->stop();
+}
+
 bool upstream_client::running() const noexcept {
   return std::all_of(loops_.begin(), loops_.end(), [](const auto &loop) { return loop->running(); });
 }

@@ -26,6 +26,8 @@ class upstream_client {
   [[nodiscard]] const client_options &options() const noexcept { return options_; }
   /// Transfers in flight across all loops.
   [[nodiscard]] std::size_t transfers_in_flight() const noexcept;
+  /// Stops every loop (see upstream_loop::stop). Not from a loop thread.
+  void stop();
   /// True when every loop thread is running.
   [[nodiscard]] bool running() const noexcept;
   /// The longest wait of work handed to any loop since the previous call (see upstream_loop).

@@ -41,6 +41,10 @@ class upstream_loop final : private loop::loop_hooks {
   upstream_loop &operator=(const upstream_loop &) = delete;
   ~upstream_loop();
 
+  /// Stops the loop thread (idempotent): transfers still running end as `cancelled`, and what
+  /// awaited them runs to its end on this thread. Not from the loop thread.
+  void stop() { events_.stop(); }
+
   /// The event loop this runs on: other parts register descriptors and hooks with it.
   [[nodiscard]] loop::event_loop &events() noexcept { return events_; }
 

@@ -5,30 +5,23 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <functional>
-#include <string>
 
-#include "aggregator/http/request.hpp"
+#include "aggregator/filters/filter_chain.hpp"
 #include "aggregator/http/request_limits.hpp"
 #include "aggregator/io/unique_fd.hpp"
 
 namespace agg::control {
 
-/// cpp-httplib's server with what its setters cannot do. Every request is read by our
-/// http::request_reader (Boost.Beast's parser, with limits and strict framing) before cpp-httplib
-/// sees it: cpp-httplib then parses only a head the reader accepted, replayed from memory, and never
-/// reads the socket, so it can neither be made to buffer without bound nor to take a body for the
-/// next request. A refused request is answered by `on_refusal` and its connection closed. Also: a
-/// real listen backlog (0.11.4 compiles in listen(fd, 5); listening again raises it), a listening
-/// socket no other process can share (no SO_REUSEPORT), and a stop that cannot be lost.
+/// The control plane's server: cpp-httplib's listening socket, accept loop and worker pool (one
+/// worker per open connection: low traffic, so threads are fine here), with the connection's work
+/// replaced by ours. Each request is read once, by http::request_reader (Boost.Beast's parser, with
+/// the data plane's limits and framing rules), served by `chain` and written on the worker thread;
+/// cpp-httplib neither parses nor writes. Also: a real listen backlog (0.11.4 compiles in
+/// listen(fd, 5); listening again raises it), a socket no other process can share (no
+/// SO_REUSEPORT), and a stop that cannot be lost.
 class listener : public httplib::Server {
  public:
-  using clock = std::chrono::steady_clock;
-  /// The whole response (head and body) to a refused request; `partial` holds what was parsed of it.
-  using refusal_writer =
-      std::function<std::string(const http::refusal &why, const http::request &partial, clock::time_point started)>;
-
-  listener(const http::request_limits &limits, refusal_writer on_refusal);
+  listener(const http::request_limits &limits, const filters::filter_chain &chain);
 
   /// Re-listens on the bound socket with `backlog`; false on failure.
   bool raise_backlog(int backlog) const;
@@ -44,7 +37,7 @@ class listener : public httplib::Server {
   bool process_and_close_socket(socket_t sock) override;
 
   http::request_limits limits_;
-  refusal_writer on_refusal_;
+  const filters::filter_chain &chain_;
   io::unique_fd stop_fd_;
   std::atomic<std::size_t> open_connections_{0};
 };

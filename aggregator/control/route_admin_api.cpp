@@ -1,12 +1,9 @@
 #include "aggregator/control/route_admin_api.hpp"
 
-#include <httplib.h>
-
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "aggregator/config/json_text.hpp"
-#include "aggregator/control/json_response.hpp"
 #include "aggregator/http/error_body.hpp"
 #include "aggregator/text/character_rules.hpp"
 
@@ -41,37 +38,31 @@ std::string errors_json(std::string_view code, std::string_view message, const c
       json::object{{"error", {{"code", code}, {"message", message}}}, {"errors", std::move(by_field)}});
 }
 
-void refuse(httplib::Response &response, const config::live_routes::refused &refusal) {
+http::response refuse(const config::live_routes::refused &refusal) {
   using reason = config::live_routes::refused::reason;
   switch (refusal.why) {
     case reason::invalid:
-      return set_reply(response, 400, errors_json("invalid_route", "the route is not valid", refusal.errors));
-    case reason::not_found: return set_reply(response, 404, errors_json("not_found", "no such route", refusal.errors));
+      return http::response::json(400, errors_json("invalid_route", "the route is not valid", refusal.errors));
+    case reason::not_found: return http::response::json(404, errors_json("not_found", "no such route", refusal.errors));
     case reason::conflict:
-      return set_reply(response, 409,
-                       errors_json("conflict", "the change conflicts with the routes in force", refusal.errors));
-    case reason::not_saved:
-      return set_reply(response, 500, errors_json("not_saved", "the config file could not be written", refusal.errors));
+      return http::response::json(
+          409, errors_json("conflict", "the change conflicts with the routes in force", refusal.errors));
+    case reason::not_saved: break;
   }
+  return http::response::json(500, errors_json("not_saved", "the config file could not be written", refusal.errors));
 }
 
-/// The request body as a route definition or merge patch, read-only members dropped; nullopt once
-/// the response holds the refusal.
-std::optional<json::value> read_body(const httplib::Request &request, httplib::Response &response) {
-  const std::string type = request.get_header_value("Content-Type");
-  if (!type.empty() && type.find("json") == std::string::npos) {
-    set_reply(response, 415,
-              http::error_json("unsupported_media_type",
-                               "send the route as JSON (Content-Type: application/json), not " + type));
-    return std::nullopt;
-  }
+/// The request body as a route definition or merge patch, read-only members dropped; or the refusal.
+std::variant<json::value, http::response> read_body(const http::request &request) {
+  const std::string_view type = request.header("Content-Type").value_or("");
+  if (!type.empty() && type.find("json") == std::string_view::npos)
+    return http::response::error(415, "unsupported_media_type",
+                                 "send the route as JSON (Content-Type: application/json), not " + std::string{type});
   auto parsed = config::parse_json_text(request.body);
   if (const auto *error = std::get_if<config::config_error>(&parsed)) {
     if (error->path.empty())
-      set_reply(response, 400, errors_json("invalid_json", "the body is not JSON", {*error}));
-    else
-      set_reply(response, 400, errors_json("duplicate_key", "the body repeats the key " + error->path, {*error}));
-    return std::nullopt;
+      return http::response::json(400, errors_json("invalid_json", "the body is not JSON", {*error}));
+    return http::response::json(400, errors_json("duplicate_key", "the body repeats the key " + error->path, {*error}));
   }
   auto &body = std::get<json::value>(parsed);
   if (auto *o = body.if_object()) {
@@ -79,6 +70,10 @@ std::optional<json::value> read_body(const httplib::Request &request, httplib::R
     o->erase("elapsed");  // the timing every response carries, when a client sends one back
   }
   return std::move(body);
+}
+
+http::response not_allowed(std::string_view methods, const std::string &message) {
+  return http::response::error(405, "method_not_allowed", message).with_header("Allow", std::string{methods});
 }
 
 json::value page_link(std::size_t page, std::size_t page_size) {
@@ -91,36 +86,32 @@ json::value page_link(std::size_t page, std::size_t page_size) {
 
 bool route_admin_api::serves(std::string_view path) noexcept { return path == "/admin" || path.starts_with("/admin/"); }
 
-void route_admin_api::serve(const httplib::Request &request, httplib::Response &response) const {
+http::response route_admin_api::serve(const filters::request_context &request) const {
   const std::string &path = request.path;
-  const bool read = request.method == "GET" || request.method == "HEAD";
+  const std::string &method = request.request.method;
+  const bool read = method == "GET" || method == "HEAD";
   if (path == collection) {
-    if (read) return list(request, response);
-    if (request.method == "POST") return change(request, response, {});
-    response.set_header("Allow", "GET, HEAD, POST");
-    return set_reply(response, 405,
-                     http::error_json("method_not_allowed", request.method + " is not allowed on the list"));
+    if (read) return list(request);
+    if (method == "POST") return change(request, {});
+    return not_allowed("GET, HEAD, POST", method + " is not allowed on the list");
   }
   const std::string_view name = std::string_view{path}.substr(std::min(path.size(), collection.size() + 1));
   if (!path.starts_with(std::string{collection} + "/") || name.empty() || name.find('/') != std::string_view::npos)
-    return set_reply(response, 404,
-                     http::error_json("not_found", "no admin endpoint at " + path + "; see /admin/routes"));
+    return http::response::error(404, "not_found", "no admin endpoint at " + path + "; see /admin/routes");
   if (read) {
     const auto route = routes_.current()->find(name);
-    if (!route) return set_reply(response, 404, http::error_json("not_found", "no route named " + std::string{name}));
-    return set_reply(response, 200, json::serialize(shown(*route)));
+    if (!route) return http::response::error(404, "not_found", "no route named " + std::string{name});
+    return http::response::json(200, json::serialize(shown(*route)));
   }
-  if (request.method == "PUT" || request.method == "PATCH" || request.method == "DELETE")
-    return change(request, response, name);
-  response.set_header("Allow", "GET, HEAD, PUT, PATCH, DELETE");
-  set_reply(response, 405, http::error_json("method_not_allowed", request.method + " is not allowed on a route"));
+  if (method == "PUT" || method == "PATCH" || method == "DELETE") return change(request, name);
+  return not_allowed("GET, HEAD, PUT, PATCH, DELETE", method + " is not allowed on a route");
 }
 
-void route_admin_api::list(const httplib::Request &request, httplib::Response &response) const {
+http::response route_admin_api::list(const filters::request_context &request) const {
   config::config_errors problems;
   std::size_t page = 1;
   std::size_t page_size = default_page_size;
-  for (const auto &[key, value] : request.params) {
+  for (const auto &[key, value] : request.query) {
     if (key == "page") {
       if (const auto n = text::whole_number(value, 1, 1ULL << 31))
         page = *n;
@@ -136,15 +127,15 @@ void route_admin_api::list(const httplib::Request &request, httplib::Response &r
     }
   }
   if (!problems.empty())
-    return set_reply(response, 400, errors_json("invalid_parameter", "the list's parameters are not valid", problems));
+    return http::response::json(400, errors_json("invalid_parameter", "the list's parameters are not valid", problems));
 
   const auto table = routes_.current();
   const auto &routes = table->routes();
   const std::size_t pages = std::max<std::size_t>(1, (routes.size() + page_size - 1) / page_size);
   if (page > pages)
-    return set_reply(response, 404,
-                     http::error_json("not_found", "page " + std::to_string(page) + " does not exist: there are " +
-                                                       std::to_string(pages) + " of " + std::to_string(page_size)));
+    return http::response::error(404, "not_found",
+                                 "page " + std::to_string(page) + " does not exist: there are " +
+                                     std::to_string(pages) + " of " + std::to_string(page_size));
   json::array results;
   const std::size_t first = (page - 1) * page_size;
   for (std::size_t i = first; i < std::min(routes.size(), first + page_size); ++i) results.push_back(shown(*routes[i]));
@@ -152,25 +143,26 @@ void route_admin_api::list(const httplib::Request &request, httplib::Response &r
                           {"next", page < pages ? page_link(page + 1, page_size) : json::value{}},
                           {"previous", page > 1 ? page_link(page - 1, page_size) : json::value{}},
                           {"results", std::move(results)}};
-  set_reply(response, 200, json::serialize(body));
+  return http::response::json(200, json::serialize(body));
 }
 
-void route_admin_api::change(const httplib::Request &request, httplib::Response &response,
-                             std::string_view name) const {
-  if (request.method == "DELETE") {
-    if (const auto refusal = routes_.remove(name)) return refuse(response, *refusal);
-    response.status = 204;
-    return;
+http::response route_admin_api::change(const filters::request_context &request, std::string_view name) const {
+  const std::string &method = request.request.method;
+  if (method == "DELETE") {
+    if (const auto refusal = routes_.remove(name)) return refuse(*refusal);
+    return http::response{.status = 204};
   }
-  const auto body = read_body(request, response);
-  if (!body) return;
-  const auto changed = request.method == "POST"  ? routes_.create(*body)
-                       : request.method == "PUT" ? routes_.replace(name, *body)
-                                                 : routes_.patch(name, *body);
-  if (const auto *refusal = std::get_if<config::live_routes::refused>(&changed)) return refuse(response, *refusal);
+  auto body = read_body(request.request);
+  if (auto *refused = std::get_if<http::response>(&body)) return std::move(*refused);
+  const auto &definition = std::get<json::value>(body);
+  const auto changed = method == "POST"  ? routes_.create(definition)
+                       : method == "PUT" ? routes_.replace(name, definition)
+                                         : routes_.patch(name, definition);
+  if (const auto *refusal = std::get_if<config::live_routes::refused>(&changed)) return refuse(*refusal);
   const auto &route = std::get<config::route_ptr>(changed);
-  if (request.method == "POST") response.set_header("Location", std::string{collection} + "/" + route->name);
-  set_reply(response, request.method == "POST" ? 201 : 200, json::serialize(shown(*route)));
+  http::response answer = http::response::json(method == "POST" ? 201 : 200, json::serialize(shown(*route)));
+  if (method == "POST") answer.with_header("Location", std::string{collection} + "/" + route->name);
+  return answer;
 }
 
 }  // namespace agg::control

@@ -7,18 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>
-#include <optional>
 #include <span>
 #include <system_error>
 
-#include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/loop_front.hpp"
-#include "aggregator/http/error_body.hpp"
-#include "aggregator/http/request_id.hpp"
 #include "aggregator/http/response_head.hpp"
-#include "aggregator/runtime/engine.hpp"
-#include "aggregator/text/json_writer.hpp"
 
 namespace agg::front {
 
@@ -33,49 +26,14 @@ constexpr std::size_t kept_output_capacity = 16 * 1024;
 /// What a refused client may still send while its answer is delivered, before the socket closes.
 constexpr std::size_t max_lingering_bytes = 8 << 20;
 
-/// `total;dur=<ms>` plus the request's own entries.
-std::string server_timing(const request_state &state) {
-  std::string timing;
-  text::json_writer{timing}
-      .raw("total;dur=")
-      .number(std::chrono::duration<double, std::milli>(clock::now() - state.started).count(), 3);
-  timing += state.timing_entries;
-  return timing;
-}
-
-/// The head every answer carries: status line, type, length, request id, timing, what the handler
-/// added, and the connection's fate.
-void write_head(std::string &out, int status, std::string_view content_type, std::optional<std::size_t> length,
-                const request_state &state, const std::vector<http::header_field> &headers, bool closing) {
-  http::append_status_line(out, status);
-  http::append_header(out, "Content-Type", content_type);
-  if (length)
-    http::append_content_length(out, *length);
-  else
-    http::append_header(out, "Transfer-Encoding", "chunked");
-  http::append_header(out, "X-Request-Id", state.request_id);
-  if (state.trace) http::append_header(out, "traceresponse", state.trace->traceparent());
-  http::append_header(out, "Server-Timing", server_timing(state));
-  for (const auto &h : headers) http::append_header(out, h.name, h.value);
-  if (closing)
-    http::append_header(out, "Connection", "close");
-  else if (state.request.version == 10)
-    http::append_header(out, "Connection", "keep-alive");
-  out += "\r\n";
-}
-
 }  // namespace
-
-response response::error(int status, std::string_view code, std::string_view message) {
-  return response{status, http::error_json(code, message)};
-}
 
 connection::connection(loop_front &front, io::unique_fd socket)
     : front_(front), socket_(std::move(socket)), reader_(front.limits()), stop_(std::nostopstate) {}
 
 connection::~connection() = default;
 
-void connection::open() {
+void connection::start() {
   self_ = shared_from_this();
   front_.adopt(*this);
   watched_ = EPOLLIN | EPOLLRDHUP;
@@ -135,35 +93,35 @@ void connection::read_ready() {
 }
 
 void connection::serve_buffered() {
-  if (in_serve_) return;  // an answer given synchronously: the loop below goes on with the next
+  if (in_serve_) return;  // an answer given at once: the loop below goes on with the next request
   in_serve_ = true;
-  while (phase_ == phase::reading && out_.empty() && !close_after_) {
+  while (phase_ == phase::reading && out_.empty() && then_ == then::read_on) {
     if (continue_due_) {
       continue_due_ = false;
-      send("HTTP/1.1 100 Continue\r\n\r\n");
+      write("HTTP/1.1 100 Continue\r\n\r\n");
       continue;
     }
     const auto progress = reader_.feed({});
     if (progress == http::request_reader::progress::need_more) break;
     if (progress == http::request_reader::progress::continue_expected) {
-      send("HTTP/1.1 100 Continue\r\n\r\n");
+      write("HTTP/1.1 100 Continue\r\n\r\n");
       continue;
     }
     if (progress == http::request_reader::progress::refused) {
       refuse(reader_.why());
       break;
     }
-    request_state state;
-    state.started = first_byte_;
-    state.request = reader_.take();
+    filters::request_context request;
+    request.started = first_byte_;
+    request.request = reader_.take();
     if (reader_.has_buffered()) first_byte_ = clock::now();  // pipelined: its time starts now
     unlink();                                                // no deadline while served: the aggregation has its own
     phase_ = phase::serving;
     stop_ = std::stop_source{std::nostopstate};
-    front_.dispatch(shared_from_this(), std::move(state));
+    front_.dispatch(shared_from_this(), std::move(request));
   }
   in_serve_ = false;
-  if (phase_ == phase::reading && out_.empty() && !close_after_) {
+  if (phase_ == phase::reading && out_.empty() && then_ == then::read_on) {
     // Waiting for a request: its first byte within the keep-alive time, the rest within the request time.
     if (reader_.started()) {
       if (!in(front_.request_deadlines)) front_.request_deadlines.arm(*this, clock::now());
@@ -183,43 +141,44 @@ std::stop_source connection::stop_source() {
   return stop_;
 }
 
-void connection::respond(request_state state, response answer) {
-  if (phase_ == phase::closed) return log_and_count(state, answer.status, 0);
-  const bool keep_alive = state.request.keep_alive && !peer_closed_ && !front_.draining();
-  if (answer.content_type == "application/json" && !answer.body.empty())
-    answer.body = http::with_elapsed(std::move(answer.body), state.started);
+bool connection::keeps_alive(const filters::request_context &request) const noexcept {
+  return then_ == then::read_on && request.request.keep_alive && !peer_closed_ && !front_.draining();
+}
+
+void connection::send(const filters::request_context &request, const http::response &answer) {
+  if (phase_ == phase::closed) return;
+  const bool keep_alive = keeps_alive(request);
   std::string head;
   head.reserve(256);
-  write_head(head, answer.status, answer.content_type, answer.body.size(), state, answer.headers, !keep_alive);
-  // Counted before the bytes leave: a client that has its answer finds it in /metrics.
-  log_and_count(state, answer.status, answer.body.size());
-  send(head, state.head_only() ? std::string_view{} : std::string_view{answer.body});
+  http::append_head(head, answer, answer.body.size(),
+                    !keep_alive                     ? http::connection_fate::close
+                    : request.request.version == 10 ? http::connection_fate::keep_alive_http10
+                                                    : http::connection_fate::keep_alive);
+  write(head, request.head_only() ? std::string_view{} : std::string_view{answer.body});
   finish_answer(keep_alive);
 }
 
-void connection::begin_stream(const request_state &state, int status, std::string_view content_type,
-                              const std::vector<http::header_field> &headers) {
+void connection::send_head(const filters::request_context &request, const http::response &head) {
   if (phase_ == phase::closed) return;
-  std::string head;
-  write_head(head, status, content_type, std::nullopt, state, headers, front_.draining() || peer_closed_);
-  send(head);
+  std::string out;
+  http::append_head(out, head, std::nullopt,
+                    front_.draining() || peer_closed_ ? http::connection_fate::close
+                    : request.request.version == 10   ? http::connection_fate::keep_alive_http10
+                                                      : http::connection_fate::keep_alive);
+  write(out);
 }
 
-void connection::stream_chunk(std::string_view bytes) {
+void connection::send_chunk(std::string_view bytes) {
   if (phase_ == phase::closed || bytes.empty()) return;
   std::string chunk;
-  char size[20];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
-  chunk.reserve(static_cast<std::size_t>(n) + bytes.size() + 2);
-  chunk.append(size, static_cast<std::size_t>(n)).append(bytes).append("\r\n");
-  send(chunk);
+  http::append_chunk(chunk, bytes);
+  write(chunk);
 }
 
-void connection::end_stream(request_state state) {
-  if (phase_ == phase::closed) return log_and_count(state, 200, 0);
-  log_and_count(state, 200, 0);
-  send("0\r\n\r\n");
-  finish_answer(state.request.keep_alive && !peer_closed_ && !front_.draining());
+void connection::send_end(const filters::request_context &request) {
+  if (phase_ == phase::closed) return;
+  write(http::last_chunk);
+  finish_answer(keeps_alive(request));
 }
 
 void connection::finish_answer(bool keep_alive) {
@@ -228,7 +187,7 @@ void connection::finish_answer(bool keep_alive) {
   stop_ = std::stop_source{std::nostopstate};
   paused_ = false;
   if (!keep_alive) {
-    close_after_ = true;
+    if (then_ == then::read_on) then_ = then::close;
     if (out_.empty()) begin_close();
     update_interest();
     return;
@@ -238,24 +197,16 @@ void connection::finish_answer(bool keep_alive) {
 }
 
 void connection::refuse(const http::refusal &why) {
-  request_state state;
-  state.started = reader_.started() ? first_byte_ : clock::now();
-  state.request.method = reader_.partial().method;
-  state.request.target = reader_.partial().target;
-  state.request_id = http::new_request_id();
-  const std::string body = http::with_elapsed(http::error_json(why.code, why.message), state.started);
-  std::string message;
-  write_head(message, why.status, "application/json", body.size(), state, {}, true);
-  message += body;
-  linger_ = true;  // the client may still be sending what was refused
-  close_after_ = true;
+  filters::request_context request;
+  request.started = reader_.started() ? first_byte_ : clock::now();
+  request.request.method = reader_.partial().method;
+  request.request.target = reader_.partial().target;
+  then_ = then::close_lingering;  // the client may still be sending what was refused
   unlink();
-  log_and_count(state, why.status, body.size());
-  send(message);
-  if (phase_ != phase::closed && out_.empty()) begin_close();
+  front_.refuse(shared_from_this(), std::move(request), why);
 }
 
-void connection::send(std::string_view bytes, std::string_view more) {
+void connection::write(std::string_view bytes, std::string_view more) {
   if (phase_ == phase::closed) return;
   if (out_.empty()) {
     // Both parts in one system call, without copying them together first.
@@ -292,7 +243,7 @@ void connection::flush() {
   if (!out_.empty()) return update_interest();
   if (in(front_.send_deadlines)) unlink();
   if (out_.capacity() > kept_output_capacity) std::string{}.swap(out_);
-  if (close_after_ && phase_ == phase::reading) return begin_close();
+  if (then_ != then::read_on && phase_ == phase::reading) return begin_close();
   if (phase_ == phase::reading) serve_buffered();
   update_interest();
 }
@@ -300,7 +251,7 @@ void connection::flush() {
 void connection::update_interest() {
   if (phase_ == phase::closed) return;
   std::uint32_t wanted = 0;
-  const bool reading = phase_ == phase::lingering || (phase_ == phase::reading && !close_after_) ||
+  const bool reading = phase_ == phase::lingering || (phase_ == phase::reading && then_ == then::read_on) ||
                        (phase_ == phase::serving && !paused_);
   // Once the client closed its side, EOF stays readable: watching it would wake every round.
   if (!peer_closed_) wanted = EPOLLRDHUP | (reading ? EPOLLIN : 0U);
@@ -317,7 +268,7 @@ void connection::update_interest() {
 void connection::begin_close() {
   // Closing with bytes unread would make the kernel reset the connection, and the reset can
   // destroy the answer before the client reads it: linger (read and drop) for a moment first.
-  if (!linger_ && !reader_.has_buffered()) return close();
+  if (then_ != then::close_lingering && !reader_.has_buffered()) return close();
   ::shutdown(socket_.get(), SHUT_WR);
   phase_ = phase::lingering;
   front_.linger_deadlines.arm(*this, clock::now());
@@ -326,7 +277,7 @@ void connection::begin_close() {
 
 void connection::on_deadline() {
   const auto keep = shared_from_this();
-  if (phase_ == phase::reading && reader_.started() && out_.empty() && !close_after_)
+  if (phase_ == phase::reading && reader_.started() && out_.empty() && then_ == then::read_on)
     return refuse({408, "request_timeout",
                    "the request did not arrive within " + std::to_string(front_.request_deadlines.timeout().count()) +
                        " ms of its first byte"});
@@ -349,17 +300,6 @@ void connection::close() {
   socket_ = io::unique_fd{};  // leaves the epoll set with it
   // The object itself goes after this round: the round's events may still name it.
   front_.events().post([released = std::move(self_)] {});
-}
-
-void connection::log_and_count(const request_state &state, int status, std::size_t bytes) const {
-  const auto took = clock::now() - state.started;
-  runtime::engine &engine = front_.plane().engine();
-  engine.stats.record_request(state.route, status, took);
-  engine.log.access({state.request_id, state.request.method, state.path.empty() ? state.request.target : state.path,
-                     state.route, status, bytes, took, state.upstream_calls, state.upstream_failures,
-                     state.trace ? std::string_view{state.trace->trace_id} : std::string_view{},
-                     state.trace ? std::string_view{state.trace->span_id} : std::string_view{},
-                     state.trace ? std::string_view{state.trace->parent_id} : std::string_view{}});
 }
 
 }  // namespace agg::front

@@ -1,12 +1,13 @@
 #include "aggregator/front/data_plane.hpp"
 
-#include <thread>
-
 #include "aggregator/front/loop_front.hpp"
 
 namespace agg::front {
 
-data_plane::data_plane(runtime::engine &engine) : engine_(engine) {}
+data_plane::data_plane(const config::server_config &server, client::upstream_client &loops,
+                       const filters::filter_chain &chain, runtime::admission &aggregations,
+                       const runtime::service_log &log)
+    : server_(server), loops_(loops), chain_(chain), aggregations_(aggregations), log_(log) {}
 
 data_plane::~data_plane() {
   // First no loop accepts (so none hands a connection over any more), then each closes its own.
@@ -21,15 +22,14 @@ data_plane::~data_plane() {
 }
 
 std::uint16_t data_plane::bind() {
-  const auto &server = engine_.config.server;
-  socket_.emplace(server.host, server.port, server.backlog);
+  socket_.emplace(server_.host, server_.port, server_.backlog);
   return socket_->port();
 }
 
 void data_plane::start() {
   // Every loop front exists before any accepts: a loop hands connections to the others.
-  for (std::size_t i = 0; i < engine_.client.loop_count(); ++i)
-    fronts_.push_back(std::make_unique<loop_front>(*this, engine_.client.loop(i)));
+  for (std::size_t i = 0; i < loops_.loop_count(); ++i)
+    fronts_.push_back(std::make_unique<loop_front>(*this, loops_.loop(i)));
   const int fd = socket_->fd();
   for (const auto &front : fronts_) {
     loop_front &f = *front;
@@ -45,10 +45,21 @@ void data_plane::on_each_loop(void (loop_front::*what)()) {
 }
 
 bool data_plane::admit_connection() noexcept {
-  if (open_.fetch_add(1, std::memory_order_relaxed) < engine_.config.server.max_connections) return true;
-  open_.fetch_sub(1, std::memory_order_relaxed);
+  if (open_.fetch_add(1, std::memory_order_relaxed) < server_.max_connections) return true;
+  release_connection();
   refused_.fetch_add(1, std::memory_order_relaxed);
   return false;
+}
+
+void data_plane::release_connection() noexcept {
+  if (open_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  const std::lock_guard lock{closed_mutex_};
+  closed_.notify_all();
+}
+
+void data_plane::wait_closed(std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock{closed_mutex_};
+  closed_.wait_until(lock, until, [this] { return open_connections() == 0; });
 }
 
 loop_front &data_plane::least_loaded(loop_front &accepting) noexcept {
@@ -62,24 +73,19 @@ bool data_plane::shut_down(std::chrono::milliseconds grace) {
   using clock = std::chrono::steady_clock;
   on_each_loop(&loop_front::stop_accepting);
   if (socket_) socket_->shut_down();
-  engine_.aggregations.begin_shutdown();
+  aggregations_.begin_shutdown();
   on_each_loop(&loop_front::drain);
-  const auto wait_until_idle = [this](clock::time_point until) {
-    while (engine_.aggregations.in_flight() > 0 && clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    return engine_.aggregations.in_flight() == 0;
-  };
-  const bool clean = wait_until_idle(clock::now() + grace);
+  const bool clean = aggregations_.wait_idle(clock::now() + grace);
   if (!clean) {
-    engine_.log.event(config::log_config::level::warn, "grace period over: cancelling " +
-                                                           std::to_string(engine_.aggregations.in_flight()) +
-                                                           " aggregations still in flight");
-    engine_.aggregations.cancel_all();
-    wait_until_idle(clock::now() + std::chrono::seconds{5});  // cancelled ones end at once; the sync ones within ~1 s
+    log_.event(
+        config::log_config::level::warn,
+        "grace period over: cancelling " + std::to_string(aggregations_.in_flight()) + " aggregations still in flight");
+    aggregations_.cancel_all();
+    // Cancelled ones end at once; the sync ones within about a second.
+    static_cast<void>(aggregations_.wait_idle(clock::now() + std::chrono::seconds{5}));
   }
   // Their answers are on their way: let the connections that carry them close.
-  const auto flushed_by = clock::now() + std::chrono::seconds{2};
-  while (open_connections() > 0 && clock::now() < flushed_by) std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  wait_closed(clock::now() + std::chrono::seconds{2});
   return clean;
 }
 

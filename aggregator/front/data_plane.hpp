@@ -2,30 +2,36 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
+#include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/service_config.hpp"
+#include "aggregator/filters/filter_chain.hpp"
 #include "aggregator/front/listening_socket.hpp"
-#include "aggregator/runtime/engine.hpp"
+#include "aggregator/runtime/admission.hpp"
+#include "aggregator/runtime/service_log.hpp"
 
 namespace agg::front {
 
 class loop_front;
 
-/// The public HTTP front: one loop_front on each of the engine's event loops, all taking
-/// connections from one listening socket, so a request is read, planned, gathered, rendered and
-/// written on the loop that accepted its connection, with no thread hand-off. Serves the routes'
-/// endpoints (async, sync baseline, stream), the jobs API, `/`, `/health` and `/ready`; the admin API
-/// and `/metrics` are the control plane's. The engine must outlive it.
+/// The public HTTP front: one loop_front on each event loop, all taking connections from one
+/// listening socket, so a request is read, filtered, served and written on the loop its connection
+/// was handed to, with no thread hand-off after. What it serves is the filter chain's business; the
+/// admin API and `/metrics` are the control plane's. What it is handed must outlive it.
 class data_plane {
  public:
-  explicit data_plane(runtime::engine &engine);
+  data_plane(const config::server_config &server, client::upstream_client &loops, const filters::filter_chain &chain,
+             runtime::admission &aggregations, const runtime::service_log &log);
   data_plane(const data_plane &) = delete;
   data_plane &operator=(const data_plane &) = delete;
-  /// Closes every connection (stop() first for a graceful end).
+  /// Closes every connection (shut_down() first for a graceful end).
   ~data_plane();
 
   /// Binds and listens on `server.listen` (port 0: a free port); returns the port. Throws
@@ -38,7 +44,9 @@ class data_plane {
   /// true when nothing had to be cancelled. Any thread but a loop's.
   bool shut_down(std::chrono::milliseconds grace);
 
-  [[nodiscard]] runtime::engine &engine() noexcept { return engine_; }
+  [[nodiscard]] const config::server_config &server() const noexcept { return server_; }
+  [[nodiscard]] const filters::filter_chain &chain() const noexcept { return chain_; }
+  [[nodiscard]] const runtime::service_log &log() const noexcept { return log_; }
   /// Client connections open now, across the loops. Any thread.
   [[nodiscard]] std::size_t open_connections() const noexcept { return open_.load(std::memory_order_relaxed); }
   /// Connections closed at once because `server.max_connections` were open. Any thread.
@@ -46,18 +54,26 @@ class data_plane {
 
   /// Counts a new connection in; false (and counted as refused) when the cap is reached.
   bool admit_connection() noexcept;
-  void release_connection() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+  void release_connection() noexcept;
   /// The loop that should take a new connection: `accepting`, unless another serves fewer.
   [[nodiscard]] loop_front &least_loaded(loop_front &accepting) noexcept;
 
  private:
   void on_each_loop(void (loop_front::*what)());
+  /// Waits until every connection has closed, or until `until`.
+  void wait_closed(std::chrono::steady_clock::time_point until);
 
-  runtime::engine &engine_;
+  const config::server_config &server_;
+  client::upstream_client &loops_;
+  const filters::filter_chain &chain_;
+  runtime::admission &aggregations_;
+  const runtime::service_log &log_;
   std::optional<listening_socket> socket_;
   std::vector<std::unique_ptr<loop_front>> fronts_;
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::mutex closed_mutex_;
+  std::condition_variable closed_;  // notified when the last connection closes
 };
 
 }  // namespace agg::front

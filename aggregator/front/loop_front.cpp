@@ -11,9 +11,9 @@
 #include <exception>
 #include <vector>
 
+#include "aggregator/filters/filter_chain.hpp"
 #include "aggregator/front/connection.hpp"
 #include "aggregator/front/data_plane.hpp"
-#include "aggregator/front/router.hpp"
 
 namespace agg::front {
 
@@ -48,13 +48,13 @@ class loop_front::acceptor final : public loop::io_handler {
 };
 
 loop_front::loop_front(data_plane &plane, client::upstream_loop &upstream)
-    : request_deadlines(plane.engine().config.server.request_timeout),
-      idle_deadlines(plane.engine().config.server.keep_alive_timeout),
-      send_deadlines(plane.engine().config.server.send_timeout),
+    : request_deadlines(plane.server().request_timeout),
+      idle_deadlines(plane.server().keep_alive_timeout),
+      send_deadlines(plane.server().send_timeout),
       linger_deadlines(std::chrono::seconds{2}),
       plane_(plane),
       upstream_(upstream),
-      limits_(limits_of(plane.engine().config.server)),
+      limits_(limits_of(plane.server())),
       scratch_(std::make_unique<std::array<char, 64 * 1024>>()),
       acceptor_(std::make_unique<acceptor>(*this)) {}
 
@@ -109,7 +109,7 @@ void loop_front::hand_over(io::unique_fd socket) {
   const bool posted = events().post([this, fd] {
     io::unique_fd owned{fd};
     if (!accepting_ && draining_) return forget_unopened();
-    std::make_shared<connection>(*this, std::move(owned))->open();
+    std::make_shared<connection>(*this, std::move(owned))->start();
   });
   if (posted) {
     static_cast<void>(socket.release());  // the posted work owns it now
@@ -123,16 +123,20 @@ void loop_front::forget_unopened() noexcept {
   plane_.release_connection();
 }
 
-void loop_front::dispatch(std::shared_ptr<connection> c, request_state state) {
+void loop_front::dispatch(std::shared_ptr<connection> c, filters::request_context request) {
   connection &client = *c;
   try {
-    route_request(*this, std::move(c), std::move(state));
+    plane_.chain().serve(filters::exchange{plane_.chain(), std::move(c), std::move(request), &upstream_});
   } catch (const std::exception &e) {
     // Out of memory, or a bug: the request is lost (it was moved along), its connection closed; the
     // loop and every other connection go on.
-    plane_.engine().log.event(config::log_config::level::error, std::string{"serving a request failed: "} + e.what());
+    plane_.log().event(config::log_config::level::error, std::string{"serving a request failed: "} + e.what());
     client.close_now();
   }
+}
+
+void loop_front::refuse(std::shared_ptr<connection> c, filters::request_context request, const http::refusal &why) {
+  plane_.chain().refuse(filters::exchange{plane_.chain(), std::move(c), std::move(request), &upstream_}, why);
 }
 
 void loop_front::accept_ready() {
@@ -163,7 +167,7 @@ void loop_front::accept_ready() {
     loop_front &target = plane_.least_loaded(*this);
     target.load_.fetch_add(1, std::memory_order_relaxed);
     if (&target == this)
-      std::make_shared<connection>(*this, std::move(socket))->open();
+      std::make_shared<connection>(*this, std::move(socket))->start();
     else
       target.hand_over(std::move(socket));
   }

@@ -10,6 +10,8 @@
 #include <unordered_set>
 
 #include "aggregator/client/upstream_loop.hpp"
+#include "aggregator/filters/request_context.hpp"
+#include "aggregator/http/request.hpp"
 #include "aggregator/http/request_limits.hpp"
 #include "aggregator/io/unique_fd.hpp"
 #include "aggregator/loop/deadline_list.hpp"
@@ -19,11 +21,10 @@ namespace agg::front {
 
 class connection;
 class data_plane;
-struct request_state;
 
 /// The data plane on one event loop: takes its share of new connections from the shared listening
-/// socket, owns them and their deadlines, and hands their requests to the router, on the same thread
-/// as the upstream calls those requests make. Loop thread only, but for attach/detach (through
+/// socket, owns them and their deadlines, and hands their requests to the listener's filter chain,
+/// on the same thread as the upstream calls those requests make. Loop thread only, but for attach/detach (through
 /// event_loop::call).
 class loop_front final : private loop::loop_hooks {
  public:
@@ -65,8 +66,10 @@ class loop_front final : private loop::loop_hooks {
   /// Takes a socket another loop accepted (it counted it here already): serves it from now on. Any
   /// thread; the socket is closed when this loop no longer runs.
   void hand_over(io::unique_fd socket);
-  /// Hands a complete request to the router.
-  void dispatch(std::shared_ptr<connection> c, request_state state);
+  /// Hands a complete request to the filter chain, to be served on this loop.
+  void dispatch(std::shared_ptr<connection> c, filters::request_context request);
+  /// Answers a request the reader refused through the chain's way out.
+  void refuse(std::shared_ptr<connection> c, filters::request_context request, const http::refusal &why);
 
  private:
   class acceptor;

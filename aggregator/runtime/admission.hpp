@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <list>
 #include <mutex>
@@ -52,6 +54,8 @@ class admission {
   [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
   /// Requests the stop of every aggregation in flight; they end soon after, still answered.
   void cancel_all();
+  /// Waits until no aggregation is in flight, or until `until`; true when none is. Not from a loop.
+  bool wait_idle(std::chrono::steady_clock::time_point until);
 
  private:
   void release(registry::iterator place) noexcept;
@@ -60,7 +64,8 @@ class admission {
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> shutting_down_{false};
   std::mutex mutex_;
-  registry running_;  // guarded by mutex_
+  std::condition_variable idle_;  // notified when the last one in flight ends
+  registry running_;              // guarded by mutex_
 };
 
 }  // namespace agg::runtime

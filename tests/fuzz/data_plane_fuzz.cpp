@@ -8,11 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "aggregator/client/upstream_client.hpp"
-#include "aggregator/config/live_routes.hpp"
+#include "aggregator/app/service.hpp"
 #include "aggregator/config/load_config.hpp"
-#include "aggregator/front/data_plane.hpp"
-#include "aggregator/runtime/engine.hpp"
 #include "aggregator/runtime/service_log.hpp"
 #include "tests/fuzz/wire.hpp"
 #include "upstream/upstream_server.hpp"
@@ -22,7 +19,7 @@ namespace {
 agg::config::service_config config_for(std::uint16_t upstream) {
   const std::string u = "http://127.0.0.1:" + std::to_string(upstream);
   auto parsed = agg::config::parse_config(
-      R"({"server":{"listen":"127.0.0.1:0","request_timeout_ms":300,"keep_alive_timeout_ms":300,"send_timeout_ms":1000},
+      R"({"server":{"listen":"127.0.0.1:0","admin_listen":"127.0.0.1:0","request_timeout_ms":300,"keep_alive_timeout_ms":300,"send_timeout_ms":1000},
       "client":{"loops":1,"shards_per_loop":2},"jobs":{"max":50,"keep_finished_ms":1000},
       "routes":[
       {"name":"demo","path":"/api/demo","num":{"default":2,"max":20},"timeout_ms":500,"deadline_ms":1000,
@@ -55,13 +52,10 @@ agg::config::service_config config_for(std::uint16_t upstream) {
 struct service {
   upstream::upstream_server upstream{upstream::upstream_options{"127.0.0.1", 0, std::chrono::milliseconds{0}}};
   agg::config::service_config config = (upstream.start(), config_for(upstream.port()));
-  agg::config::live_routes routes{config.routes, {}};
   agg::runtime::service_log quiet{agg::config::log_config{agg::config::log_config::level::off, false}};
-  agg::client::upstream_client client{config.client};
-  agg::runtime::engine engine{config, routes, client, quiet, {}};
-  agg::front::data_plane data{engine};
-  std::uint16_t port = data.bind();
-  service() { data.start(); }
+  agg::app::service aggregator{config, {}, quiet};
+  std::uint16_t port = aggregator.bind().data;
+  service() { aggregator.start(); }
 };
 
 }  // namespace

@@ -1,0 +1,135 @@
+#include "aggregator/app/service.hpp"
+
+#include <variant>
+#include <vector>
+
+#include "aggregator/client/transfer.hpp"
+#include "aggregator/filters/access_log_filter.hpp"
+#include "aggregator/filters/admission_filter.hpp"
+#include "aggregator/filters/loop_guard_filter.hpp"
+#include "aggregator/filters/request_id_filter.hpp"
+#include "aggregator/filters/routing_filter.hpp"
+#include "aggregator/filters/timing_filter.hpp"
+#include "aggregator/filters/token_access_filter.hpp"
+#include "aggregator/filters/trace_filter.hpp"
+
+namespace agg::app {
+
+namespace {
+
+using level = config::log_config::level;
+using filter_list = std::vector<std::unique_ptr<filters::request_filter>>;
+
+template <typename... Filters>
+filter_list list_of(std::unique_ptr<Filters>... filters) {
+  filter_list list;
+  (list.push_back(std::move(filters)), ...);
+  return list;
+}
+
+/// The tokens that grant access: those of `tokens` that are configured.
+std::vector<std::string> configured(std::initializer_list<std::optional<std::string>> tokens) {
+  std::vector<std::string> given;
+  for (const auto &token : tokens)
+    if (token) given.push_back(*token);
+  return given;
+}
+
+/// The data plane's request behaviours, in order. Routing comes before the loop guard and access
+/// control because both decide by what the path names (a route makes calls; a probe is open).
+filters::filter_chain data_chain(const config::service_config &config, const config::access_tokens &tokens,
+                                 const filters::endpoint_table &table, runtime::admission &aggregations,
+                                 runtime::metrics &stats, const runtime::service_log &log) {
+  // The admin token passes where the client token does.
+  http::bearer_auth client_auth{tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{},
+                                "aggregator"};
+  return filters::filter_chain{list_of(std::make_unique<filters::access_log_filter>(stats, log),
+                                       std::make_unique<filters::timing_filter>(),
+                                       std::make_unique<filters::request_id_filter>(),
+                                       std::make_unique<filters::trace_filter>(config.server.start_traces),
+                                       std::make_unique<filters::routing_filter>(table),
+                                       std::make_unique<filters::loop_guard_filter>(config.server.max_hops),
+                                       std::make_unique<filters::token_access_filter>(std::move(client_auth)),
+                                       std::make_unique<filters::admission_filter>(aggregations))};
+}
+
+/// The control plane's: the admin API is off (404) until an admin token is configured.
+filters::filter_chain control_chain(const config::access_tokens &tokens, const filters::endpoint_table &table,
+                                    runtime::metrics &stats, const runtime::service_log &log) {
+  http::response off = http::response::error(404, "admin_disabled",
+                                             "the admin API is off: give the service an admin token "
+                                             "(auth.admin_token_file or AGGREGATOR_ADMIN_TOKEN)");
+  return filters::filter_chain{
+      list_of(std::make_unique<filters::access_log_filter>(stats, log), std::make_unique<filters::timing_filter>(),
+              std::make_unique<filters::request_id_filter>(), std::make_unique<filters::routing_filter>(table),
+              std::make_unique<filters::token_access_filter>(
+                  http::bearer_auth{configured({tokens.admin}), "aggregator admin"}, std::move(off)))};
+}
+
+std::shared_ptr<stages::shared_state> shared_stages(const client::upstream_client &loops,
+                                                    const runtime::service_log &log) {
+  return std::make_shared<stages::shared_state>(
+      loops.loop_count(), loops.options().max_connections_per_origin,
+      [&log](std::string_view origin, stages::breaker_state now) {
+        log.event(now == stages::breaker_state::open ? level::warn : level::info,
+                  "circuit breaker of " + std::string{origin} + " is now " + std::string{to_string(now)});
+      });
+}
+
+}  // namespace
+
+service::service(config::service_config config, const config::access_tokens &tokens, const runtime::service_log &log,
+                 std::string config_file, boost::json::value file_json)
+    : config_(std::move(config)),
+      log_(log),
+      loops_(config_.client),
+      routes_(config_.routes, std::move(config_file), std::move(file_json)),
+      stages_(shared_stages(loops_, log)),
+      aggregations_(config_.server.max_aggregations),
+      jobs_(jobs::job_limits{config_.jobs.max_jobs, config_.jobs.keep_finished, config_.jobs.max_bytes}),
+      sync_pool_(config_.server.sync_threads, config_.server.sync_queue),
+      door_(stages_, sync_pool_, loops_.options()),
+      data_endpoints_({door_, stats_, log_}, {door_, jobs_, routes_, config_.jobs}, loops_, aggregations_),
+      data_chain_(data_chain(config_, tokens, data_endpoints_, aggregations_, stats_, log_)),
+      control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
+                         control::admin_endpoint{routes_, log_}, loops_, aggregations_),
+      control_chain_(control_chain(tokens, control_endpoints_, stats_, log_)),
+      data_(config_.server, loops_, data_chain_, aggregations_, log_),
+      control_(config_.server, control_chain_) {}
+
+service::~service() { loops_.stop(); }
+
+service::ports service::bind() { return ports{data_.bind(), control_.bind()}; }
+
+void service::start() { data_.start(); }
+
+runtime::metrics::gauges service::gauges() {
+  runtime::metrics::gauges now;
+  now.aggregations_in_flight = aggregations_.in_flight();
+  now.transfers_in_flight = loops_.transfers_in_flight();
+  now.open_connections = data_.open_connections();
+  now.connections_refused = data_.refused_connections();
+  now.sync_queued = sync_pool_.queued();
+  now.loop_lag_seconds = std::chrono::duration<double>(loops_.take_max_lag()).count();
+  const auto connections = client::connections_so_far();
+  now.upstream_connections_opened = connections.opened;
+  now.upstream_connections_reused = connections.reused;
+  return now;
+}
+
+void service::reload_routes() {
+  if (routes_.file().empty()) return log_.event(level::warn, "SIGHUP ignored: no --config file to reload");
+  auto reloaded = routes_.reload();
+  if (const auto *errors = std::get_if<config::config_errors>(&reloaded)) {
+    for (const auto &error : *errors) log_.event(level::error, "reload: " + to_string(error));
+    log_.event(level::error, "reload refused: " + std::to_string(errors->size()) + " problem(s) in " + routes_.file() +
+                                 "; the routes in force keep serving");
+    return;
+  }
+  const auto &result = std::get<config::live_routes::reloaded>(reloaded);
+  log_.event(level::info, "reloaded " + std::to_string(result.routes) + " route(s) from " + routes_.file());
+  if (result.other_sections_changed)
+    log_.event(level::warn, "reload: only routes change on SIGHUP; server, client, log, jobs and auth need a restart");
+}
+
+}  // namespace agg::app

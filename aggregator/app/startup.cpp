@@ -1,0 +1,129 @@
+#include "aggregator/app/startup.hpp"
+
+#include <curl/curl.h>
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "aggregator/config/origin_reader.hpp"
+#include "aggregator/config/tls_files.hpp"
+#include "aggregator/process/process_setup.hpp"
+
+namespace agg::app {
+
+namespace {
+
+using level = config::log_config::level;
+
+}  // namespace
+
+std::variant<loaded_config, config::config_errors> load(const std::string &file) {
+  auto parsed =
+      file.empty() ? config::parse_config_document(config::default_config_json()) : config::load_config_document(file);
+  if (auto *errors = std::get_if<config::config_errors>(&parsed)) return std::move(*errors);
+  auto &document = std::get<config::config_document>(parsed);
+  const std::filesystem::path directory = std::filesystem::path{file}.parent_path();  // files are relative to it
+  const std::string dir = directory.empty() ? "." : directory.string();
+  auto tokens = config::load_access_tokens(document.config.auth, dir, config::process_environment);
+  auto tls_errors = config::check_tls_files(document.config.client, dir);
+  if (auto *errors = std::get_if<config::config_errors>(&tokens)) {
+    errors->insert(errors->end(), tls_errors.begin(), tls_errors.end());
+    return std::move(*errors);
+  }
+  if (!tls_errors.empty()) return tls_errors;
+  return loaded_config{std::move(document), std::get<config::access_tokens>(std::move(tokens))};
+}
+
+std::variant<std::monostate, std::string> apply(const overrides &given, config::service_config &config) {
+  for (const auto &[address, option, host, port] :
+       {std::tuple{&given.listen, "--listen", &config.server.host, &config.server.port},
+        std::tuple{&given.admin_listen, "--admin-listen", &config.server.admin_host, &config.server.admin_port}}) {
+    if (address->empty()) continue;
+    const auto parsed = config::parse_listen_address(*address);
+    if (!parsed) return std::string{option} + ": must be HOST:PORT, e.g. 127.0.0.1:8080";
+    *host = parsed->first;
+    *port = parsed->second;
+  }
+  if (given.threads != 0) config.server.threads = given.threads;
+  if (!given.log_level.empty()) config.log.threshold = *config::parse_log_level(given.log_level);
+  if (!given.log_format.empty()) config.log.json = given.log_format == "json";
+  return std::monostate{};
+}
+
+std::vector<std::string> self_calls(const config::service_config &config) {
+  std::vector<std::string> found;
+  const auto local = [](std::string_view host) {
+    return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "0.0.0.0";
+  };
+  for (std::size_t r = 0; r < config.routes.size(); ++r) {
+    const auto &entries = config.routes[r]->upstreams;
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+      const std::string &text = entries[e].url.text();
+      const auto origin = boost::urls::parse_uri(std::string_view{text}.substr(0, entries[e].url.origin_length()));
+      if (!origin || origin->port_number() != config.server.port) continue;
+      const std::string_view host = origin->encoded_host();
+      if (host == config.server.host || (local(host) && local(config.server.host)))
+        found.push_back("routes[" + std::to_string(r) + "].upstreams[" + std::to_string(e) +
+                        "].url points at this service's own listen address (its calls will be refused: 508 Loop "
+                        "Detected)");
+    }
+  }
+  return found;
+}
+
+void fit_descriptor_budget(config::service_config &config, const runtime::service_log &log) {
+  constexpr std::size_t reserve = 256;  // listeners, epoll sets, eventfds, files, the control plane
+  const std::size_t limit = process::descriptor_limit();
+  std::size_t &clients = config.server.max_connections;
+  std::size_t &upstream = config.client.max_connections;
+  if (limit <= reserve * 2 || clients + upstream + reserve <= limit) return;
+  const double share = static_cast<double>(limit - reserve) / static_cast<double>(clients + upstream);
+  const std::size_t was_clients = clients;
+  const std::size_t was_upstream = upstream;
+  clients = std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(clients) * share));
+  upstream = std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(upstream) * share));
+  log.event(level::warn, "descriptor limit " + std::to_string(limit) + " cannot hold server.max_connections " +
+                             std::to_string(was_clients) + " + client.max_connections " + std::to_string(was_upstream) +
+                             ": using " + std::to_string(clients) + " and " + std::to_string(upstream));
+}
+
+void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,
+                   const runtime::service_log &log) {
+  for (const auto &[origin, options] : config.client.origins)
+    if (!options.tls.verify)
+      log.event(level::warn, "client.origins[\"" + origin +
+                                 "\"].tls.verify is false: its certificate and host name are not checked");
+  for (const auto &warning : self_calls(config)) log.event(level::warn, warning);
+  if (tokens.admin && !has_file)
+    log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
+}
+
+void print_banner(const config::service_config &config, const std::string &source, std::uint16_t port,
+                  std::uint16_t admin_port, bool admin_api, std::size_t loops) {
+  std::printf("aggregator listening on http://%s:%u (config: %s; %zu event loops)\n", config.server.host.c_str(), port,
+              source.c_str(), loops);
+  std::printf("control plane listening on http://%s:%u (%s/metrics, /ready, /health)\n",
+              config.server.admin_host.c_str(), admin_port, admin_api ? "/admin/routes, " : "");
+  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  const bool threaded = curl->ares == nullptr && (curl->features & CURL_VERSION_ASYNCHDNS) != 0;
+  std::printf("upstream client: libcurl %s, %s, %s resolver (never blocks a loop: %s), HTTP/2: %s\n", curl->version,
+              curl->ssl_version,
+              curl->ares != nullptr ? "c-ares"
+              : threaded            ? "threaded"
+                                    : "blocking",
+              curl->ares != nullptr || threaded ? "yes" : "NO",
+              (curl->features & CURL_VERSION_HTTP2) == 0 ? "none"
+              : config::http2_refusal("http").empty()    ? "over TLS and h2c"
+                                                         : "over TLS only");
+  for (const auto &route : config.routes) {
+    const char *method = route->takes_body ? "POST" : "GET";
+    std::printf("  %s %s  (async)   %s %s  (sync baseline)\n", method, route->path.c_str(), method,
+                route->sync_path().c_str());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace agg::app

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "aggregator/config/access_tokens.hpp"
+#include "aggregator/config/load_config.hpp"
+#include "aggregator/runtime/service_log.hpp"
+
+namespace agg::app {
+
+/// A config as start-up reads it: the config, its file's JSON (kept where the admin API saves
+/// routes) and the tokens it names.
+struct loaded_config {
+  config::config_document file;
+  config::access_tokens tokens;
+};
+
+/// Reads, validates and resolves the config in `file` (empty: the embedded default), its token files
+/// and TLS files included.
+std::variant<loaded_config, config::config_errors> load(const std::string &file);
+
+/// What the command line sets over the config's values (empty or 0: keep the config's).
+struct overrides {
+  std::string listen;
+  std::string admin_listen;
+  std::size_t threads = 0;
+  std::string log_level;
+  std::string log_format;
+};
+/// Applies `given` to `config`; an error message (the option and what it wants) when an address is not HOST:PORT.
+std::variant<std::monostate, std::string> apply(const overrides &given, config::service_config &config);
+
+/// The upstream URLs that point at the service's own data plane: a route calling itself (the loop
+/// guard answers its inner calls 508), said as "routes[i].upstreams[j].url: ..." lines.
+std::vector<std::string> self_calls(const config::service_config &config);
+
+/// Lowers the connection caps when the descriptor limit cannot hold them both (an aggregation of N
+/// calls holds N+1 sockets, and a process out of descriptors fails calls as "couldn't connect"),
+/// with a warning in `log`.
+void fit_descriptor_budget(config::service_config &config, const runtime::service_log &log);
+
+/// The warnings start-up logs: unverified origins, calls to itself, an admin API with nowhere to save.
+void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,
+                   const runtime::service_log &log);
+
+/// The lines printed once both planes listen: where, on which config, the upstream client, the routes.
+void print_banner(const config::service_config &config, const std::string &source, std::uint16_t port,
+                  std::uint16_t admin_port, bool admin_api, std::size_t loops);
+
+}  // namespace agg::app

@@ -1,0 +1,135 @@
+// The background-jobs API: POST /api/jobs starts an aggregation on the request's loop and answers
+// 202 at once; GET reports it, DELETE cancels it. The store is shared by every loop.
+
+#include "aggregator/endpoints/job_endpoints.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "aggregator/config/json_text.hpp"
+#include "aggregator/fanout/render.hpp"
+#include "aggregator/text/json_writer.hpp"
+
+namespace agg::endpoints {
+
+namespace {
+
+std::string job_json(const jobs::job_view &v) {
+  std::string out;
+  text::json_writer w{out};
+  w.raw("{").key("id").string(v.id).raw(",").key("route").string(v.route);
+  w.raw(",").key("status").string(jobs::to_string(v.status));
+  w.raw(",").key("progress").raw("{").key("done").number(static_cast<long long>(v.arrived.size()));
+  w.raw(",").key("total").number(static_cast<long long>(v.planned_calls)).raw("}");
+  w.raw(",").key("finished").raw("[");  // which upstreams have answered (or failed) so far
+  for (std::size_t i = 0; i < v.arrived.size(); ++i) {
+    const auto &a = v.arrived[i];
+    w.raw(i == 0 ? "{" : ",{").key("index").number(static_cast<long long>(a.index));
+    if (!a.result.name.empty()) w.raw(",").key("name").string(a.result.name);
+    if (!a.result.item_value.is_null()) w.raw(",").key("item").value(a.result.item_value);
+    w.raw(",").key("ok").boolean(a.result.kind == calls::outcome_kind::ok);
+    w.raw(",").key("outcome").string(calls::to_string(a.result.kind)).raw("}");
+  }
+  w.raw("]").raw(",").key("result");
+  if (v.result)
+    w.raw(fanout::render(*v.result).body);
+  else
+    w.null();
+  w.raw("}");
+  return out;
+}
+
+http::response invalid_job(const std::string &message) { return http::response::error(400, "invalid_job", message); }
+
+/// What a job asks, read from the POSTed spec: its route and the values a request to it would carry.
+struct job_spec {
+  config::route_ptr route;
+  fanout::query_params query;
+  std::string body;  ///< what a POST to the route would carry
+};
+
+/// The spec, or the 400 that says what is wrong with it.
+std::variant<job_spec, http::response> read_spec(std::string_view text, const config::live_routes &routes) {
+  auto parsed = config::parse_json_text(text);
+  if (const auto *repeated = std::get_if<config::config_error>(&parsed); repeated && !repeated->path.empty())
+    return invalid_job(repeated->path + ": " + repeated->message);
+  const auto *body = std::get_if<boost::json::value>(&parsed);
+  if (body == nullptr || !body->is_object())
+    return invalid_job("the body must be a JSON object: {\"route\": ..., \"params\": {...}, \"deadline_ms\": ...}");
+  const auto &spec = body->as_object();
+  for (const auto &kv : spec)
+    if (kv.key() != "route" && kv.key() != "params" && kv.key() != "deadline_ms" && kv.key() != "body")
+      return invalid_job("unknown field '" + std::string{kv.key()} +
+                         "'; a job has route, params, deadline_ms and body (for a route that takes one)");
+  const auto *name = spec.if_contains("route");
+  if (name == nullptr || !name->is_string()) return invalid_job("route must be the name of a configured route");
+  job_spec out{routes.current()->find(name->as_string()), {}, {}};
+  if (!out.route) return invalid_job("no route named '" + std::string{name->as_string()} + "'");
+  if (const auto *params = spec.if_contains("params")) {
+    if (!params->is_object()) return invalid_job("params must be an object of parameter values");
+    for (const auto &kv : params->as_object()) {
+      if (kv.key() == "timeout_ms") return invalid_job("a job's time limit is deadline_ms, not a parameter");
+      if (kv.value().is_string())
+        out.query.emplace(std::string{kv.key()}, std::string{kv.value().as_string()});
+      else if (kv.value().is_int64())
+        out.query.emplace(std::string{kv.key()}, std::to_string(kv.value().as_int64()));
+      else
+        return invalid_job("params." + std::string{kv.key()} + " must be a string or a whole number");
+    }
+  }
+  if (const auto *deadline = spec.if_contains("deadline_ms")) {
+    const auto *ms = deadline->if_int64();
+    if (ms == nullptr || *ms < 1 || *ms > out.route->deadline.count())
+      return invalid_job("deadline_ms must be a whole number from 1 to " + std::to_string(out.route->deadline.count()) +
+                         " (the route's deadline_ms)");
+    out.query.emplace("timeout_ms", std::to_string(*ms));
+  }
+  if (const auto *given = spec.if_contains("body")) {
+    if (!out.route->takes_body) return invalid_job("route " + out.route->name + " takes no request body");
+    out.body = boost::json::serialize(*given);
+  }
+  return out;
+}
+
+http::response store_full(const jobs::job_store::store_full &full, const config::jobs_config &limits) {
+  const std::string what = full.by_bytes ? std::to_string(limits.max_bytes) + " bytes of results"
+                                         : std::to_string(limits.max_jobs) + " jobs";
+  http::response refused = http::response::error(
+      429, "too_many_jobs",
+      "the job store is full (" + what + "); finished jobs are kept " + std::to_string(limits.keep_finished.count()) +
+          " ms, and the first eviction that makes room is in " + std::to_string(full.retry_after.count()) + " s");
+  refused.with_header("Retry-After", std::to_string(full.retry_after.count()));
+  return refused;
+}
+
+}  // namespace
+
+void job_create_endpoint::serve(filters::exchange x) const {
+  filters::request_context &r = x.request();
+  auto read = read_spec(r.request.body, serving_.routes);
+  if (auto *refused = std::get_if<http::response>(&read)) return x.respond(std::move(*refused));
+  auto &spec = std::get<job_spec>(read);
+  r.route = spec.route->name;
+  auto planned =
+      serving_.door.plan(spec.route, spec.query, {}, spec.body, {r.trace, r.hop_lines});  // as its POST's calls
+  if (const auto *error = std::get_if<fanout::request_error>(&planned))
+    return x.respond(http::response::error(error->status, error->code, error->message));
+  auto &plan = std::get<fanout::fan_out_plan>(planned);
+  auto added = serving_.store.add([&] { return serving_.door.start_background(std::move(plan), *x.loop()); });
+  if (const auto *full = std::get_if<jobs::job_store::store_full>(&added))
+    return x.respond(store_full(*full, serving_.limits));
+  const std::string &id = std::get<std::string>(added);
+  http::response accepted = http::response::json(202, "{\"id\":\"" + id + "\",\"status\":\"pending\"}");
+  x.respond(std::move(accepted.with_header("Location", std::string{job_endpoint::prefix} + id)));
+}
+
+void job_endpoint::serve(filters::exchange x) const {
+  const std::string id = x.request().path.substr(prefix.size());
+  const bool cancel = x.request().request.method == "DELETE";
+  const auto job = cancel ? store_.cancel(id) : store_.find(id);
+  if (!job)
+    return x.respond(http::response::error(404, "not_found", "no job " + id + " (unknown, or finished and evicted)"));
+  x.respond(http::response::json(200, job_json(*job)));
+}
+
+}  // namespace agg::endpoints

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "aggregator/config/live_routes.hpp"
+#include "aggregator/config/service_config.hpp"
+#include "aggregator/fanout/aggregations.hpp"
+#include "aggregator/filters/request_filter.hpp"
+#include "aggregator/jobs/job_store.hpp"
+
+namespace agg::endpoints {
+
+/// What the jobs API is given: the aggregation's door, the job store, the routes a job may name
+/// and the store's limits (for what a refusal says). Must outlive every request.
+struct job_serving {
+  const fanout::aggregations &door;
+  jobs::job_store &store;
+  const config::live_routes &routes;
+  const config::jobs_config &limits;
+};
+
+/// `POST /api/jobs`: starts a background aggregation on the request's loop and answers 202 at once
+/// with its id (400 for a job spec that is not valid, 429 when the store is full).
+class job_create_endpoint final : public filters::endpoint {
+ public:
+  explicit job_create_endpoint(job_serving serving) noexcept : serving_(serving) {}
+  void serve(filters::exchange x) const override;
+
+ private:
+  job_serving serving_;
+};
+
+/// `GET|HEAD|DELETE /api/jobs/{id}`: a job's status, progress and result; DELETE cancels it.
+class job_endpoint final : public filters::endpoint {
+ public:
+  explicit job_endpoint(jobs::job_store &store) noexcept : store_(store) {}
+  void serve(filters::exchange x) const override;
+
+  /// Where a job's path starts: `/api/jobs/` and its id.
+  static constexpr std::string_view prefix = "/api/jobs/";
+
+ private:
+  jobs::job_store &store_;
+};
+
+}  // namespace agg::endpoints

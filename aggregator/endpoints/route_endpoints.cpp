@@ -1,0 +1,169 @@
+// A route's three endpoints: the async aggregation, the sync baseline and the stream. Each plans the
+// request through the aggregation's door, runs it its own way and answers; what they report is the same.
+
+#include "aggregator/endpoints/route_endpoints.hpp"
+
+#include <array>
+#include <exception>
+#include <optional>
+
+#include "aggregator/coro/detached.hpp"
+#include "aggregator/coro/outcome.hpp"
+#include "aggregator/fanout/render.hpp"
+#include "aggregator/text/json_writer.hpp"
+
+namespace agg::endpoints {
+
+namespace {
+
+using level = config::log_config::level;
+
+/// Per-upstream Server-Timing entries stop here: a 1000-call aggregation would make a huge header.
+constexpr std::size_t max_timing_entries = 64;
+
+/// `, fetch;dur=1001.2, u0;dur=1001.1;desc="ok", …`: the aggregation's Server-Timing entries.
+void add_timing_entries(std::string &out, const fanout::aggregate &result) {
+  text::json_writer w{out};
+  w.raw(", fetch;dur=").number(std::chrono::duration<double, std::milli>(result.finished - result.started).count(), 3);
+  const std::size_t shown = std::min(result.results.size(), max_timing_entries);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto &r = result.results[i];
+    w.raw(", u").number(static_cast<long long>(i)).raw(";dur=").number(r.duration.count(), 3);
+    w.raw(";desc=\"").raw(calls::to_string(r.kind)).raw("\"");
+  }
+}
+
+/// What the access log, the metrics and Server-Timing say of a finished aggregation.
+void account(runtime::metrics &stats, filters::request_context &request, const fanout::aggregate &result) {
+  request.upstream_calls = result.results.size();
+  request.upstream_failures = result.failures();
+  add_timing_entries(request.timing_entries, result);
+  std::array<std::uint64_t, calls::outcome_kind_count> by_kind{};
+  for (const auto &r : result.results) ++by_kind[static_cast<std::size_t>(r.kind)];
+  for (std::size_t kind = 0; kind < by_kind.size(); ++kind)
+    if (by_kind[kind] != 0) stats.record_upstream(calls::outcome_kind_names[kind], by_kind[kind]);
+}
+
+/// `aggregator; hit`, `aggregator; fwd=miss; detail="…"`: the Cache-Status (RFC 9211) of an
+/// aggregation whose calls went through a cache; empty when none did.
+std::string cache_status(const fanout::aggregate &result) {
+  std::size_t hits = 0;
+  std::size_t misses = 0;
+  std::size_t stale = 0;
+  for (const auto &r : result.results) {
+    hits += r.cache == stages::cache_state::hit;
+    misses += r.cache == stages::cache_state::miss;
+    stale += r.cache == stages::cache_state::stale;
+  }
+  if (hits + misses + stale == 0) return {};
+  const std::string counts = "detail=\"hit=" + std::to_string(hits) + " miss=" + std::to_string(misses) +
+                             " stale=" + std::to_string(stale) + "\"";
+  if (misses == 0 && stale == 0) return "aggregator; hit; " + counts;
+  return std::string{"aggregator; fwd="} + (misses != 0 ? "miss" : "stale") + "; " + counts;
+}
+
+/// Answers with the aggregate's document (status by the route's policy).
+void answer(const route_serving &s, filters::exchange &x, const fanout::aggregate &result) {
+  account(s.stats, x.request(), result);
+  fanout::rendered_aggregate rendered = fanout::render(result);
+  http::response reply = http::response::json(rendered.status, std::move(rendered.body));
+  reply.with_header("X-Aggregate-Complete", rendered.complete ? "true" : "false");
+  if (std::string status = cache_status(result); !status.empty()) reply.with_header("Cache-Status", std::move(status));
+  x.respond(std::move(reply));
+}
+
+/// A failure of ours (out of memory, a bug) while serving: logged, answered 500, never a crash.
+void answer_internal_error(const route_serving &s, filters::exchange &x, std::exception_ptr error) {
+  const std::string what = coro::what_of(std::move(error), "unknown exception");
+  s.log.event(level::error, x.request().request.method + " " + x.request().path + " failed: " + what);
+  x.respond(http::response::error(500, "internal", "internal error"));
+}
+
+/// The route's plan for the request, or nullopt once its refusal (413, or the plan's 4xx) is answered.
+std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exchange &x) {
+  const filters::request_context &r = x.request();
+  const config::route_config &route = *r.match.route;
+  if (r.request.body.size() > route.max_request_body_bytes) {
+    x.respond(http::response::error(413, "body_too_large",
+                                    "the request body has " + std::to_string(r.request.body.size()) +
+                                        " bytes; this route takes at most " +
+                                        std::to_string(route.max_request_body_bytes)));
+    return std::nullopt;
+  }
+  const auto header = [&r](std::string_view name) -> std::optional<std::string> {
+    const auto value = r.request.header(name);
+    return value ? std::optional<std::string>{std::string{*value}} : std::nullopt;
+  };
+  auto planned = s.door.plan(r.match.route, r.query, header, r.request.body, {r.trace, r.hop_lines});
+  if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
+    x.respond(http::response::error(error->status, error->code, error->message));
+    return std::nullopt;
+  }
+  return std::move(std::get<fanout::fan_out_plan>(planned));
+}
+
+coro::detached gather_and_answer(route_serving s, filters::exchange x, fanout::fan_out_plan plan) {
+  std::optional<fanout::aggregate> result;
+  std::exception_ptr failed;
+  try {
+    result = co_await s.door.gather(std::move(plan), *x.loop(), x.stop_source().get_token());
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) co_return answer_internal_error(s, x, failed);
+  answer(s, x, *result);
+}
+
+coro::detached gather_on_pool_and_answer(route_serving s, filters::exchange x, fanout::fan_out_plan plan) {
+  std::optional<fanout::aggregate> result =
+      co_await s.door.gather_one_by_one(std::move(plan), x.loop()->events(), x.stop_source().get_token());
+  if (!result) {
+    http::response busy =
+        http::response::error(503, "overloaded", "every sync-baseline thread is busy and the queue is full");
+    co_return x.respond(std::move(busy.with_header("Retry-After", "1")));
+  }
+  answer(s, x, *result);
+}
+
+std::string frame(const std::string &json, bool sse, const char *event) {
+  if (!sse) return json + "\n";
+  return std::string{"event: "} + event + "\ndata: " + json + "\n\n";
+}
+
+/// The stream: the head at once, a chunk per result as it arrives, then the summary.
+coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_out_plan plan, bool sse) {
+  http::response head{.status = 200, .content_type = sse ? "text/event-stream" : "application/x-ndjson"};
+  if (sse) head.with_header("Cache-Control", "no-cache");
+  x.begin_stream(std::move(head));
+  filters::exchange *const out = &x;
+  const fanout::arrival_listener on_arrival = [out, sse](std::size_t index, const fanout::upstream_result &result) {
+    out->stream_chunk(frame(fanout::render_arrival(index, result), sse, "upstream"));
+  };
+  const fanout::aggregate whole =
+      co_await s.door.gather(std::move(plan), *x.loop(), x.stop_source().get_token(), &on_arrival);
+  account(s.stats, x.request(), whole);
+  x.stream_chunk(frame(fanout::render_summary(whole), sse, "summary"));
+  x.end_stream();
+}
+
+}  // namespace
+
+void gather_endpoint::serve(filters::exchange x) const {
+  if (auto plan = plan_of(serving_, x)) gather_and_answer(serving_, std::move(x), std::move(*plan));
+}
+
+void sync_endpoint::serve(filters::exchange x) const {
+  if (auto plan = plan_of(serving_, x)) gather_on_pool_and_answer(serving_, std::move(x), std::move(*plan));
+}
+
+void stream_endpoint::serve(filters::exchange x) const {
+  const bool sse =
+      x.request().request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
+  if (auto plan = plan_of(serving_, x)) stream_and_end(serving_, std::move(x), std::move(*plan), sse);
+}
+
+void stream_head_endpoint::serve(filters::exchange x) const {
+  x.respond(http::response{.status = 200, .content_type = "application/x-ndjson"});
+}
+
+}  // namespace agg::endpoints

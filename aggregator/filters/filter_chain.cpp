@@ -1,0 +1,47 @@
+#include "aggregator/filters/filter_chain.hpp"
+
+#include <ranges>
+
+namespace agg::filters {
+
+std::optional<http::response> request_filter::on_request(exchange &) const { return std::nullopt; }
+void request_filter::on_response(request_context &, http::response &) const {}
+void request_filter::on_complete(const request_context &, int, std::size_t) const {}
+
+void filter_chain::serve(exchange x) const {
+  for (const auto &filter : filters_)
+    if (auto early = filter->on_request(x)) return x.respond(std::move(*early));
+  x.request().match.answer->serve(std::move(x));
+}
+
+void filter_chain::refuse(exchange x, const http::refusal &why) const {
+  x.respond(http::response::error(why.status, why.code, why.message));
+}
+
+void filter_chain::encode(request_context &request, http::response &answer) const {
+  for (const auto &filter : std::views::reverse(filters_)) filter->on_response(request, answer);
+}
+
+void filter_chain::complete(const request_context &request, int status, std::size_t bytes) const {
+  for (const auto &filter : filters_) filter->on_complete(request, status, bytes);
+}
+
+void exchange::respond(http::response answer) {
+  chain_->encode(request_, answer);
+  // Complete before the bytes leave: a client that has its answer finds it in /metrics.
+  chain_->complete(request_, answer.status, to_->open() ? answer.body.size() : 0);
+  to_->send(request_, answer);
+}
+
+void exchange::begin_stream(http::response head) {
+  chain_->encode(request_, head);
+  streamed_status_ = head.status;
+  to_->send_head(request_, head);
+}
+
+void exchange::end_stream() {
+  chain_->complete(request_, streamed_status_, 0);
+  to_->send_end(request_);
+}
+
+}  // namespace agg::filters

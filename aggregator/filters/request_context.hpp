@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregator/config/route_table.hpp"
+#include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/http/request.hpp"
+#include "aggregator/http/trace_context.hpp"
+#include "aggregator/runtime/admission.hpp"
+
+namespace agg::filters {
+
+class endpoint;
+
+/// What a request's path names on its listener (the routing filter's finding): the endpoint that
+/// answers it, and what the other filters decide by.
+struct endpoint_match {
+  const endpoint *answer = nullptr;  ///< who answers; set for every request that passed routing
+  std::string_view methods;          ///< what the endpoint takes, as `Allow` lists them (a literal)
+  bool open = false;                 ///< served without credentials (probes, the page's files)
+  bool calls_upstreams = false;      ///< its answer makes upstream calls (a route, a new job)
+  bool aggregates = false;           ///< it runs an aggregation while the client waits (a route's endpoints)
+  config::route_ptr route;           ///< the route it serves, if any
+  config::endpoint_kind kind = config::endpoint_kind::aggregate;
+};
+
+/// One request, from its first byte to the last byte of its answer: what it asked, what the filters
+/// found and decided, and what its answer, the metrics and the access log say of it. Handed along
+/// explicitly (filters, endpoint, the way back); nothing about a request lives anywhere else.
+struct request_context {
+  http::request request;
+  std::chrono::steady_clock::time_point started;  ///< its first byte
+  std::string request_id;
+  std::optional<http::trace_context> trace;  ///< its W3C trace: the caller's, or one it started
+  std::vector<std::string> hop_lines;        ///< the Via and hop count its upstream calls carry
+  std::string path;                          ///< the target's path, percent-decoded
+  fanout::query_params query;                ///< the target's query parameters, percent-decoded
+  endpoint_match match;
+  std::optional<runtime::admission::ticket> admitted;  ///< its place among the aggregations in flight
+  std::string route = "-";                             ///< the route's name, "-" for other endpoints
+  std::size_t upstream_calls = 0;
+  std::size_t upstream_failures = 0;
+  std::string timing_entries;  ///< Server-Timing entries after `total`, e.g. per upstream
+
+  [[nodiscard]] bool head_only() const noexcept { return request.method == "HEAD"; }
+  /// The path the log names: the decoded one, or the target as sent when it could not be read.
+  [[nodiscard]] const std::string &logged_path() const noexcept { return path.empty() ? request.target : path; }
+};
+
+}  // namespace agg::filters

@@ -1,0 +1,35 @@
+#include "aggregator/filters/routing_filter.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <cassert>
+
+#include "aggregator/config/url_template.hpp"
+
+namespace agg::filters {
+
+namespace {
+
+/// `target` with every byte that may not stand in a URI percent-encoded (spaces aside, which the
+/// reader never lets through): clients send `[`, `|`, `{` or UTF-8 raw in queries, and browsers
+/// encode them; after this Boost.URL reads both alike.
+std::string encoded_target(std::string_view target) {
+  return config::percent_encode_except(target, "-._~!$&'()*+,;=:@/?%");
+}
+
+}  // namespace
+
+std::optional<http::response> routing_filter::on_request(exchange &x) const {
+  request_context &r = x.request();
+  const std::string target_text = encoded_target(r.request.target);
+  const auto target = boost::urls::parse_origin_form(target_text);
+  if (!target) return http::response::error(400, "bad_target", "the request target is not a valid path and query");
+  r.path = target->path();
+  for (const auto &param : target->params()) r.query.emplace(param.key, param.value);
+  r.match = table_.resolve(r);
+  assert(r.match.answer != nullptr);
+  if (r.match.route) r.route = r.match.route->name;  // the metrics and the log name it from here on
+  return std::nullopt;
+}
+
+}  // namespace agg::filters

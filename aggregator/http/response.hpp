@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "aggregator/http/request.hpp"
+
+namespace agg::http {
+
+/// An answer as an endpoint or a filter gives it, before framing: the connection adds the status
+/// line, the length (or chunked framing) and its own fate; filters add what every answer carries
+/// (X-Request-Id, Server-Timing, `elapsed` in a JSON body) on the way out.
+struct response {
+  int status = 200;
+  std::string body;  ///< a JSON object unless `content_type` says otherwise
+  std::vector<header_field> headers;
+  std::string_view content_type = "application/json";  ///< a literal
+
+  /// A JSON reply: `object_text` is a serialized JSON object.
+  static response json(int status, std::string object_text) { return response{status, std::move(object_text)}; }
+  /// The error document every 4xx/5xx carries: {"error": {"code", "message"}}.
+  static response error(int status, std::string_view code, std::string_view message);
+  response &with_header(std::string name, std::string value) {
+    headers.push_back({std::move(name), std::move(value)});
+    return *this;
+  }
+  /// True for a JSON object body (what gains `elapsed`).
+  [[nodiscard]] bool json_body() const noexcept { return content_type == "application/json" && !body.empty(); }
+};
+
+}  // namespace agg::http

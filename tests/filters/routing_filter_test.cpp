@@ -1,0 +1,38 @@
+#include "aggregator/filters/routing_filter.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/recording_responder.hpp"
+#include "tests/support/routes.hpp"
+
+using namespace agg;
+
+TEST_CASE("routing reads the target into path and query and names the endpoint; the route names the request") {
+  const testing::fixed_answer endpoint{200};
+  const auto config = testing::demo_config("http://127.0.0.1:9/api/?task_id={i}");
+  const testing::one_endpoint table{endpoint, {.route = config.routes.at(0)}};
+  const filters::routing_filter routing{table};
+  const auto chain = testing::chain_of(std::make_unique<filters::routing_filter>(table));
+  auto x = testing::exchange_for(chain, std::make_shared<testing::recording_responder>(),
+                                 testing::request_for("GET", "/api/de%6Do?num=3&q=a%20b&q=c&who=[x]"));
+  REQUIRE_FALSE(routing.on_request(x));
+  const auto &r = x.request();
+  CHECK(r.path == "/api/demo");
+  CHECK(r.query.count("q") == 2);
+  CHECK(r.query.find("q")->second == "a b");
+  CHECK(r.query.find("who")->second == "[x]");  // sent raw, read like the encoded form
+  CHECK(r.match.answer == &endpoint);
+  CHECK(r.route == config.routes.at(0)->name);
+}
+
+TEST_CASE("a target that is no path and query is 400 bad_target, before anything else looks at it") {
+  const testing::fixed_answer endpoint{200};
+  const testing::one_endpoint table{endpoint, {}};
+  const auto chain = testing::chain_of(std::make_unique<filters::routing_filter>(table));
+  const auto to = std::make_shared<testing::recording_responder>();
+  chain.serve(testing::exchange_for(chain, to, testing::request_for("GET", "/health?x=%zz")));
+  REQUIRE(to->answers.size() == 1);
+  CHECK(to->answers[0].status == 400);
+  CHECK(to->answers[0].body.find("bad_target") != std::string::npos);
+  CHECK(endpoint.served == 0);
+}
