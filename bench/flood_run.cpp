@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "aggregator/io/unique_fd.hpp"
+#include "tests/support/response_reader.hpp"
 
 namespace agg::bench {
 
@@ -43,7 +44,7 @@ struct flood_connection {
   bool connected = false;
   std::size_t sent = 0;     // drip: bytes of the head dripped so far
   std::size_t pending = 0;  // pipelined: answers still to read
-  std::string tail;         // pipelined: the end of what was read, where a status line may be cut
+  std::string unread;       // pipelined: what was read of an answer not whole yet
 };
 
 /// `count` copies of a request for `target` on a kept-alive connection.
@@ -60,17 +61,19 @@ void send_some(int fd, const std::string &bytes) {
   [[maybe_unused]] const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/// Status lines in `bytes` read after `tail` (the last bytes of the previous read).
-std::size_t answers_in(std::string &tail, const char *bytes, std::size_t size) {
-  static constexpr std::string_view status = "HTTP/1.1 ";
-  std::string text = tail;
-  text.append(bytes, size);
+/// The whole responses in `unread` (what was read and not yet counted) with `bytes` appended
+/// (Boost.Beast's parser); what is left of a response cut by this read stays in `unread`.
+std::size_t answers_in(std::string &unread, const char *bytes, std::size_t size) {
+  unread.append(bytes, size);
   std::size_t count = 0;
-  for (std::size_t at = text.find(status); at != std::string::npos; at = text.find(status, at + 1)) ++count;
-  // Keep what could be the start of a status line cut by this read; it was not counted.
-  const std::size_t keep = std::min(text.size(), status.size() - 1);
-  tail = text.substr(text.size() - keep);
-  if (tail.find(status) != std::string::npos) tail.clear();
+  std::size_t used = 0;
+  for (;;) {
+    const std::size_t took = testing::read_response_at(std::string_view{unread}.substr(used)).used;
+    if (took == 0) break;
+    used += took;
+    ++count;
+  }
+  unread.erase(0, used);
   return count;
 }
 
@@ -147,7 +150,7 @@ void flood::run() {
       if (!gone && (got & EPOLLIN) != 0) {
         const ssize_t read = ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT);
         if (c.does == role::pipelined && read > 0) {
-          const std::size_t answered = answers_in(c.tail, buffer, static_cast<std::size_t>(read));
+          const std::size_t answered = answers_in(c.unread, buffer, static_cast<std::size_t>(read));
           answers_.fetch_add(answered, std::memory_order_relaxed);
           c.pending -= std::min(c.pending, answered);
           if (c.pending == 0) {

@@ -11,7 +11,7 @@
 
 namespace upstream {
 
-/// A request's query parameters, percent-decoded, the last of a repeated name winning.
+/// A request's query parameters, percent-decoded (`+` as a space); the first of a repeated name counts.
 using query_params = std::map<std::string, std::string, std::less<>>;
 
 /// What the upstream does instead of (or with) its answer: the fault injection of `fault=`.

@@ -130,7 +130,7 @@ TEST_CASE("HEAD gets the head a GET would get, without its body, and the connect
   const auto reply = agg::testing::raw_until_close(service.port(),
                                                    "HEAD /api/demo?num=1 HTTP/1.1\r\nHost: x\r\n\r\n"
                                                    "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  CHECK(statuses_in(reply.bytes) == std::vector<int>{200, 200});
+  CHECK(statuses_in(reply.bytes, {0}) == std::vector<int>{200, 200});
   const auto first_body = reply.bytes.find("\r\n\r\n") + 4;
   CHECK(reply.bytes.compare(first_body, 9, "HTTP/1.1 ") == 0);  // no body after the HEAD's head
   CHECK(reply.bytes.find("Content-Length: 0") == std::string::npos);

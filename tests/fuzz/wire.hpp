@@ -9,9 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
@@ -25,6 +22,7 @@
 
 #include "aggregator/io/unique_fd.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
+#include "tests/support/response_reader.hpp"
 
 namespace agg::fuzz {
 
@@ -113,34 +111,23 @@ inline void check_still_serving(std::uint16_t port) {
 /// Aborts unless `reply` is HTTP/1.1 responses one after another (the last may be cut off by
 /// the read's end) whose JSON bodies parse: what every answer of the service must be.
 inline void check_responses(const std::string &reply) {
-  namespace http = boost::beast::http;
   std::string_view rest = reply;
   while (!rest.empty()) {
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 << 20);
-    parser.eager(true);
-    boost::beast::error_code ec;
-    std::size_t used = 0;
-    while (!parser.is_done()) {
-      const std::size_t n = parser.put(boost::asio::buffer(rest.data() + used, rest.size() - used), ec);
-      used += n;
-      if (ec == http::error::need_more && used < rest.size()) continue;
-      if (ec == http::error::need_more) return;  // cut off by the end of the read: nothing to judge
-      if (ec)
-        std::fprintf(stderr, "not an HTTP response (%s): %.*s\n", ec.message().c_str(),
-                     static_cast<int>(std::min<std::size_t>(rest.size(), 400)), rest.data());
-      AGG_FUZZ_CHECK(!ec);
-      if (n == 0) return;
-    }
-    const auto &response = parser.get();
+    const testing::response_read read = testing::read_response_at(rest);
+    if (read.error)
+      std::fprintf(stderr, "not an HTTP response (%s): %.*s\n", read.error.message().c_str(),
+                   static_cast<int>(std::min<std::size_t>(rest.size(), 400)), rest.data());
+    AGG_FUZZ_CHECK(!read.error);
+    if (read.used == 0) return;  // cut off by the end of the read: nothing to judge
+    const auto &response = read.message;
     AGG_FUZZ_CHECK(response.version() == 11);
-    if (response[http::field::content_type] == "application/json") {
+    if (response[boost::beast::http::field::content_type] == "application/json") {
       boost::system::error_code json_error;
       boost::json::parse(response.body(), json_error);
       if (json_error) std::fprintf(stderr, "a JSON answer that is not JSON: %s\n", response.body().c_str());
       AGG_FUZZ_CHECK(!json_error);
     }
-    rest.remove_prefix(used);
+    rest.remove_prefix(read.used);
   }
 }
 

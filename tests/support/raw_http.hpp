@@ -6,13 +6,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <cctype>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "tests/support/response_reader.hpp"
 
 namespace agg::testing {
 
@@ -60,18 +63,14 @@ class raw_connection {
     reply.closed_by_server = n == 0 || (n < 0 && errno == ECONNRESET);
     return reply;
   }
-  /// The first response: its head and its Content-Length body.
+  /// The bytes of the first response (an interim 1xx counts), as they came.
   std::string read_response() const {
     std::string reply;
     char buffer[4096];
     ssize_t n = 0;
     while ((n = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
       reply.append(buffer, static_cast<std::size_t>(n));
-      const auto head_end = reply.find("\r\n\r\n");
-      if (head_end == std::string::npos) continue;
-      const auto length_at = reply.find("Content-Length: ");
-      const std::size_t length = length_at < head_end ? std::strtoul(reply.c_str() + length_at + 16, nullptr, 10) : 0;
-      if (reply.size() >= head_end + 4 + length) break;
+      if (read_response_at(reply).used != 0) break;
     }
     return reply;
   }
@@ -94,17 +93,18 @@ inline raw_reply raw_until_close(std::uint16_t port, const std::string &request)
   return c.connected() && c.send(request) ? c.read_until_close() : raw_reply{};
 }
 
-/// The status codes of the HTTP responses in `bytes`, in order (a body may run straight into the
-/// next status line when responses are pipelined).
-inline std::vector<int> statuses_in(const std::string &bytes) {
+/// The status codes of the HTTP responses in `bytes`, in order (pipelined answers one after another;
+/// the last one's head is enough). `heads`: the places of the answers to HEAD requests, which have
+/// no body (one that comes last needs no mention).
+inline std::vector<int> statuses_in(std::string_view bytes, std::initializer_list<std::size_t> heads = {}) {
   std::vector<int> statuses;
-  for (std::size_t at = bytes.find("HTTP/1.1 "); at != std::string::npos; at = bytes.find("HTTP/1.1 ", at + 1)) {
-    const std::string code = bytes.substr(at + 9, 3);
-    if (code.size() == 3 && std::isdigit(static_cast<unsigned char>(code[0])) &&
-        std::isdigit(static_cast<unsigned char>(code[1])) && std::isdigit(static_cast<unsigned char>(code[2])))
-      statuses.push_back(std::stoi(code));
+  for (;;) {
+    const bool to_head = std::find(heads.begin(), heads.end(), statuses.size()) != heads.end();
+    const response_read read = read_response_at(bytes, to_head);
+    if (read.head_done) statuses.push_back(read.message.result_int());
+    if (read.used == 0) return statuses;
+    bytes.remove_prefix(read.used);
   }
-  return statuses;
 }
 
 }  // namespace agg::testing
