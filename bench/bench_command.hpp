@@ -5,9 +5,14 @@
 
 #include <sys/types.h>
 
+#include <CLI/CLI.hpp>
+
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bench/bench_services.hpp"
 #include "bench/html_report.hpp"
@@ -50,5 +55,19 @@ html_report report_of(const common_options &o, std::string title);
 void start(target &t, const common_options &o, std::size_t max_connections, std::size_t max_aggregations);
 /// Writes `text` to `file` (nothing when it is empty) and says so.
 void save(const std::string &file, const std::string &text, const char *what);
+/// The numbers of a comma-separated list ("1,10,100").
+std::vector<std::size_t> numbers(const std::string &list);
+
+/// One aggregator-bench command: its CLI11 subcommand, the upstream delay it starts the bundled
+/// upstream with (each command has a default of its own), and what runs it once the line is parsed.
+struct subcommand {
+  CLI::App *app = nullptr;
+  std::shared_ptr<long long> delay_ms;
+  std::function<int(const common_options &)> run;
+};
+/// Adds command `name` to `app` with the options every command takes (into `o`; --delay-ms into the
+/// subcommand's own, `delay_ms` by default). The caller adds its options and sets `run`.
+subcommand add_subcommand(CLI::App &app, common_options &o, const char *name, const char *description,
+                          long long delay_ms);
 
 }  // namespace agg::bench

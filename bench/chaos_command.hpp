@@ -11,5 +11,7 @@ namespace agg::bench {
 /// fault injects, and then that nothing stays in flight and no descriptor stays open. 0 when all
 /// holds.
 int chaos_command(const common_options &o, std::size_t clients, double duration_s);
+/// Registers it (its --clients and --duration).
+subcommand add_chaos(CLI::App &app, common_options &o);
 
 }  // namespace agg::bench

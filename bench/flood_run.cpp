@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -103,97 +104,124 @@ void flood::storm() {
   }
 }
 
-void flood::run() {
-  const sockaddr_in addr = address_of(settings_.host, settings_.port);
-  const io::unique_fd events = io::unique_fd::checked(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
-  const std::string slow_burst = requests(settings_.slow_target, settings_.slow_requests);
-  const std::string pipeline_burst = requests("/health", settings_.pipeline_depth);
-  std::vector<flood_connection> connections(size());
-  const auto role_of = [&](std::size_t i) {
+/// The connections a flood keeps open, on one epoll set: each reopened when the server closes it.
+class flood::connection_set {
+ public:
+  connection_set(flood &owner, const flood_settings &settings)
+      : owner_(owner),
+        settings_(settings),
+        addr_(address_of(settings.host, settings.port)),
+        events_(io::unique_fd::checked(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
+        slow_burst_(requests(settings.slow_target, settings.slow_requests)),
+        pipeline_burst_(requests("/health", settings.pipeline_depth)),
+        connections_(owner.size()) {
+    for (std::size_t i = 0; i < connections_.size(); ++i) open_one(i);
+  }
+
+  /// One round: what the sockets say, the drip's next bytes, and new connections for failed ones.
+  void round() {
+    const int n = ::epoll_wait(events_.get(), ready_.data(), static_cast<int>(ready_.size()), 50);
+    for (int k = 0; k < n; ++k) {
+      const epoll_event &event = ready_[static_cast<std::size_t>(k)];
+      on_ready(event.data.u64, event.events);
+    }
+    if (clock::now() >= next_drip_) {
+      next_drip_ += settings_.drip_interval;
+      for (auto &c : connections_) {
+        if (c.does != role::drip || !c.connected) continue;
+        const char byte = c.sent < dripped_head.size() ? dripped_head[c.sent] : 'x';
+        if (::send(c.fd.get(), &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) ++c.sent;
+      }
+    }
+    for (std::size_t i = 0; i < connections_.size(); ++i)
+      if (connections_[i].fd.get() < 0) open_one(i);  // retry what could not be opened
+  }
+
+ private:
+  [[nodiscard]] role role_of(std::size_t i) const noexcept {
     if (i < settings_.idle) return role::idle;
     if (i < settings_.idle + settings_.drip) return role::drip;
     if (i < settings_.idle + settings_.drip + settings_.slow) return role::slow;
     return role::pipelined;
-  };
-  const auto watch = [&](std::size_t i, std::uint32_t what, int op) {
+  }
+
+  void watch(std::size_t i, std::uint32_t what, int op) {
     epoll_event ev{};
     ev.events = what;
     ev.data.u64 = i;
-    ::epoll_ctl(events.get(), op, connections[i].fd.get(), &ev);
-  };
-  const auto open_one = [&](std::size_t i) {
-    flood_connection &c = connections[i];
+    ::epoll_ctl(events_.get(), op, connections_[i].fd.get(), &ev);
+  }
+
+  void open_one(std::size_t i) {
+    flood_connection &c = connections_[i];
     c = flood_connection{io::unique_fd{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)}, role_of(i)};
     if (c.fd.get() < 0) return;
     if (c.does == role::slow) {  // a small window: the server's answers back up at once
       const int small = 4096;
       ::setsockopt(c.fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     }
-    if (::connect(c.fd.get(), reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+    if (::connect(c.fd.get(), reinterpret_cast<const sockaddr *>(&addr_), sizeof addr_) != 0 && errno != EINPROGRESS) {
       c.fd = io::unique_fd{};
       return;
     }
     watch(i, EPOLLOUT | EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
-  };
-  for (std::size_t i = 0; i < connections.size(); ++i) open_one(i);
-
-  std::vector<epoll_event> ready(1024);
-  char buffer[65536];
-  auto next_drip = clock::now() + settings_.drip_interval;
-  while (running_.load()) {
-    const int n = ::epoll_wait(events.get(), ready.data(), static_cast<int>(ready.size()), 50);
-    for (int k = 0; k < n; ++k) {
-      const std::size_t i = ready[static_cast<std::size_t>(k)].data.u64;
-      flood_connection &c = connections[i];
-      const std::uint32_t got = ready[static_cast<std::size_t>(k)].events;
-      bool gone = (got & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
-      if (!gone && (got & EPOLLIN) != 0) {
-        const ssize_t read = ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT);
-        if (c.does == role::pipelined && read > 0) {
-          const std::size_t answered = answers_in(c.unread, buffer, static_cast<std::size_t>(read));
-          answers_.fetch_add(answered, std::memory_order_relaxed);
-          c.pending -= std::min(c.pending, answered);
-          if (c.pending == 0) {
-            c.pending = settings_.pipeline_depth;
-            send_some(c.fd.get(), pipeline_burst);
-          }
-        } else {
-          gone = true;  // an answer to an idle or dripping connection means it is being closed
-        }
-      }
-      if (gone) {
-        // The server closed it: open another in its place.
-        if (c.connected) {
-          open_.fetch_sub(1, std::memory_order_relaxed);
-          closed_.fetch_add(1, std::memory_order_relaxed);
-        }
-        c.fd = io::unique_fd{};
-        open_one(i);
-        continue;
-      }
-      if ((got & EPOLLOUT) != 0 && !c.connected) {
-        c.connected = true;
-        open_.fetch_add(1, std::memory_order_relaxed);
-        // A slow reader sends its requests once and reads nothing: it hears only of the close.
-        if (c.does == role::slow) send_some(c.fd.get(), slow_burst);
-        if (c.does == role::pipelined) {
-          c.pending = settings_.pipeline_depth;
-          send_some(c.fd.get(), pipeline_burst);
-        }
-        watch(i, c.does == role::slow ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
-      }
-    }
-    if (clock::now() >= next_drip) {
-      next_drip += settings_.drip_interval;
-      for (auto &c : connections) {
-        if (c.does != role::drip || !c.connected) continue;
-        const char byte = c.sent < dripped_head.size() ? dripped_head[c.sent] : 'x';
-        if (::send(c.fd.get(), &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) ++c.sent;
-      }
-    }
-    for (std::size_t i = 0; i < connections.size(); ++i)
-      if (connections[i].fd.get() < 0) open_one(i);  // retry what could not be opened
   }
+
+  void on_ready(std::size_t i, std::uint32_t got) {
+    flood_connection &c = connections_[i];
+    bool gone = (got & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    if (!gone && (got & EPOLLIN) != 0) gone = !read_from(c);
+    if (gone) {
+      // The server closed it: open another in its place.
+      if (c.connected) {
+        owner_.open_.fetch_sub(1, std::memory_order_relaxed);
+        owner_.closed_.fetch_add(1, std::memory_order_relaxed);
+      }
+      c.fd = io::unique_fd{};
+      return open_one(i);
+    }
+    if ((got & EPOLLOUT) == 0 || c.connected) return;
+    c.connected = true;
+    owner_.open_.fetch_add(1, std::memory_order_relaxed);
+    // A slow reader sends its requests once and reads nothing: it hears only of the close.
+    if (c.does == role::slow) send_some(c.fd.get(), slow_burst_);
+    if (c.does == role::pipelined) {
+      c.pending = settings_.pipeline_depth;
+      send_some(c.fd.get(), pipeline_burst_);
+    }
+    watch(i, c.does == role::slow ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
+  }
+
+  /// Reads what the server sent; false when that means the connection is being closed (an answer to
+  /// an idle or dripping connection is its refusal).
+  bool read_from(flood_connection &c) {
+    const ssize_t read = ::recv(c.fd.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (c.does != role::pipelined || read <= 0) return false;
+    const std::size_t answered = answers_in(c.unread, buffer_.data(), static_cast<std::size_t>(read));
+    owner_.answers_.fetch_add(answered, std::memory_order_relaxed);
+    c.pending -= std::min(c.pending, answered);
+    if (c.pending == 0) {
+      c.pending = settings_.pipeline_depth;
+      send_some(c.fd.get(), pipeline_burst_);
+    }
+    return true;
+  }
+
+  flood &owner_;
+  const flood_settings &settings_;
+  const sockaddr_in addr_;
+  const io::unique_fd events_;
+  const std::string slow_burst_;
+  const std::string pipeline_burst_;
+  std::vector<flood_connection> connections_;
+  std::vector<epoll_event> ready_ = std::vector<epoll_event>(1024);
+  std::array<char, 65536> buffer_{};
+  clock::time_point next_drip_ = clock::now() + settings_.drip_interval;
+};
+
+void flood::run() {
+  connection_set connections{*this, settings_};
+  while (running_.load()) connections.round();
 }
 
 double probe_result::percentile(double p) const {

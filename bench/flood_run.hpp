@@ -50,6 +50,7 @@ class flood {
   }
 
  private:
+  class connection_set;
   void run();
   void storm();
 

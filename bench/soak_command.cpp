@@ -115,4 +115,26 @@ int soak_command(const common_options &o, std::size_t clients, std::size_t num, 
   return flat ? 0 : 1;
 }
 
+subcommand add_soak(CLI::App &app, common_options &o) {
+  auto command =
+      add_subcommand(app, o, "soak", "moderate load for a long time, sampling RSS, descriptors and threads", 50);
+  struct options {
+    std::size_t clients = 50;
+    std::size_t num = 10;
+    double duration = 600, sample = 10, warmup = 60;
+  };
+  auto given = std::make_shared<options>();
+  CLI::App *sub = command.app;
+  sub->add_option("--clients", given->clients, "concurrent clients")->capture_default_str();
+  sub->add_option("--num", given->num, "upstream calls per aggregation")->capture_default_str();
+  sub->add_option("--duration", given->duration, "seconds")->capture_default_str();
+  sub->add_option("--sample", given->sample, "seconds between samples")->capture_default_str();
+  sub->add_option("--warmup", given->warmup, "seconds left out of the RSS slope")->capture_default_str();
+  sub->add_option("--svg", o.svg_file, "write the RSS/descriptors/threads chart (SVG)");
+  command.run = [given](const common_options &common) {
+    return soak_command(common, given->clients, given->num, given->duration, given->sample, given->warmup);
+  };
+  return command;
+}
+
 }  // namespace agg::bench

@@ -11,5 +11,7 @@ namespace agg::bench {
 /// `warmup_s` is at most 1 MB/min.
 int soak_command(const common_options &o, std::size_t clients, std::size_t num, double duration_s, double sample_s,
                  double warmup_s);
+/// Registers it (its --clients, --num, --duration, --sample, --warmup and --svg).
+subcommand add_soak(CLI::App &app, common_options &o);
 
 }  // namespace agg::bench
