@@ -132,8 +132,8 @@ int chaos_command(const common_options &o, std::size_t clients, double duration_
 
   std::printf("chaos: %zu clients for %.0f s against /chaos (%zu upstream calls per aggregation)\n", clients,
               duration_s, faults.size());
-  std::printf("%zu responses (%.1f/s), %zu not 200, %zu malformed, %zu calls of an unexpected kind\n",
-              tally.responses, result.throughput(), tally.not_200, tally.malformed, tally.unexpected);
+  std::printf("%zu responses (%.1f/s), %zu not 200, %zu malformed, %zu calls of an unexpected kind\n", tally.responses,
+              result.throughput(), tally.not_200, tally.malformed, tally.unexpected);
   for (const auto &[kind, count] : result.errors) std::printf("  not 200: %s %zu\n", kind.c_str(), count);
   std::printf("%-34s %-22s %s\n", "upstream (injected)", "expected", "error kinds seen");
   auto report = report_of(o, "Faults under load: " + std::to_string(clients) + " clients");

@@ -23,6 +23,7 @@ TEST_CASE("the page's files are served with their types, a strict policy and no 
   auto http = service.http();
   for (const auto &[path, type] :
        {std::pair{"/ui", "text/html; charset=utf-8"}, std::pair{"/ui/waterfall.js", "text/javascript; charset=utf-8"},
+        std::pair{"/ui/waterfall_draw.js", "text/javascript; charset=utf-8"},
         std::pair{"/ui/waterfall.css", "text/css; charset=utf-8"}}) {
     INFO(path);
     const auto r = http.Get(path);
