@@ -31,7 +31,6 @@ class text_template {
   /// The text with every slot replaced by `value_of(slot)`, as it is (callers encode).
   [[nodiscard]] std::string expand(const std::function<std::string(const template_slot &)> &value_of) const;
   [[nodiscard]] const std::string &text() const noexcept { return text_; }
-  [[nodiscard]] const std::vector<piece> &pieces() const noexcept { return pieces_; }
   [[nodiscard]] std::vector<template_slot> slots() const;
   /// The slot, when the whole text is exactly one slot (a body value that keeps its JSON type).
   [[nodiscard]] const template_slot *whole_slot() const noexcept;

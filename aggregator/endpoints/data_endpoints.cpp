@@ -28,9 +28,9 @@ data_endpoints::data_endpoints(route_serving routes, job_serving jobs, const cli
       index_(jobs.routes),
       job_create_(jobs),
       job_(jobs.store),
-      gather_(routes),
-      sync_(routes),
-      stream_(routes),
+      gather_(routes, route_endpoint::way::gather),
+      one_by_one_(routes, route_endpoint::way::one_by_one),
+      stream_(routes, route_endpoint::way::stream),
       not_found_(not_found_message) {}
 
 filters::endpoint_match data_endpoints::resolve(const filters::request_context &request) const {
@@ -56,7 +56,7 @@ filters::endpoint_match data_endpoints::resolve(const filters::request_context &
              .kind = target->kind};
     switch (target->kind) {
       case config::endpoint_kind::aggregate: match.answer = &gather_; break;
-      case config::endpoint_kind::sync_baseline: match.answer = &sync_; break;
+      case config::endpoint_kind::sync_baseline: match.answer = &one_by_one_; break;
       case config::endpoint_kind::stream:
         match.answer = method == "HEAD" ? static_cast<const filters::endpoint *>(&stream_head_) : &stream_;
         match.aggregates = method != "HEAD";  // the head a GET would get: nothing runs

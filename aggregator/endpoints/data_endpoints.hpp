@@ -28,9 +28,9 @@ class data_endpoints final : public filters::endpoint_table {
   ui_endpoint ui_;
   job_create_endpoint job_create_;
   job_endpoint job_;
-  gather_endpoint gather_;
-  sync_endpoint sync_;
-  stream_endpoint stream_;
+  route_endpoint gather_;
+  route_endpoint one_by_one_;
+  route_endpoint stream_;
   stream_head_endpoint stream_head_;
   not_found_endpoint not_found_;
   method_not_allowed_endpoint method_not_allowed_;

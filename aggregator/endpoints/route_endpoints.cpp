@@ -148,18 +148,19 @@ coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_
 
 }  // namespace
 
-void gather_endpoint::serve(filters::exchange x) const {
-  if (auto plan = plan_of(serving_, x)) gather_and_answer(serving_, std::move(x), std::move(*plan));
-}
-
-void sync_endpoint::serve(filters::exchange x) const {
-  if (auto plan = plan_of(serving_, x)) gather_on_pool_and_answer(serving_, std::move(x), std::move(*plan));
-}
-
-void stream_endpoint::serve(filters::exchange x) const {
-  const bool sse =
-      x.request().request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
-  if (auto plan = plan_of(serving_, x)) stream_and_end(serving_, std::move(x), std::move(*plan), sse);
+void route_endpoint::serve(filters::exchange x) const {
+  auto plan = plan_of(serving_, x);
+  if (!plan) return;
+  switch (way_) {
+    case way::gather: gather_and_answer(serving_, std::move(x), std::move(*plan)); break;
+    case way::one_by_one: gather_on_pool_and_answer(serving_, std::move(x), std::move(*plan)); break;
+    case way::stream: {
+      const bool sse =
+          x.request().request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
+      stream_and_end(serving_, std::move(x), std::move(*plan), sse);
+      break;
+    }
+  }
 }
 
 void stream_head_endpoint::serve(filters::exchange x) const {

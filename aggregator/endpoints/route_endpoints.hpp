@@ -15,37 +15,21 @@ struct route_serving {
   const runtime::service_log &log;
 };
 
-/// A route's async endpoint: every call at once on the request's loop; answers with the document
-/// when the last call has ended (status by the route's policy).
-class gather_endpoint final : public filters::endpoint {
+/// One of a route's endpoints: it plans the request through the aggregation's door, runs it its
+/// way, and answers with what the other two would report.
+class route_endpoint final : public filters::endpoint {
  public:
-  explicit gather_endpoint(route_serving serving) noexcept : serving_(serving) {}
+  enum class way {
+    gather,      ///< async: every call at once on the request's loop; the document when the last has ended
+    one_by_one,  ///< the sync baseline: one call after another on the blocking pool (503 when it is full)
+    stream,      ///< a chunk per call the moment it finishes (NDJSON, or SSE when asked), then a summary
+  };
+  route_endpoint(route_serving serving, way runs) noexcept : serving_(serving), way_(runs) {}
   void serve(filters::exchange x) const override;
 
  private:
   route_serving serving_;
-};
-
-/// A route's sync baseline: the same calls one after another on the blocking pool; the loop parks
-/// the connection meanwhile. 503 when every sync thread is busy and the queue is full.
-class sync_endpoint final : public filters::endpoint {
- public:
-  explicit sync_endpoint(route_serving serving) noexcept : serving_(serving) {}
-  void serve(filters::exchange x) const override;
-
- private:
-  route_serving serving_;
-};
-
-/// A route's stream: a chunk per call the moment it finishes (NDJSON, or Server-Sent Events when
-/// the client accepts text/event-stream), then a summary line.
-class stream_endpoint final : public filters::endpoint {
- public:
-  explicit stream_endpoint(route_serving serving) noexcept : serving_(serving) {}
-  void serve(filters::exchange x) const override;
-
- private:
-  route_serving serving_;
+  way way_;
 };
 
 /// HEAD on a route's stream: the head a GET would get, and nothing runs.

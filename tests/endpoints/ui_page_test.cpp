@@ -55,7 +55,7 @@ TEST_CASE("every file the page links is one the data plane serves") {
     CHECK((target == "data:," || agg::endpoints::ui_asset_at(target) != nullptr));
     ++links;
   }
-  CHECK(links == 3);  // the icon (none), the style sheet and the script
+  CHECK(links == 4);  // the icon (none), the style sheet and the two scripts
 }
 
 TEST_CASE("GET / describes each route for the page: paths, method, num, parameters and what waits for what") {
