@@ -1,7 +1,5 @@
 #include "aggregator/filters/filter_chain.hpp"
 
-#include <ranges>
-
 namespace agg::filters {
 
 std::optional<http::response> request_filter::on_request(exchange &) const { return std::nullopt; }
@@ -19,7 +17,7 @@ void filter_chain::refuse(exchange x, const http::refusal &why) const {
 }
 
 void filter_chain::encode(request_context &request, http::response &answer) const {
-  for (const auto &filter : std::views::reverse(filters_)) filter->on_response(request, answer);
+  for (auto filter = filters_.rbegin(); filter != filters_.rend(); ++filter) (*filter)->on_response(request, answer);
 }
 
 void filter_chain::complete(const request_context &request, int status, std::size_t bytes) const {
