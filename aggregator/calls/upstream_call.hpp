@@ -32,6 +32,9 @@ struct upstream_call {
   const std::vector<std::string> *return_headers = nullptr;
   /// What the aggregation's calls may receive together (max_response_bytes); none: no such bound.
   std::shared_ptr<byte_budget> budget;
+  /// `timeout` is shorter than its route's because the request asked for less (`timeout_ms`): a
+  /// timeout then says something about the client, not the origin.
+  bool timeout_by_client = false;
 
   /// Its origin, `scheme://host[:port]` as the URL spells it: the first origin_length characters,
   /// or (a call made by hand) the URL's own scheme and authority. Calls to one origin share a

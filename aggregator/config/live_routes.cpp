@@ -18,6 +18,16 @@ live_routes::refused no_route(std::string_view name) {
   return {live_routes::refused::reason::not_found, {{whole_route, "no route named " + std::string{name}}}};
 }
 
+/// What tells the file's text as last read or written from an edit made since (not a secret: a
+/// hash of the whole text, so any edit shows).
+std::size_t text_hash(std::string_view text) { return std::hash<std::string_view>{}(text); }
+
+/// The file's text now, hashed; 0 when it cannot be read (it was removed, say).
+std::size_t hash_of_file(const std::string &file) {
+  const auto text = read_config_text(file);
+  return text ? text_hash(*text) : 0;
+}
+
 /// A config document without its routes: what a reload compares to see whether anything else changed.
 json::value without_routes(json::value document) {
   if (auto *o = document.if_object()) o->erase("routes");
@@ -29,6 +39,7 @@ json::value without_routes(json::value document) {
 live_routes::live_routes(std::vector<route_ptr> routes, std::string file, json::value document)
     : file_(std::move(file)),
       document_(std::move(document)),
+      file_text_hash_(file_.empty() ? 0 : hash_of_file(file_)),
       current_(std::make_shared<const route_table>(std::move(routes))) {}
 
 std::shared_ptr<const route_table> live_routes::current() const {
@@ -104,14 +115,21 @@ live_routes::change live_routes::put(const route_table &table, std::optional<std
 
 std::optional<live_routes::refused> live_routes::commit(std::vector<route_ptr> routes) {
   if (!file_.empty()) {
+    // Written over an edit made to the file since, the edit would be lost without a word.
+    if (hash_of_file(file_) != file_text_hash_)
+      return refused{refused::reason::conflict,
+                     {{whole_route, file_ + " was edited since the service last read or wrote it; nothing was "
+                                            "changed: load the edit first (SIGHUP), then send the change again"}}};
     json::array definitions;
     for (const auto &route : routes) definitions.emplace_back(route->definition);
     json::value document = document_;
     if (!document.is_object()) document = json::object{};
     document.as_object().insert_or_assign("routes", std::move(definitions));
-    if (auto failure = io::replace_file(file_, pretty_json(document)))
+    const std::string text = pretty_json(document);
+    if (auto failure = io::replace_file(file_, text))
       return refused{refused::reason::not_saved, {{whole_route, "the change was not applied: " + *failure}}};
     document_ = std::move(document);
+    file_text_hash_ = text_hash(text);
   }
   publish(std::move(routes));
   return std::nullopt;
@@ -119,13 +137,16 @@ std::optional<live_routes::refused> live_routes::commit(std::vector<route_ptr> r
 
 std::variant<live_routes::reloaded, config_errors> live_routes::reload() {
   if (file_.empty()) return config_errors{{"", "no config file to reload: the service runs on the embedded default"}};
-  auto loaded = load_config_document(file_);
+  // Read under the lock: a change committed meanwhile is either in what is read, or made after it.
+  const std::lock_guard lock{change_mutex_};
+  const auto text = read_config_text(file_);
+  if (!text) return config_errors{{"", "cannot read config file " + file_}};
+  auto loaded = parse_config_document(*text);
   if (auto *errors = std::get_if<config_errors>(&loaded)) return std::move(*errors);
   auto &[config, document] = std::get<config_document>(loaded);
-
-  const std::lock_guard lock{change_mutex_};
   reloaded result{config.routes.size(), without_routes(document) != without_routes(document_)};
   document_ = std::move(document);
+  file_text_hash_ = text_hash(*text);
   publish(std::move(config.routes));
   return result;
 }

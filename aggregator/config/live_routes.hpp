@@ -20,13 +20,17 @@ namespace agg::config {
 /// The routes in force, and the one way to change them while requests run. Readers take the
 /// current route_table (an immutable snapshot) and keep it as long as they like; a change is
 /// validated, written to the config file (atomically: temp file + rename), and only then published
-/// by swapping the snapshot, so a restart serves what was last published. Changes are serialised;
-/// every member is safe from any thread.
+/// by swapping the snapshot, so a restart serves what was last published. Changes and reloads are
+/// serialised, a reload reading the file under the same lock, so an acknowledged change is never
+/// overwritten by an older copy. A change is refused (conflict) when the file was edited since it
+/// was last read or written, rather than written over the edit: reload it first. Every member is
+/// safe from any thread.
 class live_routes {
  public:
   /// `file` is where changes are saved and reload() reads from, and `document` the config file's
-  /// JSON (its other sections are kept as they are when routes are saved). An empty `file` keeps
-  /// changes in memory only (the embedded default config has no file).
+  /// JSON (its other sections are kept as they are when routes are saved); the file as it is now is
+  /// what later edits are told from. An empty `file` keeps changes in memory only (the embedded
+  /// default config has no file).
   explicit live_routes(std::vector<route_ptr> routes, std::string file = {}, boost::json::value document = {});
 
   /// The routes now. Cheap: a shared pointer copied under a mutex.
@@ -72,6 +76,7 @@ class live_routes {
   const std::string file_;
   std::mutex change_mutex_;      // serialises changes and reloads
   boost::json::value document_;  // the file's JSON as last read or written; guarded by change_mutex_
+  std::size_t file_text_hash_;   // of the file's text as last read or written; guarded by change_mutex_
   mutable std::mutex current_mutex_;
   std::shared_ptr<const route_table> current_;  // guarded by current_mutex_
 };

@@ -122,7 +122,8 @@ calls::upstream_call make_call(const call_values &c) {
                             .method = config::to_string(entry.method),
                             .body = std::nullopt,
                             .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers,
-                            .budget = c.plan.budget};
+                            .budget = c.plan.budget,
+                            .timeout_by_client = c.plan.inputs.timeout_by_client};
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);

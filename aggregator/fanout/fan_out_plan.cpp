@@ -110,6 +110,7 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   if (auto *error = std::get_if<request_error>(&header_lines)) return std::move(*error);
   inputs.header_lines = std::get<std::vector<std::string>>(std::move(header_lines));
   inputs.call_timeout = std::min(route.timeout, time_limit);
+  inputs.timeout_by_client = inputs.call_timeout < route.timeout;
   inputs.trace = std::move(marks.trace);
   inputs.header_lines.insert(inputs.header_lines.end(), marks.header_lines.begin(), marks.header_lines.end());
   if (route.takes_body) {

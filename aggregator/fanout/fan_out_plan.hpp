@@ -46,6 +46,7 @@ struct plan_inputs {
   std::map<std::string, std::string, std::less<>> params;  ///< every declared parameter, defaults filled in
   std::size_t count = 0;                                   ///< `num`
   std::chrono::milliseconds call_timeout{10'000};          ///< the route's, shortened by the request
+  bool timeout_by_client = false;                          ///< the request shortened it
   std::vector<std::string> header_lines;                   ///< forwarded request headers, "Name: value"
   std::string body;                                        ///< the client's JSON body (routes that take one)
   boost::json::value body_value;                           ///< the same, parsed

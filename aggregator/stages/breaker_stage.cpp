@@ -4,6 +4,12 @@
 
 namespace agg::stages {
 
+bool says_nothing_of_origin(const calls::upstream_call &call, const calls::upstream_reply &reply) noexcept {
+  // The client left, or its own shortened timeout or the aggregation's deadline cut the call off.
+  return reply.kind == calls::outcome_kind::cancelled ||
+         (reply.kind == calls::outcome_kind::timeout && (reply.deadline_passed || call.timeout_by_client));
+}
+
 bool counts_against_origin(const calls::upstream_reply &reply) noexcept {
   using calls::outcome_kind;
   switch (reply.kind) {
@@ -31,6 +37,7 @@ coro::task<call_outcome> breaker_stage::guarded(call_request request) {
     co_return refused_outcome(calls::outcome_kind::circuit_open,
                               "the circuit breaker of " + std::string{origin} + " is open");
   }
+  const calls::upstream_call &call = *request.call;  // the plan's, which outlives the run
   call_outcome outcome;
   try {
     outcome = co_await inner_.run(std::move(request));
@@ -38,7 +45,7 @@ coro::task<call_outcome> breaker_stage::guarded(call_request request) {
     record.breaker.abandon(admitted);
     throw;
   }
-  if (outcome.reply.kind == calls::outcome_kind::cancelled) {
+  if (says_nothing_of_origin(call, outcome.reply)) {
     record.breaker.abandon(admitted);
     co_return outcome;
   }

@@ -238,3 +238,50 @@ TEST_CASE("concurrent changes are serialised and readers always see a whole tabl
   REQUIRE(std::holds_alternative<agg::config::service_config>(saved));
   CHECK(std::get<agg::config::service_config>(saved).routes.size() == 2 + 4 * 10);
 }
+
+TEST_CASE("a reload racing with changes never publishes an older copy over an acknowledged change") {
+  const config_file file{first_config};
+  auto routes = file.routes();
+  std::atomic<bool> done{false};
+  std::thread reloader{[&] {
+    while (!done.load()) static_cast<void>(routes.reload());
+  }};
+  std::size_t stale = 0, refused_changes = 0;
+  int acknowledged = -1;
+  for (int i = 0; i < 300; ++i) {
+    const auto changed = routes.patch("b", boost::json::parse(R"({"message":"change )" + std::to_string(i) + "\"}"));
+    if (!std::holds_alternative<agg::config::route_ptr>(changed)) {
+      ++refused_changes;
+      continue;
+    }
+    acknowledged = i;
+    // A reload may publish the file again, but never a copy from before this change.
+    if (routes.current()->find("b")->message != "change " + std::to_string(i)) ++stale;
+  }
+  done = true;
+  reloader.join();
+  CHECK(refused_changes == 0);
+  CHECK(stale == 0);
+  CHECK(routes.current()->find("b")->message == "change " + std::to_string(acknowledged));
+  const auto saved = agg::config::parse_config(file.read());
+  REQUIRE(std::holds_alternative<agg::config::service_config>(saved));
+  CHECK(std::get<agg::config::service_config>(saved).routes.at(1)->message == "change 299");
+}
+
+TEST_CASE("a change after the file was edited is refused, naming the file, until the edit is loaded") {
+  const config_file file{first_config};
+  auto routes = file.routes();
+  std::string edited = first_config;
+  edited.replace(edited.find("\"bee\""), 5, "\"edited by hand\"");
+  file.write(edited);
+  const auto conflict = refused(routes.create(definition("c", "/c")));
+  CHECK(conflict.why == refusal::conflict);
+  CHECK(conflict.errors.at(0).message.find(file.path) != std::string::npos);
+  CHECK(file.read() == edited);  // the edit is still there, and nothing was published
+  CHECK(names(routes) == std::vector<std::string>{"a", "b"});
+
+  REQUIRE(std::holds_alternative<live_routes::reloaded>(routes.reload()));
+  REQUIRE(std::holds_alternative<agg::config::route_ptr>(routes.create(definition("c", "/c"))));
+  CHECK(file.read().find("edited by hand") != std::string::npos);  // written back with the edit
+  CHECK(names(routes) == std::vector<std::string>{"a", "b", "c"});
+}

@@ -106,3 +106,30 @@ TEST_CASE("the sync baseline goes through the same breaker") {
   CHECK(fake.calls() == 2);
   CHECK(outcomes[3].reply.kind == outcome_kind::circuit_open);
 }
+
+TEST_CASE("timeouts the client asked for, or its deadline caused, never open an origin's breaker") {
+  stage_bench bench{R"("timeout_ms":5000,"breaker":{"failures":2,"open_ms":60000})"};
+  scripted_stage fake{agg::testing::failing(outcome_kind::timeout)};
+  agg::stages::breaker_stage breaker{fake, bench.shared};
+  // timeout_ms=1000 shortens the route's 5 s: those timeouts are the client's.
+  for (int i = 0; i < 3; ++i) {
+    const auto outcomes = bench.run(breaker, bench.plan(5, 1000ms));
+    for (const auto &o : outcomes) CHECK(o.reply.kind == outcome_kind::timeout);
+  }
+  CHECK(fake.calls() == 15);
+  CHECK(bench.shared.origin(origin).breaker.state() == breaker_state::closed);
+
+  scripted_stage cut{[](std::size_t, const agg::stages::call_request &) {
+    auto s = agg::testing::failing(outcome_kind::timeout);
+    s.deadline_passed = true;
+    return s;
+  }};
+  agg::stages::breaker_stage cut_breaker{cut, bench.shared};
+  bench.run(cut_breaker, bench.plan(5));
+  CHECK(bench.shared.origin(origin).breaker.state() == breaker_state::closed);
+
+  // The route's own timeout is the origin's failure.
+  const auto outcomes = bench.run(breaker, bench.plan(5));
+  CHECK(outcomes[4].reply.kind == outcome_kind::circuit_open);
+  CHECK(bench.shared.origin(origin).breaker.state() == breaker_state::open);
+}

@@ -24,6 +24,7 @@ namespace agg::testing {
 struct scripted_step {
   long status = 200;
   calls::outcome_kind kind = calls::outcome_kind::ok;  ///< ok: a response with `status`; else no response, why
+  bool deadline_passed = false;                        ///< a timeout: the aggregation's deadline caused it
   std::string body = R"({"ok":true})";
   std::optional<std::chrono::steady_clock::duration> retry_after;  ///< the reply's Retry-After, from when it ends
   std::string cache_control;
@@ -109,6 +110,7 @@ class scripted_stage final : public stages::call_stage {
       outcome.reply.body = s.body;
     } else {
       outcome.reply.error_detail = "scripted";
+      outcome.reply.deadline_passed = s.deadline_passed;
     }
     if (s.retry_after) outcome.reply.retry_after = outcome.reply.finished + *s.retry_after;
     outcome.reply.cache_control = s.cache_control;
