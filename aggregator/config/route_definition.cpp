@@ -14,20 +14,33 @@ namespace json = boost::json;
 
 namespace {
 
-/// Paths the front serves itself; a route may not take them.
-constexpr std::array<std::string_view, 6> reserved_paths{"/", "/health", "/ready", "/metrics", "/api/jobs", "/admin"};
-/// Prefixes of the jobs and admin APIs.
-constexpr std::array<std::string_view, 2> reserved_prefixes{"/api/jobs/", "/admin/"};
+/// Paths the service serves itself (on either plane: a load balancer may put both behind one
+/// address); a route may not take them.
+constexpr std::array<std::string_view, 7> reserved_paths{"/",         "/health", "/ready", "/metrics",
+                                                         "/api/jobs", "/admin",  "/ui"};
+/// Prefixes of the jobs and admin APIs and of the /ui page's files.
+constexpr std::array<std::string_view, 3> reserved_prefixes{"/api/jobs/", "/admin/", "/ui/"};
 
+/// One absolute path of non-empty segments, none of them `.` or `..`: `//host/x` would be a
+/// network-path reference to a page that fetches it, and dot segments name another path once
+/// normalised.
 bool is_route_path(std::string_view s) {
-  return s.size() > 1 && s.front() == '/' && s.back() != '/' && text::made_of(s, "/_-.");
+  if (s.size() < 2 || s.front() != '/' || s.back() == '/' || !text::made_of(s, "/_-.")) return false;
+  for (std::string_view rest = s.substr(1); !rest.empty();) {
+    const std::string_view segment = rest.substr(0, rest.find('/'));
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    rest.remove_prefix(std::min(rest.size(), segment.size() + 1));
+  }
+  return true;
 }
 
 void read_path(config_checker &c, const json::object &o, route_config &route) {
   auto route_path = c.text(o, "", "path", true);
   if (!route_path) return;
   if (!is_route_path(*route_path)) {
-    c.fail("path", "must start with '/', not end with '/', and use only letters, digits, '/_-.'");
+    c.fail("path",
+           "must start with '/', not end with '/', have no empty, '.' or '..' segment (one absolute path), and use "
+           "only letters, digits and '/_-.'");
   } else if (std::find(reserved_paths.begin(), reserved_paths.end(), *route_path) != reserved_paths.end()) {
     c.fail("path", *route_path + " is one of the service's own endpoints");
   } else {

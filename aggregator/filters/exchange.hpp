@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <stop_token>
 #include <string_view>
@@ -43,7 +44,10 @@ class exchange {
   /// Starts a streamed answer with `head` (its body follows in chunks), through the way out.
   void begin_stream(http::response head);
   /// One chunk of the streamed answer, sent at once.
-  void stream_chunk(std::string_view bytes) { to_->send_chunk(bytes); }
+  void stream_chunk(std::string_view bytes) {
+    streamed_bytes_ += bytes.size();
+    to_->send_chunk(bytes);
+  }
   /// Ends the streamed answer; the filters hear that it is complete.
   void end_stream();
 
@@ -53,6 +57,11 @@ class exchange {
   request_context request_;
   client::upstream_loop *loop_;
   int streamed_status_ = 0;
+  std::size_t streamed_bytes_ = 0;
 };
+
+/// What the log and the metrics say of an answer whose client went away before it (nginx's
+/// convention): no upstream failed, and no byte reached anyone.
+inline constexpr int client_closed_request = 499;
 
 }  // namespace agg::filters

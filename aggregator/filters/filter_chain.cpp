@@ -27,7 +27,10 @@ void filter_chain::complete(const request_context &request, int status, std::siz
 void exchange::respond(http::response answer) {
   chain_->encode(request_, answer);
   // Complete before the bytes leave: a client that has its answer finds it in /metrics.
-  chain_->complete(request_, answer.status, to_->open() ? answer.body.size() : 0);
+  if (to_->open())
+    chain_->complete(request_, answer.status, request_.head_only() ? 0 : answer.body.size());
+  else
+    chain_->complete(request_, client_closed_request, 0);
   to_->send(request_, answer);
 }
 
@@ -38,7 +41,7 @@ void exchange::begin_stream(http::response head) {
 }
 
 void exchange::end_stream() {
-  chain_->complete(request_, streamed_status_, 0);
+  chain_->complete(request_, to_->open() ? streamed_status_ : client_closed_request, streamed_bytes_);
   to_->send_end(request_);
 }
 

@@ -44,6 +44,13 @@ TEST_CASE("a route cannot take the service's own paths") {
         "path: /admin/ belongs to the service's own API");
   CHECK(problems(R"({"name":"r","path":"/api/jobs/x")" + upstreams).at(0) ==
         "path: /api/jobs/ belongs to the service's own API");
+  // The /ui page and its files are the service's too; a path is one absolute path.
+  for (const char *path :
+       {"/ui", "/ui/waterfall.js", "/ui/anything", "//localhost/xss", "/a//b", "/a/./b", "/a/../b", "/.."}) {
+    INFO(path);
+    CHECK(problems(R"({"name":"r","path":")" + std::string{path} + "\"" + upstreams).at(0).starts_with("path: "));
+  }
+  CHECK(route(R"({"name":"r","path":"/uix/a.b")" + upstreams)->path == "/uix/a.b");
 }
 
 TEST_CASE("a route keeps the definition it was read from") {

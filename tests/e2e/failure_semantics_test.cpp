@@ -188,6 +188,17 @@ TEST_CASE_METHOD(failure_fixture, "a client that disconnects cancels its async a
   CHECK(eventually([&] { return upstream.stats().in_flight == 0; }));  // the upstream saw them go
 }
 
+TEST_CASE_METHOD(failure_fixture, "a client that leaves is counted as 499, not as an upstream failure") {
+  const int fd = start_request(service.port(), "/api/hang");
+  REQUIRE(eventually([&] { return upstream.stats().in_flight == 3; }));
+  ::close(fd);
+  REQUIRE(eventually([&] { return service.aggregations_in_flight() == 0; }));
+  const auto metrics = service.admin().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find(R"(aggregator_requests_total{route="hang",status="499"} 1)") != std::string::npos);
+  CHECK(metrics->body.find(R"(aggregator_requests_total{route="hang",status="502"})") == std::string::npos);
+}
+
 TEST_CASE_METHOD(failure_fixture, "a client that disconnects stops its sync baseline before the next call") {
   const int fd = start_request(service.port(), "/api/hang_sync");
   REQUIRE(eventually([&] { return upstream.stats().in_flight == 1; }));
