@@ -24,7 +24,9 @@ std::optional<http::response> routing_filter::on_request(exchange &x) const {
   const std::string target_text = encoded_target(r.request.target);
   const auto target = boost::urls::parse_origin_form(target_text);
   if (!target) return http::response::error(400, "bad_target", "the request target is not a valid path and query");
-  r.path = target->path();
+  // Matched as sent, never decoded first: /api%2Ffast or /api/f%61st must not reach /api/fast
+  // behind a proxy that matches raw paths. No endpoint's path has a percent sign.
+  r.path = target->encoded_path();
   for (const auto &param : target->params()) r.query.emplace(param.key, param.value);
   r.match = table_.resolve(r);
   assert(r.match.answer != nullptr);

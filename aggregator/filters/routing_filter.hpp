@@ -14,9 +14,10 @@ class endpoint_table {
 };
 
 /// Reads the request's target (Boost.URL, after characters clients send raw are percent-encoded)
-/// into its path and query, answering 400 `bad_target` when it is no path and query, and finds the
-/// endpoint that serves it (`table`): the filters after it decide by that match. Exact paths only,
-/// never a pattern: no path can make routing recurse.
+/// into its path (as sent: an encoded character never turns into another endpoint's path) and its
+/// query (decoded), answering 400 `bad_target` when it is no path and query, and finds the endpoint
+/// that serves it (`table`): the filters after it decide by that match. Exact paths only, never a
+/// pattern: no path can make routing recurse.
 class routing_filter final : public request_filter {
  public:
   explicit routing_filter(const endpoint_table &table) noexcept : table_(table) {}

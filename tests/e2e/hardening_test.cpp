@@ -190,8 +190,7 @@ TEST_CASE("control characters a client sends are escaped in the text access log"
   service.program().signal(SIGTERM);
   const std::string log = service.program().rest();
   CHECK(log.find("\n" + forged) == std::string::npos);
-  CHECK(log.find("/x\\x0a2026-11-21T00:00:00.000Z 0000 DELETE /admin/routes/demo 204\\x0d\\x0a 404") !=
-        std::string::npos);
+  CHECK(log.find("/x%0a" + encoded + "%0d%0a 404") != std::string::npos);  // the path as sent
 }
 
 TEST_CASE("a request smuggled through nginx's keep-alive connection to a replica never runs") {
@@ -229,8 +228,11 @@ TEST_CASE("bytes that are not UTF-8 never reach a JSON answer: they are replaced
   const std::string fffd = "\xEF\xBF\xBD";
   CHECK(std::string{answer("/api/demo?num=%FF", 400).at("error").at("message").as_string()}.find(fffd) !=
         std::string::npos);
-  CHECK(std::string{answer("/%FF%C0%80", 404).at("error").at("message").as_string()}.find("/" + fffd + fffd + fffd) !=
+  // A path is reported as sent (never decoded: see routing), so its message is UTF-8 as it came.
+  CHECK(std::string{answer("/%FF%C0%80", 404).at("error").at("message").as_string()}.find("/%FF%C0%80") !=
         std::string::npos);
+  CHECK(std::string{answer("/\xFF\xC0\x80", 404).at("error").at("message").as_string()}.find("/%FF%C0%80") !=
+        std::string::npos);  // raw bytes, percent-encoded before the path is read
   const auto kept = answer("/api/bin", 200);
   CHECK(kept.at("responses").at(0).as_string() ==
         "bin" + fffd + "|" + fffd + fffd + "|" + fffd + "|" + fffd + "|\xE2\x82\xAC");

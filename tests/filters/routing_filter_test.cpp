@@ -14,7 +14,7 @@ TEST_CASE("routing reads the target into path and query and names the endpoint; 
   const filters::routing_filter routing{table};
   const auto chain = testing::chain_of(std::make_unique<filters::routing_filter>(table));
   auto x = testing::exchange_for(chain, std::make_shared<testing::recording_responder>(),
-                                 testing::request_for("GET", "/api/de%6Do?num=3&q=a%20b&q=c&who=[x]"));
+                                 testing::request_for("GET", "/api/demo?num=3&q=a%20b&q=c&who=[x]"));
   REQUIRE_FALSE(routing.on_request(x));
   const auto &r = x.request();
   CHECK(r.path == "/api/demo");
@@ -23,6 +23,20 @@ TEST_CASE("routing reads the target into path and query and names the endpoint; 
   CHECK(r.query.find("who")->second == "[x]");  // sent raw, read like the encoded form
   CHECK(r.match.answer == &endpoint);
   CHECK(r.route == config.routes.at(0)->name);
+}
+
+TEST_CASE("a path is matched as sent: an encoded character never makes it another endpoint's") {
+  const testing::fixed_answer endpoint{200};
+  const testing::one_endpoint table{endpoint, {}};
+  const filters::routing_filter routing{table};
+  const auto chain = testing::chain_of();
+  for (const char *target : {"/api%2Ffast", "/api/f%61st", "/%61pi/fast?x=1"}) {
+    auto x = testing::exchange_for(chain, std::make_shared<testing::recording_responder>(),
+                                   testing::request_for("GET", target));
+    REQUIRE_FALSE(routing.on_request(x));
+    CHECK(x.request().path != "/api/fast");
+    CHECK(x.request().path.find('%') != std::string::npos);
+  }
 }
 
 TEST_CASE("a target that is no path and query is 400 bad_target, before anything else looks at it") {

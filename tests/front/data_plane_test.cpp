@@ -120,3 +120,14 @@ TEST_CASE("the data plane does not serve the admin API or the metrics; the contr
   check_error(admin.Get("/api/demo?num=1"), 404, "not_found");     // no aggregation on the control plane
   check_error(admin.Get("/admin/routes"), 404, "admin_disabled");  // no admin token in this config
 }
+
+TEST_CASE("a path with an encoded character is not the route it decodes to") {
+  local_upstream upstream;
+  running_service service{agg::testing::demo_config(upstream.api("task_id={i}"))};
+  auto http = service.http();
+  for (const char *target : {"/api%2Fdemo?num=1", "/api/de%6Do?num=1", "/%61pi/demo_sync?num=1", "/heal%74h"}) {
+    INFO(target);
+    check_error(http.Get(target), 404, "not_found");
+  }
+  CHECK(upstream.stats().requests == 0);
+}
