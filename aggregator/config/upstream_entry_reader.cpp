@@ -133,7 +133,7 @@ struct entry_reader {
         continue;
       }
       if (text::is_hop_by_hop(kv.key())) c.fail(at, "cannot set the hop-by-hop header " + std::string{kv.key()});
-      if (text::breaks_header_line(*value)) c.fail(at, "holds a line break or NUL");
+      if (text::breaks_header_line(*value)) c.fail(at, "holds a control character (a line break, NUL, ...)");
       auto parsed = text_template::parse(*value);
       if (const auto *problem = std::get_if<std::string>(&parsed)) {
         c.fail(at, *problem);

@@ -90,10 +90,7 @@ std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exc
                                         std::to_string(route.max_request_body_bytes)));
     return std::nullopt;
   }
-  const auto header = [&r](std::string_view name) -> std::optional<std::string> {
-    const auto value = r.request.header(name);
-    return value ? std::optional<std::string>{std::string{*value}} : std::nullopt;
-  };
+  const auto header = [&r](std::string_view name) { return r.request.joined(name); };
   auto planned = s.door.plan(r.match.route, r.query, header, r.request.body, {r.trace, r.hop_lines});
   if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
     x.respond(http::response::error(error->status, error->code, error->message));

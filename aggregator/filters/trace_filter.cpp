@@ -4,7 +4,9 @@ namespace agg::filters {
 
 std::optional<http::response> trace_filter::on_request(exchange &x) const {
   request_context &r = x.request();
-  r.trace = http::continue_trace(r.request.header("traceparent"), r.request.header("tracestate"));
+  // Two traceparents are no trace (W3C Trace Context, 3.2); tracestate may come in several lines.
+  if (r.request.count("traceparent") == 1)
+    r.trace = http::continue_trace(r.request.header("traceparent"), r.request.joined("tracestate"));
   if (!r.trace && start_traces_) r.trace = http::start_trace();
   return std::nullopt;
 }

@@ -25,6 +25,9 @@ struct request {
 
   /// The value of the first header called `name` (case-insensitive); nullopt when there is none.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const noexcept;
+  /// Every header called `name` as the one list RFC 9110 makes of them: the values joined with ", "
+  /// (Cookie's with "; "); nullopt when there is none.
+  [[nodiscard]] std::optional<std::string> joined(std::string_view name) const;
   /// How many headers are called `name` (case-insensitive).
   [[nodiscard]] std::size_t count(std::string_view name) const noexcept;
 };

@@ -5,6 +5,7 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -23,6 +24,21 @@ std::optional<std::string_view> request::header(std::string_view name) const noe
   return std::nullopt;
 }
 
+std::optional<std::string> request::joined(std::string_view name) const {
+  // RFC 9110, 5.3: field lines of one name are one list, joined with commas; Cookie's with "; "
+  // (RFC 6265, 5.4), its own separator.
+  const std::string_view separator = text::equal_ignoring_case(name, "Cookie") ? "; " : ", ";
+  std::optional<std::string> all;
+  for (const auto &h : headers) {
+    if (!text::equal_ignoring_case(h.name, name)) continue;
+    if (all)
+      all->append(separator).append(h.value);
+    else
+      all = h.value;
+  }
+  return all;
+}
+
 std::size_t request::count(std::string_view name) const noexcept {
   return static_cast<std::size_t>(std::count_if(headers.begin(), headers.end(), [name](const header_field &h) {
     return text::equal_ignoring_case(h.name, name);
@@ -30,6 +46,13 @@ std::size_t request::count(std::string_view name) const noexcept {
 }
 
 namespace {
+
+/// RFC 9112's Host: a host (a name, an IPv4 address or a bracketed IPv6 one) and an optional port,
+/// never empty (an http URI has a host: RFC 9110, 4.2.1).
+bool valid_host(std::string_view value) {
+  const auto authority = boost::urls::parse_authority(value);
+  return authority && !authority->has_userinfo() && !authority->encoded_host().empty();
+}
 
 /// Methods whose requests may carry a body here; any other that announces one is refused, because a
 /// server that does not read such a body would take it for the next request (request smuggling).
@@ -94,6 +117,8 @@ class request_reader::parser final : public beast_http::basic_parser<true> {
     const std::size_t hosts = message.count("Host");
     if (hosts > 1 || (hosts == 0 && message.version == 11))
       return refuse(ec, 400, "bad_request", "an HTTP/1.1 request needs exactly one Host header");
+    if (const auto host = message.header("Host"); host && !valid_host(*host))
+      return refuse(ec, 400, "bad_request", "the Host header is not a host and an optional port");
     if (message.count("Content-Length") > 1)
       return refuse(ec, 400, "bad_content_length", "more than one Content-Length header");
     if (const std::size_t codings = message.count("Transfer-Encoding"); codings > 0) {

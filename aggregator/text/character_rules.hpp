@@ -42,9 +42,15 @@ constexpr bool is_hop_by_hop(std::string_view name) noexcept {
   return false;
 }
 
-/// True when `value` holds CR, LF or NUL: what a header value may never carry (it would end the line).
+/// True when `value` holds a control character other than a tab (CR, LF, NUL, a vertical tab, DEL,
+/// ...): what a header value may never carry (RFC 9110, 5.5: one could end the line, the others are
+/// no field content and are read differently by different servers).
 constexpr bool breaks_header_line(std::string_view value) noexcept {
-  return value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string_view::npos;
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7F) return true;
+  }
+  return false;
 }
 
 /// `text` as a whole number from `min` to `max`: digits only (no sign, no spaces, not empty);

@@ -152,6 +152,13 @@ TEST_CASE_METHOD(failure_fixture, "only the headers a route names are forwarded"
   CHECK_FALSE(seen.contains("authorization"));
 }
 
+TEST_CASE_METHOD(failure_fixture, "a forwarded header sent twice is forwarded as one list, both values kept") {
+  // httplib::Headers is a multimap: both lines go out.
+  const auto a = get("/api/headers", {{"X-User", "alice"}, {"X-User", "bob"}});
+  REQUIRE(a.status == 200);
+  CHECK(a.doc.at("responses").as_array()[0].at("headers").at("x-user").as_string() == "alice, bob");
+}
+
 TEST_CASE_METHOD(failure_fixture, "request parameters cannot move a call to another host or path") {
   for (const std::string attack : {"@evil.example", "//evil.example/x", "../../admin", "http://evil.example/",
                                    "%0d%0aHost:%20evil", "[::1]:80", "a%23frag", "x%26admin%3D1"}) {

@@ -139,8 +139,14 @@ TEST_CASE("a value that is missing, not a scalar in a URL, or a line break in a 
   CHECK(failure->message == "{user.body#/id} is an object, not a string, number or boolean");
   failure = c.plan_with(1, R"({"id":1,"name":"x\r\nX-Evil: 1"})");
   REQUIRE(failure);
-  CHECK(failure->message == "header X-Name would hold a line break or NUL");
+  CHECK(failure->message == "header X-Name would hold a control character (a line break, NUL, ...)");
   CHECK(c.plan.calls.size() == 1);  // none of the failed entry's calls stays planned
+  for (const char *value : {R"("x\u000by")", R"("x\u007fy")", R"("x\u0000y")"}) {  // a vertical tab, DEL, NUL
+    INFO(value);
+    failure = c.plan_with(1, std::string{R"({"id":1,"name":)"} + value + "}");
+    REQUIRE(failure);
+    CHECK(failure->kind == outcome_kind::missing_value);
+  }
   REQUIRE_FALSE(c.plan_with(1, R"({"id":1,"name":"ann"})"));
   CHECK(c.plan.calls.at(1).url == "http://h/1");
   CHECK(c.plan.calls.at(1).headers.back() == "X-Name: ann");

@@ -138,6 +138,15 @@ TEST_CASE("unknown methods get 501, other HTTP versions 505, a missing Host 400"
   CHECK(refused_with("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") == 505);
   CHECK(refused_with("GET / HTTP/1.1\r\n\r\n") == 400);
   CHECK(refused_with("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400);
+  // RFC 9112: a Host that is no host and optional port is refused too.
+  for (const char *host : {"x y", "[::1", "", "user@h", "h:port", "h:1:2"}) {
+    INFO(host);
+    CHECK(refused_with(std::string{"GET / HTTP/1.1\r\nHost: "} + host + "\r\n\r\n") == 400);
+  }
+  for (const char *host : {"example.com", "127.0.0.1:8080", "[::1]:8080", "h"}) {
+    INFO(host);
+    CHECK(refused_with(std::string{"GET / HTTP/1.1\r\nHost: "} + host + "\r\n\r\n") == 0);
+  }
   request_reader old{{}};
   REQUIRE(old.feed("GET / HTTP/1.0\r\n\r\n") == progress::complete);
   CHECK_FALSE(old.take().keep_alive);
@@ -154,4 +163,13 @@ TEST_CASE("started() tells a connection that sent part of a request from an idle
   CHECK_FALSE(reader.started());
   reader.feed("GE");
   CHECK(reader.started());
+}
+
+TEST_CASE("repeated headers are one list: values joined with commas, cookies with semicolons") {
+  agg::http::request r;
+  r.headers = {{"Cookie", "a=1"}, {"X-Tag", "x"}, {"cookie", "b=2"}, {"X-Tag", "y"}};
+  CHECK(r.joined("Cookie") == "a=1; b=2");
+  CHECK(r.joined("x-tag") == "x, y");
+  CHECK_FALSE(r.joined("X-Other"));
+  CHECK(r.header("Cookie") == "a=1");
 }

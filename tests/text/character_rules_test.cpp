@@ -33,3 +33,9 @@ TEST_CASE("whole_number takes digits only, within its bounds") {
   CHECK_FALSE(whole_number("1 ", 0, 10));
   CHECK_FALSE(whole_number("99999999999999999999999", 0, 10));
 }
+
+TEST_CASE("a header value may hold a tab but no other control character") {
+  CHECK_FALSE(agg::text::breaks_header_line("a value\twith a tab, UTF-8 \xC3\xA9 and ~"));
+  for (const char *bad : {"a\rb", "a\nb", "a\vb", "a\x7f", "a\x01"}) CHECK(agg::text::breaks_header_line(bad));
+  CHECK(agg::text::breaks_header_line(std::string_view{"a\0b", 3}));
+}
