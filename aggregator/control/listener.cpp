@@ -55,7 +55,7 @@ class blocking_responder final : public filters::responder {
       : connection_(connection), may_keep_alive_(may_keep_alive) {}
 
   void send(const filters::request_context &request, const http::response &answer) override {
-    keep_alive_ = may_keep_alive_ && request.request.keep_alive;
+    keep_alive_ = may_keep_alive_ && request.request.keep_alive && !answer.closes_connection;
     std::string out;
     http::append_head(out, answer, answer.body.size(), fate(request));
     if (!request.head_only()) out += answer.body;

@@ -127,7 +127,8 @@ calls::upstream_call make_call(const call_values &c) {
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);
-    if (text::breaks_header_line(line)) throw missing_value("header " + name + " would hold a control character (a line break, NUL, ...)");
+    if (text::breaks_header_line(line))
+      throw missing_value("header " + name + " would hold a control character (a line break, NUL, ...)");
     typed = typed || text::equal_ignoring_case(name, "content-type");
     call.headers.push_back(name + ": " + line);
   }

@@ -56,7 +56,8 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
     if (http::is_call_mark(name)) continue;  // the plan's own: never the caller's as they came
     const auto value = headers(name);
     if (!value) continue;
-    if (text::breaks_header_line(*value)) return bad_parameter("header " + name + " holds a control character (a line break, NUL, ...)");
+    if (text::breaks_header_line(*value))
+      return bad_parameter("header " + name + " holds a control character (a line break, NUL, ...)");
     lines.push_back(name + ": " + *value);
   }
   return lines;

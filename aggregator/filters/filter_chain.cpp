@@ -13,7 +13,9 @@ void filter_chain::serve(exchange x) const {
 }
 
 void filter_chain::refuse(exchange x, const http::refusal &why) const {
-  x.respond(http::response::error(why.status, why.code, why.message));
+  http::response refused = http::response::error(why.status, why.code, why.message);
+  refused.closes_connection = true;
+  x.respond(std::move(refused));
 }
 
 void filter_chain::encode(request_context &request, http::response &answer) const {

@@ -23,7 +23,13 @@ std::optional<http::response> routing_filter::on_request(exchange &x) const {
   request_context &r = x.request();
   const std::string target_text = encoded_target(r.request.target);
   const auto target = boost::urls::parse_origin_form(target_text);
-  if (!target) return http::response::error(400, "bad_target", "the request target is not a valid path and query");
+  if (!target) {
+    // An absolute or asterisk form, or a broken escape: what else the client sends is suspect too.
+    http::response refused =
+        http::response::error(400, "bad_target", "the request target is not a valid path and query");
+    refused.closes_connection = true;
+    return refused;
+  }
   // Matched as sent, never decoded first: /api%2Ffast or /api/f%61st must not reach /api/fast
   // behind a proxy that matches raw paths. No endpoint's path has a percent sign.
   r.path = target->encoded_path();

@@ -12,6 +12,7 @@ std::optional<http::response> trace_filter::on_request(exchange &x) const {
 }
 
 void trace_filter::on_response(request_context &request, http::response &answer) const {
+  if (!request.trace && start_traces_) request.trace = http::start_trace();  // a refused request: none was read
   if (request.trace) answer.with_header("traceresponse", request.trace->traceparent());
 }
 

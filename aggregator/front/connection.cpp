@@ -147,7 +147,7 @@ bool connection::keeps_alive(const filters::request_context &request) const noex
 
 void connection::send(const filters::request_context &request, const http::response &answer) {
   if (phase_ == phase::closed) return;
-  const bool keep_alive = keeps_alive(request);
+  const bool keep_alive = keeps_alive(request) && !answer.closes_connection;
   std::string head;
   head.reserve(256);
   http::append_head(head, answer, answer.body.size(),

@@ -179,6 +179,23 @@ bool names_other_version(std::string_view input) {
   return version.starts_with("HTTP/") && digit(version[5]) && version[6] == '.' && digit(version[7]);
 }
 
+/// True when `input` starts with a whole request line that does not end in an HTTP version.
+bool versionless_line(std::string_view input) {
+  const std::size_t end = input.find('\n');
+  if (end == std::string_view::npos) return false;
+  std::string_view line = input.substr(0, end);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  const std::size_t space = line.rfind(' ');
+  return space == std::string_view::npos || !line.substr(space + 1).starts_with("HTTP/");
+}
+
+/// True when a line of `input` ends with a line feed that no carriage return comes before.
+bool has_bare_line_feed(std::string_view input) {
+  for (std::size_t at = input.find('\n'); at != std::string_view::npos; at = input.find('\n', at + 1))
+    if (at == 0 || input[at - 1] != '\r') return true;
+  return false;
+}
+
 /// What a parse error of Beast's means for the client; `input` is what it could not parse, and
 /// `line_read` whether the request line was parsed before.
 refusal refusal_for(const error_code &ec, std::string_view input, bool line_read, const request_limits &limits) {
@@ -199,6 +216,8 @@ refusal refusal_for(const error_code &ec, std::string_view input, bool line_read
     return {505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served"};
   if (ec == beast_http::error::bad_transfer_encoding)
     return {400, "bad_transfer_encoding", "Transfer-Encoding is not a single chunked"};
+  if (has_bare_line_feed(input))
+    return {400, "bad_request", "malformed HTTP request: a line ends with a bare line feed; lines end with CRLF"};
   return {400, "bad_request", "malformed HTTP request: " + ec.message()};
 }
 
@@ -211,7 +230,15 @@ request_reader::progress request_reader::parse(std::string_view input, std::size
     const std::size_t used =
         parser_->put(boost::asio::const_buffer{input.data() + consumed, input.size() - consumed}, ec);
     consumed += used;
-    if (ec == beast_http::error::need_more) break;
+    if (ec == beast_http::error::need_more) {
+      // A whole request line Beast still waits on (`GET / ` and CRLF: no version) will never do.
+      if (parser_->message.method.empty() && versionless_line(input.substr(consumed))) {
+        parser_->refused =
+            refusal{400, "bad_request", "malformed HTTP request: the request line is not METHOD TARGET HTTP/1.x"};
+        return progress::refused;
+      }
+      break;
+    }
     if (ec) {
       if (!parser_->refused)
         parser_->refused = refusal_for(ec, input.substr(consumed), !parser_->message.method.empty(), limits_);

@@ -17,6 +17,8 @@ struct response {
   std::string body;  ///< a JSON object unless `content_type` says otherwise
   std::vector<header_field> headers;
   std::string_view content_type = "application/json";  ///< a literal
+  /// The connection closes after it: what follows a request nobody could read cannot be trusted.
+  bool closes_connection = false;
 
   /// A JSON reply: `object_text` is a serialized JSON object.
   static response json(int status, std::string object_text) { return response{status, std::move(object_text)}; }

@@ -238,3 +238,26 @@ TEST_CASE("bytes that are not UTF-8 never reach a JSON answer: they are replaced
         "bin" + fffd + "|" + fffd + fffd + "|" + fffd + "|" + fffd + "|\xE2\x82\xAC");
   CHECK(kept.at("upstreams").at(0).at("bytes").as_int64() == 16);
 }
+
+TEST_CASE("a target nobody can read and a request line without a version are refused at once and closed") {
+  agg::testing::local_upstream upstream;
+  aggregator_binary service{demo_routes(upstream)};
+  const auto port = static_cast<std::uint16_t>(service.port());
+  const std::string next = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";  // must never be answered
+  for (const std::string line : {"GET /health?x=%zz HTTP/1.1", "GET http://x/health HTTP/1.1", "OPTIONS * HTTP/1.1"}) {
+    INFO(line);
+    const auto reply = raw_until_close(port, line + "\r\nHost: x\r\n\r\n" + next);
+    CHECK(reply.closed_by_server);
+    CHECK(statuses_in(reply.bytes) == std::vector<int>{400});
+    CHECK(reply.bytes.find("\"bad_target\"") != std::string::npos);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto versionless = raw_until_close(port, "GET / \r\n\r\n");
+  CHECK(versionless.closed_by_server);
+  CHECK(statuses_in(versionless.bytes) == std::vector<int>{400});
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{5});  // not the 10 s request timeout
+  const auto bare = raw_until_close(port, "GET /health HTTP/1.1\nHost: x\n\n");
+  CHECK(bare.bytes.find("bare line feed") != std::string::npos);
+  // Refusals carry the trace they started, as every answer does.
+  CHECK(bare.bytes.find("traceresponse: 00-") != std::string::npos);
+}
