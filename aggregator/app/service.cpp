@@ -109,6 +109,7 @@ runtime::metrics::gauges service::gauges() {
   now.transfers_in_flight = loops_.transfers_in_flight();
   now.open_connections = data_.open_connections();
   now.connections_refused = data_.refused_connections();
+  now.connections_evicted = data_.evicted_connections();
   now.sync_queued = sync_pool_.queued();
   now.loop_lag_seconds = std::chrono::duration<double>(loops_.take_max_lag()).count();
   const auto connections = client::connections_so_far();

@@ -38,7 +38,7 @@ void connection::start() {
   front_.adopt(*this);
   watched_ = EPOLLIN | EPOLLRDHUP;
   front_.events().watch(socket_.get(), watched_, *this);
-  front_.request_deadlines.arm(*this, clock::now());  // the first request must come, whole, in time
+  front_.fresh_deadlines.arm(*this, clock::now());  // its first byte must come in time (then the request, whole)
 }
 
 void connection::on_events(std::uint32_t events) {
@@ -125,7 +125,7 @@ void connection::serve_buffered() {
     // Waiting for a request: its first byte within the keep-alive time, the rest within the request time.
     if (reader_.started()) {
       if (!in(front_.request_deadlines)) front_.request_deadlines.arm(*this, clock::now());
-    } else if (!in(front_.idle_deadlines) && !in(front_.request_deadlines)) {
+    } else if (!in(front_.idle_deadlines) && !in(front_.request_deadlines) && !in(front_.fresh_deadlines)) {
       front_.idle_deadlines.arm(*this, clock::now());
     }
   }

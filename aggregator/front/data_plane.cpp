@@ -47,7 +47,6 @@ void data_plane::on_each_loop(void (loop_front::*what)()) {
 bool data_plane::admit_connection() noexcept {
   if (open_.fetch_add(1, std::memory_order_relaxed) < server_.max_connections) return true;
   release_connection();
-  refused_.fetch_add(1, std::memory_order_relaxed);
   return false;
 }
 
@@ -67,6 +66,12 @@ loop_front &data_plane::least_loaded(loop_front &accepting) noexcept {
   for (const auto &front : fronts_)
     if (front->load() + 1 < best->load()) best = front.get();  // ties stay: no hand-off for nothing
   return *best;
+}
+
+loop_front *data_plane::next_after(const loop_front &front) noexcept {
+  for (std::size_t i = 0; i < fronts_.size(); ++i)
+    if (fronts_[i].get() == &front) return fronts_[(i + 1) % fronts_.size()].get();
+  return nullptr;
 }
 
 bool data_plane::shut_down(std::chrono::milliseconds grace) {

@@ -49,14 +49,22 @@ class data_plane {
   [[nodiscard]] const runtime::service_log &log() const noexcept { return log_; }
   /// Client connections open now, across the loops. Any thread.
   [[nodiscard]] std::size_t open_connections() const noexcept { return open_.load(std::memory_order_relaxed); }
-  /// Connections closed at once because `server.max_connections` were open. Any thread.
+  /// Connections closed at once because `server.max_connections` were open and none was idle. Any thread.
   [[nodiscard]] std::uint64_t refused_connections() const noexcept { return refused_.load(std::memory_order_relaxed); }
 
-  /// Counts a new connection in; false (and counted as refused) when the cap is reached.
+  /// Counts a new connection in; false when the cap is reached.
   bool admit_connection() noexcept;
+  /// A new connection was closed at once: the cap was reached and no idle one could make room.
+  void count_refused() noexcept { refused_.fetch_add(1, std::memory_order_relaxed); }
+  /// An idle connection was closed to make room for a new one at the cap.
+  void count_evicted() noexcept { evicted_.fetch_add(1, std::memory_order_relaxed); }
+  /// Idle connections closed to make room so far. Any thread.
+  [[nodiscard]] std::uint64_t evicted_connections() const noexcept { return evicted_.load(std::memory_order_relaxed); }
   void release_connection() noexcept;
   /// The loop that should take a new connection: `accepting`, unless another serves fewer.
   [[nodiscard]] loop_front &least_loaded(loop_front &accepting) noexcept;
+  /// The loop after `front` (itself when it is the only one): where a full loop looks for room.
+  [[nodiscard]] loop_front *next_after(const loop_front &front) noexcept;
 
  private:
   void on_each_loop(void (loop_front::*what)());
@@ -72,6 +80,7 @@ class data_plane {
   std::vector<std::unique_ptr<loop_front>> fronts_;
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> evicted_{0};
   std::mutex closed_mutex_;
   std::condition_variable closed_;  // notified when the last connection closes
 };

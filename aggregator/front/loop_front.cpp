@@ -48,7 +48,8 @@ class loop_front::acceptor final : public loop::io_handler {
 };
 
 loop_front::loop_front(data_plane &plane, client::upstream_loop &upstream)
-    : request_deadlines(plane.server().request_timeout),
+    : fresh_deadlines(plane.server().request_timeout),
+      request_deadlines(plane.server().request_timeout),
       idle_deadlines(plane.server().keep_alive_timeout),
       send_deadlines(plane.server().send_timeout),
       linger_deadlines(std::chrono::seconds{2}),
@@ -104,15 +105,23 @@ void loop_front::forget(connection &c) noexcept {
   plane_.release_connection();
 }
 
-void loop_front::hand_over(io::unique_fd socket) {
+void loop_front::hand_over(io::unique_fd socket, bool at_cap) {
   const int fd = socket.get();
-  const bool posted = events().post([this, fd] {
+  const bool posted = events().post([this, fd, at_cap] {
     io::unique_fd owned{fd};
-    if (!accepting_ && draining_) return forget_unopened();
+    if (at_cap) {
+      // Counted in only once a connection of this loop that sent nothing made room for it.
+      if (draining_ || !evict_idle() || !plane_.admit_connection()) return plane_.count_refused();
+      load_.fetch_add(1, std::memory_order_relaxed);
+    } else if (!accepting_ && draining_) {
+      return forget_unopened();
+    }
     std::make_shared<connection>(*this, std::move(owned))->start();
   });
   if (posted) {
     static_cast<void>(socket.release());  // the posted work owns it now
+  } else if (at_cap) {
+    plane_.count_refused();
   } else {
     forget_unopened();  // `socket` closes it
   }
@@ -158,7 +167,17 @@ void loop_front::accept_ready() {
       return;
     }
     io::unique_fd socket{fd};
-    if (!plane_.admit_connection()) continue;  // past the cap: closed at once, the others keep being served
+    // At the cap the oldest connection that has not sent a byte makes room (Envoy's overload manager
+    // closes idle ones too): one of this loop's, else another loop takes the new one and makes room
+    // among its own; with none anywhere, the new one is closed and the others keep being served.
+    if (!plane_.admit_connection() && !(evict_idle() && plane_.admit_connection())) {
+      if (loop_front *other = plane_.next_after(*this); other != nullptr && other != this) {
+        other->hand_over(std::move(socket), true);
+      } else {
+        plane_.count_refused();
+      }
+      continue;
+    }
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);  // streamed chunks leave at once
     // Whichever loop the kernel woke, the connection goes to the least loaded one: a burst of
@@ -173,9 +192,18 @@ void loop_front::accept_ready() {
   }
 }
 
+bool loop_front::evict_idle() {
+  loop::deadline_link *oldest = fresh_deadlines.oldest();
+  if (oldest == nullptr) return false;
+  plane_.count_evicted();
+  static_cast<connection *>(oldest)->close_now();
+  return true;
+}
+
 std::optional<clock::time_point> loop_front::next_deadline() const {
   std::optional<clock::time_point> earliest = resume_accepting_at_;
-  for (const loop::deadline_list *list : {&request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
+  for (const loop::deadline_list *list :
+       {&fresh_deadlines, &request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
     if (const auto due = list->next_due(); due && (!earliest || *due < *earliest)) earliest = due;
   return earliest;
 }
@@ -187,7 +215,8 @@ void loop_front::on_round(clock::time_point now) {
     accepting_ = true;
   }
   int budget = expiries_per_round;
-  for (loop::deadline_list *list : {&request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
+  for (loop::deadline_list *list :
+       {&fresh_deadlines, &request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
     while (budget > 0) {
       loop::deadline_link *due = list->pop_due(now);
       if (due == nullptr) break;

@@ -53,6 +53,7 @@ class loop_front final : private loop::loop_hooks {
   [[nodiscard]] std::span<char> scratch() noexcept { return {scratch_->data(), scratch_->size()}; }
 
   /// The deadlines a connection can wait under.
+  loop::deadline_list fresh_deadlines;    ///< a new connection, to its first byte
   loop::deadline_list request_deadlines;  ///< first byte of a request to its last byte
   loop::deadline_list idle_deadlines;     ///< keep-alive: the end of an answer to the next request's first byte
   loop::deadline_list send_deadlines;     ///< an answer that the client does not read
@@ -64,8 +65,10 @@ class loop_front final : private loop::loop_hooks {
   /// Connections this loop serves or was handed and has not opened yet. Any thread.
   [[nodiscard]] std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
   /// Takes a socket another loop accepted (it counted it here already): serves it from now on. Any
-  /// thread; the socket is closed when this loop no longer runs.
-  void hand_over(io::unique_fd socket);
+  /// thread; the socket is closed when this loop no longer runs. `at_cap`: not counted yet, because
+  /// the connection cap was reached; served only when a connection of this loop that sent nothing
+  /// makes room for it.
+  void hand_over(io::unique_fd socket, bool at_cap = false);
   /// Hands a complete request to the filter chain, to be served on this loop.
   void dispatch(std::shared_ptr<connection> c, filters::request_context request);
   /// Answers a request the reader refused through the chain's way out.
@@ -78,6 +81,10 @@ class loop_front final : private loop::loop_hooks {
   void on_round(loop::clock::time_point now) override;
   void on_stop() override;
   void accept_ready();
+  /// Makes room at the connection cap: closes this loop's oldest connection that has not sent a byte
+  /// (nothing is lost: it asked for nothing yet). False when it has none. A client between requests
+  /// on a kept-alive connection is not closed for it: it already asked and may be asking again.
+  bool evict_idle();
   /// A handed-over socket that was never opened leaves the counts.
   void forget_unopened() noexcept;
   void close_all();

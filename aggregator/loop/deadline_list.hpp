@@ -71,6 +71,9 @@ class deadline_list {
     return head_->due_;
   }
 
+  /// The link set longest ago (the first due), still in the list; null when the list is empty.
+  [[nodiscard]] deadline_link *oldest() const noexcept { return head_; }
+
   /// The first link whose deadline has passed at `now`, taken out of the list; null when none has.
   deadline_link *pop_due(std::chrono::steady_clock::time_point now) noexcept {
     if (head_ == nullptr || head_->due_ > now) return nullptr;

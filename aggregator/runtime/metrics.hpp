@@ -34,7 +34,8 @@ class metrics {
     std::size_t aggregations_in_flight = 0;
     std::size_t transfers_in_flight = 0;
     std::size_t open_connections = 0;       ///< on the data plane
-    std::uint64_t connections_refused = 0;  ///< closed at once: server.max_connections were open
+    std::uint64_t connections_refused = 0;  ///< closed at once: server.max_connections were open, none idle
+    std::uint64_t connections_evicted = 0;  ///< idle ones closed to make room for new ones at the cap
     std::size_t sync_queued = 0;            ///< sync-baseline aggregations waiting for a thread
     double loop_lag_seconds = 0;
     std::uint64_t upstream_connections_opened = 0;  ///< by upstream transfers, since start
