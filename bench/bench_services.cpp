@@ -53,6 +53,8 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
 bench_services::~bench_services() {
   aggregator_->signal(SIGKILL);  // its output ends, and with it the drain
   drain_.join();
+  std::error_code ignored;
+  std::filesystem::remove(config_file_, ignored);
 }
 
 const std::vector<chaos_fault> &chaos_faults() {

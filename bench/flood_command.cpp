@@ -50,6 +50,8 @@ flood_phase run_phase(const target &t, const load_settings &settings, const std:
 /// The kinds of flood a run puts beside the clients, one phase each.
 struct flood_kinds {
   std::size_t idle = 0, drip = 0, slow = 0, pipelined = 0, storm = 0;
+  std::size_t control = 0;  ///< idle connections against the control plane (its /health probed)
+  bool full = false;        ///< the data plane's whole server.max_connections and more, idle and reconnecting
 };
 
 /// One row of the flood report: a phase, and what the flood itself counted meanwhile.
@@ -59,19 +61,23 @@ struct phase_row {
   std::string flood_said;
 };
 
-/// Runs the clients beside `f` (once its connections are open): the phase and what the flood said.
-phase_row flooded_phase(const target &t, const load_settings &settings, const std::string &host, std::uint16_t port,
-                        const std::string &name, flood_settings f) {
-  f.host = host;
-  f.port = port;
+/// Runs the clients beside `f` (once its connections are open, or as many as the server keeps):
+/// the phase, probed at `f`'s port, and what the flood said.
+phase_row flooded_phase(const target &t, const load_settings &settings, const std::string &name, flood_settings f) {
   flood hostile{f};
   const auto settle_by = clock_type::now() + std::chrono::seconds{30};
-  while (hostile.open() < hostile.size() && clock_type::now() < settle_by)
+  std::size_t seen = 0;
+  for (auto still_since = clock_type::now();
+       hostile.open() < hostile.size() && clock_type::now() < settle_by &&
+       clock_type::now() - still_since < std::chrono::seconds{1};) {  // a server at its cap keeps no more
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    if (hostile.open() != seen) still_since = clock_type::now();
+    seen = hostile.open();
+  }
   const std::size_t open_at_start = hostile.open();
   const std::size_t answers_before = hostile.pipelined_answers(), stormed_before = hostile.storm_connections();
   const auto started = clock_type::now();
-  phase_row row{name, run_phase(t, settings, host, port, name.c_str()), ""};
+  phase_row row{name, run_phase(t, settings, f.host, f.port, name.c_str()), ""};
   const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
   row.flood_said =
       std::to_string(open_at_start) + " open, " + std::to_string(hostile.closed_by_server()) + " closed by the server";
@@ -133,7 +139,8 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
                   const flood_kinds &kinds, std::size_t max_aggregations) {
   target t;
   const std::size_t most = std::max({kinds.idle, kinds.drip, kinds.slow, kinds.pipelined});
-  start(t, o, most + clients + 2'000, max_aggregations);  // room above the flood for the clients and probes
+  const std::size_t cap = most + clients + 2'000;  // room above the flood for the clients and probes
+  start(t, o, cap, max_aggregations);
   const auto [host, port] =
       t.services ? std::pair<std::string, std::uint16_t>{"127.0.0.1", t.services->port()} : host_and_port(o.target_url);
   load_settings settings;
@@ -144,14 +151,23 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
   std::vector<phase_row> rows;
   rows.push_back({"without a flood", run_phase(t, settings, host, port, "without a flood"), ""});
   const auto baseline = rows.front().p.usage;
-  const auto flooded = [&](const std::string &name, const flood_settings &f) {
-    rows.push_back(flooded_phase(t, settings, host, port, name, f));
+  const auto flooded = [&](const std::string &name, flood_settings f) {
+    f.host = host;
+    if (f.port == 0) f.port = port;
+    rows.push_back(flooded_phase(t, settings, name, f));
   };
   if (kinds.idle > 0) flooded(std::to_string(kinds.idle) + " idle", {.idle = kinds.idle});
   if (kinds.drip > 0) flooded(std::to_string(kinds.drip) + " drip-fed heads", {.drip = kinds.drip});
   if (kinds.slow > 0) flooded(std::to_string(kinds.slow) + " slow readers", {.slow = kinds.slow});
   if (kinds.pipelined > 0) flooded(std::to_string(kinds.pipelined) + " pipelining x64", {.pipelined = kinds.pipelined});
   if (kinds.storm > 0) flooded(std::to_string(kinds.storm) + " connect/close storms", {.storm = kinds.storm});
+  // The control plane beside its idle flood: its own /health is probed.
+  if (kinds.control > 0 && t.services)
+    flooded(std::to_string(kinds.control) + " idle, control plane",
+            {.host = "127.0.0.1", .port = static_cast<std::uint16_t>(t.services->admin_port()), .idle = kinds.control});
+  // Every connection the data plane takes, and 500 more, reconnecting as the server closes them.
+  if (kinds.full && t.services)
+    flooded("full data plane (" + std::to_string(cap + 500) + " idle)", {.idle = cap + 500});
   // After the floods: descriptors back where they were (the server closes what the storm left as
   // its request timeout passes), memory near it.
   process_usage after;
@@ -176,7 +192,7 @@ subcommand add_flood(CLI::App &app, common_options &o) {
                                 "flood: idle, drip-fed, slow readers, pipelining, connect/close storms (0: none)",
                                 100);
   struct options {
-    flood_kinds kinds{.idle = 10'000, .drip = 1'000, .slow = 1'000, .pipelined = 100, .storm = 2};
+    flood_kinds kinds{.idle = 10'000, .drip = 1'000, .slow = 1'000, .pipelined = 100, .storm = 2, .control = 1'000};
     std::size_t clients = 100;
     std::size_t num = 10;
     double duration = 20;
@@ -193,6 +209,10 @@ subcommand add_flood(CLI::App &app, common_options &o) {
       ->capture_default_str();
   sub->add_option("--storm", given->kinds.storm, "threads opening and closing connections (half with a reset)")
       ->capture_default_str();
+  sub->add_option("--control", given->kinds.control, "idle connections against the control plane (its /health probed)")
+      ->capture_default_str();
+  sub->add_flag("--full", given->kinds.full,
+                "a phase with the data plane full: server.max_connections + 500 idle connections, reopened as closed");
   sub->add_option("--clients", given->clients, "well-behaved clients running aggregations")->capture_default_str();
   sub->add_option("--num", given->num, "upstream calls per aggregation")->capture_default_str();
   sub->add_option("--duration", given->duration, "seconds per phase, after a 1 s ramp")->capture_default_str();

@@ -25,7 +25,7 @@ ctest --test-dir build -j "$jobs" --output-on-failure
 grep -q '<svg' build/sweep-smoke.html
 # Small floods of every kind and faults under load: they fail on an error, a failed probe, a
 # malformed response, an error of another kind than injected, or something left in flight.
-./build/bench/aggregator-bench flood --idle 200 --drip 20 --slow 20 --pipelined 4 --storm 1 --clients 10 --duration 1 > /dev/null
+./build/bench/aggregator-bench flood --idle 200 --drip 20 --slow 20 --pipelined 4 --storm 1 --control 100 --full --clients 10 --duration 1 > /dev/null
 ./build/bench/aggregator-bench chaos --clients 20 --duration 2 > /dev/null
 
 # Sanitizer instrumentation prevents the tail calls of symmetric transfer (see CMakeLists.txt), so

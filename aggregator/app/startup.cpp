@@ -75,7 +75,8 @@ std::vector<std::string> self_calls(const config::service_config &config) {
 }
 
 void fit_descriptor_budget(config::service_config &config, const runtime::service_log &log) {
-  constexpr std::size_t reserve = 256;  // listeners, epoll sets, eventfds, files, the control plane
+  // Listeners, epoll sets, eventfds, files, and the control plane's connections (waiting and served).
+  const std::size_t reserve = 256 + 2 * config.server.admin_max_connections;
   const std::size_t limit = process::descriptor_limit();
   std::size_t &clients = config.server.max_connections;
   std::size_t &upstream = config.client.max_connections;

@@ -52,13 +52,14 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
   const json::object *o =
       c.object(v, path,
-               {"listen", "admin_listen", "threads", "backlog", "max_connections", "max_aggregations", "sync_threads",
-                "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms",
-                "start_traces", "max_hops"});
+               {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections",
+                "max_aggregations", "sync_threads", "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms",
+                "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
   c.integer(*o, path, "threads", out.threads, 1, 20'000);
+  c.integer(*o, path, "admin_max_connections", out.admin_max_connections, 1, 10'000);
   c.integer(*o, path, "backlog", out.backlog, 1, 65'535);
   c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);
   c.integer(*o, path, "max_aggregations", out.max_aggregations, 1, 1'000'000);

@@ -196,7 +196,10 @@ struct server_config {
   std::uint16_t port = 8080;
   std::string admin_host = "127.0.0.1";  ///< the control plane: never the public port by default
   std::uint16_t admin_port = 8081;
-  std::size_t threads = 8;  ///< control-plane workers: cpp-httplib keeps one per open admin connection
+  std::size_t threads = 8;  ///< control-plane workers: one per admin connection being served
+  /// Control-plane connections held at once, served or waiting for a worker; past it a new one is
+  /// closed at once (the control plane's share of the descriptors).
+  std::size_t admin_max_connections = 64;
   int backlog = 4096;
   std::size_t max_connections = 4096;   ///< data-plane client connections; past it new ones are closed at once
   std::size_t max_aggregations = 2000;  ///< concurrent aggregations; past it 503 + Retry-After at once

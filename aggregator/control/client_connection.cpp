@@ -25,13 +25,6 @@ bool wait_for(int fd, int stop_fd, short events, std::chrono::milliseconds timeo
 
 }  // namespace
 
-bool client_connection::wait_for_request(std::chrono::milliseconds idle) const {
-  if (!wait_for(fd_, stop_fd_, POLLIN, idle)) return false;
-  // Readable with nothing to read means the client closed between requests.
-  char byte = 0;
-  return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-}
-
 ssize_t client_connection::receive(char *buffer, std::size_t size, clock::time_point deadline) const {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
   if (!wait_for(fd_, stop_fd_, POLLIN, left)) return -1;

@@ -8,9 +8,9 @@
 
 namespace agg::control {
 
-/// One accepted control-plane connection, used by the worker thread that serves it: waits and
-/// reads with deadlines, and writes whole answers, every wait bounded. A stop descriptor (readable
-/// when the server stops) ends an idle wait at once.
+/// One accepted control-plane connection, used by the worker thread that serves it: reads with
+/// deadlines and writes whole answers, every wait bounded. A stop descriptor (readable when the
+/// server stops) ends a wait at once.
 class client_connection {
  public:
   using clock = std::chrono::steady_clock;
@@ -19,9 +19,6 @@ class client_connection {
       : fd_(fd), stop_fd_(stop_fd), write_timeout_(write_timeout) {}
 
   [[nodiscard]] int socket() const noexcept { return fd_; }
-  /// Waits up to `idle` for the first byte of a next request; false when the client left, the time
-  /// ran out, or the server is stopping.
-  bool wait_for_request(std::chrono::milliseconds idle) const;
   /// Receives what the client sent, waiting no later than `deadline`: the byte count, 0 when the
   /// client closed, -1 when the time ran out, the server is stopping, or the socket failed.
   ssize_t receive(char *buffer, std::size_t size, clock::time_point deadline) const;

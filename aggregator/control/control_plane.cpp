@@ -7,14 +7,10 @@
 namespace agg::control {
 
 control_plane::control_plane(const config::server_config &server, const filters::filter_chain &chain)
-    : server_(server), listener_(http::request_limits{}, chain) {
+    : server_(server), listener_(http::request_limits{}, chain, server.threads, server.admin_max_connections) {
   listener_.set_tcp_nodelay(true);  // without it every keep-alive answer waits ~40 ms (Nagle)
   listener_.set_keep_alive_max_count(10'000);
   listener_.set_keep_alive_timeout(30);
-  // One worker serves a connection for its whole keep-alive life: the pool bounds open connections.
-  // cpp-httplib owns and deletes the queue it gets from this factory.
-  const std::size_t threads = server_.threads;
-  listener_.new_task_queue = [threads] { return std::make_unique<httplib::ThreadPool>(threads).release(); };
 }
 
 std::uint16_t control_plane::bind() {

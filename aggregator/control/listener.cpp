@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "aggregator/control/client_connection.hpp"
+#include "aggregator/control/worker_pool.hpp"
 #include "aggregator/http/request_reader.hpp"
 #include "aggregator/http/response_head.hpp"
 
@@ -19,6 +20,9 @@ namespace agg::control {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+/// How long a new connection may take to send its first byte.
+constexpr std::chrono::milliseconds first_byte_timeout{2'000};
 
 std::chrono::milliseconds millis(time_t sec, time_t usec) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds{sec} +
@@ -95,11 +99,20 @@ class blocking_responder final : public filters::responder {
 
 }  // namespace
 
-listener::listener(const http::request_limits &limits, const filters::filter_chain &chain)
+listener::listener(const http::request_limits &limits, const filters::filter_chain &chain, std::size_t threads,
+                   std::size_t max_connections)
     : limits_(limits),
       chain_(chain),
-      stop_fd_(io::unique_fd::checked(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd")) {
+      stop_fd_(io::unique_fd::checked(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd")),
+      room_(max_connections, [this](int fd) { hand_to_worker(fd); }) {
   set_socket_options(listening_socket_options);
+  // cpp-httplib owns and deletes the queue it gets from this factory, made when it starts listening;
+  // tasks are short (a connection with bytes to read), so `threads` bound what runs at once.
+  new_task_queue = [this, threads, max_connections] {
+    auto pool = std::make_unique<worker_pool>(threads, max_connections);
+    pool_.store(pool.get(), std::memory_order_release);
+    return pool.release();
+  };
 }
 
 bool listener::raise_backlog(int backlog) const { return ::listen(svr_sock_, backlog) == 0; }
@@ -107,18 +120,32 @@ bool listener::raise_backlog(int backlog) const { return ::listen(svr_sock_, bac
 void listener::halt() {
   const std::uint64_t one = 1;
   if (::write(stop_fd_.get(), &one, sizeof one) < 0) std::perror("aggregator: eventfd write");
+  room_.stop();  // nothing is handed to a worker from now on, and idle connections close
   stop();
   if (const auto fd = svr_sock_.load(); fd != INVALID_SOCKET) ::shutdown(fd, SHUT_RDWR);
 }
 
-// Replaces cpp-httplib's per-connection loop: our reader reads each request, the chain serves it.
+// cpp-httplib hands each accepted connection here, on a worker: it waits for its first byte in the
+// waiting room, not on the worker.
 bool listener::process_and_close_socket(socket_t sock) {
-  open_connections_.fetch_add(1, std::memory_order_relaxed);
-  const client_connection connection{sock, stop_fd_.get(), millis(write_timeout_sec_, write_timeout_usec_)};
+  room_.park(sock, first_byte_timeout);
+  return true;
+}
+
+void listener::hand_to_worker(int fd) {
+  worker_pool *pool = pool_.load(std::memory_order_acquire);
+  if (pool != nullptr && pool->try_enqueue([this, fd] { serve(fd); })) return;
+  refused_.fetch_add(1, std::memory_order_relaxed);  // every worker busy and the queue full
+  ::close(fd);
+}
+
+// Reads each request with our reader and serves it through the chain; between requests the
+// connection waits in the room, not on this worker.
+void listener::serve(int fd) {
+  const client_connection connection{fd, stop_fd_.get(), millis(write_timeout_sec_, write_timeout_usec_)};
   http::request_reader reader{limits_};
   std::array<char, 16 * 1024> input{};
-  for (std::size_t left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
-    if (!reader.has_buffered() && !connection.wait_for_request(std::chrono::seconds{keep_alive_timeout_sec_})) break;
+  do {
     // The whole request must arrive within the limit from its first byte, however it is sliced.
     filters::request_context request;
     request.started = clock::now();
@@ -139,29 +166,37 @@ bool listener::process_and_close_socket(socket_t sock) {
       const auto to = std::make_shared<blocking_responder>(connection, false);
       chain_.refuse(filters::exchange{chain_, to, std::move(request), nullptr}, reader.why());
       if (to->open()) close_lingering(connection);
-      break;
+      return close_connection(fd);
     }
-    if (progress != http::request_reader::progress::complete) break;
-    request.request = reader.take();
-    const auto to = std::make_shared<blocking_responder>(connection, left > 1);
-    filters::request_context failed;  // what a failure of ours while serving is answered for
-    failed.started = request.started;
-    failed.request.method = request.request.method;
-    failed.request.target = request.request.target;
-    try {
-      chain_.serve(filters::exchange{chain_, to, std::move(request), nullptr});
-    } catch (const std::exception &) {  // out of memory, or a bug: answered 500, never a crash
-      chain_.refuse(filters::exchange{chain_, std::make_shared<blocking_responder>(connection, false),
-                                      std::move(failed), nullptr},
-                    {500, "internal", "internal error"});
-      break;
-    }
-    if (!to->keeps_alive()) break;
+    if (progress != http::request_reader::progress::complete || !answer(connection, reader.take(), request.started))
+      return close_connection(fd);
+  } while (reader.has_buffered());  // a pipelined request is here already
+  room_.park(fd, std::chrono::seconds{keep_alive_timeout_sec_});
+}
+
+bool listener::answer(const client_connection &connection, http::request request, clock::time_point started) {
+  const auto to = std::make_shared<blocking_responder>(connection, svr_sock_ != INVALID_SOCKET);
+  filters::request_context context;
+  context.started = started;
+  context.request = std::move(request);
+  filters::request_context failed;  // what a failure of ours while serving is answered for
+  failed.started = started;
+  failed.request.method = context.request.method;
+  failed.request.target = context.request.target;
+  try {
+    chain_.serve(filters::exchange{chain_, to, std::move(context), nullptr});
+  } catch (const std::exception &) {  // out of memory, or a bug: answered 500, never a crash
+    chain_.refuse(
+        filters::exchange{chain_, std::make_shared<blocking_responder>(connection, false), std::move(failed), nullptr},
+        {500, "internal", "internal error"});
+    return false;
   }
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
-  open_connections_.fetch_sub(1, std::memory_order_relaxed);
-  return true;
+  return to->keeps_alive();
+}
+
+void listener::close_connection(int fd) {
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
 }
 
 }  // namespace agg::control

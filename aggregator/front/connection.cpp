@@ -284,6 +284,11 @@ void connection::on_deadline() {
   close();  // idle too long, a first byte that never came, an answer nobody reads, or lingering over
 }
 
+bool connection::has_unread_bytes() const noexcept {
+  char byte = 0;
+  return ::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 bool connection::idle() const noexcept { return phase_ == phase::reading && !reader_.started() && out_.empty(); }
 
 void connection::close_now() {

@@ -48,6 +48,8 @@ class connection final : public loop::io_handler,
 
   /// True while it waits for a next request that has not begun: closing it loses nothing.
   [[nodiscard]] bool idle() const noexcept;
+  /// True when the client's bytes wait in the socket, not read yet.
+  [[nodiscard]] bool has_unread_bytes() const noexcept;
   /// Closes the socket now; what is being served is cancelled.
   void close_now();
 

@@ -193,11 +193,18 @@ void loop_front::accept_ready() {
 }
 
 bool loop_front::evict_idle() {
-  loop::deadline_link *oldest = fresh_deadlines.oldest();
-  if (oldest == nullptr) return false;
-  plane_.count_evicted();
-  static_cast<connection *>(oldest)->close_now();
-  return true;
+  // The oldest of the first few that really sent nothing: bytes waiting unread are a request (a
+  // probe, say) this round is about to read.
+  loop::deadline_link *candidate = fresh_deadlines.oldest();
+  for (int looked = 0; candidate != nullptr && looked < 8;
+       ++looked, candidate = loop::deadline_list::after(*candidate)) {
+    auto *c = static_cast<connection *>(candidate);
+    if (c->has_unread_bytes()) continue;
+    plane_.count_evicted();
+    c->close_now();
+    return true;
+  }
+  return false;
 }
 
 std::optional<clock::time_point> loop_front::next_deadline() const {

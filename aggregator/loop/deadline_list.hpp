@@ -73,6 +73,8 @@ class deadline_list {
 
   /// The link set longest ago (the first due), still in the list; null when the list is empty.
   [[nodiscard]] deadline_link *oldest() const noexcept { return head_; }
+  /// The link set after `link` (due next); null at the end.
+  [[nodiscard]] static deadline_link *after(const deadline_link &link) noexcept { return link.next_; }
 
   /// The first link whose deadline has passed at `now`, taken out of the list; null when none has.
   deadline_link *pop_due(std::chrono::steady_clock::time_point now) noexcept {

@@ -186,3 +186,24 @@ TEST_CASE("shutting down lets requests in flight finish within the grace period"
   httplib::Client late{"127.0.0.1", service.port()};
   CHECK_FALSE(late.Get("/health"));
 }
+
+TEST_CASE("idle connections cannot starve the control plane: they wait without a worker, and only so many") {
+  local_upstream upstream;
+  auto config = agg::testing::demo_config(upstream.api("task_id={i}"));
+  config.server.threads = 2;
+  config.server.admin_max_connections = 16;
+  running_service service{std::move(config)};
+  // Far more idle connections than workers and than the room holds: the oldest make room.
+  std::vector<std::unique_ptr<agg::testing::raw_connection>> idle;
+  for (int i = 0; i < 50; ++i) idle.push_back(std::make_unique<agg::testing::raw_connection>(service.admin_port()));
+  for (int probe = 0; probe < 10; ++probe) {
+    const std::string answer =
+        agg::testing::raw_exchange(service.admin_port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    INFO(probe << ": " << answer);
+    CHECK(answer.starts_with("HTTP/1.1 200"));
+  }
+  // At most 16 wait at once: the others were closed by the server (it says so with an end of file).
+  std::size_t closed = 0;
+  for (const auto &c : idle) closed += c->readable_within(std::chrono::milliseconds{2'000}) ? 1 : 0;
+  CHECK(closed >= 50 - 16);
+}
