@@ -12,8 +12,10 @@ std::string_view upstream_call::origin() const noexcept {
   return whole.substr(0, parsed->encoded_origin().size());
 }
 
-std::string budget_spent_detail(std::size_t limit) {
-  return "the aggregation's responses reached max_response_bytes (" + std::to_string(limit) +
+std::string byte_budget::spent_detail() const {
+  if (pool_ran_out_.load(std::memory_order_relaxed))
+    return "the job store is full (jobs.max_bytes): this call and the ones after it were cut off";
+  return "the aggregation's responses reached max_response_bytes (" + std::to_string(limit_) +
          " bytes): this call and the ones after it were cut off";
 }
 

@@ -42,9 +42,6 @@ struct upstream_call {
   [[nodiscard]] std::string_view origin() const noexcept;
 };
 
-/// Why a call of an aggregation whose responses reached max_response_bytes ended `too_large`.
-std::string budget_spent_detail(std::size_t limit);
-
 /// Why a transfer was cancelled, as its reply says it.
 inline constexpr std::string_view cancelled_by_request = "the aggregation was cancelled";
 inline constexpr std::string_view cancelled_by_shutdown = "the upstream loop stopped";

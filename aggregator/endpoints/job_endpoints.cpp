@@ -115,6 +115,7 @@ void job_create_endpoint::serve(filters::exchange x) const {
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.respond(http::response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);
+  plan.budget->draw_on(serving_.store.bodies());  // running jobs' bodies count against jobs.max_bytes as they arrive
   auto added = serving_.store.add([&] { return serving_.door.start_background(std::move(plan), *x.loop()); });
   if (const auto *full = std::get_if<jobs::job_store::store_full>(&added))
     return x.respond(store_full(*full, serving_.limits));

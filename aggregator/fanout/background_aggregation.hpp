@@ -47,6 +47,11 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   /// What the results that arrived so far hold in memory, estimated (their slots, texts and
   /// parsed bodies): what keeping it costs.
   [[nodiscard]] std::size_t held_bytes() const;
+  /// Gives the bytes its bodies took back to the pool its plan's budget drew on (the job store's):
+  /// when the store lets it go.
+  void release_bytes() noexcept {
+    if (budget_) budget_->release_pool();
+  }
   /// When the last call finished, once done(): cheaper than a snapshot for a question of time.
   [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> finished_at() const;
 

@@ -77,7 +77,9 @@ std::optional<job_view> job_store::cancel(const std::string &id) {
 void job_store::evict_finished(std::chrono::steady_clock::time_point now) {
   std::erase_if(jobs_, [&](const auto &entry) {
     const auto finished = entry.second.run->finished_at();
-    return finished && *finished + limits_.keep_finished <= now;
+    if (!finished || *finished + limits_.keep_finished > now) return false;
+    entry.second.run->release_bytes();  // its bodies go with it
+    return true;
   });
 }
 

@@ -25,7 +25,8 @@ struct job_limits {
   std::size_t max_jobs = 1000;  ///< running and finished-but-kept together
   std::chrono::milliseconds keep_finished{300'000};
   /// What the kept jobs' results hold together (background_aggregation::held_bytes); at it, no new
-  /// job starts. A running job may still add about three times its route's max_response_bytes.
+  /// job starts. Their bodies, running jobs' included, never pass it together: a body that would
+  /// ends its call too_large (their parsed form holds about three times the bytes).
   std::size_t max_bytes = 256 << 20;
 };
 
@@ -44,7 +45,8 @@ struct job_view {
 /// Jobs live in this process only. Thread-safe.
 class job_store {
  public:
-  explicit job_store(job_limits limits) : limits_(limits) {}
+  explicit job_store(job_limits limits)
+      : limits_(limits), bodies_(std::make_shared<calls::byte_budget>(limits.max_bytes)) {}
   job_store(const job_store &) = delete;
   job_store &operator=(const job_store &) = delete;
   /// Cancels the jobs still running; their runs end on the upstream loop.
@@ -61,6 +63,9 @@ class job_store {
   /// there is no room.
   std::variant<std::string, store_full> add(
       const std::function<std::shared_ptr<fanout::background_aggregation>()> &start);
+  /// What the jobs' bodies draw on: a job's plan draws on it (calls::byte_budget::draw_on) before
+  /// it starts.
+  [[nodiscard]] const std::shared_ptr<calls::byte_budget> &bodies() const noexcept { return bodies_; }
   /// The job with this id, or nullopt when there is none (never was, or evicted).
   std::optional<job_view> find(const std::string &id);
   /// Cancels the job (its calls stop); the view after it, or nullopt when there is no such job.
@@ -77,6 +82,7 @@ class job_store {
   static job_view view_of(const std::string &id, const job &j);
 
   job_limits limits_;
+  std::shared_ptr<calls::byte_budget> bodies_;
   std::mutex mutex_;
   std::unordered_map<std::string, job> jobs_;  // guarded by mutex_
 };

@@ -30,7 +30,9 @@ struct jobs_fixture {
         upstream.api("task_id={i}") +
         R"(","repeat":true}]},)"
         R"({"name":"mixed","path":"/api/mixed","deadline_ms":60000,"timeout_ms":60000,"upstreams":[{"url":")" +
-        upstream.api("task_id=fast") + R"("},{"url":")" + upstream.api("delay_ms=60000") + R"("}]}]})")};
+        upstream.api("task_id=fast") + R"("},{"url":")" + upstream.api("delay_ms=60000") + R"("}]},)"
+        R"({"name":"sized","path":"/api/sized","num":{"default":3,"max":10},"upstreams":[{"url":")" +
+        upstream.api("fault=oversized&size=400&delay_ms=300&task_id={i}") + R"(","repeat":true}]}]})")};
   }
 
   static std::string create(const running_service &service, const std::string &body, int expected_status = 202) {
@@ -159,6 +161,31 @@ TEST_CASE_METHOD(jobs_fixture, "a store full of results answers 429 with the tim
   CHECK(retry_after > 30);
   CHECK(retry_after <= 60);
   CHECK(job(service, id).at("status").as_string() == "done");  // refusing a job evicts none
+}
+
+TEST_CASE_METHOD(jobs_fixture, "running jobs' bodies never pass jobs.max_bytes together: the rest end too_large") {
+  extra_config = R"("jobs":{"max":100,"keep_finished_ms":60000,"max_bytes":2000})";
+  const auto service = start();
+  // Four jobs of three 400-byte bodies run at once: 4 800 bytes asked for, 2 000 allowed.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(create(service, R"({"route":"sized"})"));
+  std::size_t kept = 0, cut = 0;
+  for (const auto &id : ids) {
+    REQUIRE(eventually([&] { return job(service, id).at("result").is_object(); }));
+    const auto finished = job(service, id);
+    for (const auto &entry : finished.at("result").at("upstreams").as_array()) {
+      if (entry.at("ok").as_bool()) {
+        kept += static_cast<std::size_t>(entry.at("bytes").as_int64());
+        continue;
+      }
+      ++cut;
+      CHECK(entry.at("error").at("kind").as_string() == "too_large");
+      CHECK(std::string{entry.at("error").at("message").as_string()}.find("jobs.max_bytes") != std::string::npos);
+    }
+  }
+  CHECK(kept <= 2000);
+  CHECK(kept > 0);
+  CHECK(cut >= 7);  // at most five 400-byte bodies fit
 }
 
 TEST_CASE_METHOD(jobs_fixture, "a job spec that repeats a key is refused with the key") {
