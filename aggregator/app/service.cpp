@@ -39,7 +39,8 @@ std::vector<std::string> configured(std::initializer_list<std::optional<std::str
 /// control because both decide by what the path names (a route makes calls; a probe is open).
 filters::filter_chain data_chain(const config::service_config &config, const config::access_tokens &tokens,
                                  const filters::endpoint_table &table, runtime::admission &aggregations,
-                                 runtime::metrics &stats, const runtime::service_log &log) {
+                                 const runtime::unsent_bytes &unsent, runtime::metrics &stats,
+                                 const runtime::service_log &log) {
   // The admin token passes where the client token does.
   http::bearer_auth client_auth{tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{},
                                 "aggregator"};
@@ -50,7 +51,7 @@ filters::filter_chain data_chain(const config::service_config &config, const con
                                        std::make_unique<filters::routing_filter>(table),
                                        std::make_unique<filters::loop_guard_filter>(config.server.max_hops),
                                        std::make_unique<filters::token_access_filter>(std::move(client_auth)),
-                                       std::make_unique<filters::admission_filter>(aggregations))};
+                                       std::make_unique<filters::admission_filter>(aggregations, unsent))};
 }
 
 /// The control plane's: the admin API is off (404) until an admin token is configured.
@@ -86,15 +87,17 @@ service::service(config::service_config config, const config::access_tokens &tok
       routes_(config_.routes, std::move(config_file), std::move(file_json)),
       stages_(shared_stages(loops_, log)),
       aggregations_(config_.server.max_aggregations),
-      jobs_(jobs::job_limits{config_.jobs.max_jobs, config_.jobs.keep_finished, config_.jobs.max_bytes}),
+      unsent_(config_.server.max_unsent_bytes),
+      jobs_(jobs::job_limits{config_.jobs.max_jobs, config_.jobs.keep_finished, config_.jobs.max_bytes,
+                             config_.jobs.max_per_client}),
       sync_pool_(config_.server.sync_threads, config_.server.sync_queue),
       door_(stages_, sync_pool_, loops_.options()),
       data_endpoints_({door_, stats_, log_}, {door_, jobs_, routes_, config_.jobs}, loops_, aggregations_),
-      data_chain_(data_chain(config_, tokens, data_endpoints_, aggregations_, stats_, log_)),
+      data_chain_(data_chain(config_, tokens, data_endpoints_, aggregations_, unsent_, stats_, log_)),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
                          control::admin_endpoint{routes_, log_}, loops_, aggregations_),
       control_chain_(control_chain(tokens, control_endpoints_, stats_, log_)),
-      data_(config_.server, loops_, data_chain_, aggregations_, log_),
+      data_(config_.server, loops_, data_chain_, aggregations_, unsent_, log_),
       control_(config_.server, control_chain_) {}
 
 service::~service() { loops_.stop(); }
@@ -110,6 +113,7 @@ runtime::metrics::gauges service::gauges() {
   now.open_connections = data_.open_connections();
   now.connections_refused = data_.refused_connections();
   now.connections_evicted = data_.evicted_connections();
+  now.unsent_bytes = unsent_.held();
   now.sync_queued = sync_pool_.queued();
   now.loop_lag_seconds = std::chrono::duration<double>(loops_.take_max_lag()).count();
   const auto connections = client::connections_so_far();

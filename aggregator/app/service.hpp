@@ -73,6 +73,7 @@ class service {
   config::live_routes routes_;
   std::shared_ptr<stages::shared_state> stages_;
   runtime::admission aggregations_;
+  runtime::unsent_bytes unsent_;
   jobs::job_store jobs_;
   loop::blocking_pool sync_pool_;
   runtime::metrics stats_;

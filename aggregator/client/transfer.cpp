@@ -277,8 +277,8 @@ calls::upstream_reply transfer::finish(CURLcode result) {
   } else {
     reply.error_detail = curl_message_[0] != '\0' ? std::string{curl_message_.data()} : curl_easy_strerror(result);
     if (reply.kind == calls::outcome_kind::too_large)
-      reply.error_detail = budget_spent_ ? budget_->spent_detail()
-                                         : "body larger than " + std::to_string(max_body_bytes_) + " bytes";
+      reply.error_detail =
+          budget_spent_ ? budget_->spent_detail() : "body larger than " + std::to_string(max_body_bytes_) + " bytes";
     if (reply.kind == calls::outcome_kind::cancelled) reply.error_detail = calls::cancelled_by_request;
     if (reply.kind == calls::outcome_kind::timeout && limited_by_deadline_) {
       reply.deadline_passed = true;
@@ -289,8 +289,7 @@ calls::upstream_reply transfer::finish(CURLcode result) {
 }
 
 calls::upstream_reply transfer::skipped_reply() const {
-  if (budget_spent_)
-    return calls::failed_reply(calls::outcome_kind::too_large, budget_->spent_detail(), started_);
+  if (budget_spent_) return calls::failed_reply(calls::outcome_kind::too_large, budget_->spent_detail(), started_);
   calls::upstream_reply reply = calls::failed_reply(
       calls::outcome_kind::timeout, "the aggregation's deadline passed before the call started", started_);
   reply.deadline_passed = true;

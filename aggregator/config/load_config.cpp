@@ -53,8 +53,8 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   const json::object *o =
       c.object(v, path,
                {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections",
-                "max_aggregations", "sync_threads", "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms",
-                "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops"});
+                "max_aggregations", "max_unsent_bytes", "sync_threads", "sync_queue", "request_timeout_ms",
+                "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
@@ -63,6 +63,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   c.integer(*o, path, "backlog", out.backlog, 1, 65'535);
   c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);
   c.integer(*o, path, "max_aggregations", out.max_aggregations, 1, 1'000'000);
+  c.integer(*o, path, "max_unsent_bytes", out.max_unsent_bytes, 1 << 16, std::size_t{1} << 40);
   c.integer(*o, path, "sync_threads", out.sync_threads, 1, 10'000);
   c.integer(*o, path, "sync_queue", out.sync_queue, 0, 1'000'000);
   c.millis(*o, path, "request_timeout_ms", out.request_timeout, 1, 3'600'000);
@@ -123,8 +124,9 @@ std::variant<config_document, config_errors> parse_config_document(std::string_v
   service_config config;
   if (const json::object *root = c.object(document, "", {"server", "client", "log", "jobs", "auth", "routes"})) {
     if (const json::value *v = root->if_contains("jobs")) {
-      if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes"})) {
+      if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes", "max_per_client"})) {
         c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
+        c.integer(*o, "jobs", "max_per_client", config.jobs.max_per_client, 1, 1'000'000);
         c.integer(*o, "jobs", "max_bytes", config.jobs.max_bytes, 1, 1LL << 40);
         c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
       }

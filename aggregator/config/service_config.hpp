@@ -203,8 +203,11 @@ struct server_config {
   int backlog = 4096;
   std::size_t max_connections = 4096;   ///< data-plane client connections; past it new ones are closed at once
   std::size_t max_aggregations = 2000;  ///< concurrent aggregations; past it 503 + Retry-After at once
-  std::size_t sync_threads = 64;        ///< threads running sync-baseline aggregations
-  std::size_t sync_queue = 1024;        ///< sync-baseline aggregations waiting for a thread; past it 503
+  /// Answer bytes waiting for slow clients to read them, all connections together; past it new
+  /// requests get 503 + Retry-After at once (probes still answer).
+  std::size_t max_unsent_bytes = 256 << 20;
+  std::size_t sync_threads = 64;  ///< threads running sync-baseline aggregations
+  std::size_t sync_queue = 1024;  ///< sync-baseline aggregations waiting for a thread; past it 503
   std::chrono::milliseconds request_timeout{
       10'000};  ///< a request's first byte to its last; a new connection's first byte
   std::chrono::milliseconds keep_alive_timeout{
@@ -227,6 +230,7 @@ struct jobs_config {
   std::size_t max_jobs = 1000;
   std::chrono::milliseconds keep_finished{300'000};
   std::size_t max_bytes = 256 << 20;  ///< what the kept jobs' results hold together (estimated)
+  std::size_t max_per_client = 100;   ///< jobs one client (its address) holds, running and kept
 };
 
 /// Where the bearer tokens come from (see access_tokens.hpp); never the tokens themselves.

@@ -14,6 +14,7 @@
 #include "aggregator/control/worker_pool.hpp"
 #include "aggregator/http/request_reader.hpp"
 #include "aggregator/http/response_head.hpp"
+#include "aggregator/io/peer_address.hpp"
 
 namespace agg::control {
 
@@ -61,8 +62,8 @@ class blocking_responder final : public filters::responder {
   void send(const filters::request_context &request, const http::response &answer) override {
     keep_alive_ = may_keep_alive_ && request.request.keep_alive && !answer.closes_connection;
     std::string out;
-    http::append_head(out, answer, answer.body.size(), fate(request));
-    if (!request.head_only()) out += answer.body;
+    http::append_head(out, answer, answer.payload().size(), fate(request));
+    if (!request.head_only()) out += answer.payload();
     written_ = connection_.send_all(out);
   }
   void send_head(const filters::request_context &request, const http::response &head) override {
@@ -81,6 +82,7 @@ class blocking_responder final : public filters::responder {
   }
   [[nodiscard]] std::stop_source stop_source() override { return std::stop_source{std::nostopstate}; }
   [[nodiscard]] bool open() const noexcept override { return written_; }
+  [[nodiscard]] std::string client_address() const override { return io::peer_address(connection_.socket()); }
 
   /// The answer went out and the connection may serve another request.
   [[nodiscard]] bool keeps_alive() const noexcept { return written_ && keep_alive_; }

@@ -92,11 +92,14 @@ std::variant<job_spec, http::response> read_spec(std::string_view text, const co
 }
 
 http::response store_full(const jobs::job_store::store_full &full, const config::jobs_config &limits) {
-  const std::string what = full.by_bytes ? std::to_string(limits.max_bytes) + " bytes of results"
-                                         : std::to_string(limits.max_jobs) + " jobs";
+  const std::string what = full.by_client ? "this client holds its share of the job store (jobs.max_per_client, " +
+                                                std::to_string(limits.max_per_client) + " jobs)"
+                           : full.by_bytes
+                               ? "the job store is full (" + std::to_string(limits.max_bytes) + " bytes of results)"
+                               : "the job store is full (" + std::to_string(limits.max_jobs) + " jobs)";
   http::response refused = http::response::error(
       429, "too_many_jobs",
-      "the job store is full (" + what + "); finished jobs are kept " + std::to_string(limits.keep_finished.count()) +
+      what + "; finished jobs are kept " + std::to_string(limits.keep_finished.count()) +
           " ms, and the first eviction that makes room is in " + std::to_string(full.retry_after.count()) + " s");
   refused.with_header("Retry-After", std::to_string(full.retry_after.count()));
   return refused;
@@ -116,7 +119,8 @@ void job_create_endpoint::serve(filters::exchange x) const {
     return x.respond(http::response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);
   plan.budget->draw_on(serving_.store.bodies());  // running jobs' bodies count against jobs.max_bytes as they arrive
-  auto added = serving_.store.add([&] { return serving_.door.start_background(std::move(plan), *x.loop()); });
+  auto added = serving_.store.add(x.client_address(),
+                                  [&] { return serving_.door.start_background(std::move(plan), *x.loop()); });
   if (const auto *full = std::get_if<jobs::job_store::store_full>(&added))
     return x.respond(store_full(*full, serving_.limits));
   const std::string &id = std::get<std::string>(added);
@@ -130,7 +134,14 @@ void job_endpoint::serve(filters::exchange x) const {
   const auto job = cancel ? store_.cancel(id) : store_.find(id);
   if (!job)
     return x.respond(http::response::error(404, "not_found", "no job " + id + " (unknown, or finished and evicted)"));
-  x.respond(http::response::json(200, job_json(*job)));
+  // A finished job's document is rendered once and its bytes shared by every GET after: a crowd
+  // reading a large result slowly holds it once, not once per reader.
+  std::shared_ptr<const std::string> document = job->document;
+  if (!document) {
+    document = std::make_shared<const std::string>(job_json(*job));
+    if (job->result && !cancel) store_.keep_document(id, document);
+  }
+  x.respond(http::response{.status = 200, .shared_body = std::move(document)});
 }
 
 }  // namespace agg::endpoints

@@ -26,7 +26,11 @@ struct background_runner {
 };
 
 background_aggregation::background_aggregation(fan_out_plan plan)
-    : plan_(std::move(plan)), route_(plan_.route), planned_(plan_.calls.size()), budget_(plan_.budget) {}
+    : plan_(std::move(plan)),
+      route_(plan_.route),
+      deadline_(plan_.deadline),
+      planned_(plan_.calls.size()),
+      budget_(plan_.budget) {}
 
 std::shared_ptr<background_aggregation> background_aggregation::start(stages::call_site site, fan_out_plan plan,
                                                                       std::shared_ptr<stages::shared_state> shared) {

@@ -66,6 +66,8 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   /// Copied on the calling thread.
   [[nodiscard]] progress snapshot() const;
   [[nodiscard]] const config::route_ptr &route() const noexcept { return route_; }
+  /// Its plan's deadline: every call still running then is cut off, so it is done by then.
+  [[nodiscard]] std::chrono::steady_clock::time_point finishes_by() const noexcept { return deadline_; }
 
   explicit background_aggregation(fan_out_plan plan);  // use start()
 
@@ -76,6 +78,7 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
 
   fan_out_plan plan_;  // the loop thread's only, while it runs
   const config::route_ptr route_;
+  const std::chrono::steady_clock::time_point deadline_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::stop_source stop_;
   mutable std::mutex mutex_;

@@ -38,6 +38,8 @@ class exchange {
   [[nodiscard]] client::upstream_loop *loop() const noexcept { return loop_; }
   /// Cancelled when the client goes away (made on first use).
   [[nodiscard]] std::stop_source stop_source() { return to_->stop_source(); }
+  /// The client's address (a syscall: ask only when needed).
+  [[nodiscard]] std::string client_address() const { return to_->client_address(); }
 
   /// Answers with `answer`, through the filters' way out.
   void respond(http::response answer);

@@ -30,7 +30,7 @@ void exchange::respond(http::response answer) {
   chain_->encode(request_, answer);
   // Complete before the bytes leave: a client that has its answer finds it in /metrics.
   if (to_->open())
-    chain_->complete(request_, answer.status, request_.head_only() ? 0 : answer.body.size());
+    chain_->complete(request_, answer.status, request_.head_only() ? 0 : answer.payload().size());
   else
     chain_->complete(request_, client_closed_request, 0);
   to_->send(request_, answer);

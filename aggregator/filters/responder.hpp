@@ -1,6 +1,7 @@
 #pragma once
 
 #include <stop_token>
+#include <string>
 #include <string_view>
 
 #include "aggregator/filters/request_context.hpp"
@@ -27,6 +28,8 @@ class responder {
   [[nodiscard]] virtual std::stop_source stop_source() = 0;
   /// False once nobody is left to read an answer.
   [[nodiscard]] virtual bool open() const noexcept = 0;
+  /// The client's address as the socket says (numeric), asked only by what needs it (a job's owner).
+  [[nodiscard]] virtual std::string client_address() const = 0;
 };
 
 }  // namespace agg::filters

@@ -10,8 +10,10 @@
 #include <span>
 #include <system_error>
 
+#include "aggregator/front/data_plane.hpp"
 #include "aggregator/front/loop_front.hpp"
 #include "aggregator/http/response_head.hpp"
+#include "aggregator/io/peer_address.hpp"
 
 namespace agg::front {
 
@@ -89,13 +91,13 @@ void connection::read_ready() {
     return;
   }
   serve_buffered();
-  if (peer_closed_ && phase_ == phase::reading && out_.empty()) close();
+  if (peer_closed_ && phase_ == phase::reading && !sending()) close();
 }
 
 void connection::serve_buffered() {
   if (in_serve_) return;  // an answer given at once: the loop below goes on with the next request
   in_serve_ = true;
-  while (phase_ == phase::reading && out_.empty() && then_ == then::read_on) {
+  while (phase_ == phase::reading && !sending() && then_ == then::read_on) {
     if (continue_due_) {
       continue_due_ = false;
       write("HTTP/1.1 100 Continue\r\n\r\n");
@@ -121,7 +123,7 @@ void connection::serve_buffered() {
     front_.dispatch(shared_from_this(), std::move(request));
   }
   in_serve_ = false;
-  if (phase_ == phase::reading && out_.empty() && then_ == then::read_on) {
+  if (phase_ == phase::reading && !sending() && then_ == then::read_on) {
     // Waiting for a request: its first byte within the keep-alive time, the rest within the request time.
     if (reader_.started()) {
       if (!in(front_.request_deadlines)) front_.request_deadlines.arm(*this, clock::now());
@@ -150,11 +152,14 @@ void connection::send(const filters::request_context &request, const http::respo
   const bool keep_alive = keeps_alive(request) && !answer.closes_connection;
   std::string head;
   head.reserve(256);
-  http::append_head(head, answer, answer.body.size(),
+  http::append_head(head, answer, answer.payload().size(),
                     !keep_alive                     ? http::connection_fate::close
                     : request.request.version == 10 ? http::connection_fate::keep_alive_http10
                                                     : http::connection_fate::keep_alive);
-  write(head, request.head_only() ? std::string_view{} : std::string_view{answer.body});
+  if (!request.head_only())
+    write(head, answer.payload(), answer.shared_body);
+  else
+    write(head);
   finish_answer(keep_alive);
 }
 
@@ -188,11 +193,11 @@ void connection::finish_answer(bool keep_alive) {
   paused_ = false;
   if (!keep_alive) {
     if (then_ == then::read_on) then_ = then::close;
-    if (out_.empty()) begin_close();
+    if (!sending()) begin_close();
     update_interest();
     return;
   }
-  if (out_.empty()) serve_buffered();
+  if (!sending()) serve_buffered();
   update_interest();
 }
 
@@ -206,41 +211,69 @@ void connection::refuse(const http::refusal &why) {
   front_.refuse(shared_from_this(), std::move(request), why);
 }
 
-void connection::write(std::string_view bytes, std::string_view more) {
+std::optional<std::size_t> connection::send_parts(std::string_view first, std::string_view second) {
+  if (first.empty() && second.empty()) return 0;
+  std::array<iovec, 2> parts{iovec{const_cast<char *>(first.data()), first.size()},
+                             iovec{const_cast<char *>(second.data()), second.size()}};
+  msghdr message{};
+  message.msg_iov = first.empty() ? &parts[1] : parts.data();
+  message.msg_iovlen = first.empty() || second.empty() ? 1 : 2;
+  ssize_t n = 0;
+  do {
+    n = ::sendmsg(socket_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+  if (n <= 0) return std::nullopt;
+  return static_cast<std::size_t>(n);
+}
+
+void connection::write(std::string_view bytes, std::string_view more, std::shared_ptr<const std::string> shared) {
   if (phase_ == phase::closed) return;
+  const std::size_t before = out_.size();
+  if (shared_out_) {
+    // Rare (an answer is written only once the one before is out): what follows a shared body
+    // queues behind it, so the rest of it is copied.
+    out_.append(std::string_view{*shared_out_}.substr(shared_sent_));
+    shared_out_.reset();
+  }
   if (out_.empty()) {
     // Both parts in one system call, without copying them together first.
-    std::array<iovec, 2> parts{iovec{const_cast<char *>(bytes.data()), bytes.size()},
-                               iovec{const_cast<char *>(more.data()), more.size()}};
-    msghdr message{};
-    message.msg_iov = parts.data();
-    message.msg_iovlen = more.empty() ? 1 : 2;
-    ssize_t n = 0;
-    do {
-      n = ::sendmsg(socket_.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return close();
-    auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
-    const std::size_t from_first = std::min(sent, bytes.size());
+    const auto sent = send_parts(bytes, more);
+    if (!sent) return close();
+    const std::size_t from_first = std::min(*sent, bytes.size());
     bytes.remove_prefix(from_first);
-    more.remove_prefix(std::min(sent - from_first, more.size()));
+    more.remove_prefix(std::min(*sent - from_first, more.size()));
     if (bytes.empty() && more.empty()) return;
   }
-  out_.append(bytes).append(more);
+  out_.append(bytes);
+  if (shared && !more.empty()) {
+    shared_sent_ = static_cast<std::size_t>(more.data() - shared->data());  // the rest stays where it is
+    shared_out_ = std::move(shared);
+  } else {
+    out_.append(more);
+  }
+  front_.plane().unsent().change(before, out_.size());
   if (!in(front_.send_deadlines)) front_.send_deadlines.arm(*this, clock::now());
   update_interest();
 }
 
 void connection::flush() {
-  while (!out_.empty()) {
-    const ssize_t n = ::send(socket_.get(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) return close();
-    out_.erase(0, static_cast<std::size_t>(n));
+  const std::size_t before = out_.size();
+  while (sending()) {
+    const auto sent =
+        send_parts(out_, shared_out_ ? std::string_view{*shared_out_}.substr(shared_sent_) : std::string_view{});
+    if (!sent) {
+      front_.plane().unsent().change(before, out_.size());
+      return close();
+    }
+    if (*sent == 0) break;
+    const std::size_t from_own = std::min(*sent, out_.size());
+    out_.erase(0, from_own);
+    if (shared_out_ && (shared_sent_ += *sent - from_own) == shared_out_->size()) shared_out_.reset();
     front_.send_deadlines.arm(*this, clock::now());  // progress: the stall timer starts again
   }
-  if (!out_.empty()) return update_interest();
+  front_.plane().unsent().change(before, out_.size());
+  if (sending()) return update_interest();
   if (in(front_.send_deadlines)) unlink();
   if (out_.capacity() > kept_output_capacity) std::string{}.swap(out_);
   if (then_ != then::read_on && phase_ == phase::reading) return begin_close();
@@ -255,7 +288,7 @@ void connection::update_interest() {
                        (phase_ == phase::serving && !paused_);
   // Once the client closed its side, EOF stays readable: watching it would wake every round.
   if (!peer_closed_) wanted = EPOLLRDHUP | (reading ? EPOLLIN : 0U);
-  if (!out_.empty()) wanted |= EPOLLOUT;
+  if (sending()) wanted |= EPOLLOUT;
   if (wanted == watched_) return;
   try {
     front_.events().rewatch(socket_.get(), wanted, *this);
@@ -277,19 +310,21 @@ void connection::begin_close() {
 
 void connection::on_deadline() {
   const auto keep = shared_from_this();
-  if (phase_ == phase::reading && reader_.started() && out_.empty() && then_ == then::read_on)
+  if (phase_ == phase::reading && reader_.started() && !sending() && then_ == then::read_on)
     return refuse({408, "request_timeout",
                    "the request did not arrive within " + std::to_string(front_.request_deadlines.timeout().count()) +
                        " ms of its first byte"});
   close();  // idle too long, a first byte that never came, an answer nobody reads, or lingering over
 }
 
+std::string connection::client_address() const { return io::peer_address(socket_.get()); }
+
 bool connection::has_unread_bytes() const noexcept {
   char byte = 0;
   return ::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
-bool connection::idle() const noexcept { return phase_ == phase::reading && !reader_.started() && out_.empty(); }
+bool connection::idle() const noexcept { return phase_ == phase::reading && !reader_.started() && !sending(); }
 
 void connection::close_now() {
   const auto keep = shared_from_this();
@@ -299,6 +334,9 @@ void connection::close_now() {
 void connection::close() {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
+  front_.plane().unsent().change(out_.size(), 0);
+  out_.clear();
+  shared_out_.reset();
   if (stop_.stop_possible()) stop_.request_stop();  // the answer being prepared has nobody to go to
   unlink();
   front_.forget(*this);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -45,6 +46,7 @@ class connection final : public loop::io_handler,
   void send_end(const filters::request_context &request) override;
   [[nodiscard]] std::stop_source stop_source() override;
   [[nodiscard]] bool open() const noexcept override { return phase_ != phase::closed; }
+  [[nodiscard]] std::string client_address() const override;
 
   /// True while it waits for a next request that has not begun: closing it loses nothing.
   [[nodiscard]] bool idle() const noexcept;
@@ -67,8 +69,14 @@ class connection final : public loop::io_handler,
   void serve_buffered();
   /// Answers a request the reader refused (or that did not arrive in time), then closes.
   void refuse(const http::refusal &why);
-  /// Appends `bytes`, then `more`, to what goes out and sends what the socket takes now.
-  void write(std::string_view bytes, std::string_view more = {});
+  /// Appends `bytes`, then `more`, to what goes out and sends what the socket takes now. When `more`
+  /// lies in `shared`, what the socket does not take of it stays there, not copied.
+  void write(std::string_view bytes, std::string_view more = {}, std::shared_ptr<const std::string> shared = {});
+  /// Sends what the socket takes of `first` then `second` at once: how many bytes (0: it takes none
+  /// now), or nullopt when the connection is broken.
+  std::optional<std::size_t> send_parts(std::string_view first, std::string_view second);
+  /// An answer is (partly) waiting for the client to read it.
+  [[nodiscard]] bool sending() const noexcept { return !out_.empty() || shared_out_ != nullptr; }
   void flush();
   /// The answer is written (or queued): read on, or close once it is out.
   void finish_answer(bool keep_alive);
@@ -82,7 +90,9 @@ class connection final : public loop::io_handler,
   http::request_reader reader_;
   phase phase_ = phase::reading;
   then then_ = then::read_on;
-  std::string out_;            // not sent yet
+  std::string out_;                                // not sent yet; counted in the plane's unsent bytes
+  std::shared_ptr<const std::string> shared_out_;  // a shared body going out after out_, from shared_sent_
+  std::size_t shared_sent_ = 0;
   std::uint32_t watched_ = 0;  // the events epoll watches for
   bool paused_ = false;        // not reading while a request is served (pipelined bytes are waiting)
   bool peer_closed_ = false;   // the client will send nothing more

@@ -16,6 +16,7 @@
 #include "aggregator/front/listening_socket.hpp"
 #include "aggregator/runtime/admission.hpp"
 #include "aggregator/runtime/service_log.hpp"
+#include "aggregator/runtime/unsent_bytes.hpp"
 
 namespace agg::front {
 
@@ -28,7 +29,7 @@ class loop_front;
 class data_plane {
  public:
   data_plane(const config::server_config &server, client::upstream_client &loops, const filters::filter_chain &chain,
-             runtime::admission &aggregations, const runtime::service_log &log);
+             runtime::admission &aggregations, runtime::unsent_bytes &unsent, const runtime::service_log &log);
   data_plane(const data_plane &) = delete;
   data_plane &operator=(const data_plane &) = delete;
   /// Closes every connection (shut_down() first for a graceful end).
@@ -47,6 +48,8 @@ class data_plane {
   [[nodiscard]] const config::server_config &server() const noexcept { return server_; }
   [[nodiscard]] const filters::filter_chain &chain() const noexcept { return chain_; }
   [[nodiscard]] const runtime::service_log &log() const noexcept { return log_; }
+  /// What answers waiting for slow clients hold, every connection's output buffer together.
+  [[nodiscard]] runtime::unsent_bytes &unsent() noexcept { return unsent_; }
   /// Client connections open now, across the loops. Any thread.
   [[nodiscard]] std::size_t open_connections() const noexcept { return open_.load(std::memory_order_relaxed); }
   /// Connections closed at once because `server.max_connections` were open and none was idle. Any thread.
@@ -75,6 +78,7 @@ class data_plane {
   client::upstream_client &loops_;
   const filters::filter_chain &chain_;
   runtime::admission &aggregations_;
+  runtime::unsent_bytes &unsent_;
   const runtime::service_log &log_;
   std::optional<listening_socket> socket_;
   std::vector<std::unique_ptr<loop_front>> fronts_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,9 @@ namespace agg::http {
 struct response {
   int status = 200;
   std::string body;  ///< a JSON object unless `content_type` says otherwise
+  /// Bytes someone else keeps, shared by every answer that sends them (a finished job's document):
+  /// written as they are, never copied per answer (nor given `elapsed`). When set, `body` is empty.
+  std::shared_ptr<const std::string> shared_body;
   std::vector<header_field> headers;
   std::string_view content_type = "application/json";  ///< a literal
   /// The connection closes after it: what follows a request nobody could read cannot be trusted.
@@ -28,8 +32,10 @@ struct response {
     headers.push_back({std::move(name), std::move(value)});
     return *this;
   }
-  /// True for a JSON object body (what gains `elapsed`).
+  /// True for a JSON object body of its own (what gains `elapsed`).
   [[nodiscard]] bool json_body() const noexcept { return content_type == "application/json" && !body.empty(); }
+  /// The bytes of the body, its own or shared.
+  [[nodiscard]] std::string_view payload() const noexcept { return shared_body ? *shared_body : body; }
 };
 
 }  // namespace agg::http

@@ -42,15 +42,26 @@ job_store::~job_store() {
 }
 
 std::variant<std::string, job_store::store_full> job_store::add(
-    const std::function<std::shared_ptr<fanout::background_aggregation>()> &start) {
+    const std::string &owner, const std::function<std::shared_ptr<fanout::background_aggregation>()> &start) {
   const std::lock_guard lock{mutex_};
   const auto now = std::chrono::steady_clock::now();
   evict_finished(now);
   std::size_t held = 0;
-  for (const auto &[id, j] : jobs_) held += j.run->held_bytes();
-  if (jobs_.size() >= limits_.max_jobs || held >= limits_.max_bytes) return room_at(now, held);
+  std::size_t owned = 0;
+  for (const auto &[id, j] : jobs_) {
+    held += j.held_bytes();
+    owned += j.owner == owner ? 1 : 0;
+  }
+  const auto everyone = [](const job &) { return true; };
+  const auto its_own = [&owner](const job &j) { return j.owner == owner; };
+  constexpr std::size_t any_bytes = static_cast<std::size_t>(-1);
+  if (owned >= limits_.max_per_client)
+    return store_full{.by_client = true, .retry_after = room_at(now, its_own, limits_.max_per_client, any_bytes)};
+  if (jobs_.size() >= limits_.max_jobs || held >= limits_.max_bytes)
+    return store_full{.by_bytes = held >= limits_.max_bytes,
+                      .retry_after = room_at(now, everyone, limits_.max_jobs, limits_.max_bytes)};
   std::string id = new_job_id();
-  jobs_.emplace(id, job{start()});
+  jobs_.emplace(id, job{start(), owner});
   return id;
 }
 
@@ -59,7 +70,14 @@ std::optional<job_view> job_store::find(const std::string &id) {
   evict_finished(std::chrono::steady_clock::now());
   const auto found = jobs_.find(id);
   if (found == jobs_.end()) return std::nullopt;
+  if (found->second.document) return job_view{.id = id, .document = found->second.document};
   return view_of(id, found->second);
+}
+
+void job_store::keep_document(const std::string &id, std::shared_ptr<const std::string> document) {
+  const std::lock_guard lock{mutex_};
+  const auto found = jobs_.find(id);
+  if (found != jobs_.end() && found->second.run->finished_at()) found->second.document = std::move(document);
 }
 
 std::optional<job_view> job_store::cancel(const std::string &id) {
@@ -83,28 +101,31 @@ void job_store::evict_finished(std::chrono::steady_clock::time_point now) {
   });
 }
 
-job_store::store_full job_store::room_at(std::chrono::steady_clock::time_point now, std::size_t held_bytes) const {
-  // Finished jobs leave in the order they finished, keep_finished after; a running one leaves no
-  // sooner than keep_finished from now. Room comes with the first eviction that brings the count
-  // under max_jobs and the bytes under max_bytes.
+std::chrono::seconds job_store::room_at(std::chrono::steady_clock::time_point now,
+                                        const std::function<bool(const job &)> &counted, std::size_t max_count,
+                                        std::size_t max_bytes) const {
+  // Jobs leave keep_finished after they finish, in that order; a running one finishes by its
+  // deadline at the latest. Room comes with the first departure that brings the count under
+  // max_count and the bytes under max_bytes.
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::size_t>> leaving;  // when, bytes freed
-  for (const auto &[id, j] : jobs_)
-    if (const auto finished = j.run->finished_at())
-      leaving.emplace_back(*finished + limits_.keep_finished, j.run->held_bytes());
+  std::size_t held = 0;
+  for (const auto &[id, j] : jobs_) {
+    if (!counted(j)) continue;
+    held += j.held_bytes();
+    leaving.emplace_back(j.run->finished_at().value_or(j.run->finishes_by()) + limits_.keep_finished, j.held_bytes());
+  }
   std::sort(leaving.begin(), leaving.end());
-  store_full full{.by_bytes = held_bytes >= limits_.max_bytes};
-  auto when = now + limits_.keep_finished;  // when only running jobs would make room
-  std::size_t count = jobs_.size();
+  auto when = now + limits_.keep_finished;
+  std::size_t count = leaving.size();
   for (const auto &[at, bytes] : leaving) {
     --count;
-    held_bytes -= std::min(held_bytes, bytes);
-    if (count < limits_.max_jobs && held_bytes < limits_.max_bytes) {
+    held -= std::min(held, bytes);
+    if (count < max_count && held < max_bytes) {
       when = at;
       break;
     }
   }
-  full.retry_after = std::max(std::chrono::seconds{1}, std::chrono::ceil<std::chrono::seconds>(when - now));
-  return full;
+  return std::max(std::chrono::seconds{1}, std::chrono::ceil<std::chrono::seconds>(when - now));
 }
 
 job_view job_store::view_of(const std::string &id, const job &j) {

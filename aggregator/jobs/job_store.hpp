@@ -28,6 +28,8 @@ struct job_limits {
   /// job starts. Their bodies, running jobs' included, never pass it together: a body that would
   /// ends its call too_large (their parsed form holds about three times the bytes).
   std::size_t max_bytes = 256 << 20;
+  /// Jobs one client may hold (running and kept): one client cannot fill the store for everyone.
+  std::size_t max_per_client = 100;
 };
 
 /// What GET /api/jobs/{id} reports.
@@ -38,6 +40,9 @@ struct job_view {
   std::size_t planned_calls = 0;
   std::optional<fanout::aggregate> result;                       ///< once the run is over
   std::vector<fanout::background_aggregation::arrival> arrived;  ///< the calls finished so far (the progress)
+  /// A finished job's document as kept (keep_document): when set, nothing else is filled in but the
+  /// id: the bytes say it all.
+  std::shared_ptr<const std::string> document;
 };
 
 /// Background aggregations started by a request that returns at once (asyncio.create_task), kept
@@ -52,33 +57,46 @@ class job_store {
   /// Cancels the jobs still running; their runs end on the upstream loop.
   ~job_store();
 
-  /// The store holds max_jobs jobs, or max_bytes of results, already.
+  /// The store holds max_jobs jobs, or max_bytes of results, already; or the client max_per_client.
   struct store_full {
-    bool by_bytes = false;  ///< max_bytes, not max_jobs, is what is reached
-    /// The soonest eviction makes room then (no sooner: nothing else removes a job): the
-    /// Retry-After to send, in whole seconds, at least 1.
+    bool by_bytes = false;   ///< max_bytes, not max_jobs, is what is reached
+    bool by_client = false;  ///< the client's own share (max_per_client) is what is reached
+    /// The soonest eviction makes room then (no sooner: nothing else removes a job; a running job
+    /// leaves keep_finished after its deadline at the latest): the Retry-After to send, in whole
+    /// seconds, at least 1.
     std::chrono::seconds retry_after{1};
   };
-  /// Starts a run with `start` and keeps it under a new id; store_full (and nothing started) when
-  /// there is no room.
+  /// Starts a run with `start` for client `owner` (its identity, or its address) and keeps it under
+  /// a new id; store_full (and nothing started) when there is no room, or the owner has its share.
   std::variant<std::string, store_full> add(
-      const std::function<std::shared_ptr<fanout::background_aggregation>()> &start);
+      const std::string &owner, const std::function<std::shared_ptr<fanout::background_aggregation>()> &start);
   /// What the jobs' bodies draw on: a job's plan draws on it (calls::byte_budget::draw_on) before
   /// it starts.
   [[nodiscard]] const std::shared_ptr<calls::byte_budget> &bodies() const noexcept { return bodies_; }
   /// The job with this id, or nullopt when there is none (never was, or evicted).
   std::optional<job_view> find(const std::string &id);
+  /// Keeps the rendered document of a finished job, so that every GET after it sends these bytes
+  /// (shared, never copied per reader) instead of rendering them again. Counts in max_bytes.
+  void keep_document(const std::string &id, std::shared_ptr<const std::string> document);
   /// Cancels the job (its calls stop); the view after it, or nullopt when there is no such job.
   std::optional<job_view> cancel(const std::string &id);
 
  private:
   struct job {
     std::shared_ptr<fanout::background_aggregation> run;
+    std::string owner;
     bool cancel_requested = false;
+    std::shared_ptr<const std::string> document;  // once finished and read
+    [[nodiscard]] std::size_t held_bytes() const noexcept {
+      return run->held_bytes() + (document ? document->size() : 0);
+    }
   };
   void evict_finished(std::chrono::steady_clock::time_point now);  // mutex_ held
-  /// When evictions will have made room for one more job; mutex_ held.
-  store_full room_at(std::chrono::steady_clock::time_point now, std::size_t held_bytes) const;
+  /// When evictions will have made room for one more job among those `counted` (all, or one
+  /// owner's): under `max_count` jobs and `max_bytes` bytes; mutex_ held.
+  std::chrono::seconds room_at(std::chrono::steady_clock::time_point now,
+                               const std::function<bool(const job &)> &counted, std::size_t max_count,
+                               std::size_t max_bytes) const;
   static job_view view_of(const std::string &id, const job &j);
 
   job_limits limits_;

@@ -200,6 +200,9 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   header(out, "aggregator_connections_evicted_total", "counter",
          "Idle client connections closed to make room for new ones at server.max_connections.");
   out += "aggregator_connections_evicted_total " + std::to_string(now.connections_evicted) + "\n";
+  header(out, "aggregator_unsent_bytes", "gauge",
+         "Answer bytes waiting for slow clients to read them (new requests wait past server.max_unsent_bytes).");
+  out += "aggregator_unsent_bytes " + std::to_string(now.unsent_bytes) + "\n";
   header(out, "aggregator_sync_queue", "gauge", "Sync-baseline aggregations waiting for a thread.");
   out += "aggregator_sync_queue " + std::to_string(now.sync_queued) + "\n";
   header(out, "aggregator_upstream_loop_lag_seconds", "gauge",

@@ -37,6 +37,7 @@ class metrics {
     std::uint64_t connections_refused = 0;  ///< closed at once: server.max_connections were open, none idle
     std::uint64_t connections_evicted = 0;  ///< idle ones closed to make room for new ones at the cap
     std::size_t sync_queued = 0;            ///< sync-baseline aggregations waiting for a thread
+    std::size_t unsent_bytes = 0;           ///< answer bytes waiting for slow clients to read them
     double loop_lag_seconds = 0;
     std::uint64_t upstream_connections_opened = 0;  ///< by upstream transfers, since start
     std::uint64_t upstream_connections_reused = 0;  ///< transfers that found an open connection

@@ -211,3 +211,20 @@ TEST_CASE("call behaviours are validated with their JSON paths") {
   CHECK(mentions(lines, "routes[0].upstreams[0].retry.backoff_ms"));
   CHECK(mentions(lines, "routes[0].upstreams[0].cache: must be an object"));
 }
+
+TEST_CASE("the hostile-client bounds are read and checked: max_unsent_bytes, admin_max_connections, max_per_client") {
+  const auto parsed = parse_config(
+      R"({"server":{"max_unsent_bytes":1048576,"admin_max_connections":8},"jobs":{"max_per_client":5},"routes":[)" +
+      good_route + "]}");
+  REQUIRE(std::holds_alternative<service_config>(parsed));
+  const auto &config = std::get<service_config>(parsed);
+  CHECK(config.server.max_unsent_bytes == 1048576);
+  CHECK(config.server.admin_max_connections == 8);
+  CHECK(config.jobs.max_per_client == 5);
+  const auto lines = problems(
+      R"({"server":{"max_unsent_bytes":100,"admin_max_connections":0},"jobs":{"max_per_client":0},"routes":[)" +
+      good_route + "]}");
+  CHECK(mentions(lines, "server.max_unsent_bytes"));
+  CHECK(mentions(lines, "server.admin_max_connections"));
+  CHECK(mentions(lines, "jobs.max_per_client"));
+}

@@ -142,6 +142,32 @@ TEST_CASE("an answer the client does not read is dropped after the send timeout"
   CHECK(eventually([&] { return service.plane().open_connections() == 0; }));
 }
 
+TEST_CASE("while answers nobody reads hold more than server.max_unsent_bytes, requests wait (503) and probes answer") {
+  local_upstream upstream;
+  running_service service{config_with(upstream, R"("max_unsent_bytes":1048576)")};
+  const auto url = upstream.api("fault=oversized&size=16777216");
+  REQUIRE(service.routes()
+              .patch("demo", boost::json::parse(R"({"upstreams":[{"url":")" + url + R"("}],"num":null})"))
+              .index() == 0);
+  std::optional<raw_connection> stalled{std::in_place, service.port(), 4096};
+  REQUIRE(stalled->send("GET /api/demo HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(eventually([&] { return service.plane().unsent().held() > 1048576; }));
+  auto http = service.http();
+  const auto refused = http.Get("/api/jobs/none");
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK(refused->get_header_value("Retry-After") == "1");
+  CHECK(refused->body.find("server.max_unsent_bytes (1048576)") != std::string::npos);
+  const auto probe = http.Get("/health");
+  REQUIRE(probe);
+  CHECK(probe->status == 200);
+  stalled.reset();  // the slow reader leaves: its bytes go with it
+  REQUIRE(eventually([&] { return service.plane().unsent().held() == 0; }));
+  const auto served = http.Get("/api/jobs/none");
+  REQUIRE(served);
+  CHECK(served->status == 404);
+}
+
 TEST_CASE("HEAD gets the head a GET would get, without its body, and the connection goes on") {
   local_upstream upstream;
   running_service service{config_with(upstream, "")};

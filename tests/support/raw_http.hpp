@@ -1,5 +1,6 @@
 #pragma once
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -29,11 +30,20 @@ struct raw_reply {
 /// readers that never read. Closed on destruction.
 class raw_connection {
  public:
-  /// Connects to 127.0.0.1:port; `receive_buffer` > 0 shrinks the socket's receive buffer first.
-  explicit raw_connection(std::uint16_t port, int receive_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  /// Connects to 127.0.0.1:port; `receive_buffer` > 0 shrinks the socket's receive buffer first;
+  /// `from` (another loopback address, e.g. 127.0.0.2) is the address it connects from: another client.
+  explicit raw_connection(std::uint16_t port, int receive_buffer = 0, const char *from = nullptr)
+      : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
     timeval bound{10, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
     if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    if (from != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, from, &local.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<sockaddr *>(&local), sizeof local) != 0)
+        return;  // not connected
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

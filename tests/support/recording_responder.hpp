@@ -21,6 +21,7 @@ class recording_responder final : public filters::responder {
   void send_end(const filters::request_context &) override { ended = true; }
   [[nodiscard]] std::stop_source stop_source() override { return stop; }
   [[nodiscard]] bool open() const noexcept override { return true; }
+  [[nodiscard]] std::string client_address() const override { return "192.0.2.1"; }  // TEST-NET-1
 
   std::vector<http::response> answers;
   std::vector<std::string> chunks;

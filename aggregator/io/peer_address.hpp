@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string>
+
+namespace agg::io {
+
+/// The numeric address of the other end of connected socket `fd` (`127.0.0.1`, `::1`; an IPv4
+/// client of a dual-stack socket as IPv4), or "unknown" when the kernel cannot say.
+std::string peer_address(int fd);
+
+}  // namespace agg::io
