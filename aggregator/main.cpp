@@ -42,6 +42,7 @@ int serve(agg::app::loaded_config loaded, const std::string &config_file, const 
                             std::move(loaded.file.json)};
   const auto &config = service.config();
   agg::app::warn_at_start(config, loaded.tokens, !config_file.empty(), log);
+  agg::app::remove_interrupted_saves(config_file, log);
   agg::app::service::ports ports;
   try {
     ports = service.bind();

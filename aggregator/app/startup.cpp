@@ -10,6 +10,7 @@
 
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/tls_files.hpp"
+#include "aggregator/io/replace_file.hpp"
 #include "aggregator/process/process_setup.hpp"
 
 namespace agg::app {
@@ -89,6 +90,12 @@ void fit_descriptor_budget(config::service_config &config, const runtime::servic
   log.event(level::warn, "descriptor limit " + std::to_string(limit) + " cannot hold server.max_connections " +
                              std::to_string(was_clients) + " + client.max_connections " + std::to_string(was_upstream) +
                              ": using " + std::to_string(clients) + " and " + std::to_string(upstream));
+}
+
+void remove_interrupted_saves(const std::string &config_file, const runtime::service_log &log) {
+  if (config_file.empty()) return;
+  for (const auto &removed : io::remove_stale_temporaries(config_file, std::chrono::seconds{60}))
+    log.event(level::warn, "removed " + removed + ", left by a save of the config file that was interrupted");
 }
 
 void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,

@@ -43,6 +43,9 @@ std::vector<std::string> self_calls(const config::service_config &config);
 void fit_descriptor_budget(config::service_config &config, const runtime::service_log &log);
 
 /// The warnings start-up logs: unverified origins, calls to itself, an admin API with nowhere to save.
+/// Removes what saves of `config_file` killed half-way left next to it (logged); nothing without a file.
+void remove_interrupted_saves(const std::string &config_file, const runtime::service_log &log);
+
 void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,
                    const runtime::service_log &log);
 

@@ -34,26 +34,6 @@ struct upstream_loop::shard {
   bool has_news = false;                      // socket_action ran since the last info_read
 };
 
-/// What the loop knows of one of curl's sockets. A pooled connection's socket stays registered with
-/// epoll between transfers although curl said CURL_POLL_REMOVE: the next transfer on it asks for the
-/// same events, and skipping epoll_ctl DEL + ADD per transfer was 4-5 % of the process. It leaves
-/// the set only when it reports an event curl did not ask for (the upstream closed it) or curl
-/// closes it. What is known of a number is forgotten when curl makes a new socket with it
-/// (CURLOPT_SOCKOPTFUNCTION): libcurl 7.88's curl_multi_remove_handle of a transfer cancelled
-/// mid-response can close() sockets without calling CURLOPT_CLOSESOCKETFUNCTION (strace -k shows
-/// the close under curl_multi_remove_handle, no callback in the stack). Under hedged load that left
-/// numbers marked as watched ~10 times a second; trusting the mark skipped epoll_ctl ADD for the
-/// next socket with that number, and its transfer hung past every timeout.
-struct upstream_loop::curl_socket final : loop::io_handler {
-  upstream_loop *loop = nullptr;
-  shard *owner = nullptr;
-  curl_socket_t fd = CURL_SOCKET_BAD;
-  std::uint32_t registered = 0;  // the events epoll watches for; 0: not in the set
-  std::uint32_t wanted = 0;      // the events curl asked for; 0 after CURL_POLL_REMOVE
-
-  void on_events(std::uint32_t events) override { loop->on_socket_ready(*this, events); }
-};
-
 /// Lives in the coroutine frame of fetch while its transfer is in a multi handle;
 /// CURLOPT_PRIVATE points here.
 struct upstream_loop::transfer_awaiter {
@@ -97,7 +77,9 @@ struct upstream_loop::transfer_awaiter {
 };
 
 upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections, std::size_t index)
-    : options_(options), index_(index) {
+    : options_(options), index_(index), sockets_(events_, [this](curl_sockets::socket &socket, std::uint32_t events) {
+        on_socket_ready(socket, events);
+      }) {
   const std::size_t shard_count = std::max<std::size_t>(1, options.shards_per_loop);
   const long per_shard = static_cast<long>(std::max<std::size_t>(1, max_connections / shard_count));
   for (std::size_t i = 0; i < shard_count; ++i) {
@@ -212,74 +194,36 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
   return true;
 }
 
-upstream_loop::curl_socket &upstream_loop::socket_state(curl_socket_t fd) {
-  const auto index = static_cast<std::size_t>(fd);
-  if (index >= sockets_.size()) sockets_.resize(std::max(index + 1, sockets_.size() * 2));
-  if (!sockets_[index]) {
-    sockets_[index] = std::make_unique<curl_socket>();
-    sockets_[index]->loop = this;
-    sockets_[index]->fd = fd;
-  }
-  return *sockets_[index];
-}
-
 int upstream_loop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *shard_ptr, void * /*assigned*/) {
   auto &s = *static_cast<shard *>(shard_ptr);
-  curl_socket &socket = s.loop->socket_state(fd);
+  curl_sockets::socket &socket = s.loop->sockets_.at(fd);
   socket.owner = &s;
-  if (what == CURL_POLL_REMOVE) {
-    socket.wanted = 0;  // stays registered: see curl_socket
-    return 0;
-  }
-  socket.wanted = epoll_events_for(what);
-  if (socket.registered == socket.wanted) return 0;
   try {
-    if (socket.registered == 0)
-      s.loop->events_.watch(fd, socket.wanted, socket);
-    else
-      s.loop->events_.rewatch(fd, socket.wanted, socket);
+    s.loop->sockets_.want(socket, what == CURL_POLL_REMOVE ? 0 : epoll_events_for(what));
   } catch (const std::system_error &e) {
     report("registering an upstream socket", e.what());
-    socket.registered = 0;
     return -1;  // curl fails this transfer instead of waiting forever
   }
-  socket.registered = socket.wanted;
   return 0;
 }
 
-void upstream_loop::on_socket_ready(curl_socket &socket, std::uint32_t events) {
-  if (socket.wanted == 0) {
-    // Idle in curl's pool and readable (the upstream closed it) or failed: level-triggered epoll
-    // would report it every round. Forget it until curl wants it again; curl finds it dead on reuse.
-    events_.unwatch(socket.fd);
-    socket.registered = 0;
-    return;
-  }
+void upstream_loop::on_socket_ready(curl_sockets::socket &socket, std::uint32_t events) {
   const int flags = (events & EPOLLIN ? CURL_CSELECT_IN : 0) | (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                     (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+  auto &owner = *static_cast<shard *>(socket.owner);
   int running = 0;
-  if (const CURLMcode rc = curl_multi_socket_action(socket.owner->multi.get(), socket.fd, flags, &running);
-      rc != CURLM_OK)
+  if (const CURLMcode rc = curl_multi_socket_action(owner.multi.get(), socket.fd, flags, &running); rc != CURLM_OK)
     report("curl_multi_socket_action", curl_multi_strerror(rc));
-  socket.owner->has_news = true;
+  owner.has_news = true;
 }
 
 int upstream_loop::on_close_socket(void *loop_ptr, curl_socket_t fd) {
-  auto &self = *static_cast<upstream_loop *>(loop_ptr);
-  const auto index = static_cast<std::size_t>(fd);
-  if (index < self.sockets_.size() && self.sockets_[index]) {
-    if (self.sockets_[index]->registered != 0) self.events_.unwatch(fd);
-    self.sockets_[index]->registered = 0;
-    self.sockets_[index]->wanted = 0;
-  }
+  static_cast<upstream_loop *>(loop_ptr)->sockets_.closing(fd);
   return ::close(fd);
 }
 
 int upstream_loop::on_new_socket(void *loop_ptr, curl_socket_t fd, curlsocktype /*purpose*/) {
-  // A new socket: whatever the loop knew of this number belonged to an older one, now closed.
-  curl_socket &socket = static_cast<upstream_loop *>(loop_ptr)->socket_state(fd);
-  socket.registered = 0;
-  socket.wanted = 0;
+  static_cast<upstream_loop *>(loop_ptr)->sockets_.born(fd);
   return CURL_SOCKOPT_OK;
 }
 
@@ -349,6 +293,7 @@ void upstream_loop::on_round(clock::time_point now) {
   resuming_.swap(finished_);
   for (transfer_awaiter *awaiter : resuming_) awaiter->waiter.resume();
   resuming_.clear();
+  sockets_.release_retired();  // this round's events are all handled: none names them any more
 }
 
 void upstream_loop::on_stop() {

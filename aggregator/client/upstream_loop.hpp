@@ -16,6 +16,7 @@
 #include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
+#include "aggregator/client/curl_sockets.hpp"
 #include "aggregator/coro/task.hpp"
 #include "aggregator/loop/event_loop.hpp"
 
@@ -70,7 +71,6 @@ class upstream_loop final : private loop::loop_hooks {
 
  private:
   struct shard;
-  struct curl_socket;
   struct transfer_awaiter;
   friend struct transfer_awaiter;
 
@@ -90,9 +90,7 @@ class upstream_loop final : private loop::loop_hooks {
   /// The parsed form of the origin (scheme://host:port) of `call`, made on first use; null when the
   /// call does not say where its origin ends or curl cannot parse it.
   CURLU *origin_of(const calls::upstream_call &call);
-  /// The bookkeeping of descriptor `fd`, made on first use.
-  curl_socket &socket_state(curl_socket_t fd);
-  void on_socket_ready(curl_socket &socket, std::uint32_t events);
+  void on_socket_ready(curl_sockets::socket &socket, std::uint32_t events);
 
   static int on_socket(CURL *easy, curl_socket_t fd, int what, void *shard_ptr, void *assigned);
   static int on_timer(CURLM *multi, long timeout_ms, void *shard_ptr);
@@ -102,7 +100,7 @@ class upstream_loop final : private loop::loop_hooks {
   client_options options_;
   std::size_t index_;
   loop::event_loop events_;
-  std::vector<std::unique_ptr<curl_socket>> sockets_;  // by descriptor; before shards_: their cleanup closes sockets
+  curl_sockets sockets_;  // before shards_: their cleanup closes sockets
   /// By origin string; few per service, kept for the loop's life.
   std::unordered_map<std::string, url_handle, transparent_hash, std::equal_to<>> origins_;
   share_handle share_;  // DNS and TLS sessions, for every shard; outlives the handles that use it

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +16,10 @@
 namespace agg::io {
 
 namespace {
+
+/// What a temporary file's name adds to the target's before mkostemp's six characters: a word no
+/// other file next to it is likely to carry (`routes.json.saving-Ab12Cd`).
+constexpr std::string_view temporary_suffix = ".saving-";
 
 std::string failed(const std::string &what) { return what + ": " + std::strerror(errno); }
 
@@ -33,7 +39,8 @@ class temporary_file {
  public:
   explicit temporary_file(const std::string &target) {
     name_.assign(target.begin(), target.end());
-    for (const char c : std::string_view{".XXXXXX"}) name_.push_back(c);  // mkostemp's pattern
+    for (const char c : temporary_suffix) name_.push_back(c);
+    for (const char c : std::string_view{"XXXXXX"}) name_.push_back(c);  // mkostemp's pattern
     name_.push_back('\0');
     fd_ = unique_fd{::mkostemp(name_.data(), O_CLOEXEC)};
   }
@@ -73,6 +80,28 @@ std::optional<std::string> replace_file(const std::string &path, std::string_vie
   const unique_fd dir{::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (dir.get() < 0 || ::fsync(dir.get()) != 0) return failed("cannot flush the directory " + directory);
   return std::nullopt;
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string &path, std::chrono::seconds min_age) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  const fs::path target{path};
+  const fs::path directory = target.parent_path().empty() ? fs::path{"."} : target.parent_path();
+  const std::string prefix = target.filename().string() + std::string{temporary_suffix};
+  const auto stale_before = fs::file_time_type::clock::now() - min_age;
+  std::error_code error;
+  for (const auto &entry : fs::directory_iterator{directory, error}) {
+    const std::string name = entry.path().filename().string();
+    // mkostemp's six characters are letters and digits.
+    if (name.size() != prefix.size() + 6 || !name.starts_with(prefix) ||
+        !std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0; }))
+      continue;
+    std::error_code ignored;
+    if (!entry.is_regular_file(ignored) || entry.last_write_time(ignored) > stale_before || ignored) continue;
+    if (fs::remove(entry.path(), ignored)) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 }  // namespace agg::io
