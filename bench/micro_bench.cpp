@@ -7,12 +7,15 @@
 #include <boost/json/parse.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "aggregator/client/upstream_client.hpp"
+#include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/coro/sync_wait.hpp"
 #include "aggregator/coro/when_all_settled.hpp"
@@ -149,6 +152,31 @@ void BM_fan_out_sync(benchmark::State &state) { fan_out(state, agg::fanout::exec
 // {N, upstream delay in ms}; the sync N=1000 x 10 ms point takes 10 s per iteration.
 BENCHMARK(BM_fan_out_async)->ArgsProduct({{1, 10, 100, 1000}, {0, 10}})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_fan_out_sync)->ArgsProduct({{1, 10, 100, 1000}, {0, 10}})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+/// One admin change (a PATCH of one route's timeout) among N routes, saved to a config file: what
+/// the admin API costs at that size (checks, the new table, the file written and flushed).
+void BM_admin_change(benchmark::State &state) {
+  const auto n = static_cast<int>(state.range(0));
+  const bool saved = state.range(1) != 0;
+  std::string text = R"({"routes":[)";
+  for (int i = 0; i < n; ++i)
+    text += std::string{i == 0 ? "" : ","} + R"({"name":"r)" + std::to_string(i) + R"(","path":"/api/r)" +
+            std::to_string(i) + R"(","upstreams":[{"url":"http://127.0.0.1:9008/api/?task_id={i}","repeat":true}]})";
+  text += "]}";
+  const auto file =
+      std::filesystem::temp_directory_path() / ("agg-admin-bench-" + std::to_string(::getpid()) + ".json");
+  std::ofstream{file} << text;
+  auto loaded = agg::config::parse_config_document(text);
+  auto &[config, document] = std::get<agg::config::config_document>(loaded);
+  agg::config::live_routes routes{std::move(config.routes), saved ? file.string() : std::string{}, std::move(document)};
+  long timeout = 1000;
+  for (auto _ : state) {
+    const auto patch = boost::json::parse(R"({"timeout_ms":)" + std::to_string(++timeout % 5000 + 1) + "}");
+    if (routes.patch("r" + std::to_string(n / 2), patch).index() != 0) state.SkipWithError("the change was refused");
+  }
+  std::filesystem::remove(file);
+}
+BENCHMARK(BM_admin_change)->ArgsProduct({{1000, 6000}, {0, 1}})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -156,6 +156,12 @@ std::variant<json::value, config_error> parse_json_text(std::string_view text) {
   return parser.release();
 }
 
+std::string pretty_json_at(const json::value &value, std::size_t depth) {
+  std::string out;
+  write_pretty(out, value, depth);
+  return out;
+}
+
 std::string pretty_json(const json::value &value) {
   std::string out;
   write_pretty(out, value, 0);

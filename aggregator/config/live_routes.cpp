@@ -1,5 +1,9 @@
 #include "aggregator/config/live_routes.hpp"
 
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/config/route_definition.hpp"
@@ -18,15 +22,9 @@ live_routes::refused no_route(std::string_view name) {
   return {live_routes::refused::reason::not_found, {{whole_route, "no route named " + std::string{name}}}};
 }
 
-/// What tells the file's text as last read or written from an edit made since (not a secret: a
-/// hash of the whole text, so any edit shows).
-std::size_t text_hash(std::string_view text) { return std::hash<std::string_view>{}(text); }
-
-/// The file's text now, hashed; 0 when it cannot be read (it was removed, say).
-std::size_t hash_of_file(const std::string &file) {
-  const auto text = read_config_text(file);
-  return text ? text_hash(*text) : 0;
-}
+/// Holds the routes' place in a document while the text around them is made: a string no config
+/// holds (control characters are refused in every value).
+constexpr std::string_view routes_placeholder = "\x01routes\x01";
 
 /// A config document without its routes: what a reload compares to see whether anything else changed.
 json::value without_routes(json::value document) {
@@ -34,104 +32,144 @@ json::value without_routes(json::value document) {
   return document;
 }
 
+/// Where the file's routes' array begins and ends: "routes" is a member of the document itself, so
+/// its array is written one level deep and each route two.
+constexpr std::size_t route_depth = 2;
+constexpr std::string_view between_routes = ",\n    ";
+constexpr std::string_view first_route = "\n    ";
+constexpr std::string_view after_last_route = "\n  ]";
+
 }  // namespace
 
 live_routes::live_routes(std::vector<route_ptr> routes, std::string file, json::value document)
-    : file_(std::move(file)),
-      document_(std::move(document)),
-      file_text_hash_(file_.empty() ? 0 : hash_of_file(file_)),
-      current_(std::make_shared<const route_table>(std::move(routes))) {}
+    : file_(std::move(file)) {
+  if (!file_.empty()) {
+    file_text_ = read_config_text(file_);
+    remember(std::move(document), routes);
+  }
+  current_ = std::make_shared<const route_table>(std::move(routes));
+}
+
+void live_routes::remember(json::value document, const std::vector<route_ptr> &routes) {
+  if (!document.is_object()) document = json::object{};
+  const json::value placeholder = json::string{routes_placeholder};
+  document.as_object().insert_or_assign("routes", placeholder);
+  const std::string text = pretty_json(document);
+  // The document's own "routes" member: the only one at the first indent.
+  const std::string member = "\n  \"routes\": ";
+  const std::string value = json::serialize(placeholder);
+  const std::size_t at = text.find(member + value) + member.size();
+  text_before_routes_ = text.substr(0, at);
+  text_after_routes_ = text.substr(at + value.size());
+  document_ = std::move(document);
+  route_texts_.clear();
+  route_texts_.reserve(routes.size());
+  for (const auto &route : routes) route_texts_.push_back(pretty_json_at(route->definition, route_depth));
+}
 
 std::shared_ptr<const route_table> live_routes::current() const {
   const std::lock_guard lock{current_mutex_};
   return current_;
 }
 
-void live_routes::publish(std::vector<route_ptr> routes) {
-  auto table = std::make_shared<const route_table>(std::move(routes));
+void live_routes::publish(std::shared_ptr<const route_table> table) {
   const std::lock_guard lock{current_mutex_};
   current_.swap(table);  // the old table is released outside the lock, below
 }
 
 live_routes::change live_routes::create(const json::value &definition) {
   const std::lock_guard lock{change_mutex_};
-  return put(*current(), std::nullopt, definition);
+  return put(*current(), nullptr, definition);
 }
 
 live_routes::change live_routes::replace(std::string_view name, const json::value &definition) {
   const std::lock_guard lock{change_mutex_};
   const auto table = current();
-  const auto index = table->index_of(name);
-  if (!index) return no_route(name);
+  const auto route = table->find(name);
+  if (!route) return no_route(name);
   json::value whole = definition;
   if (auto *o = whole.if_object(); o != nullptr && !o->contains("name")) o->emplace("name", name);
-  return put(*table, index, whole);
+  return put(*table, route, whole);
 }
 
 live_routes::change live_routes::patch(std::string_view name, const json::value &merge_patch_document) {
   const std::lock_guard lock{change_mutex_};
   const auto table = current();
-  const auto index = table->index_of(name);
-  if (!index) return no_route(name);
+  const auto route = table->find(name);
+  if (!route) return no_route(name);
   if (!merge_patch_document.is_object())
     return refused{refused::reason::invalid, {{whole_route, "a merge patch must be a JSON object"}}};
-  return put(*table, index, merge_patch(table->routes()[*index]->definition, merge_patch_document));
+  return put(*table, route, merge_patch(route->definition, merge_patch_document));
 }
 
 std::optional<live_routes::refused> live_routes::remove(std::string_view name) {
   const std::lock_guard lock{change_mutex_};
   const auto table = current();
-  const auto index = table->index_of(name);
-  if (!index) return no_route(name);
+  const auto route = table->find(name);
+  if (!route) return no_route(name);
   if (table->routes().size() == 1)
     return refused{refused::reason::conflict,
                    {{whole_route, "the last route cannot be deleted: a config needs at least one route"}}};
-  auto routes = table->routes();
-  routes.erase(routes.begin() + static_cast<std::ptrdiff_t>(*index));
-  return commit(std::move(routes));
+  return commit(*table, edit{route, nullptr});
 }
 
-live_routes::change live_routes::put(const route_table &table, std::optional<std::size_t> index,
+live_routes::change live_routes::put(const route_table &table, const route_ptr &replaced,
                                      const json::value &definition) {
   auto parsed = parse_route(definition);
   if (auto *errors = std::get_if<config_errors>(&parsed)) return refused{refused::reason::invalid, std::move(*errors)};
   auto route = std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
-  auto routes = table.routes();
-  if (index && route->name != routes[*index]->name)
+  if (replaced && route->name != replaced->name)
     return refused{refused::reason::invalid,
-                   {{"name", "is " + routes[*index]->name +
+                   {{"name", "is " + replaced->name +
                                  " in the URL: a route keeps its name (create the new one, then delete this one)"}}};
-  std::vector<route_ptr> others = routes;
-  if (index) others.erase(others.begin() + static_cast<std::ptrdiff_t>(*index));
-  if (auto conflicts = route_conflicts(*route, others); !conflicts.empty())
+  if (auto conflicts = table.conflicts(*route, replaced); !conflicts.empty())
     return refused{refused::reason::conflict, std::move(conflicts)};
-  if (index)
-    routes[*index] = route;
-  else
-    routes.push_back(route);
-  if (auto failure = commit(std::move(routes))) return std::move(*failure);
+  if (auto failure = commit(table, edit{replaced, route})) return std::move(*failure);
   return route;
 }
 
-std::optional<live_routes::refused> live_routes::commit(std::vector<route_ptr> routes) {
+std::optional<live_routes::refused> live_routes::commit(const route_table &table, const edit &e) {
   if (!file_.empty()) {
     // Written over an edit made to the file since, the edit would be lost without a word.
-    if (hash_of_file(file_) != file_text_hash_)
+    if (read_config_text(file_) != file_text_)
       return refused{refused::reason::conflict,
                      {{whole_route, file_ + " was edited since the service last read or wrote it; nothing was "
                                             "changed: load the edit first (SIGHUP), then send the change again"}}};
-    json::array definitions;
-    for (const auto &route : routes) definitions.emplace_back(route->definition);
-    json::value document = document_;
-    if (!document.is_object()) document = json::object{};
-    document.as_object().insert_or_assign("routes", std::move(definitions));
-    const std::string text = pretty_json(document);
+    const auto &routes = table.routes();
+    const std::size_t index =
+        e.replaced ? static_cast<std::size_t>(std::find(routes.begin(), routes.end(), e.replaced) - routes.begin())
+                   : route_texts_.size();
+    std::string changed = e.route ? pretty_json_at(e.route->definition, route_depth) : std::string{};
+    std::string text;
+    text.reserve(text_before_routes_.size() + text_after_routes_.size() + changed.size() +
+                 route_texts_.size() * (between_routes.size() + 256));
+    text += text_before_routes_;
+    text += '[';
+    std::size_t written = 0;
+    const auto append = [&](const std::string &route_text) {
+      text += written++ == 0 ? first_route : between_routes;
+      text += route_text;
+    };
+    for (std::size_t i = 0; i < route_texts_.size(); ++i) {
+      if (i != index)
+        append(route_texts_[i]);
+      else if (e.route)
+        append(changed);
+    }
+    if (index == route_texts_.size()) append(changed);
+    text += written == 0 ? "]" : after_last_route;
+    text += text_after_routes_;
     if (auto failure = io::replace_file(file_, text))
       return refused{refused::reason::not_saved, {{whole_route, "the change was not applied: " + *failure}}};
-    document_ = std::move(document);
-    file_text_hash_ = text_hash(text);
+    file_text_ = std::move(text);
+    if (index == route_texts_.size())
+      route_texts_.push_back(std::move(changed));
+    else if (e.route)
+      route_texts_[index] = std::move(changed);
+    else
+      route_texts_.erase(route_texts_.begin() + static_cast<std::ptrdiff_t>(index));
   }
-  publish(std::move(routes));
+  publish(std::make_shared<const route_table>(table, e.replaced, e.route));
   return std::nullopt;
 }
 
@@ -139,15 +177,15 @@ std::variant<live_routes::reloaded, config_errors> live_routes::reload() {
   if (file_.empty()) return config_errors{{"", "no config file to reload: the service runs on the embedded default"}};
   // Read under the lock: a change committed meanwhile is either in what is read, or made after it.
   const std::lock_guard lock{change_mutex_};
-  const auto text = read_config_text(file_);
+  auto text = read_config_text(file_);
   if (!text) return config_errors{{"", "cannot read config file " + file_}};
   auto loaded = parse_config_document(*text);
   if (auto *errors = std::get_if<config_errors>(&loaded)) return std::move(*errors);
   auto &[config, document] = std::get<config_document>(loaded);
   reloaded result{config.routes.size(), without_routes(document) != without_routes(document_)};
-  document_ = std::move(document);
-  file_text_hash_ = text_hash(*text);
-  publish(std::move(config.routes));
+  remember(std::move(document), config.routes);
+  file_text_ = std::move(text);
+  publish(std::make_shared<const route_table>(std::move(config.routes)));
   return result;
 }
 

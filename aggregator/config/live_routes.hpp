@@ -66,17 +66,32 @@ class live_routes {
   [[nodiscard]] const std::string &file() const noexcept { return file_; }
 
  private:
-  /// Saves `routes` to the file, then publishes them. Needs change_mutex_ held.
-  std::optional<refused> commit(std::vector<route_ptr> routes);
-  /// Validates `definition` as the new version of `table`'s route at `index` (none: a new route)
+  /// One change to the table: `route` in the place of `replaced` (null: added at the end), or
+  /// (null) `replaced` removed.
+  struct edit {
+    route_ptr replaced;
+    route_ptr route;
+  };
+  /// Saves the table with `e` made to it, then publishes it. A change costs what it changes: the
+  /// checks are lookups, only the changed route is serialised (the file is the others' text as
+  /// last saved, joined); the file is read once, to tell an edit by hand. Needs change_mutex_ held.
+  std::optional<refused> commit(const route_table &table, const edit &e);
+  /// Validates `definition` as the new version of `table`'s route `replaced` (null: a new route)
   /// and commits it. Needs change_mutex_ held.
-  change put(const route_table &table, std::optional<std::size_t> index, const boost::json::value &definition);
-  void publish(std::vector<route_ptr> routes);
+  change put(const route_table &table, const route_ptr &replaced, const boost::json::value &definition);
+  /// Takes `document` (a config file's JSON) as what the file holds now: the text around its
+  /// routes, and each route's text. Needs change_mutex_ held (or the constructor).
+  void remember(boost::json::value document, const std::vector<route_ptr> &routes);
+  void publish(std::shared_ptr<const route_table> table);
 
   const std::string file_;
-  std::mutex change_mutex_;      // serialises changes and reloads
-  boost::json::value document_;  // the file's JSON as last read or written; guarded by change_mutex_
-  std::size_t file_text_hash_;   // of the file's text as last read or written; guarded by change_mutex_
+  std::mutex change_mutex_;  // serialises changes and reloads
+  // Guarded by change_mutex_: the file as last read or written.
+  boost::json::value document_;           // its JSON, the routes' place held by a placeholder
+  std::string text_before_routes_;        // its text up to the routes' array ...
+  std::string text_after_routes_;         // ... and after it
+  std::vector<std::string> route_texts_;  // each route's text in it, in table order
+  std::optional<std::string> file_text_;  // its whole text (none: it could not be read)
   mutable std::mutex current_mutex_;
   std::shared_ptr<const route_table> current_;  // guarded by current_mutex_
 };

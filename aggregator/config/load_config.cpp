@@ -151,12 +151,23 @@ std::variant<service_config, config_errors> parse_config(std::string_view json_t
 }
 
 std::optional<std::string> read_config_text(const std::string &file) {
-  std::ifstream in{file, std::ios::binary};
+  // Sized once from the file's length (a config of thousands of routes is megabytes: growing a
+  // stream's buffer would copy it over and over), then whatever a writer appended meanwhile.
+  std::ifstream in{file, std::ios::binary | std::ios::ate};
   if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
+  const auto length = in.tellg();
+  if (length < 0 || !in.seekg(0)) return std::nullopt;
+  std::string text(static_cast<std::size_t>(length), '\0');
+  in.read(text.data(), length);
+  text.resize(static_cast<std::size_t>(in.gcount()));
   if (in.bad()) return std::nullopt;
-  return std::move(text).str();
+  if (in) {
+    std::ostringstream rest;
+    rest << in.rdbuf();
+    if (in.bad()) return std::nullopt;
+    text += std::move(rest).str();
+  }
+  return text;
 }
 
 std::variant<config_document, config_errors> load_config_document(const std::string &file) {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "aggregator/config/call_policy_reader.hpp"
+#include "aggregator/config/route_table.hpp"
 #include "aggregator/config/upstream_entry_reader.hpp"
 #include "aggregator/text/character_rules.hpp"
 
@@ -197,26 +198,6 @@ std::variant<route_config, config_errors> parse_route(const json::value &definit
   return route;
 }
 
-config_errors route_conflicts(const route_config &candidate, const std::vector<route_ptr> &others) {
-  config_errors conflicts;
-  for (const auto &other : others) {
-    if (other->name == candidate.name) conflicts.push_back({"name", "duplicate route name: a route is called that"});
-    const std::array<std::string, 3> taken{other->path, other->sync_path(), other->stream_path()};
-    const auto served = [&taken](const std::string &p) {
-      return std::find(taken.begin(), taken.end(), p) != taken.end();
-    };
-    if (served(candidate.path))
-      conflicts.push_back({"path", "path already served by another endpoint (of route " + other->name + ")"});
-    if (served(candidate.sync_path()))
-      conflicts.push_back(
-          {"path", "its sync baseline " + candidate.sync_path() + " is already served (by route " + other->name + ")"});
-    if (served(candidate.stream_path()))
-      conflicts.push_back(
-          {"path", "its stream " + candidate.stream_path() + " is already served (by route " + other->name + ")"});
-  }
-  return conflicts;
-}
-
 json::value merge_patch(json::value target, const json::value &patch) {
   const json::object *changes = patch.if_object();
   if (changes == nullptr) return patch;
@@ -238,6 +219,7 @@ void read_routes(config_checker &checker, const json::value &routes, std::vector
   const json::array *a = checker.array(routes, "routes");
   if (a == nullptr) return;
   if (a->empty()) checker.fail("routes", "must define at least one route");
+  route_table so_far;  // what a route's name and paths must not clash with: a lookup each, not a scan
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = element("routes", i);
     auto parsed = parse_route((*a)[i]);
@@ -246,7 +228,8 @@ void read_routes(config_checker &checker, const json::value &routes, std::vector
       problems = std::move(*errors);
     } else {
       auto route = std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
-      problems = route_conflicts(*route, out);
+      problems = so_far.conflicts(*route);
+      so_far.add(route);
       out.push_back(std::move(route));
     }
     for (auto &problem : problems)

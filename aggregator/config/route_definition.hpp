@@ -13,12 +13,8 @@
 namespace agg::config {
 
 /// Reads and validates one route definition (a JSON object), with error paths inside the route
-/// (`upstreams[1].url`). Whether its name and paths are free is route_conflicts'.
+/// (`upstreams[1].url`). Whether its name and paths are free is route_table::conflicts'.
 std::variant<route_config, config_errors> parse_route(const boost::json::value &definition);
-
-/// Why `candidate` cannot join `others`: its name or one of its endpoint paths is taken. Paths are
-/// `name` and `path`; empty when it can.
-config_errors route_conflicts(const route_config &candidate, const std::vector<route_ptr> &others);
 
 /// The most calls `entry` can plan in one aggregation of `route`: 1, num.max, or max_items (in
 /// batches: max_items / batch.size, rounded up).

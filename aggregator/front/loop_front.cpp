@@ -26,6 +26,9 @@ constexpr int accepts_per_event = 64;
 /// Deadlines handled per round: ten thousand connections that time out together are closed in
 /// batches, with the other connections' events served between them, not in one long stall.
 constexpr int expiries_per_round = 256;
+/// How often a connection past the cap goes on to the next loop to find one to evict: loops that
+/// were just handed connections may hold none they have opened yet.
+constexpr int max_hand_over_hops = 4;
 /// How long accepting pauses when the process is out of descriptors.
 constexpr std::chrono::milliseconds accept_pause{100};
 
@@ -105,13 +108,20 @@ void loop_front::forget(connection &c) noexcept {
   plane_.release_connection();
 }
 
-void loop_front::hand_over(io::unique_fd socket, bool at_cap) {
+void loop_front::hand_over(io::unique_fd socket, bool at_cap, int hops) {
   const int fd = socket.get();
-  const bool posted = events().post([this, fd, at_cap] {
+  const bool posted = events().post([this, fd, at_cap, hops] {
     io::unique_fd owned{fd};
     if (at_cap) {
       // Counted in only once a connection of this loop that sent nothing made room for it.
-      if (draining_ || !evict_idle() || !plane_.admit_connection()) return plane_.count_refused();
+      if (draining_) return plane_.count_refused();
+      if (!admit_by_evicting()) {
+        // What this loop holds may all be connections handed to it and not opened yet (they cannot
+        // make room): the next loop tries, a few times round at most.
+        loop_front *other = plane_.next_after(*this);
+        if (hops >= max_hand_over_hops || other == nullptr || other == this) return plane_.count_refused();
+        return other->hand_over(std::move(owned), true, hops + 1);
+      }
       load_.fetch_add(1, std::memory_order_relaxed);
     } else if (!accepting_ && draining_) {
       return forget_unopened();
@@ -170,7 +180,7 @@ void loop_front::accept_ready() {
     // At the cap the oldest connection that has not sent a byte makes room (Envoy's overload manager
     // closes idle ones too): one of this loop's, else another loop takes the new one and makes room
     // among its own; with none anywhere, the new one is closed and the others keep being served.
-    if (!plane_.admit_connection() && !(evict_idle() && plane_.admit_connection())) {
+    if (!plane_.admit_connection() && !admit_by_evicting()) {
       if (loop_front *other = plane_.next_after(*this); other != nullptr && other != this) {
         other->hand_over(std::move(socket), true);
       } else {
@@ -204,6 +214,12 @@ bool loop_front::evict_idle() {
     c->close_now();
     return true;
   }
+  return false;
+}
+
+bool loop_front::admit_by_evicting() {
+  while (evict_idle())
+    if (plane_.admit_connection()) return true;
   return false;
 }
 

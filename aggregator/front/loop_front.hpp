@@ -67,8 +67,8 @@ class loop_front final : private loop::loop_hooks {
   /// Takes a socket another loop accepted (it counted it here already): serves it from now on. Any
   /// thread; the socket is closed when this loop no longer runs. `at_cap`: not counted yet, because
   /// the connection cap was reached; served only when a connection of this loop that sent nothing
-  /// makes room for it.
-  void hand_over(io::unique_fd socket, bool at_cap = false);
+  /// makes room for it, else handed on (`hops` counts how often it was).
+  void hand_over(io::unique_fd socket, bool at_cap = false, int hops = 0);
   /// Hands a complete request to the filter chain, to be served on this loop.
   void dispatch(std::shared_ptr<connection> c, filters::request_context request);
   /// Answers a request the reader refused through the chain's way out.
@@ -85,6 +85,10 @@ class loop_front final : private loop::loop_hooks {
   /// (nothing is lost: it asked for nothing yet). False when it has none. A client between requests
   /// on a kept-alive connection is not closed for it: it already asked and may be asking again.
   bool evict_idle();
+  /// Admits one connection past the cap by evicting: again when another loop's new connection took
+  /// the room first (evictions on two loops race for the slots they free). False when this loop
+  /// has nothing left to evict.
+  bool admit_by_evicting();
   /// A handed-over socket that was never opened leaves the counts.
   void forget_unopened() noexcept;
   void close_all();

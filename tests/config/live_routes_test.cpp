@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "aggregator/config/json_text.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "tests/support/routes.hpp"
 
@@ -284,4 +285,40 @@ TEST_CASE("a change after the file was edited is refused, naming the file, until
   REQUIRE(std::holds_alternative<agg::config::route_ptr>(routes.create(definition("c", "/c"))));
   CHECK(file.read().find("edited by hand") != std::string::npos);  // written back with the edit
   CHECK(names(routes) == std::vector<std::string>{"a", "b", "c"});
+}
+
+TEST_CASE("a saved file is the whole document written anew, though a change writes only its route's text") {
+  const config_file file{first_config};
+  auto routes = file.routes();
+  REQUIRE(std::holds_alternative<agg::config::route_ptr>(routes.create(definition("c", "/c"))));
+  REQUIRE(std::holds_alternative<agg::config::route_ptr>(
+      routes.patch("a", boost::json::parse(R"({"message":"patched \"a\"\n","timeout_ms":250})"))));
+  REQUIRE_FALSE(routes.remove("b"));
+  REQUIRE(std::holds_alternative<agg::config::route_ptr>(routes.create(definition("d", "/d"))));
+  const std::string saved = file.read();
+  CHECK(saved == agg::config::pretty_json(boost::json::parse(saved)));
+  CHECK(names(routes) == std::vector<std::string>{"a", "c", "d"});
+  CHECK(boost::json::parse(saved).at("jobs").at("max") == 7);
+
+  // All routes removed but one, and one back: the array's first and last places are written right.
+  REQUIRE_FALSE(routes.remove("a"));
+  REQUIRE_FALSE(routes.remove("c"));
+  CHECK(file.read() == agg::config::pretty_json(boost::json::parse(file.read())));
+  REQUIRE(std::holds_alternative<agg::config::route_ptr>(routes.replace("d", definition("d", "/dd"))));
+  CHECK(file.read() == agg::config::pretty_json(boost::json::parse(file.read())));
+  CHECK(agg::testing::config_from(file.read()).routes.at(0)->path == "/dd");
+}
+
+TEST_CASE("an edit by hand that keeps the file's size, made just after a save, is still seen") {
+  const config_file file{first_config};
+  auto routes = file.routes();
+  REQUIRE(std::holds_alternative<agg::config::route_ptr>(routes.create(definition("c", "/c"))));
+  std::string edited = file.read();
+  edited.replace(edited.find("/c\""), 2, "/e");  // same size, same second
+  {
+    std::fstream out{file.path, std::ios::in | std::ios::out};  // in place: the same inode
+    out << edited;
+  }
+  CHECK(refused(routes.create(definition("d", "/d"))).why == refusal::conflict);
+  CHECK(file.read() == edited);
 }

@@ -1,4 +1,5 @@
 #include "aggregator/config/route_definition.hpp"
+#include "aggregator/config/route_table.hpp"
 #include "tests/support/routes.hpp"
 
 #include <catch2/catch.hpp>
@@ -61,18 +62,20 @@ TEST_CASE("a route keeps the definition it was read from") {
 
 TEST_CASE("conflicts are a taken name or any of the three endpoint paths") {
   const std::string upstreams = R"(,"upstreams":[{"url":"http://127.0.0.1:1/a"}]})";
-  const std::vector others{route(R"({"name":"a","path":"/x")" + upstreams)};
-  CHECK(agg::config::route_conflicts(*route(R"({"name":"b","path":"/y")" + upstreams), others).empty());
-  const auto same_name = agg::config::route_conflicts(*route(R"({"name":"a","path":"/y")" + upstreams), others);
+  const auto a = route(R"({"name":"a","path":"/x")" + upstreams);
+  const agg::config::route_table others{{a}};
+  CHECK(others.conflicts(*route(R"({"name":"b","path":"/y")" + upstreams)).empty());
+  const auto same_name = others.conflicts(*route(R"({"name":"a","path":"/y")" + upstreams));
   REQUIRE(same_name.size() == 1);
   CHECK(same_name[0].path == "name");
-  const auto same_path = agg::config::route_conflicts(*route(R"({"name":"b","path":"/x")" + upstreams), others);
+  const auto same_path = others.conflicts(*route(R"({"name":"b","path":"/x")" + upstreams));
   REQUIRE_FALSE(same_path.empty());
   CHECK(same_path[0].path == "path");
   // /x/stream is route a's stream endpoint: a route at /x/stream would shadow it.
-  const auto on_stream = agg::config::route_conflicts(*route(R"({"name":"b","path":"/x/stream")" + upstreams), others);
+  const auto on_stream = others.conflicts(*route(R"({"name":"b","path":"/x/stream")" + upstreams));
   REQUIRE(on_stream.size() == 1);
   CHECK(on_stream[0].message.find("route a") != std::string::npos);
+  CHECK(others.conflicts(*route(R"({"name":"a","path":"/x")" + upstreams), a).empty());  // a in its own place
 }
 
 TEST_CASE("a merge patch replaces members, removes nulls and merges objects (RFC 7386)") {

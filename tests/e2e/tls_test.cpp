@@ -288,8 +288,11 @@ TEST_CASE("an origin set to HTTP/2 gets an aggregation's ten calls on one connec
         R"(":{"http":")" + http + R"("}}},"routes":[{"name":"t","path":"/api/t","upstreams":[{"url":")" +
         nginx.origin() +
         R"(/api/?task_id={i}&run={run}","repeat":true}],"num":{"default":10,"max":10},"params":{"run":{}}}]})")};
-    const bool up =
-        agg::testing::eventually([&] { return static_cast<bool>(service.http().Get("/api/t?num=1&run=warm")); });
+    // Up once nginx, started just before, answers a call.
+    const bool up = agg::testing::eventually([&] {
+      const auto warm = service.http().Get("/api/t?num=1&run=warm");
+      return warm && boost::json::parse(warm->body).at("succeeded") == 1;
+    });
     REQUIRE(up);
     const std::string run = std::string{"run="} + (http[0] == '2' ? "h2" : "h1");
     const auto r = service.http().Get("/api/t?num=10&" + run);

@@ -119,7 +119,10 @@ TEST_CASE("a data plane full of connections that send nothing still answers a ne
   running_service service{config_with(upstream, R"("max_connections":50,"request_timeout_ms":60000)")};
   std::vector<std::unique_ptr<raw_connection>> flood;
   for (int i = 0; i < 300; ++i) flood.push_back(std::make_unique<raw_connection>(service.port()));
-  REQUIRE(eventually([&] { return service.plane().evicted_connections() >= 250; }));
+  const bool made_room = eventually([&] { return service.plane().evicted_connections() >= 250; });
+  INFO("evicted " << service.plane().evicted_connections() << ", refused " << service.plane().refused_connections()
+                  << ", open " << service.plane().open_connections());
+  REQUIRE(made_room);
   for (int probe = 0; probe < 10; ++probe) {
     INFO(probe);
     CHECK(agg::testing::raw_exchange(service.port(), health).starts_with("HTTP/1.1 200"));
