@@ -61,7 +61,11 @@ void waiting_room::park(int fd, std::chrono::milliseconds timeout) {
     ::close(victim);
     ++evicted_;
   }
-  parked_.emplace(fd, deadlines_.emplace(clock::now() + timeout, fd));
+  const auto deadline = clock::now() + timeout;
+  // The room's thread sleeps until the earliest deadline: it needs waking only for an earlier one
+  // (not for each of a flood of new connections, whose deadlines all come after the others').
+  const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
+  parked_.emplace(fd, deadlines_.emplace(deadline, fd));
   epoll_event event{};
   event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
   event.data.fd = fd;
@@ -71,7 +75,7 @@ void waiting_room::park(int fd, std::chrono::milliseconds timeout) {
     return;
   }
   const std::uint64_t one = 1;
-  if (::write(wake_.get(), &one, sizeof one) < 0) std::perror("aggregator: eventfd write");  // a new deadline
+  if (earliest && ::write(wake_.get(), &one, sizeof one) < 0) std::perror("aggregator: eventfd write");
 }
 
 void waiting_room::stop() {

@@ -12,12 +12,11 @@
 
 namespace agg::control {
 
-/// The control plane's workers, as cpp-httplib's task queue: `threads` of them serve connections,
-/// and the pool holds at most `held` connections, served or waiting for a worker; past that a new
-/// connection's task runs at once on the accepting thread, where refusing() tells it to close its
-/// socket. While connections wait,
-/// pressure_fd() is readable: a worker holding an idle client lets it go for the next. cpp-httplib
-/// owns it (new_task_queue); enqueue() on the accepting thread, the rest on any.
+/// The control plane's workers, as cpp-httplib's task queue: `threads` of them serve connections
+/// whose request has begun, and at most `held` such connections are served or wait for a worker.
+/// A new connection's task (cpp-httplib's enqueue) only parks it in the waiting room, so it runs at
+/// once on the accepting thread. cpp-httplib owns the pool (new_task_queue); enqueue() on the
+/// accepting thread, the rest on any.
 class worker_pool final : public httplib::TaskQueue {
  public:
   worker_pool(std::size_t threads, std::size_t held);
@@ -25,6 +24,7 @@ class worker_pool final : public httplib::TaskQueue {
   worker_pool &operator=(const worker_pool &) = delete;
   ~worker_pool() override;
 
+  /// Runs `fn` at once (see above).
   void enqueue(std::function<void()> fn) override;
   /// Queues `fn` when fewer than `held` tasks run or wait; false (nothing queued) otherwise.
   [[nodiscard]] bool try_enqueue(std::function<void()> fn);

@@ -25,6 +25,13 @@ std::string number(double v) {
   return text;
 }
 
+/// A metric's name, type and help line.
+struct metric_help {
+  const char *name;
+  const char *type;
+  const char *help;
+};
+
 void header(std::string &out, const char *name, const char *type, const char *help) {
   out += "# HELP ";
   out += name;
@@ -182,32 +189,39 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   for (const auto &[outcome, count] : upstream_calls_)
     out += "aggregator_upstream_calls_total{outcome=\"" + label(outcome) + "\"} " + std::to_string(count) + "\n";
 
-  header(out, "aggregator_aggregations_in_flight", "gauge", "Aggregations being executed.");
-  out += "aggregator_aggregations_in_flight " + std::to_string(now.aggregations_in_flight) + "\n";
-  header(out, "aggregator_upstream_transfers_in_flight", "gauge", "Upstream transfers in the curl multi handles.");
-  out += "aggregator_upstream_transfers_in_flight " + std::to_string(now.transfers_in_flight) + "\n";
-  header(out, "aggregator_upstream_connections_opened_total", "counter",
-         "Connections upstream transfers opened (TCP, and TLS handshakes for https).");
-  out += "aggregator_upstream_connections_opened_total " + std::to_string(now.upstream_connections_opened) + "\n";
-  header(out, "aggregator_upstream_connections_reused_total", "counter",
-         "Upstream transfers that reused an open connection instead.");
-  out += "aggregator_upstream_connections_reused_total " + std::to_string(now.upstream_connections_reused) + "\n";
-  header(out, "aggregator_open_connections", "gauge", "Client connections open on the data plane.");
-  out += "aggregator_open_connections " + std::to_string(now.open_connections) + "\n";
-  header(out, "aggregator_connections_refused_total", "counter",
-         "Client connections closed at once because server.max_connections were open.");
-  out += "aggregator_connections_refused_total " + std::to_string(now.connections_refused) + "\n";
-  header(out, "aggregator_connections_evicted_total", "counter",
-         "Idle client connections closed to make room for new ones at server.max_connections.");
-  out += "aggregator_connections_evicted_total " + std::to_string(now.connections_evicted) + "\n";
-  header(out, "aggregator_unsent_bytes", "gauge",
-         "Answer bytes waiting for slow clients to read them (new requests wait past server.max_unsent_bytes).");
-  out += "aggregator_unsent_bytes " + std::to_string(now.unsent_bytes) + "\n";
-  header(out, "aggregator_sync_queue", "gauge", "Sync-baseline aggregations waiting for a thread.");
-  out += "aggregator_sync_queue " + std::to_string(now.sync_queued) + "\n";
-  header(out, "aggregator_upstream_loop_lag_seconds", "gauge",
-         "Longest wait of work handed to an event loop since the previous scrape.");
-  out += "aggregator_upstream_loop_lag_seconds " + number(now.loop_lag_seconds) + "\n";
+  // One value each, no labels.
+  const std::pair<metric_help, std::string> singles[] = {
+      {{"aggregator_aggregations_in_flight", "gauge", "Aggregations being executed."},
+       std::to_string(now.aggregations_in_flight)},
+      {{"aggregator_upstream_transfers_in_flight", "gauge", "Upstream transfers in the curl multi handles."},
+       std::to_string(now.transfers_in_flight)},
+      {{"aggregator_upstream_connections_opened_total", "counter",
+        "Connections upstream transfers opened (TCP, and TLS handshakes for https)."},
+       std::to_string(now.upstream_connections_opened)},
+      {{"aggregator_upstream_connections_reused_total", "counter",
+        "Upstream transfers that reused an open connection instead."},
+       std::to_string(now.upstream_connections_reused)},
+      {{"aggregator_open_connections", "gauge", "Client connections open on the data plane."},
+       std::to_string(now.open_connections)},
+      {{"aggregator_connections_refused_total", "counter",
+        "Client connections closed at once: server.max_connections were open and none could make room."},
+       std::to_string(now.connections_refused)},
+      {{"aggregator_connections_evicted_total", "counter",
+        "Idle client connections closed to make room for new ones at server.max_connections."},
+       std::to_string(now.connections_evicted)},
+      {{"aggregator_unsent_bytes", "gauge",
+        "Answer bytes waiting for slow clients to read them (new requests wait past server.max_unsent_bytes)."},
+       std::to_string(now.unsent_bytes)},
+      {{"aggregator_sync_queue", "gauge", "Sync-baseline aggregations waiting for a thread."},
+       std::to_string(now.sync_queued)},
+      {{"aggregator_upstream_loop_lag_seconds", "gauge",
+        "Longest wait of work handed to an event loop since the previous scrape."},
+       number(now.loop_lag_seconds)},
+  };
+  for (const auto &[metric, value] : singles) {
+    header(out, metric.name, metric.type, metric.help);
+    out += std::string{metric.name} + " " + value + "\n";
+  }
   render_origins(out, stages);
   render_routes(out, stages);
   return out;

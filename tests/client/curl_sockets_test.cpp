@@ -33,6 +33,21 @@ struct socket_pair {
   }
 };
 
+/// A loop with a table of curl's sockets on it, and one upstream socket for curl (its number is
+/// `number` until it is closed).
+struct on_a_loop {
+  agg::loop::event_loop loop;
+  std::atomic<int> ready{0};
+  std::optional<curl_sockets> table;
+  socket_pair upstream;
+  const int number = upstream.ends[0].get();
+  on_a_loop() { loop.start(); }
+  /// Makes the table (on the loop): a ready socket only counts.
+  void make_table() {
+    table.emplace(loop, [this](curl_sockets::socket &, std::uint32_t) { ++ready; });
+  }
+};
+
 /// Records the events a client connection's socket reports.
 struct client_connection final : agg::loop::io_handler {
   std::atomic<int> events{0};
@@ -41,16 +56,12 @@ struct client_connection final : agg::loop::io_handler {
 
 }  // namespace
 
-TEST_CASE("a stale event of a socket curl closed without a word leaves the client connection with its number alone") {
-  agg::loop::event_loop loop;
-  loop.start();
-  std::atomic<int> ready{0};
-  std::optional<curl_sockets> table;
-  socket_pair upstream;
-  const int number = upstream.ends[0].get();
+TEST_CASE_METHOD(
+    on_a_loop,
+    "a stale event of a socket curl closed without a word leaves the client connection with its number alone") {
   curl_sockets::socket *stale = nullptr;
   REQUIRE(loop.call([&] {
-    table.emplace(loop, [&](curl_sockets::socket &, std::uint32_t) { ++ready; });
+    make_table();
     auto &s = table->born(number);
     table->want(s, EPOLLIN);
     table->want(s, 0);  // CURL_POLL_REMOVE: pooled, still registered
@@ -75,15 +86,9 @@ TEST_CASE("a stale event of a socket curl closed without a word leaves the clien
   }));
 }
 
-TEST_CASE("a socket curl closes is retired: an event of the same batch that names it is ignored") {
-  agg::loop::event_loop loop;
-  loop.start();
-  std::atomic<int> ready{0};
-  std::optional<curl_sockets> table;
-  socket_pair upstream;
-  const int number = upstream.ends[0].get();
+TEST_CASE_METHOD(on_a_loop, "a socket curl closes is retired: an event of the same batch that names it is ignored") {
   REQUIRE(loop.call([&] {
-    table.emplace(loop, [&](curl_sockets::socket &, std::uint32_t) { ++ready; });
+    make_table();
     auto &s = table->born(number);
     table->want(s, EPOLLIN);
     table->closing(number);  // CURLOPT_CLOSESOCKETFUNCTION
