@@ -1,5 +1,6 @@
 #include "aggregator/control/listener.hpp"
 
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,11 +31,16 @@ std::chrono::milliseconds millis(time_t sec, time_t usec) {
                                                                std::chrono::microseconds{usec});
 }
 
-/// SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, which lets a second process bind
-/// the same address and take a share of the connections.
+/// SO_REUSEADDR only (cpp-httplib's default adds SO_REUSEPORT, which lets a second process bind
+/// the same address and take a share of the connections), and TCP_DEFER_ACCEPT.
 void listening_socket_options(socket_t sock) {
   const int yes = 1;
   if (::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0) std::perror("setsockopt(SO_REUSEADDR)");
+  // As on the data plane: a connection that sends nothing stays with the kernel for the first-byte
+  // timeout, and a flood of them never churns through the waiting room ahead of a probe.
+  const int seconds = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(first_byte_timeout).count());
+  if (::setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) != 0)
+    std::perror("setsockopt(TCP_DEFER_ACCEPT)");
 }
 
 /// Closes a connection whose client may still be sending (a refused body): the write side first, so

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -12,6 +13,12 @@
 namespace agg::front {
 
 namespace {
+
+/// A connection that has sent nothing stays with the kernel this long (nginx's `deferred`): a flood
+/// of empty connections neither wakes the loops nor fills server.max_connections, and a client that
+/// speaks is accepted at once. Past it the kernel hands the connection over anyway (it may be a
+/// client that is slow to speak), and the first-byte deadline and the cap's evictions take over.
+constexpr int defer_accept_seconds = 1;
 
 std::runtime_error cannot_listen(const std::string &host, std::uint16_t port, int error) {
   const std::string why = error == EADDRINUSE      ? "address in use"
@@ -37,6 +44,11 @@ listening_socket::listening_socket(const std::string &host, std::uint16_t port, 
     const int yes = 1;
     if (candidate.get() < 0 || ::setsockopt(candidate.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0 ||
         ::bind(candidate.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(candidate.get(), backlog) != 0) {
+      error = errno;
+      continue;
+    }
+    if (::setsockopt(candidate.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_accept_seconds,
+                     sizeof defer_accept_seconds) != 0) {
       error = errno;
       continue;
     }

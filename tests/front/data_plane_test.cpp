@@ -4,6 +4,12 @@
 
 #include <boost/json/parse.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "aggregator/front/listening_socket.hpp"
 #include "tests/support/local_upstream.hpp"
 #include "tests/support/raw_http.hpp"
 #include "tests/support/routes.hpp"
@@ -130,4 +136,19 @@ TEST_CASE("a path with an encoded character is not the route it decodes to") {
     check_error(http.Get(target), 404, "not_found");
   }
   CHECK(upstream.stats().requests == 0);
+}
+
+TEST_CASE("the kernel holds a connection that sends nothing away from the loops for a second (TCP_DEFER_ACCEPT)") {
+  const agg::front::listening_socket listening{"127.0.0.1", 0, 16};
+  int seconds = 0;
+  socklen_t length = sizeof seconds;
+  REQUIRE(::getsockopt(listening.fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, &length) == 0);
+  CHECK(seconds > 0);
+  const agg::testing::raw_connection silent{listening.port()};
+  pollfd ready{listening.fd(), POLLIN, 0};
+  CHECK(::poll(&ready, 1, 300) == 0);  // nothing to accept yet
+  // A client that speaks is accepted at once.
+  agg::testing::raw_connection speaking{listening.port()};
+  REQUIRE(speaking.send("GET / HTTP/1.1\r\n"));
+  CHECK(::poll(&ready, 1, 500) == 1);
 }
