@@ -37,8 +37,11 @@ class listener : public httplib::Server {
   /// Stops accepting and ends idle keep-alive connections at once; requests being answered finish.
   /// Works before the accept loop has started too. Any thread.
   void halt();
-  /// Connections closed at once because every worker was busy and the pool's queue full. Any thread.
-  [[nodiscard]] std::uint64_t refused_connections() const noexcept { return refused_.load(std::memory_order_relaxed); }
+  /// Connections closed at once: every worker was busy and the pool's queue full, or the waiting
+  /// room was full of connections that had asked. Any thread.
+  [[nodiscard]] std::uint64_t refused_connections() const {
+    return refused_.load(std::memory_order_relaxed) + room_.refused();
+  }
   /// Connections waiting for a request now, and closed to make room for new ones so far. Any thread.
   [[nodiscard]] std::size_t idle_connections() const { return room_.waiting(); }
   [[nodiscard]] std::uint64_t evicted_connections() const { return room_.evicted(); }

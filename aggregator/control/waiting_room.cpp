@@ -50,13 +50,20 @@ void waiting_room::park(int fd, std::chrono::milliseconds timeout) {
     ::close(fd);
     return;
   }
-  if (parked_.size() >= capacity_) {  // the one nearest its time makes room, unless it has asked already
-    int victim = deadlines_.begin()->second;
+  if (parked_.size() >= capacity_) {
+    // The one nearest its time makes room, unless it has asked already: one that has is about to be
+    // served, and closing it unread would reset it. With none among the first few, `fd` is closed.
+    int victim = -1;
     for (auto it = deadlines_.begin(); it != deadlines_.end() && std::distance(deadlines_.begin(), it) < 8; ++it)
       if (!has_bytes(it->second)) {
         victim = it->second;
         break;
       }
+    if (victim < 0) {
+      ::close(fd);
+      ++refused_;
+      return;
+    }
     forget(victim);
     ::close(victim);
     ++evicted_;
@@ -103,6 +110,11 @@ std::size_t waiting_room::waiting() const {
 std::uint64_t waiting_room::evicted() const {
   const std::lock_guard lock{mutex_};
   return evicted_;
+}
+
+std::uint64_t waiting_room::refused() const {
+  const std::lock_guard lock{mutex_};
+  return refused_;
 }
 
 void waiting_room::run() {

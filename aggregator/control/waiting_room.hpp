@@ -16,7 +16,8 @@ namespace agg::control {
 /// Control-plane connections waiting for the first byte of their next request, on one thread of
 /// its own with epoll, so that no worker waits for an idle client: when bytes arrive the connection
 /// is handed to `on_ready` (on this thread), when its time runs out it is closed, and past
-/// `capacity` the one nearest its time that has sent nothing yet is closed to make room.
+/// `capacity` the one nearest its time that has sent nothing yet is closed to make room (the new
+/// one, when those nearest their time have all sent bytes).
 /// Owns the descriptors it holds. Thread-safe.
 class waiting_room {
  public:
@@ -33,9 +34,11 @@ class waiting_room {
   /// Closes what waits and joins the thread; park() closes what it is given from then on. Any thread.
   void stop();
 
-  /// Connections waiting now, and closed to make room so far. Any thread.
+  /// Connections waiting now, closed to make room so far, and closed at once for want of room
+  /// (every one near its time had asked). Any thread.
   [[nodiscard]] std::size_t waiting() const;
   [[nodiscard]] std::uint64_t evicted() const;
+  [[nodiscard]] std::uint64_t refused() const;
 
  private:
   void run();
@@ -49,6 +52,7 @@ class waiting_room {
   std::multimap<clock::time_point, int> deadlines_;                                  // guarded by mutex_
   std::unordered_map<int, std::multimap<clock::time_point, int>::iterator> parked_;  // guarded by mutex_
   std::uint64_t evicted_ = 0;                                                        // guarded by mutex_
+  std::uint64_t refused_ = 0;                                                        // guarded by mutex_
   bool stopped_ = false;                                                             // guarded by mutex_
   std::thread thread_;
 };
