@@ -21,12 +21,13 @@ class worker_pool;
 /// its task queue, and a waiting room: a connection waits there (one thread, epoll) for the first
 /// byte of each request, within 2 s for a new one and the keep-alive time between requests, and
 /// only then takes a worker, so idle clients hold no worker (low traffic: threads are fine here
-/// for the serving). At most `max_connections` wait; past that the one nearest its time is closed
-/// to make room. Each request is read once, by
-/// http::request_reader (Boost.Beast's parser, with the data plane's limits and framing rules), served by `chain` and
-/// written on the worker thread; cpp-httplib neither parses nor writes. Also: a real listen backlog (0.11.4 compiles in
-/// listen(fd, 5); listening again raises it), a socket no other process can share (no
-/// SO_REUSEPORT), and a stop that cannot be lost.
+/// for the serving). At most `max_connections` wait; past that the one nearest its time that has
+/// sent nothing is closed to make room (see waiting_room). Each request is read once, by
+/// http::request_reader (Boost.Beast's parser, with the data plane's limits and framing rules),
+/// served by `chain` and written on the worker thread; cpp-httplib neither parses nor writes.
+/// Also: a real listen backlog (0.11.4 compiles in listen(fd, 5); listening again raises it), a
+/// socket no other process can share (no SO_REUSEPORT) that keeps connections sending nothing in
+/// the kernel (TCP_DEFER_ACCEPT), and a stop that cannot be lost.
 class listener : public httplib::Server {
  public:
   listener(const http::request_limits &limits, const filters::filter_chain &chain, std::size_t threads,

@@ -11,17 +11,9 @@
 #include <iterator>
 #include <vector>
 
+#include "aggregator/io/peer_address.hpp"
+
 namespace agg::control {
-
-namespace {
-
-/// True when bytes from the client wait on `fd`: it has asked, and the room is about to hand it on.
-bool has_bytes(int fd) {
-  char byte = 0;
-  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-}
-
-}  // namespace
 
 waiting_room::waiting_room(std::size_t capacity, std::function<void(int fd)> on_ready)
     : capacity_(std::max<std::size_t>(capacity, 1)),
@@ -55,7 +47,7 @@ void waiting_room::park(int fd, std::chrono::milliseconds timeout) {
     // served, and closing it unread would reset it. With none among the first few, `fd` is closed.
     int victim = -1;
     for (auto it = deadlines_.begin(); it != deadlines_.end() && std::distance(deadlines_.begin(), it) < 8; ++it)
-      if (!has_bytes(it->second)) {
+      if (!io::has_unread_bytes(it->second)) {
         victim = it->second;
         break;
       }

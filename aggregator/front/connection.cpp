@@ -319,10 +319,7 @@ void connection::on_deadline() {
 
 std::string connection::client_address() const { return io::peer_address(socket_.get()); }
 
-bool connection::has_unread_bytes() const noexcept {
-  char byte = 0;
-  return ::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-}
+bool connection::has_unread_bytes() const noexcept { return io::has_unread_bytes(socket_.get()); }
 
 bool connection::idle() const noexcept { return phase_ == phase::reading && !reader_.started() && !sending(); }
 

@@ -115,13 +115,9 @@ void loop_front::hand_over(io::unique_fd socket, bool at_cap, int hops) {
     if (at_cap) {
       // Counted in only once a connection of this loop that sent nothing made room for it.
       if (draining_) return plane_.count_refused();
-      if (!admit_by_evicting()) {
-        // What this loop holds may all be connections handed to it and not opened yet (they cannot
-        // make room): the next loop tries, a few times round at most.
-        loop_front *other = plane_.next_after(*this);
-        if (hops >= max_hand_over_hops || other == nullptr || other == this) return plane_.count_refused();
-        return other->hand_over(std::move(owned), true, hops + 1);
-      }
+      // What this loop holds may all be connections handed to it and not opened yet (they cannot
+      // make room): then the next loop tries.
+      if (!admit_by_evicting()) return pass_on(std::move(owned), hops);
       load_.fetch_add(1, std::memory_order_relaxed);
     } else if (!accepting_ && draining_) {
       return forget_unopened();
@@ -181,11 +177,7 @@ void loop_front::accept_ready() {
     // closes idle ones too): one of this loop's, else another loop takes the new one and makes room
     // among its own; with none anywhere, the new one is closed and the others keep being served.
     if (!plane_.admit_connection() && !admit_by_evicting()) {
-      if (loop_front *other = plane_.next_after(*this); other != nullptr && other != this) {
-        other->hand_over(std::move(socket), true);
-      } else {
-        plane_.count_refused();
-      }
+      pass_on(std::move(socket), 0);
       continue;
     }
     const int yes = 1;
@@ -215,6 +207,12 @@ bool loop_front::evict_idle() {
     return true;
   }
   return false;
+}
+
+void loop_front::pass_on(io::unique_fd socket, int hops) {
+  loop_front *other = plane_.next_after(*this);
+  if (hops >= max_hand_over_hops || other == nullptr || other == this) return plane_.count_refused();
+  other->hand_over(std::move(socket), true, hops + 1);
 }
 
 bool loop_front::admit_by_evicting() {

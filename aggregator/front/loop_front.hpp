@@ -89,6 +89,9 @@ class loop_front final : private loop::loop_hooks {
   /// the room first (evictions on two loops race for the slots they free). False when this loop
   /// has nothing left to evict.
   bool admit_by_evicting();
+  /// A connection past the cap this loop cannot make room for: to the next loop, which evicts among
+  /// its own (`hops` loops tried already; refused after max_hand_over_hops, or with no other loop).
+  void pass_on(io::unique_fd socket, int hops);
   /// A handed-over socket that was never opened leaves the counts.
   void forget_unopened() noexcept;
   void close_all();

@@ -30,4 +30,9 @@ std::string peer_address(int fd) {
   return "unknown";
 }
 
+bool has_unread_bytes(int fd) noexcept {
+  char byte = 0;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 }  // namespace agg::io

@@ -39,6 +39,18 @@ agg::config::service_config config_with(const local_upstream &upstream, const st
 
 const std::string health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
 
+/// Points the demo route at one 16 MiB body, more than the kernel's socket buffers on both sides
+/// hold, and asks for it on a connection that reads nothing.
+std::unique_ptr<raw_connection> reader_that_stalls(running_service &service, const local_upstream &upstream) {
+  const auto url = upstream.api("fault=oversized&size=16777216");
+  REQUIRE(service.routes()
+              .patch("demo", boost::json::parse(R"({"upstreams":[{"url":")" + url + R"("}],"num":null})"))
+              .index() == 0);
+  auto stalled = std::make_unique<raw_connection>(service.port(), 4096);
+  REQUIRE(stalled->send("GET /api/demo HTTP/1.1\r\nHost: x\r\n\r\n"));
+  return stalled;
+}
+
 }  // namespace
 
 TEST_CASE("a connection that never sends a byte is closed at the request timeout") {
@@ -140,14 +152,7 @@ TEST_CASE("a data plane full of connections that send nothing still answers a ne
 TEST_CASE("an answer the client does not read is dropped after the send timeout") {
   local_upstream upstream;
   running_service service{config_with(upstream, R"("send_timeout_ms":200)")};
-  // A 16 MiB body, more than the kernel's socket buffers on both sides hold, to a client that
-  // reads nothing.
-  const auto url = upstream.api("fault=oversized&size=16777216");
-  REQUIRE(service.routes()
-              .patch("demo", boost::json::parse(R"({"upstreams":[{"url":")" + url + R"("}],"num":null})"))
-              .index() == 0);
-  raw_connection stalled{service.port(), 4096};
-  REQUIRE(stalled.send("GET /api/demo HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto stalled = reader_that_stalls(service, upstream);
   REQUIRE(eventually([&] { return upstream.stats().requests == 1 && service.aggregations_in_flight() == 0; }));
   CHECK(eventually([&] { return service.plane().open_connections() == 0; }));
 }
@@ -155,12 +160,7 @@ TEST_CASE("an answer the client does not read is dropped after the send timeout"
 TEST_CASE("while answers nobody reads hold more than server.max_unsent_bytes, requests wait (503) and probes answer") {
   local_upstream upstream;
   running_service service{config_with(upstream, R"("max_unsent_bytes":1048576)")};
-  const auto url = upstream.api("fault=oversized&size=16777216");
-  REQUIRE(service.routes()
-              .patch("demo", boost::json::parse(R"({"upstreams":[{"url":")" + url + R"("}],"num":null})"))
-              .index() == 0);
-  std::optional<raw_connection> stalled{std::in_place, service.port(), 4096};
-  REQUIRE(stalled->send("GET /api/demo HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto stalled = reader_that_stalls(service, upstream);
   REQUIRE(eventually([&] { return service.plane().unsent().held() > 1048576; }));
   auto http = service.http();
   const auto refused = http.Get("/api/jobs/none");
