@@ -6,7 +6,9 @@
 #include "aggregator/client/transfer.hpp"
 #include "aggregator/filters/access_log_filter.hpp"
 #include "aggregator/filters/admission_filter.hpp"
+#include "aggregator/filters/identity_filter.hpp"
 #include "aggregator/filters/loop_guard_filter.hpp"
+#include "aggregator/filters/rate_limit_filter.hpp"
 #include "aggregator/filters/request_id_filter.hpp"
 #include "aggregator/filters/routing_filter.hpp"
 #include "aggregator/filters/timing_filter.hpp"
@@ -36,22 +38,29 @@ std::vector<std::string> configured(std::initializer_list<std::optional<std::str
 }
 
 /// The data plane's request behaviours, in order. Routing comes before the loop guard and access
-/// control because both decide by what the path names (a route makes calls; a probe is open).
-filters::filter_chain data_chain(const config::service_config &config, const config::access_tokens &tokens,
+/// control because both decide by what the path names (a route makes calls; a probe is open); the
+/// rate limit comes after identity (its `client` key is who the caller is). `guard` learns the
+/// filters that guard a route, for the jobs endpoint.
+filters::filter_chain data_chain(const config::service_config &config, const auth::credentials &known,
                                  const filters::endpoint_table &table, runtime::admission &aggregations,
                                  const runtime::unsent_bytes &unsent, runtime::metrics &stats,
-                                 const runtime::service_log &log) {
-  // The admin token passes where the client token does.
-  http::bearer_auth client_auth{tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{},
-                                "aggregator"};
-  return filters::filter_chain{list_of(std::make_unique<filters::access_log_filter>(stats, log),
-                                       std::make_unique<filters::timing_filter>(),
-                                       std::make_unique<filters::request_id_filter>(),
-                                       std::make_unique<filters::trace_filter>(config.server.start_traces),
-                                       std::make_unique<filters::routing_filter>(table),
-                                       std::make_unique<filters::loop_guard_filter>(config.server.max_hops),
-                                       std::make_unique<filters::token_access_filter>(std::move(client_auth)),
-                                       std::make_unique<filters::admission_filter>(aggregations, unsent))};
+                                 const runtime::service_log &log, filters::route_guard &guard) {
+  auto identity = std::make_unique<filters::identity_filter>(known, stats);
+  auto limits = std::make_unique<filters::rate_limit_filter>(stats);
+  guard = filters::route_guard{identity.get(), limits.get()};
+  return filters::filter_chain{
+      list_of(std::make_unique<filters::access_log_filter>(stats, log), std::make_unique<filters::timing_filter>(),
+              std::make_unique<filters::request_id_filter>(),
+              std::make_unique<filters::trace_filter>(config.server.start_traces),
+              std::make_unique<filters::routing_filter>(table),
+              std::make_unique<filters::loop_guard_filter>(config.server.max_hops), std::move(identity),
+              std::move(limits), std::make_unique<filters::admission_filter>(aggregations, unsent))};
+}
+
+/// The credentials the data plane takes. The admin token passes where the client token does.
+auth::credentials data_credentials(const config::access_tokens &tokens) {
+  return auth::credentials{tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{},
+                           tokens.jwt, tokens.api_keys};
 }
 
 /// The control plane's: the admin API is off (404) until an admin token is configured.
@@ -92,8 +101,9 @@ service::service(config::service_config config, const config::access_tokens &tok
                              config_.jobs.max_per_client}),
       sync_pool_(config_.server.sync_threads, config_.server.sync_queue),
       door_(stages_, sync_pool_, loops_.options()),
-      data_endpoints_({door_, stats_, log_}, {door_, jobs_, routes_, config_.jobs}, loops_, aggregations_),
-      data_chain_(data_chain(config_, tokens, data_endpoints_, aggregations_, unsent_, stats_, log_)),
+      credentials_(data_credentials(tokens)),
+      data_endpoints_({door_, stats_, log_}, {door_, jobs_, routes_, config_.jobs, guard_}, loops_, aggregations_),
+      data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_)),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
                          control::admin_endpoint{routes_, log_}, loops_, aggregations_),
       control_chain_(control_chain(tokens, control_endpoints_, stats_, log_)),

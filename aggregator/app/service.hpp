@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "aggregator/auth/credentials.hpp"
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
@@ -16,6 +17,7 @@
 #include "aggregator/endpoints/data_endpoints.hpp"
 #include "aggregator/fanout/aggregations.hpp"
 #include "aggregator/filters/filter_chain.hpp"
+#include "aggregator/filters/route_guard.hpp"
 #include "aggregator/front/data_plane.hpp"
 #include "aggregator/jobs/job_store.hpp"
 #include "aggregator/loop/blocking_pool.hpp"
@@ -78,6 +80,8 @@ class service {
   loop::blocking_pool sync_pool_;
   runtime::metrics stats_;
   fanout::aggregations door_;
+  auth::credentials credentials_;
+  filters::route_guard guard_;  // filled in when data_chain_ is built; read by the jobs endpoint
   endpoints::data_endpoints data_endpoints_;
   filters::filter_chain data_chain_;
   control::control_endpoints control_endpoints_;

@@ -28,7 +28,8 @@ std::variant<loaded_config, config::config_errors> load(const std::string &file)
   auto &document = std::get<config::config_document>(parsed);
   const std::filesystem::path directory = std::filesystem::path{file}.parent_path();  // files are relative to it
   const std::string dir = directory.empty() ? "." : directory.string();
-  auto tokens = config::load_access_tokens(document.config.auth, dir, config::process_environment);
+  auto tokens =
+      config::load_access_tokens(document.config.auth, dir, config::process_environment, document.config.routes);
   auto tls_errors = config::check_tls_files(document.config.client, dir);
   if (auto *errors = std::get_if<config::config_errors>(&tokens)) {
     errors->insert(errors->end(), tls_errors.begin(), tls_errors.end());

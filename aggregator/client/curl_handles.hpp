@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "aggregator/io/unique_handle.hpp"
+
 namespace agg::client {
 
 /// A libcurl call that failed where failing means our setup is wrong (not an upstream failure).
@@ -19,30 +21,9 @@ class curl_error : public std::runtime_error {
 /// Initialises libcurl once per process, before the first handle; safe to call from any thread.
 void ensure_curl_global_init();
 
-/// Owns one of libcurl's C handles (CURL, CURLM, CURLU) and releases it with `release`: move-only,
-/// never null once made (`what` names the call that failed to make it).
+/// Owns one of libcurl's C handles (CURL, CURLM, CURLU): io::unique_handle, failing as curl_error.
 template <typename Handle, auto release>
-class unique_handle {
- public:
-  unique_handle(Handle *handle, const char *what) : handle_(handle) {
-    if (handle_ == nullptr) throw curl_error(std::string{what} + " failed");
-  }
-  unique_handle(unique_handle &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  unique_handle &operator=(unique_handle &&other) noexcept {
-    std::swap(handle_, other.handle_);
-    return *this;
-  }
-  unique_handle(const unique_handle &) = delete;
-  unique_handle &operator=(const unique_handle &) = delete;
-  ~unique_handle() {
-    if (handle_ != nullptr) static_cast<void>(release(handle_));  // nothing to do about a failure here
-  }
-
-  [[nodiscard]] Handle *get() const noexcept { return handle_; }
-
- private:
-  Handle *handle_;
-};
+using unique_handle = io::unique_handle<Handle, release, curl_error>;
 
 /// Owns one CURL easy handle. Move-only; options are checked as they are set.
 class easy_handle : public unique_handle<CURL, curl_easy_cleanup> {

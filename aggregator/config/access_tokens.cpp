@@ -55,8 +55,83 @@ std::optional<std::string> process_environment(std::string_view name) {
   return std::string{value};
 }
 
+namespace {
+
+/// A file's text, relative to the config's directory; nullopt (and an error at `where`) if unreadable.
+std::optional<std::string> read_auth_file(const std::string &file, const std::string &config_dir,
+                                          const std::string &where, config_errors &errors) {
+  const std::filesystem::path path = std::filesystem::path{config_dir} / file;
+  auto text = read_config_text(path.string());
+  if (!text) errors.push_back({where, "cannot read " + path.string()});
+  return text;
+}
+
+std::shared_ptr<auth::jwt_verifier> load_jwt(const jwt_config &jwt, const std::string &config_dir,
+                                             const environment_lookup &environment, config_errors &errors) {
+  const auth::jwt_rules rules{jwt.issuer, jwt.audiences, jwt.algorithms, jwt.leeway, jwt.cache_entries};
+  std::variant<auth::key_set, std::string> keys = std::string{};
+  std::string where = "auth.jwt.jwks_file";
+  if (!jwt.jwks_url.empty()) {
+    errors.push_back({"auth.jwt.jwks_url",
+                      "is not supported yet: fetch the JWKS into a file and give auth.jwt.jwks_file (SIGHUP does not "
+                      "reread it; restart to rotate keys)"});
+    return nullptr;
+  }
+  if (!jwt.jwks_file.empty()) {
+    const auto text = read_auth_file(jwt.jwks_file, config_dir, where, errors);
+    if (!text) return nullptr;
+    keys = auth::key_set::parse_jwks(*text, jwt.algorithms);
+  } else {
+    where = "auth.jwt.secret_file";
+    const auto from_environment = environment("AGGREGATOR_JWT_SECRET");
+    if (from_environment && !jwt.secret_file.empty()) {
+      errors.push_back({where, "AGGREGATOR_JWT_SECRET is set too: give the secret one way"});
+      return nullptr;
+    }
+    std::optional<std::string> secret = from_environment;
+    if (!secret && !jwt.secret_file.empty()) {
+      secret = read_auth_file(jwt.secret_file, config_dir, where, errors);
+      if (!secret) return nullptr;
+      while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r')) secret->pop_back();
+    }
+    if (!secret) {
+      errors.push_back({"auth.jwt", "HMAC algorithms need secret_file or AGGREGATOR_JWT_SECRET"});
+      return nullptr;
+    }
+    keys = auth::key_set::from_secret(*secret, jwt.algorithms);
+  }
+  if (auto *problem = std::get_if<std::string>(&keys)) {
+    errors.push_back({where, std::move(*problem)});
+    return nullptr;
+  }
+  auto &set = std::get<auth::key_set>(keys);
+  if (set.usable() == 0) {
+    errors.push_back({where, "holds no key that can verify a token of auth.jwt.algorithms"});
+    return nullptr;
+  }
+  return std::make_shared<auth::jwt_verifier>(rules, std::move(set));
+}
+
+/// Every route's access names a credential the service takes.
+void check_routes(const std::vector<route_ptr> &routes, const access_tokens &tokens, config_errors &errors) {
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const auto &access = routes[i]->access;
+    if (!access) continue;
+    const std::string where = "routes[" + std::to_string(i) + "].access.require";
+    if (access->require == credential_need::jwt && !tokens.jwt)
+      errors.push_back({where, "jwt needs auth.jwt (issuer, audiences, keys)"});
+    if (access->require == credential_need::api_key && !tokens.api_keys)
+      errors.push_back({where, "api_key needs auth.api_keys_file"});
+    if (access->require == credential_need::any && !tokens.jwt && !tokens.api_keys && !tokens.client)
+      errors.push_back({where, "any needs a credential: auth.jwt, auth.api_keys_file or a client token"});
+  }
+}
+
+}  // namespace
+
 std::variant<access_tokens, config_errors> load_access_tokens(const auth_config &auth, const std::string &config_dir,
-                                                              const environment_lookup &environment) {
+                                                              const environment_lookup &environment,
+                                                              const std::vector<route_ptr> &routes) {
   config_errors errors;
   access_tokens tokens;
   tokens.admin = load_token(auth.admin_token_file, "auth.admin_token_file", "AGGREGATOR_ADMIN_TOKEN", config_dir,
@@ -65,6 +140,17 @@ std::variant<access_tokens, config_errors> load_access_tokens(const auth_config 
                              environment, errors);
   if (tokens.admin && tokens.client && *tokens.admin == *tokens.client)
     errors.push_back({"auth", "the client token must differ from the admin token"});
+  if (auth.jwt) tokens.jwt = load_jwt(*auth.jwt, config_dir, environment, errors);
+  if (!auth.api_keys_file.empty()) {
+    if (const auto text = read_auth_file(auth.api_keys_file, config_dir, "auth.api_keys_file", errors)) {
+      auto keys = auth::api_keys::parse(*text);
+      if (auto *problem = std::get_if<std::string>(&keys))
+        errors.push_back({"auth.api_keys_file", auth.api_keys_file + " " + *problem});
+      else
+        tokens.api_keys = std::make_shared<const auth::api_keys>(std::get<auth::api_keys>(std::move(keys)));
+    }
+  }
+  if (errors.empty()) check_routes(routes, tokens, errors);
   if (!errors.empty()) return errors;
   return tokens;
 }

@@ -1,11 +1,15 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
+#include "aggregator/auth/api_keys.hpp"
+#include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/config/config_error.hpp"
 #include "aggregator/config/service_config.hpp"
 
@@ -16,6 +20,8 @@ namespace agg::config {
 struct access_tokens {
   std::optional<std::string> admin;
   std::optional<std::string> client;
+  std::shared_ptr<auth::jwt_verifier> jwt;         ///< `auth.jwt`: its keys loaded
+  std::shared_ptr<const auth::api_keys> api_keys;  ///< `auth.api_keys_file`: its entries read
 };
 
 /// Looks an environment variable up; nullopt when it is not set.
@@ -28,7 +34,11 @@ std::optional<std::string> process_environment(std::string_view name);
 /// environment variable (AGGREGATOR_ADMIN_TOKEN, AGGREGATOR_CLIENT_TOKEN), never from the command
 /// line, where other users can read it. One source per token; a trailing newline is dropped; a token
 /// is 16 to 4096 characters of [A-Za-z0-9-._~+/=] (RFC 6750), and the two tokens differ.
+/// Also reads auth.jwt's keys (`jwks_file`, or the HMAC secret from `secret_file` or
+/// AGGREGATOR_JWT_SECRET) and `api_keys_file`, and checks that every route's `access` names a
+/// credential the service takes (`routes`: none, when only the tokens are wanted).
 std::variant<access_tokens, config_errors> load_access_tokens(const auth_config &auth, const std::string &config_dir,
-                                                              const environment_lookup &environment);
+                                                              const environment_lookup &environment,
+                                                              const std::vector<route_ptr> &routes = {});
 
 }  // namespace agg::config

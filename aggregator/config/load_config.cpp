@@ -1,5 +1,6 @@
 #include "aggregator/config/load_config.hpp"
 
+#include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/config/config_checker.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/origin_reader.hpp"
@@ -106,11 +107,70 @@ void read_client(config_checker &c, const json::value &v, client::client_options
   c.millis(*o, path, "connect_timeout_ms", out.connect_timeout, 1, 600'000);
 }
 
+/// A list of strings at `path`.
+std::vector<std::string> read_strings(config_checker &c, const json::value &v, const std::string &path) {
+  std::vector<std::string> out;
+  const json::array *a = c.array(v, path);
+  if (a == nullptr) return out;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    if (const json::string *s = (*a)[i].if_string())
+      out.emplace_back(*s);
+    else
+      c.fail(element(path, i), "must be a string");
+  }
+  return out;
+}
+
+void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {
+  const std::string path = "auth.jwt";
+  const json::object *o = c.object(
+      v, path,
+      {"issuer", "audiences", "jwks_file", "jwks_url", "secret_file", "algorithms", "leeway_s", "cache_entries"});
+  if (o == nullptr) return;
+  out.issuer = c.text(*o, path, "issuer", false).value_or("");
+  out.jwks_file = c.text(*o, path, "jwks_file", false).value_or("");
+  out.jwks_url = c.text(*o, path, "jwks_url", false).value_or("");
+  out.secret_file = c.text(*o, path, "secret_file", false).value_or("");
+  if (const json::value *a = o->if_contains("audiences")) out.audiences = read_strings(c, *a, child(path, "audiences"));
+  if (const json::value *a = o->if_contains("algorithms")) {
+    out.algorithms = read_strings(c, *a, child(path, "algorithms"));
+    if (out.algorithms.empty()) c.fail(child(path, "algorithms"), "must name at least one algorithm");
+  }
+  long long leeway = out.leeway.count();
+  c.integer(*o, path, "leeway_s", leeway, 0, 3'600);
+  out.leeway = std::chrono::seconds{leeway};
+  c.integer(*o, path, "cache_entries", out.cache_entries, 1, 10'000'000);
+  bool hmac = false;
+  bool public_keys = false;
+  for (std::size_t i = 0; i < out.algorithms.size(); ++i) {
+    const std::string &alg = out.algorithms[i];
+    if (alg == "none")
+      c.fail(element(child(path, "algorithms"), i), "none can never be allowed: tokens must be signed");
+    else if (!auth::is_signature_algorithm(alg))
+      c.fail(element(child(path, "algorithms"), i),
+             "must be one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 HS256 HS384 HS512");
+    (auth::is_hmac_algorithm(alg) ? hmac : public_keys) = true;
+  }
+  if (hmac && public_keys)
+    c.fail(child(path, "algorithms"),
+           "mixes HMAC (HS*) with public-key algorithms: a public key could then serve as an HMAC secret "
+           "(key confusion); use one kind");
+  const int key_sources = !out.jwks_file.empty() + !out.jwks_url.empty();
+  if (key_sources > 1) c.fail(path, "give jwks_file or jwks_url, not both");
+  if (hmac && key_sources > 0) c.fail(path, "HMAC algorithms take secret_file (or AGGREGATOR_JWT_SECRET), not a JWKS");
+  if (public_keys && key_sources == 0) c.fail(path, "needs jwks_file or jwks_url for its public keys");
+  if (!hmac && !out.secret_file.empty()) c.fail(child(path, "secret_file"), "only serves HMAC (HS*) algorithms");
+  if (!out.jwks_url.empty() && !out.jwks_url.starts_with("https://"))
+    c.fail(child(path, "jwks_url"), "must be an https:// URL (keys fetched in the clear could be anyone's)");
+}
+
 void read_auth(config_checker &c, const json::value &v, auth_config &out) {
-  const json::object *o = c.object(v, "auth", {"admin_token_file", "client_token_file"});
+  const json::object *o = c.object(v, "auth", {"admin_token_file", "client_token_file", "jwt", "api_keys_file"});
   if (o == nullptr) return;
   out.admin_token_file = c.text(*o, "auth", "admin_token_file", false).value_or("");
   out.client_token_file = c.text(*o, "auth", "client_token_file", false).value_or("");
+  out.api_keys_file = c.text(*o, "auth", "api_keys_file", false).value_or("");
+  if (const json::value *jwt = o->if_contains("jwt")) read_jwt(c, *jwt, out.jwt.emplace());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "aggregator/config/access_reader.hpp"
 #include "aggregator/config/call_policy_reader.hpp"
 #include "aggregator/config/route_table.hpp"
 #include "aggregator/config/upstream_entry_reader.hpp"
@@ -132,7 +133,10 @@ route_config read_route(config_checker &c, const json::value &v) {
                                     "coalesce",
                                     "upstreams",
                                     "merge",
-                                    "max_request_body_bytes"});
+                                    "max_request_body_bytes",
+                                    "access",
+                                    "claims_to_headers",
+                                    "rate_limit"});
   if (o == nullptr) return route;
   route.definition = *o;
   if (auto name = c.text(*o, "", "name", true)) {
@@ -165,6 +169,7 @@ route_config read_route(config_checker &c, const json::value &v) {
   }
   c.integer(*o, "", "concurrency", route.concurrency, 1, 100'000);
   read_call_policy(c, *o, "", route.policy);
+  read_route_access(c, *o, route);
   read_upstreams(c, *o, "upstreams", route);
   const bool repeats =
       std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });

@@ -155,6 +155,36 @@ struct param_spec {
   std::size_t max_length = 256;
 };
 
+/// Which credential a route's requests need (route `access.require`): a verified JWT, an API key,
+/// any credential the service knows (the client token included), or none.
+enum class credential_need { none, jwt, api_key, any };
+
+/// Who may call a route: a credential of the kind `require` names, whose JWT claims hold `claims`
+/// (`scope` and other space-separated lists: contains the value; arrays: contains it; else equal).
+/// Unset on a route that says nothing: `any` when the service has some credential configured,
+/// else `none`.
+struct access_policy {
+  credential_need require = credential_need::any;
+  std::vector<std::pair<std::string, std::string>> claims;
+};
+
+/// What a route's rate limit counts requests by: the caller's identity (JWT `sub`, API key name,
+/// else the address), the address, the route as a whole, or a request header's value.
+enum class limit_key { client, ip, route, header };
+
+/// A route's rate limit (GCRA, per key): `requests_per_s` with bursts of `burst`, and with
+/// `calls_per_s` each request charged the upstream calls its plan makes (bursts of `burst_calls`).
+/// Up to `max_keys` keys are tracked; past it the least recently seen is forgotten.
+struct rate_limit_policy {
+  limit_key key = limit_key::client;
+  std::string header;         ///< for limit_key::header
+  double requests_per_s = 0;  ///< 0: requests are not limited (only calls)
+  double burst = 0;
+  double calls_per_s = 0;  ///< 0: calls are not limited
+  double burst_calls = 0;
+  std::size_t max_keys = 100'000;
+};
+
 /// One aggregated endpoint: served async at `path`, as the sync baseline at `path + "_sync"`, and
 /// streaming its results as they arrive at `path + "/stream"`. Immutable once loaded: shared by the
 /// route table and by every request planned from it (see route_ptr).
@@ -180,6 +210,9 @@ struct route_config {
   std::size_t max_request_body_bytes = 64 << 10;  ///< of that body
   std::vector<std::size_t> order;                 ///< the entries in a dependency order (config order first)
   bool composed = false;                          ///< some entry is chained: the plan is a graph
+  std::optional<access_policy> access;            ///< who may call it (see access_policy)
+  std::vector<std::pair<std::string, std::string>> claims_to_headers;  ///< header name, JSON Pointer into the claims
+  std::optional<rate_limit_policy> rate_limit;
   boost::json::object definition;  ///< the JSON it was read from: what the admin API shows, patches and saves
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }
@@ -233,10 +266,26 @@ struct jobs_config {
   std::size_t max_per_client = 100;   ///< jobs one client (its address) holds, running and kept
 };
 
-/// Where the bearer tokens come from (see access_tokens.hpp); never the tokens themselves.
+/// JWT validation (`auth.jwt`): whose tokens, signed how, checked with which keys. Public keys come
+/// from `jwks_file`; an HMAC secret (HS* algorithms only) from `secret_file` or AGGREGATOR_JWT_SECRET,
+/// never beside public keys.
+struct jwt_config {
+  std::string issuer;
+  std::vector<std::string> audiences;
+  std::string jwks_file;
+  std::string jwks_url;
+  std::string secret_file;
+  std::vector<std::string> algorithms{"RS256", "ES256"};
+  std::chrono::seconds leeway{30};
+  std::size_t cache_entries = 10'000;  ///< verified tokens remembered until they expire
+};
+
+/// Where the credentials come from (see access_tokens.hpp and auth/); never the credentials themselves.
 struct auth_config {
   std::string admin_token_file;   ///< enables the admin API; or AGGREGATOR_ADMIN_TOKEN
   std::string client_token_file;  ///< when set, aggregations need a token too; or AGGREGATOR_CLIENT_TOKEN
+  std::optional<jwt_config> jwt;
+  std::string api_keys_file;  ///< `name sha256:<hex>` lines
 };
 
 /// The whole validated configuration; immutable once loaded.

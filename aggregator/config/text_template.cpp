@@ -10,6 +10,14 @@ bool is_slot_name(std::string_view name) { return text::made_of(name, "_"); }
 
 /// `name` or `entry.body#pointer`, or the reason it is neither.
 std::variant<template_slot, std::string> read_slot(std::string_view inside) {
+  if (inside == api_key_name_slot) return template_slot{std::string{inside}, std::nullopt};
+  if (inside.starts_with("jwt#")) {
+    const std::string_view pointer = inside.substr(4);
+    if (!is_json_pointer(pointer) || pointer.empty())
+      return "slot '{" + std::string{inside} + "}': '" + std::string{pointer} +
+             "' is not a JSON Pointer into the token's claims (e.g. /sub)";
+    return template_slot{"jwt", std::string{pointer}, true};
+  }
   const std::size_t dot = inside.find(".body#");
   if (dot == std::string_view::npos) {
     if (!is_slot_name(inside))

@@ -12,12 +12,22 @@ namespace agg::config {
 /// A slot of a template: `{name}` (a request parameter, `i`, `num`, `item`, `items`) or a value taken
 /// from another entry's body, `{user.body#/id}` (entry name, then an RFC 6901 JSON Pointer; `#` alone
 /// is the whole body). `request` names the client's own JSON body.
+/// `{jwt#/sub}` takes a value from the caller's verified JWT claims, `{api_key.name}` the name of
+/// its API key.
 struct template_slot {
   std::string name;                    ///< the parameter, or the entry whose body is read
-  std::optional<std::string> pointer;  ///< set exactly for a reference into a body
-  [[nodiscard]] bool is_reference() const noexcept { return pointer.has_value(); }
-  [[nodiscard]] std::string text() const { return "{" + name + (pointer ? ".body#" + *pointer : "") + "}"; }
+  std::optional<std::string> pointer;  ///< set exactly for a reference into a body or the claims
+  bool from_claims = false;            ///< `{jwt#pointer}`
+  /// A value from another entry's body (or the request's): what orders the entries.
+  [[nodiscard]] bool is_reference() const noexcept { return pointer.has_value() && !from_claims; }
+  [[nodiscard]] std::string text() const {
+    if (from_claims) return "{jwt#" + *pointer + "}";
+    return "{" + name + (pointer ? ".body#" + *pointer : "") + "}";
+  }
 };
+
+/// The slot `{api_key.name}`.
+inline constexpr std::string_view api_key_name_slot = "api_key.name";
 
 /// Text with `{slot}`s, parsed once at load time: what URL templates, header values and the strings
 /// of a body template are made of.

@@ -33,6 +33,18 @@ struct entry_reader {
   void check_slots(const upstream_entry &entry, std::size_t index, const text_template &t, const std::string &path,
                    bool in_text) {
     for (const auto &slot : t.slots()) {
+      const credential_need need = route.access ? route.access->require : credential_need::none;
+      if (slot.from_claims) {
+        if (need != credential_need::jwt)
+          c.fail(path,
+                 slot.text() + " takes the caller's JWT claims: the route needs \"access\": {\"require\": \"jwt\"}");
+        continue;
+      }
+      if (slot.name == api_key_name_slot) {
+        if (need != credential_need::api_key && need != credential_need::any)
+          c.fail(path, "{api_key.name} needs a route whose access.require is api_key or any");
+        continue;
+      }
       if (slot.is_reference()) {
         references[index].push_back({slot.name, path});
         continue;

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include "aggregator/config/json_text.hpp"
+#include "aggregator/endpoints/route_endpoints.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/text/json_writer.hpp"
 
@@ -113,13 +114,14 @@ void job_create_endpoint::serve(filters::exchange x) const {
   if (auto *refused = std::get_if<http::response>(&read)) return x.respond(std::move(*refused));
   auto &spec = std::get<job_spec>(read);
   r.route = spec.route->name;
-  auto planned =
-      serving_.door.plan(spec.route, spec.query, {}, spec.body, {r.trace, r.hop_lines});  // as its POST's calls
+  if (auto refused = serving_.guard.admit(x, spec.route)) return x.respond(std::move(*refused));
+  auto planned = serving_.door.plan(spec.route, spec.query, {}, spec.body, call_marks_of(r));  // as its POST's calls
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
     return x.respond(http::response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);
+  if (auto refused = r.charge(fanout::calls_to_charge(plan))) return x.respond(std::move(*refused));
   plan.budget->draw_on(serving_.store.bodies());  // running jobs' bodies count against jobs.max_bytes as they arrive
-  auto added = serving_.store.add(x.client_address(),
+  auto added = serving_.store.add(r.identity ? r.identity->label() : x.client_address(),
                                   [&] { return serving_.door.start_background(std::move(plan), *x.loop()); });
   if (const auto *full = std::get_if<jobs::job_store::store_full>(&added))
     return x.respond(store_full(*full, serving_.limits));

@@ -4,6 +4,7 @@
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/fanout/aggregations.hpp"
 #include "aggregator/filters/request_filter.hpp"
+#include "aggregator/filters/route_guard.hpp"
 #include "aggregator/jobs/job_store.hpp"
 
 namespace agg::endpoints {
@@ -15,10 +16,13 @@ struct job_serving {
   jobs::job_store &store;
   const config::live_routes &routes;
   const config::jobs_config &limits;
+  const filters::route_guard &guard;  ///< the named route's access and rate limit
 };
 
 /// `POST /api/jobs`: starts a background aggregation on the request's loop and answers 202 at once
-/// with its id (400 for a job spec that is not valid, 429 when the store is full).
+/// with its id (400 for a job spec that is not valid, 429 when the store is full); the route it
+/// names holds it to its access and rate limits as a request to the route would be. A client's jobs
+/// (jobs.max_per_client) are counted by its identity, else its address.
 class job_create_endpoint final : public filters::endpoint {
  public:
   explicit job_create_endpoint(job_serving serving) noexcept : serving_(serving) {}

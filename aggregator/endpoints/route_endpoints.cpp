@@ -91,12 +91,17 @@ std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exc
     return std::nullopt;
   }
   const auto header = [&r](std::string_view name) { return r.request.joined(name); };
-  auto planned = s.door.plan(r.match.route, r.query, header, r.request.body, {r.trace, r.hop_lines});
+  auto planned = s.door.plan(r.match.route, r.query, header, r.request.body, call_marks_of(r));
   if (const auto *error = std::get_if<fanout::request_error>(&planned)) {
     x.respond(http::response::error(error->status, error->code, error->message));
     return std::nullopt;
   }
-  return std::move(std::get<fanout::fan_out_plan>(planned));
+  auto &plan = std::get<fanout::fan_out_plan>(planned);
+  if (auto refused = x.request().charge(fanout::calls_to_charge(plan))) {
+    x.respond(std::move(*refused));
+    return std::nullopt;
+  }
+  return std::move(plan);
 }
 
 coro::detached gather_and_answer(route_serving s, filters::exchange x, fanout::fan_out_plan plan) {
@@ -144,6 +149,15 @@ coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_
 }
 
 }  // namespace
+
+fanout::call_marks call_marks_of(const filters::request_context &request) {
+  fanout::call_marks marks{request.trace, request.hop_lines, nullptr, {}};
+  if (const auto &who = request.identity) {
+    marks.claims = who->claims;
+    if (who->by == auth::identity::kind::api_key) marks.api_key_name = who->name;
+  }
+  return marks;
+}
 
 void route_endpoint::serve(filters::exchange x) const {
   auto plan = plan_of(serving_, x);

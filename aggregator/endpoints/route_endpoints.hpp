@@ -38,4 +38,8 @@ class stream_head_endpoint final : public filters::endpoint {
   void serve(filters::exchange x) const override;
 };
 
+/// What a request marks its upstream calls with and gives their templates: its trace, its hop
+/// marker and the identity it verified with.
+fanout::call_marks call_marks_of(const filters::request_context &request);
+
 }  // namespace agg::endpoints

@@ -46,6 +46,12 @@ std::optional<std::string> scalar_text(const json::value &v) {
 
 const json::value &referenced(const call_values &c, const config::template_slot &slot) {
   const json::value *source = nullptr;
+  if (slot.from_claims) {
+    boost::system::error_code ec;
+    const json::value *claim = c.plan.inputs.claims ? c.plan.inputs.claims->find_pointer(*slot.pointer, ec) : nullptr;
+    if (claim == nullptr) throw missing_value(slot.text() + ": the caller's token has no claim at " + *slot.pointer);
+    return *claim;
+  }
   if (slot.name == "request") {
     source = &c.plan.inputs.body_value;
   } else {
@@ -61,9 +67,12 @@ const json::value &referenced(const call_values &c, const config::template_slot 
   return *found;
 }
 
+std::string slot_text(const call_values &c, const config::template_slot &slot);
+
 /// The slot's value as JSON (for a whole-string slot of a body template).
 json::value slot_value(const call_values &c, const config::template_slot &slot) {
-  if (slot.is_reference()) return referenced(c, slot);
+  if (slot.pointer) return referenced(c, slot);
+  if (slot.name == config::api_key_name_slot) return json::string(slot_text(c, slot));
   if (slot.name == "i") return static_cast<std::uint64_t>(c.i);
   if (slot.name == "num") return static_cast<std::uint64_t>(c.plan.inputs.count);
   if (slot.name == "item" && c.item != nullptr) return c.entry.batch ? json::value(json::string(c.item_text)) : *c.item;
@@ -76,14 +85,18 @@ json::value slot_value(const call_values &c, const config::template_slot &slot) 
 
 /// The slot's value as text (URLs, header values, text around slots in a body template).
 std::string slot_text(const call_values &c, const config::template_slot &slot) {
-  if (!slot.is_reference()) {
+  if (slot.name == config::api_key_name_slot) {
+    if (c.plan.inputs.api_key_name.empty()) throw missing_value("{api_key.name}: the caller sent no API key");
+    return c.plan.inputs.api_key_name;
+  }
+  if (!slot.pointer) {
     if (slot.name == "i") return std::to_string(c.i);
     if (slot.name == "num") return std::to_string(c.plan.inputs.count);
     if (slot.name == "item" && c.entry.batch) return c.item_text;
     if (const auto param = c.plan.inputs.params.find(slot.name); param != c.plan.inputs.params.end())
       return param->second;
   }
-  const json::value &v = slot.is_reference() ? referenced(c, slot) : *c.item;
+  const json::value &v = slot.pointer ? referenced(c, slot) : *c.item;
   if (auto text = scalar_text(v)) return std::move(*text);
   throw missing_value(slot.text() + " is " + describe(v) + ", not a string, number or boolean");
 }

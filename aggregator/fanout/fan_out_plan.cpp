@@ -3,7 +3,11 @@
 #include <charconv>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
+#include "aggregator/config/route_definition.hpp"
 #include "aggregator/fanout/entry_calls.hpp"
 #include "aggregator/http/call_marks.hpp"
 #include "aggregator/text/character_rules.hpp"
@@ -54,6 +58,9 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
   if (!headers) return lines;
   for (const auto &name : route.forward_headers) {
     if (http::is_call_mark(name)) continue;  // the plan's own: never the caller's as they came
+    const auto from_claims = [&name](const auto &pair) { return text::equal_ignoring_case(pair.first, name); };
+    if (std::any_of(route.claims_to_headers.begin(), route.claims_to_headers.end(), from_claims))
+      continue;  // what the verified token says, never a copy the client forged
     const auto value = headers(name);
     if (!value) continue;
     if (text::breaks_header_line(*value))
@@ -61,6 +68,30 @@ std::variant<std::vector<std::string>, request_error> forwarded_headers(const co
     lines.push_back(name + ": " + *value);
   }
   return lines;
+}
+
+/// The route's claims_to_headers lines, from the caller's verified claims: a claim the token lacks
+/// is no header; one that is not a string, number or boolean, or would break the line, is a 400.
+std::optional<request_error> add_claim_headers(const config::route_config &route, plan_inputs &inputs) {
+  if (route.claims_to_headers.empty() || !inputs.claims) return std::nullopt;
+  for (const auto &[name, pointer] : route.claims_to_headers) {
+    boost::system::error_code ec;
+    const boost::json::value *v = inputs.claims->find_pointer(pointer, ec);
+    if (v == nullptr) continue;
+    std::string value;
+    if (const auto *s = v->if_string())
+      value = std::string{*s};
+    else if (v->is_number() || v->is_bool())
+      value = boost::json::serialize(*v);
+    else
+      return request_error{
+          400, "invalid_claims",
+          "the token's claim at " + pointer + " (for header " + name + ") is not a string, number or boolean"};
+    if (text::breaks_header_line(value))
+      return request_error{400, "invalid_claims", "the token's claim at " + pointer + " holds a control character"};
+    inputs.header_lines.push_back(name + ": " + value);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -114,6 +145,9 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   inputs.timeout_by_client = inputs.call_timeout < route.timeout;
   inputs.trace = std::move(marks.trace);
   inputs.header_lines.insert(inputs.header_lines.end(), marks.header_lines.begin(), marks.header_lines.end());
+  inputs.claims = std::move(marks.claims);
+  inputs.api_key_name = std::move(marks.api_key_name);
+  if (auto error = add_claim_headers(route, inputs)) return std::move(*error);
   if (route.takes_body) {
     boost::system::error_code ec;
     inputs.body_value = boost::json::parse(body, ec);
@@ -136,6 +170,13 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
                  : request_error{400, "invalid_body", failure->message};
   }
   return plan;
+}
+
+std::size_t calls_to_charge(const fan_out_plan &plan) {
+  std::size_t calls = plan.calls.size();
+  for (const auto &entry : plan.route->upstreams)
+    if (entry.chained()) calls += config::most_calls_of(entry, *plan.route);
+  return calls;
 }
 
 }  // namespace agg::fanout

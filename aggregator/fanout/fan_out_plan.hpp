@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,8 @@ struct plan_inputs {
   std::string body;                                        ///< the client's JSON body (routes that take one)
   boost::json::value body_value;                           ///< the same, parsed
   std::optional<http::trace_context> trace;                ///< every call gets a child span of it
+  std::shared_ptr<const boost::json::value> claims;        ///< the caller's verified JWT claims: `{jwt#/sub}`
+  std::string api_key_name;                                ///< the caller's API key's name: `{api_key.name}`
 };
 
 /// The upstream calls one request to a route turns into, in the order the response lists them:
@@ -82,15 +85,23 @@ struct fan_out_plan {
 struct call_marks {
   std::optional<http::trace_context> trace;
   std::vector<std::string> header_lines;
+  std::shared_ptr<const boost::json::value> claims;  ///< the caller's verified JWT claims, if any
+  std::string api_key_name;                          ///< the caller's API key's name, if any
 };
 
 /// Validates the query against the route (known names, `num` within bounds, `timeout_ms` that
 /// can only shorten the route's limits, lengths) and expands the route's upstream entries that use
 /// no other entry into calls; parameter values only ever fill template slots. The deadline starts
 /// now. Request headers the route forwards are looked up with `headers` (none when it is empty).
-/// `body` is the client's request body, for a route that takes one (it must be JSON then).
+/// `body` is the client's request body, for a route that takes one (it must be JSON then). The
+/// caller's identity (`marks`) fills `{jwt#...}` and `{api_key.name}` and the route's
+/// claims_to_headers; a header of such a name the client sent is never forwarded.
 std::variant<fan_out_plan, request_error> make_plan(config::route_ptr route, const query_params &query,
                                                     const header_lookup &headers = {}, std::string_view body = {},
                                                     call_marks marks = {});
+
+/// The upstream calls a rate limit charges `plan` for: those planned, and at most what each chained
+/// entry (planned once what it uses is done) can make.
+std::size_t calls_to_charge(const fan_out_plan &plan);
 
 }  // namespace agg::fanout

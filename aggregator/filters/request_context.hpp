@@ -2,14 +2,17 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aggregator/auth/credentials.hpp"
 #include "aggregator/config/route_table.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/http/request.hpp"
+#include "aggregator/http/response.hpp"
 #include "aggregator/http/trace_context.hpp"
 #include "aggregator/runtime/admission.hpp"
 
@@ -45,8 +48,17 @@ struct request_context {
   std::string route = "-";                             ///< the route's name, "-" for other endpoints
   std::size_t upstream_calls = 0;
   std::size_t upstream_failures = 0;
-  std::string timing_entries;  ///< Server-Timing entries after `total`, e.g. per upstream
+  std::string timing_entries;              ///< Server-Timing entries after `total`, e.g. per upstream
+  std::optional<auth::identity> identity;  ///< who sent it, when it carried a credential that verified
+  /// Charges the upstream calls a request's plan makes to its route's rate limit (set by the rate
+  /// limit filter when the route limits calls): an answer (429) when they do not fit.
+  std::function<std::optional<http::response>(request_context &self, std::size_t calls)> charge_calls;
+  std::vector<std::pair<std::string, std::string>> rate_limit_headers;  ///< RateLimit-Policy, RateLimit
 
+  /// Charges `calls` upstream calls to the route's call limit, if it has one: nullopt when they fit.
+  [[nodiscard]] std::optional<http::response> charge(std::size_t calls) {
+    return charge_calls ? charge_calls(*this, calls) : std::nullopt;
+  }
   [[nodiscard]] bool head_only() const noexcept { return request.method == "HEAD"; }
   /// The path the log names: the decoded one, or the target as sent when it could not be read.
   [[nodiscard]] const std::string &logged_path() const noexcept { return path.empty() ? request.target : path; }

@@ -161,6 +161,11 @@ void metrics::record_upstream(std::string_view outcome, std::uint64_t count) {
   found->second += count;
 }
 
+void metrics::record_rejection(std::string_view route, std::string_view reason) {
+  const std::lock_guard lock{mutex_};
+  ++rejections_[{std::string{route}, std::string{reason}}];
+}
+
 std::string metrics::render(const gauges &now, const stages::shared_state &stages) const {
   std::string out;
   out.reserve(4096);
@@ -188,6 +193,12 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   header(out, "aggregator_upstream_calls_total", "counter", "Upstream calls finished, by outcome.");
   for (const auto &[outcome, count] : upstream_calls_)
     out += "aggregator_upstream_calls_total{outcome=\"" + label(outcome) + "\"} " + std::to_string(count) + "\n";
+
+  header(out, "aggregator_rejections_total", "counter",
+         "Requests the edge refused before their endpoint (credentials, claims, rate limits), by route and reason.");
+  for (const auto &[where, count] : rejections_)
+    out += "aggregator_rejections_total{route=\"" + label(where.first) + "\",reason=\"" + label(where.second) + "\"} " +
+           std::to_string(count) + "\n";
 
   // One value each, no labels.
   const std::pair<metric_help, std::string> singles[] = {

@@ -28,6 +28,9 @@ class metrics {
   void record_request(std::string_view route, int status, std::chrono::steady_clock::duration took);
   /// One finished upstream call, by outcome kind ("ok", "timeout", ...).
   void record_upstream(std::string_view outcome, std::uint64_t count = 1);
+  /// One request the edge refused before its endpoint: `reason` is unauthenticated, forbidden,
+  /// rate_limited (requests) or rate_limited_calls.
+  void record_rejection(std::string_view route, std::string_view reason);
 
   /// Point-in-time values owned elsewhere, rendered as gauges.
   struct gauges {
@@ -57,6 +60,7 @@ class metrics {
   std::map<std::pair<std::string, int>, std::uint64_t, std::less<>> requests_;  // guarded by mutex_
   std::map<std::string, histogram, std::less<>> latency_;                       // guarded by mutex_
   std::map<std::string, std::uint64_t, std::less<>> upstream_calls_;            // guarded by mutex_
+  std::map<std::pair<std::string, std::string>, std::uint64_t> rejections_;     // (route, reason)
 };
 
 }  // namespace agg::runtime

@@ -86,6 +86,7 @@ void service_log::access(const access_entry &e) const {
     w.raw(",").key("duration_ms").number(ms, 3);
     w.raw(",").key("upstream_calls").number(static_cast<long long>(e.upstream_calls));
     w.raw(",").key("upstream_failures").number(static_cast<long long>(e.upstream_failures));
+    if (!e.identity.empty()) w.raw(",").key("identity").string(e.identity);
     if (!e.trace_id.empty()) {
       w.raw(",").key("trace_id").string(e.trace_id).raw(",").key("span_id").string(e.span_id);
       if (!e.parent_id.empty()) w.raw(",").key("parent_span_id").string(e.parent_id);
@@ -96,6 +97,7 @@ void service_log::access(const access_entry &e) const {
     std::snprintf(numbers, sizeof numbers, "%d %zu %.3fms upstreams=%zu failed=%zu", e.status, e.bytes, ms,
                   e.upstream_calls, e.upstream_failures);
     line = timestamp() + " " + escaped(e.request_id) + " " + escaped(e.method) + " " + escaped(e.path) + " " + numbers;
+    if (!e.identity.empty()) line += " identity=" + escaped(e.identity);
     if (!e.trace_id.empty())
       line += " trace=" + std::string{e.trace_id} + " span=" + std::string{e.span_id} +
               (e.parent_id.empty() ? "" : " parent=" + std::string{e.parent_id});

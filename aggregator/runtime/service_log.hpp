@@ -23,6 +23,7 @@ struct access_entry {
   std::string_view trace_id;   ///< empty when the request is in no trace
   std::string_view span_id;    ///< the request's own span
   std::string_view parent_id;  ///< the caller's span; empty when the trace started here
+  std::string_view identity;   ///< who sent it (`jwt:alice`, `key:mobile`); empty when nobody said; never a credential
 };
 
 /// Writes the service's log to stderr, one line per event (text or JSON), each with a single

@@ -37,7 +37,11 @@ std::optional<clock::duration> lifetime(const config::cache_policy &policy, cons
 }  // namespace
 
 std::string cache_key(const calls::upstream_call &call) {
-  std::string key = call.url;
+  // The method and the body ask as much as the URL does; a caller's identity used by any of them
+  // (`{jwt#/sub}`, claims_to_headers) is in the key, so no caller gets another's answer.
+  std::string key{call.method};
+  (key += ' ') += call.url;
+  if (call.body) (key += "\nbody ") += *call.body;
   // A call's trace context and hop marker say where it comes from, not what it asks: calls that
   // differ only there share an answer (a coalesced upstream sees the first call's).
   for (const auto &line : call.headers)

@@ -21,7 +21,7 @@ class cache_stage final : public behaviour_stage {
   coro::task<call_outcome> cached(call_request request);
 };
 
-/// The cache key of a call: its URL and its header lines.
+/// The cache key of a call: its method, URL, body and header lines.
 std::string cache_key(const calls::upstream_call &call);
 
 }  // namespace agg::stages

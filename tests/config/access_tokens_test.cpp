@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/json/parse.hpp>
+
+#include "aggregator/config/route_definition.hpp"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -77,4 +81,48 @@ TEST_CASE("token problems are config errors that name their source") {
       first_problem(agg::config::load_access_tokens(
           {}, ".", environment({{"AGGREGATOR_ADMIN_TOKEN", admin_token}, {"AGGREGATOR_CLIENT_TOKEN", admin_token}}))) ==
       "auth: the client token must differ from the admin token");
+}
+
+TEST_CASE("auth.jwt's keys and the API keys file are read at start; problems name their paths") {
+  const token_directory dir;
+  const auto load = [&](const auth_config &auth, const std::vector<agg::config::route_ptr> &routes = {}) {
+    return agg::config::load_access_tokens(auth, dir.path.string(), environment({}), routes);
+  };
+  agg::config::jwt_config jwt;
+  jwt.jwks_file = "missing.json";
+  auth_config auth{"", "", jwt, ""};
+  CHECK(first_problem(load(auth)).starts_with("auth.jwt.jwks_file: cannot read"));
+  dir.write("bad.json", "{\"keys\": 3}");
+  auth.jwt->jwks_file = "bad.json";
+  CHECK(first_problem(load(auth)) == "auth.jwt.jwks_file: the JWKS has no \"keys\" array");
+  dir.write("empty.json", "{\"keys\": []}");
+  auth.jwt->jwks_file = "empty.json";
+  CHECK(first_problem(load(auth)) == "auth.jwt.jwks_file: holds no key that can verify a token of auth.jwt.algorithms");
+  dir.write("keys.txt", "mobile the-key\n");
+  CHECK(first_problem(load(auth_config{"", "", std::nullopt, "keys.txt"}))
+            .starts_with("auth.api_keys_file: keys.txt line 1"));
+  dir.write("keys.txt", "mobile sha256:" + std::string(64, 'a') + "\n");
+  const auto loaded = load(auth_config{"", "", std::nullopt, "keys.txt"});
+  REQUIRE(std::holds_alternative<access_tokens>(loaded));
+  CHECK(std::get<access_tokens>(loaded).api_keys->size() == 1);
+  // HMAC: the secret from the environment, at least 32 bytes.
+  agg::config::jwt_config hmac;
+  hmac.algorithms = {"HS256"};
+  CHECK(first_problem(load(auth_config{"", "", hmac, ""})) ==
+        "auth.jwt: HMAC algorithms need secret_file or AGGREGATOR_JWT_SECRET");
+  const auto with_secret =
+      agg::config::load_access_tokens(auth_config{"", "", hmac, ""}, dir.path.string(),
+                                      environment({{"AGGREGATOR_JWT_SECRET", "0123456789abcdef0123456789abcdef"}}));
+  REQUIRE(std::holds_alternative<access_tokens>(with_secret));
+  CHECK(std::get<access_tokens>(with_secret).jwt != nullptr);
+}
+
+TEST_CASE("a route whose access names a credential the service does not take is refused at start") {
+  const token_directory dir;
+  auto parsed = agg::config::parse_route(boost::json::parse(
+      R"({"name":"r","path":"/api/r","access":{"require":"jwt"},"upstreams":[{"url":"http://127.0.0.1:9/x"}]})"));
+  const std::vector<agg::config::route_ptr> routes{
+      std::make_shared<const agg::config::route_config>(std::get<agg::config::route_config>(std::move(parsed)))};
+  CHECK(first_problem(agg::config::load_access_tokens({}, dir.path.string(), environment({}), routes)) ==
+        "routes[0].access.require: jwt needs auth.jwt (issuer, audiences, keys)");
 }

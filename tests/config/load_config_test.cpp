@@ -228,3 +228,29 @@ TEST_CASE("the hostile-client bounds are read and checked: max_unsent_bytes, adm
   CHECK(mentions(lines, "server.admin_max_connections"));
   CHECK(mentions(lines, "jobs.max_per_client"));
 }
+
+TEST_CASE("auth.jwt: none is never an algorithm, HMAC never beside public keys, keys from one source") {
+  const auto with_jwt = [](const std::string &jwt) {
+    return problems(R"({"auth":{"jwt":)" + jwt + R"(},"routes":[)" + good_route + "]}");
+  };
+  CHECK(with_jwt(R"({"jwks_file":"k.json","algorithms":["none"]})") ==
+        std::vector<std::string>{"auth.jwt.algorithms[0]: none can never be allowed: tokens must be signed"});
+  CHECK(mentions(with_jwt(R"({"jwks_file":"k.json","algorithms":["RS256","HS256"]})"), "key confusion"));
+  CHECK(mentions(with_jwt(R"({"jwks_file":"k.json","algorithms":["XS1"]})"), "auth.jwt.algorithms[0]: must be one of"));
+  CHECK(mentions(with_jwt(R"({"algorithms":["RS256"]})"), "auth.jwt: needs jwks_file or jwks_url"));
+  CHECK(mentions(with_jwt(R"({"jwks_file":"k.json","algorithms":["HS256"]})"), "HMAC algorithms take secret_file"));
+  CHECK(mentions(with_jwt(R"({"jwks_file":"k.json","jwks_url":"https://idp.test/jwks"})"), "not both"));
+  CHECK(mentions(with_jwt(R"({"jwks_url":"http://idp.test/jwks"})"), "auth.jwt.jwks_url: must be an https:// URL"));
+  CHECK(mentions(with_jwt(R"({"jwks_file":"k.json","leeway_s":-1})"), "auth.jwt.leeway_s"));
+  CHECK(mentions(with_jwt(R"({"jwks_file":"k.json","audience":"x"})"), "auth.jwt.audience: unknown key"));
+  const auto parsed = parse_config(
+      R"({"auth":{"jwt":{"issuer":"https://idp.test","audiences":["a","b"],"jwks_file":"k.json","leeway_s":5},"api_keys_file":"keys.txt"},"routes":[)" +
+      good_route + "]}");
+  REQUIRE(std::holds_alternative<service_config>(parsed));
+  const auto &auth = std::get<service_config>(parsed).auth;
+  REQUIRE(auth.jwt);
+  CHECK(auth.jwt->algorithms == std::vector<std::string>{"RS256", "ES256"});
+  CHECK(auth.jwt->audiences == std::vector<std::string>{"a", "b"});
+  CHECK(auth.jwt->leeway == std::chrono::seconds{5});
+  CHECK(auth.api_keys_file == "keys.txt");
+}

@@ -133,3 +133,36 @@ TEST_CASE("a route whose entries could make more calls than max_calls is refused
   CHECK(route(R"({"name":"r","path":"/api/r","upstreams":[{"url":"http://127.0.0.1:1/{i}","repeat":true}]})")
             ->max_calls == 2000);
 }
+
+TEST_CASE("a route's access, claims_to_headers and rate_limit are checked where they stand") {
+  const std::string upstream = R"("upstreams":[{"url":"http://127.0.0.1:9/u/{jwt#/sub}"}]})";
+  const auto defined = [](const std::string &members, const std::string &ups) {
+    return R"({"name":"r","path":"/api/r",)" + members + ups;
+  };
+  CHECK(problems(defined(R"("access":{"require":"admin"},)", upstream))[0] ==
+        "access.require: must be jwt, api_key, any or none");
+  CHECK(problems(defined(R"("access":{"require":"api_key","claims":{"scope":"x"}},)",
+                         R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})"))[0] ==
+        "access.claims: claims come from a JWT: they need \"require\": \"jwt\"");
+  CHECK(problems(defined("", upstream))[0].find("takes the caller's JWT claims") != std::string::npos);
+  CHECK(problems(defined(R"("access":{"require":"jwt"},"claims_to_headers":{"X-User":"sub"},)", upstream))[0] ==
+        "claims_to_headers.X-User: must be a JSON Pointer into the token's claims, e.g. \"/sub\"");
+  CHECK(problems(defined(R"("rate_limit":{"key":"user","requests_per_s":1},)",
+                         R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})"))[0] ==
+        "rate_limit.key: must be client, ip, route or header:<name>");
+  CHECK(problems(defined(R"("rate_limit":{"burst":3},)", R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})")).size() ==
+        2);  // no rate at all, and a burst without requests_per_s
+  CHECK(problems(defined(R"("access":{"require":"none"},)",
+                         R"("upstreams":[{"url":"http://127.0.0.1:9/{api_key.name}"}]})"))[0] ==
+        "upstreams[0].url: {api_key.name} needs a route whose access.require is api_key or any");
+  const auto good = route(defined(
+      R"("access":{"require":"jwt","claims":{"scope":"orders:read"}},"claims_to_headers":{"X-User-Id":"/sub"},"rate_limit":{"key":"header:X-Tenant","requests_per_s":5,"calls_per_s":100},)",
+      upstream));
+  REQUIRE(good->access);
+  CHECK(good->access->require == agg::config::credential_need::jwt);
+  CHECK(good->claims_to_headers.size() == 1);
+  REQUIRE(good->rate_limit);
+  CHECK(good->rate_limit->header == "X-Tenant");
+  CHECK(good->rate_limit->burst == 5);  // a second's worth unless said
+  CHECK(good->rate_limit->burst_calls == 100);
+}

@@ -1,0 +1,138 @@
+#include "aggregator/filters/rate_limit_filter.hpp"
+
+#include <cmath>
+
+#include "aggregator/filters/route_guard.hpp"
+
+namespace agg::filters {
+
+namespace {
+
+using seconds = std::chrono::duration<double>;
+
+long long whole_seconds_up(seconds s) { return static_cast<long long>(std::ceil(std::max(0.0, s.count()))); }
+
+std::string number_text(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  std::string text = std::to_string(v);
+  while (text.back() == '0') text.pop_back();
+  return text;
+}
+
+/// `"requests";q=10;w=1`: a limit as the IETF RateLimit-Policy header names it (q units per w s).
+std::string policy_item(std::string_view name, const quota::rate &r) {
+  std::string item{"\""};
+  item += name;
+  item += "\";q=";
+  item += number_text(std::floor(r.burst));
+  item += ";w=";
+  item += std::to_string(std::max(1LL, whole_seconds_up(seconds{r.burst / r.per_second})));
+  return item;
+}
+
+/// `"requests";r=3;t=1`: what is left of it now, and when it is whole again.
+std::string state_item(std::string_view name, const quota::decision &d) {
+  std::string item{"\""};
+  item += name;
+  item += "\";r=";
+  item += std::to_string(static_cast<long long>(std::floor(d.remaining)));
+  item += ";t=";
+  item += std::to_string(whole_seconds_up(d.reset));
+  return item;
+}
+
+void add_headers(request_context &r, std::string_view name, const quota::rate &rate, const quota::decision &d) {
+  r.rate_limit_headers.emplace_back("RateLimit-Policy", policy_item(name, rate));
+  r.rate_limit_headers.emplace_back("RateLimit", state_item(name, d));
+}
+
+std::string_view key_kind(const config::rate_limit_policy &limit) {
+  switch (limit.key) {
+    case config::limit_key::client: return "client";
+    case config::limit_key::ip: return "client address";
+    case config::limit_key::route: return "route";
+    case config::limit_key::header: return "value of the request's header";
+  }
+  return "client";
+}
+
+/// The 429 for a charge `d` refused.
+http::response refusal(request_context &r, const config::route_config &route, std::string_view name,
+                       const quota::rate &rate, const quota::decision &d, std::size_t units) {
+  const config::rate_limit_policy &limit = *route.rate_limit;
+  const std::string terms = number_text(rate.per_second) + " " + std::string{name} + " per second (bursts of " +
+                            number_text(rate.burst) + ") per " + std::string{key_kind(limit)};
+  std::string message;
+  if (d.never_fits)
+    message = "this request makes " + std::to_string(units) + " upstream calls; route " + route.name + " allows " +
+              terms + ", so it can never be admitted: ask for fewer (num)";
+  else
+    message = "route " + route.name + " allows " + terms + "; retry in " +
+              std::to_string(std::max(1LL, whole_seconds_up(d.retry_after))) + " s";
+  http::response refused =
+      http::response::error(429, name == "requests" ? "rate_limited" : "calls_rate_limited", message);
+  if (!d.never_fits) refused.with_header("Retry-After", std::to_string(std::max(1LL, whole_seconds_up(d.retry_after))));
+  add_headers(r, name, rate, d);
+  return refused;
+}
+
+}  // namespace
+
+rate_limit_filter::route_limits rate_limit_filter::limits_of(const config::route_config &route) const {
+  const std::size_t max_keys = route.rate_limit->max_keys;
+  const std::lock_guard lock{mutex_};
+  auto found = limits_.find(route.name);
+  if (found == limits_.end() || found->second.max_keys != max_keys) {
+    route_limits fresh{max_keys, std::make_shared<quota::rate_limiter>(max_keys, now_),
+                       std::make_shared<quota::rate_limiter>(max_keys, now_)};
+    found = limits_.insert_or_assign(route.name, std::move(fresh)).first;
+  }
+  return found->second;
+}
+
+std::optional<http::response> rate_limit_filter::on_request(exchange &x) const {
+  if (!x.request().match.route) return std::nullopt;
+  return route_guard{nullptr, this}.admit(x, x.request().match.route);
+}
+
+std::optional<http::response> rate_limit_filter::admit(request_context &r, const config::route_ptr &route,
+                                                       const std::string &client_address) const {
+  const config::rate_limit_policy &limit = *route->rate_limit;
+  std::string key;
+  switch (limit.key) {
+    case config::limit_key::client: key = r.identity ? r.identity->label() : "ip:" + client_address; break;
+    case config::limit_key::ip: key = "ip:" + client_address; break;
+    case config::limit_key::route: key = "route"; break;
+    case config::limit_key::header: key = "header:" + std::string{r.request.header(limit.header).value_or("")}; break;
+  }
+  const route_limits limits = limits_of(*route);
+  if (limit.requests_per_s > 0) {
+    const quota::rate rate{limit.requests_per_s, limit.burst};
+    const quota::decision d = limits.requests->charge(key, 1, rate);
+    if (!d.admitted) {
+      stats_.record_rejection(route->name, "rate_limited");
+      return refusal(r, *route, "requests", rate, d, 1);
+    }
+    add_headers(r, "requests", rate, d);
+  }
+  if (limit.calls_per_s > 0) {
+    r.charge_calls = [stats = &stats_, calls = limits.calls, key = std::move(key), route](
+                         request_context &self, std::size_t count) -> std::optional<http::response> {
+      const quota::rate rate{route->rate_limit->calls_per_s, route->rate_limit->burst_calls};
+      const quota::decision d = calls->charge(key, static_cast<double>(count), rate);
+      if (!d.admitted) {
+        stats->record_rejection(route->name, "rate_limited_calls");
+        return refusal(self, *route, "calls", rate, d, count);
+      }
+      add_headers(self, "calls", rate, d);
+      return std::nullopt;
+    };
+  }
+  return std::nullopt;
+}
+
+void rate_limit_filter::on_response(request_context &request, http::response &answer) const {
+  for (const auto &[name, value] : request.rate_limit_headers) answer.with_header(name, value);
+}
+
+}  // namespace agg::filters
