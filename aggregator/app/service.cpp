@@ -58,9 +58,22 @@ filters::filter_chain data_chain(const config::service_config &config, const aut
 }
 
 /// The credentials the data plane takes. The admin token passes where the client token does.
-auth::credentials data_credentials(const config::access_tokens &tokens) {
+auth::credentials data_credentials(const config::access_tokens &tokens, auth::jwks_refresher *refresher) {
+  std::function<void()> on_unknown_key;
+  if (refresher != nullptr) on_unknown_key = [refresher] { refresher->on_unknown_key(); };
   return auth::credentials{tokens.client ? configured({tokens.client, tokens.admin}) : std::vector<std::string>{},
-                           tokens.jwt, tokens.api_keys};
+                           tokens.jwt, tokens.api_keys, std::move(on_unknown_key)};
+}
+
+/// What refreshes auth.jwt's keys from its jwks_url; null without one.
+std::unique_ptr<auth::jwks_refresher> jwks_refresher_for(const config::auth_config &auth,
+                                                         const config::access_tokens &tokens,
+                                                         const runtime::service_log &log) {
+  if (!auth.jwt || auth.jwt->jwks_url.empty() || !tokens.jwt) return nullptr;
+  const auto &jwt = *auth.jwt;
+  return std::make_unique<auth::jwks_refresher>(
+      tokens.jwt, auth::jwks_source{jwt.jwks_url, jwt.refresh, jwt.refresh_min, jwt.algorithms},
+      [&log](bool ok, const std::string &message) { log.event(ok ? level::info : level::warn, message); });
 }
 
 /// The control plane's: the admin API is off (404) until an admin token is configured.
@@ -101,7 +114,8 @@ service::service(config::service_config config, const config::access_tokens &tok
                              config_.jobs.max_per_client}),
       sync_pool_(config_.server.sync_threads, config_.server.sync_queue),
       door_(stages_, sync_pool_, loops_.options()),
-      credentials_(data_credentials(tokens)),
+      jwks_(jwks_refresher_for(config_.auth, tokens, log_)),
+      credentials_(data_credentials(tokens, jwks_.get())),
       data_endpoints_({door_, stats_, log_}, {door_, jobs_, routes_, config_.jobs, guard_}, loops_, aggregations_),
       data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_)),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
@@ -114,7 +128,10 @@ service::~service() { loops_.stop(); }
 
 service::ports service::bind() { return ports{data_.bind(), control_.bind()}; }
 
-void service::start() { data_.start(); }
+void service::start() {
+  data_.start();
+  if (jwks_) jwks_->start(loops_.loop(0));
+}
 
 runtime::metrics::gauges service::gauges() {
   runtime::metrics::gauges now;
@@ -129,6 +146,10 @@ runtime::metrics::gauges service::gauges() {
   const auto connections = client::connections_so_far();
   now.upstream_connections_opened = connections.opened;
   now.upstream_connections_reused = connections.reused;
+  if (jwks_) {
+    now.jwks_refreshes = jwks_->refreshed();
+    now.jwks_refresh_failures = jwks_->failures();
+  }
   return now;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "aggregator/auth/credentials.hpp"
+#include "aggregator/auth/jwks_refresher.hpp"
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/access_tokens.hpp"
 #include "aggregator/config/live_routes.hpp"
@@ -80,6 +81,7 @@ class service {
   loop::blocking_pool sync_pool_;
   runtime::metrics stats_;
   fanout::aggregations door_;
+  std::unique_ptr<auth::jwks_refresher> jwks_;  // null without auth.jwt.jwks_url
   auth::credentials credentials_;
   filters::route_guard guard_;  // filled in when data_chain_ is built; read by the jobs endpoint
   endpoints::data_endpoints data_endpoints_;

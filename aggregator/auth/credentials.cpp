@@ -56,6 +56,7 @@ presented_credential credentials::check(std::optional<std::string_view> authoriz
     }
     auto verified = jwt_->verify(*bearer);
     if (auto *refused = std::get_if<token_refusal>(&verified)) {
+      if (refused->unknown_key && on_unknown_key_) on_unknown_key_();  // a rotation, perhaps
       out.refusal = std::move(refused->reason);
       return out;
     }

@@ -2,6 +2,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,9 +40,13 @@ class credentials {
  public:
   /// `client_tokens`: the bearer tokens that pass as the client token (the client's, and the
   /// admin's beside it), none when no client token is configured.
+  /// `on_unknown_key`: told when a token names a kid no key has (a JWKS URL's refresher).
   credentials(std::vector<std::string> client_tokens, std::shared_ptr<jwt_verifier> jwt,
-              std::shared_ptr<const api_keys> keys) noexcept
-      : client_tokens_(std::move(client_tokens)), jwt_(std::move(jwt)), keys_(std::move(keys)) {}
+              std::shared_ptr<const api_keys> keys, std::function<void()> on_unknown_key = {}) noexcept
+      : client_tokens_(std::move(client_tokens)),
+        jwt_(std::move(jwt)),
+        keys_(std::move(keys)),
+        on_unknown_key_(std::move(on_unknown_key)) {}
 
   /// Some credential kind is configured: routes that say nothing need one.
   [[nodiscard]] bool any() const noexcept { return !client_tokens_.empty() || jwt_ || keys_; }
@@ -58,6 +63,7 @@ class credentials {
   std::vector<std::string> client_tokens_;
   std::shared_ptr<jwt_verifier> jwt_;
   std::shared_ptr<const api_keys> keys_;
+  std::function<void()> on_unknown_key_;
 };
 
 }  // namespace agg::auth

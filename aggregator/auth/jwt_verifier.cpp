@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "aggregator/io/unique_handle.hpp"
+#include "aggregator/text/character_rules.hpp"
 
 namespace agg::auth {
 
@@ -40,6 +41,14 @@ std::size_t ec_bits_of(std::string_view alg) noexcept {
   if (alg == "ES384") return 384;
   return 521;
 }
+
+/// Base64url without padding (RFC 7515 section 2): what each part of a token and each key member
+/// cjose decodes must be. Checked before cjose sees them: Debian's cjose 0.6.2.1 aborts the process
+/// (an assert in its decoder) on a '=' inside such a value, where later versions return an error.
+bool is_base64url(std::string_view text) noexcept { return text.empty() || text::made_of(text, "-_"); }
+
+/// The JWK members cjose decodes as base64url (RFC 7518 section 6).
+constexpr std::array<std::string_view, 11> base64url_members{"n", "e", "d", "p", "q", "dp", "dq", "qi", "x", "y", "k"};
 
 std::string cjose_reason(const cjose_err &err) {
   return err.message != nullptr ? std::string{err.message} : std::string{"unknown cjose error"};
@@ -89,6 +98,10 @@ std::variant<key_set, std::string> key_set::parse_jwks(std::string_view jwks,
       if (!alg->is_string()) return where + ".alg is not a string";
       k.alg = std::string{alg->get_string()};
     }
+    for (const std::string_view member : base64url_members)
+      if (const json::value *v = o->if_contains(member);
+          v != nullptr && v->is_string() && !is_base64url(v->get_string()))
+        return where + "." + std::string{member} + " is not base64url (A-Z a-z 0-9 - _, no padding)";
     const std::string text = json::serialize(*o);
     cjose_err err{};
     cjose_jwk_t *imported = cjose_jwk_import(text.c_str(), text.size(), &err);
@@ -240,7 +253,10 @@ std::optional<std::string> jwt_verifier::check_claims(const json::object &claims
 std::variant<verified_token, token_refusal> jwt_verifier::verify_uncached(std::string_view token,
                                                                           clock::time_point now) const {
   if (token.size() > max_token_bytes) return token_refusal{"the token is longer than 8192 bytes"};
-  if (std::count(token.begin(), token.end(), '.') != 2)
+  const std::size_t first = token.find('.');
+  const std::size_t last = token.rfind('.');
+  if (std::count(token.begin(), token.end(), '.') != 2 || !is_base64url(token.substr(0, first)) ||
+      !is_base64url(token.substr(first + 1, last - first - 1)) || !is_base64url(token.substr(last + 1)))
     return token_refusal{"the token is not a signed JWT (three base64url parts separated by dots)"};
   cjose_err err{};
   cjose_jws_t *imported = cjose_jws_import(token.data(), token.size(), &err);

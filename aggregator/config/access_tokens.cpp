@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "aggregator/auth/jwks_refresher.hpp"
+#include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/text/character_rules.hpp"
 
@@ -67,17 +69,17 @@ std::optional<std::string> read_auth_file(const std::string &file, const std::st
 }
 
 std::shared_ptr<auth::jwt_verifier> load_jwt(const jwt_config &jwt, const std::string &config_dir,
-                                             const environment_lookup &environment, config_errors &errors) {
+                                             const environment_lookup &environment,
+                                             const client::client_options &client, config_errors &errors) {
   const auth::jwt_rules rules{jwt.issuer, jwt.audiences, jwt.algorithms, jwt.leeway, jwt.cache_entries};
   std::variant<auth::key_set, std::string> keys = std::string{};
   std::string where = "auth.jwt.jwks_file";
   if (!jwt.jwks_url.empty()) {
-    errors.push_back({"auth.jwt.jwks_url",
-                      "is not supported yet: fetch the JWKS into a file and give auth.jwt.jwks_file (SIGHUP does not "
-                      "reread it; restart to rotate keys)"});
-    return nullptr;
-  }
-  if (!jwt.jwks_file.empty()) {
+    // At start the keys are fetched here, blocking; the service's loops refresh them afterwards.
+    where = "auth.jwt.jwks_url";
+    keys = auth::keys_from(client::fetch_blocking(auth::jwks_call(jwt.jwks_url), client),
+                           auth::jwks_source{jwt.jwks_url, jwt.refresh, jwt.refresh_min, jwt.algorithms});
+  } else if (!jwt.jwks_file.empty()) {
     const auto text = read_auth_file(jwt.jwks_file, config_dir, where, errors);
     if (!text) return nullptr;
     keys = auth::key_set::parse_jwks(*text, jwt.algorithms);
@@ -131,7 +133,8 @@ void check_routes(const std::vector<route_ptr> &routes, const access_tokens &tok
 
 std::variant<access_tokens, config_errors> load_access_tokens(const auth_config &auth, const std::string &config_dir,
                                                               const environment_lookup &environment,
-                                                              const std::vector<route_ptr> &routes) {
+                                                              const std::vector<route_ptr> &routes,
+                                                              const client::client_options &client) {
   config_errors errors;
   access_tokens tokens;
   tokens.admin = load_token(auth.admin_token_file, "auth.admin_token_file", "AGGREGATOR_ADMIN_TOKEN", config_dir,
@@ -140,7 +143,7 @@ std::variant<access_tokens, config_errors> load_access_tokens(const auth_config 
                              environment, errors);
   if (tokens.admin && tokens.client && *tokens.admin == *tokens.client)
     errors.push_back({"auth", "the client token must differ from the admin token"});
-  if (auth.jwt) tokens.jwt = load_jwt(*auth.jwt, config_dir, environment, errors);
+  if (auth.jwt) tokens.jwt = load_jwt(*auth.jwt, config_dir, environment, client, errors);
   if (!auth.api_keys_file.empty()) {
     if (const auto text = read_auth_file(auth.api_keys_file, config_dir, "auth.api_keys_file", errors)) {
       auto keys = auth::api_keys::parse(*text);

@@ -10,6 +10,7 @@
 
 #include "aggregator/auth/api_keys.hpp"
 #include "aggregator/auth/jwt_verifier.hpp"
+#include "aggregator/client/client_options.hpp"
 #include "aggregator/config/config_error.hpp"
 #include "aggregator/config/service_config.hpp"
 
@@ -34,11 +35,13 @@ std::optional<std::string> process_environment(std::string_view name);
 /// environment variable (AGGREGATOR_ADMIN_TOKEN, AGGREGATOR_CLIENT_TOKEN), never from the command
 /// line, where other users can read it. One source per token; a trailing newline is dropped; a token
 /// is 16 to 4096 characters of [A-Za-z0-9-._~+/=] (RFC 6750), and the two tokens differ.
-/// Also reads auth.jwt's keys (`jwks_file`, or the HMAC secret from `secret_file` or
+/// Also reads auth.jwt's keys (`jwks_file`, `jwks_url` fetched once now with the upstream client's
+/// options (`client`), or the HMAC secret from `secret_file` or
 /// AGGREGATOR_JWT_SECRET) and `api_keys_file`, and checks that every route's `access` names a
 /// credential the service takes (`routes`: none, when only the tokens are wanted).
 std::variant<access_tokens, config_errors> load_access_tokens(const auth_config &auth, const std::string &config_dir,
                                                               const environment_lookup &environment,
-                                                              const std::vector<route_ptr> &routes = {});
+                                                              const std::vector<route_ptr> &routes = {},
+                                                              const client::client_options &client = {});
 
 }  // namespace agg::config

@@ -123,9 +123,9 @@ std::vector<std::string> read_strings(config_checker &c, const json::value &v, c
 
 void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {
   const std::string path = "auth.jwt";
-  const json::object *o = c.object(
-      v, path,
-      {"issuer", "audiences", "jwks_file", "jwks_url", "secret_file", "algorithms", "leeway_s", "cache_entries"});
+  const json::object *o = c.object(v, path,
+                                   {"issuer", "audiences", "jwks_file", "jwks_url", "secret_file", "algorithms",
+                                    "leeway_s", "cache_entries", "refresh_s", "refresh_min_s"});
   if (o == nullptr) return;
   out.issuer = c.text(*o, path, "issuer", false).value_or("");
   out.jwks_file = c.text(*o, path, "jwks_file", false).value_or("");
@@ -140,6 +140,14 @@ void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {
   c.integer(*o, path, "leeway_s", leeway, 0, 3'600);
   out.leeway = std::chrono::seconds{leeway};
   c.integer(*o, path, "cache_entries", out.cache_entries, 1, 10'000'000);
+  long long refresh = out.refresh.count();
+  long long refresh_min = out.refresh_min.count();
+  c.integer(*o, path, "refresh_s", refresh, 1, 86'400);
+  c.integer(*o, path, "refresh_min_s", refresh_min, 1, 86'400);
+  out.refresh = std::chrono::seconds{refresh};
+  out.refresh_min = std::chrono::seconds{refresh_min};
+  if ((o->contains("refresh_s") || o->contains("refresh_min_s")) && out.jwks_url.empty())
+    c.fail(path, "refresh_s and refresh_min_s apply to a jwks_url");
   bool hmac = false;
   bool public_keys = false;
   for (std::size_t i = 0; i < out.algorithms.size(); ++i) {

@@ -277,7 +277,9 @@ struct jwt_config {
   std::string secret_file;
   std::vector<std::string> algorithms{"RS256", "ES256"};
   std::chrono::seconds leeway{30};
-  std::size_t cache_entries = 10'000;  ///< verified tokens remembered until they expire
+  std::size_t cache_entries = 10'000;    ///< verified tokens remembered until they expire
+  std::chrono::seconds refresh{300};     ///< `refresh_s`: a jwks_url is fetched again this often
+  std::chrono::seconds refresh_min{30};  ///< `refresh_min_s`: and never more often, whatever asks
 };
 
 /// Where the credentials come from (see access_tokens.hpp and auth/); never the credentials themselves.

@@ -200,6 +200,11 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
     out += "aggregator_rejections_total{route=\"" + label(where.first) + "\",reason=\"" + label(where.second) + "\"} " +
            std::to_string(count) + "\n";
 
+  header(out, "aggregator_jwks_refreshes_total", "counter",
+         "Fetches of auth.jwt.jwks_url after start, by result (failed: the keys in use stayed).");
+  out += "aggregator_jwks_refreshes_total{result=\"ok\"} " + std::to_string(now.jwks_refreshes) + "\n";
+  out += "aggregator_jwks_refreshes_total{result=\"failed\"} " + std::to_string(now.jwks_refresh_failures) + "\n";
+
   // One value each, no labels.
   const std::pair<metric_help, std::string> singles[] = {
       {{"aggregator_aggregations_in_flight", "gauge", "Aggregations being executed."},

@@ -44,6 +44,8 @@ class metrics {
     double loop_lag_seconds = 0;
     std::uint64_t upstream_connections_opened = 0;  ///< by upstream transfers, since start
     std::uint64_t upstream_connections_reused = 0;  ///< transfers that found an open connection
+    std::uint64_t jwks_refreshes = 0;               ///< auth.jwt.jwks_url fetches that replaced the keys
+    std::uint64_t jwks_refresh_failures = 0;        ///< and those that kept the keys in use
   };
   /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per
   /// origin (calls, latency, breaker) and per route (retries, hedges, coalescing, cache).

@@ -6,13 +6,17 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <mutex>
 #include <string>
+#include <thread>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/jwt_minting.hpp"
 #include "tests/support/local_upstream.hpp"
 #include "tests/support/routes.hpp"
 #include "tests/support/running_service.hpp"
 #include "tests/support/scratch_dir.hpp"
+#include "tests/support/test_certs.hpp"
 
 using agg::testing::local_upstream;
 using agg::testing::running_service;
@@ -184,4 +188,141 @@ TEST_CASE("a job is held to the access of the route it names") {
   const auto with_token = client.Post("/api/jobs", bearer(token_for("alice")), spec, "application/json");
   REQUIRE(with_token);
   CHECK(with_token->status == 202);
+}
+
+namespace {
+
+/// A JWKS served over HTTPS (the test CA's `server` certificate) from 127.0.0.1, changed at will.
+class jwks_server {
+ public:
+  explicit jwks_server(const agg::testing::test_certs &certs)
+      : server_(certs.pem("server").c_str(), certs.key("server").c_str()) {
+    server_.Get("/jwks", [this](const httplib::Request &, httplib::Response &res) {
+      const std::lock_guard lock{mutex_};
+      ++hits_;
+      res.status = status_;
+      res.set_content(body_, "application/json");
+    });
+    server_.set_keep_alive_max_count(1);  // one request per connection: stop() waits for no idle one
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  jwks_server(const jwks_server &) = delete;
+  jwks_server &operator=(const jwks_server &) = delete;
+  ~jwks_server() {
+    server_.stop();
+    thread_.join();
+  }
+
+  void serve(std::string body, int status = 200) {
+    const std::lock_guard lock{mutex_};
+    body_ = std::move(body);
+    status_ = status;
+  }
+  [[nodiscard]] int hits() const {
+    const std::lock_guard lock{mutex_};
+    return hits_;
+  }
+  [[nodiscard]] std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/jwks"; }
+
+ private:
+  httplib::SSLServer server_;
+  mutable std::mutex mutex_;
+  std::string body_;
+  int status_ = 200;
+  int hits_ = 0;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+/// A service whose one route needs a JWT, its keys from `jwks`'s URL, trusting the test CA.
+struct url_keyed_service {
+  agg::testing::scratch_dir dir;
+  agg::config::service_config config;
+  std::variant<agg::config::access_tokens, agg::config::config_errors> tokens;
+
+  url_keyed_service(const agg::testing::test_certs &certs, const jwks_server &jwks, const local_upstream &upstream)
+      : config(agg::testing::config_from(
+            R"({"server":{"listen":"127.0.0.1:0"},"client":{"ca_file":)" +
+            json::serialize(json::value(certs.pem("ca"))) +
+            R"(},"auth":{"jwt":{"issuer":"https://issuer.test","audiences":["aggregator"],"jwks_url":")" + jwks.url() +
+            R"(","refresh_min_s":3600}},
+              "routes":[{"name":"me","path":"/api/me","access":{"require":"jwt"},
+                         "upstreams":[{"url":")" +
+            upstream.base() + R"(/echo?user={jwt#/sub}"}]}]})")),
+        tokens(agg::config::load_access_tokens(config.auth, dir.path.string(), agg::config::process_environment,
+                                               config.routes, config.client)) {}
+};
+
+int status_with(const running_service &service, const agg::testing::signing_key &key, const std::string &sub) {
+  const auto r = service.http().Get("/api/me", bearer(agg::testing::mint(key, agg::testing::claims_for(sub))));
+  return r ? r->status : -1;
+}
+
+}  // namespace
+
+TEST_CASE("jwks_url: fetched at start over verified TLS; an unknown kid refreshes it at most once per refresh_min_s") {
+  agg::testing::test_certs certs;
+  local_upstream upstream;
+  jwks_server jwks{certs};
+  const auto first = agg::testing::make_key("first", "ES256");
+  const auto second = agg::testing::make_key("second", "ES256");
+  jwks.serve(agg::testing::jwks_of({agg::testing::public_jwk(first)}));
+  url_keyed_service setup{certs, jwks, upstream};
+  REQUIRE(std::holds_alternative<agg::config::access_tokens>(setup.tokens));
+  CHECK(jwks.hits() == 1);
+  running_service service{setup.config, std::get<agg::config::access_tokens>(setup.tokens)};
+  CHECK(status_with(service, first, "alice") == 200);
+
+  // The issuer rotates: the first token with the new kid is refused, and makes the service look.
+  jwks.serve(agg::testing::jwks_of({agg::testing::public_jwk(first), agg::testing::public_jwk(second)}));
+  CHECK(status_with(service, second, "bob") == 401);
+  CHECK(agg::testing::eventually([&] { return status_with(service, second, "bob") == 200; }));
+  CHECK(jwks.hits() == 2);
+
+  // Forged kids by the dozen: refused, and not one more fetch within refresh_min_s.
+  for (int i = 0; i < 20; ++i) {
+    const auto forged = agg::testing::make_key("forged-" + std::to_string(i), "ES256");
+    CHECK(status_with(service, forged, "mallory") == 401);
+  }
+  CHECK(jwks.hits() == 2);
+  const auto metrics = service.admin().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("aggregator_jwks_refreshes_total{result=\"ok\"} 1") != std::string::npos);
+}
+
+TEST_CASE("jwks_url: a refresh that fails keeps the keys in use; one that fails at start is a config error") {
+  agg::testing::test_certs certs;
+  local_upstream upstream;
+  jwks_server jwks{certs};
+  const auto key = agg::testing::make_key("only", "ES256");
+  jwks.serve(agg::testing::jwks_of({agg::testing::public_jwk(key)}));
+  url_keyed_service setup{certs, jwks, upstream};
+  REQUIRE(std::holds_alternative<agg::config::access_tokens>(setup.tokens));
+  running_service service{setup.config, std::get<agg::config::access_tokens>(setup.tokens)};
+
+  jwks.serve("<html>maintenance</html>");
+  CHECK(status_with(service, agg::testing::make_key("new", "ES256"), "bob") == 401);  // asks for a refresh
+  CHECK(agg::testing::eventually([&] {
+    const auto metrics = service.admin().Get("/metrics");
+    return metrics && metrics->body.find("aggregator_jwks_refreshes_total{result=\"failed\"} 1") != std::string::npos;
+  }));
+  CHECK(status_with(service, key, "alice") == 200);  // a fresh token (not cached) on the keys in use
+
+  jwks.serve("{}", 503);
+  url_keyed_service down{certs, jwks, upstream};
+  REQUIRE(std::holds_alternative<agg::config::config_errors>(down.tokens));
+  CHECK(to_string(std::get<agg::config::config_errors>(down.tokens).at(0)) ==
+        "auth.jwt.jwks_url: " + jwks.url() + " answered 503, not 200");
+  jwks.serve(agg::testing::jwks_of({agg::testing::public_jwk(key)}));
+  down.config.client.ca_file.clear();  // the system's CAs do not know the test CA: TLS is verified
+  // On a thread of its own: blocking fetches keep one curl handle (and its options) per thread.
+  std::variant<agg::config::access_tokens, agg::config::config_errors> untrusted;
+  std::thread{[&] {
+    untrusted =
+        agg::config::load_access_tokens(down.config.auth, down.dir.path.string(), agg::config::process_environment,
+                                        down.config.routes, down.config.client);
+  }}.join();
+  REQUIRE(std::holds_alternative<agg::config::config_errors>(untrusted));
+  CHECK(to_string(std::get<agg::config::config_errors>(untrusted).at(0)).find("cannot fetch") != std::string::npos);
 }
