@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "aggregator/auth/api_keys.hpp"
+#include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/load_config.hpp"
@@ -22,6 +24,8 @@
 #include "aggregator/fanout/body_shaping.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/fanout/run_plan.hpp"
+#include "aggregator/quota/rate_limiter.hpp"
+#include "tests/support/jwt_minting.hpp"
 #include "upstream/upstream_server.hpp"
 
 namespace {
@@ -177,6 +181,52 @@ void BM_admin_change(benchmark::State &state) {
   std::filesystem::remove(file);
 }
 BENCHMARK(BM_admin_change)->ArgsProduct({{1000, 6000}, {0, 1}})->Unit(benchmark::kMillisecond);
+
+/// One JWT verified (arg 0: RS256 or ES256; arg 1: cold, every signature checked, or cached, the
+/// same token again as a client reusing it sends): the CPU the identity filter adds per request.
+void BM_jwt_verify(benchmark::State &state) {
+  const bool ec = state.range(0) != 0;
+  const bool cached = state.range(1) != 0;
+  const auto key = agg::testing::make_key("k", ec ? "ES256" : "RS256");
+  auto keys =
+      agg::auth::key_set::parse_jwks(agg::testing::jwks_of({agg::testing::public_jwk(key)}), {"RS256", "ES256"});
+  const agg::auth::jwt_verifier verifier{agg::auth::jwt_rules{}, std::get<agg::auth::key_set>(std::move(keys))};
+  const std::string token = agg::testing::mint(key, agg::testing::claims_for("alice", {{"scope", "orders:read"}}));
+  const auto now = agg::auth::jwt_verifier::clock::now();
+  for (auto _ : state) {
+    auto result = cached ? verifier.verify(token, now) : verifier.verify_uncached(token, now);
+    if (result.index() != 0) state.SkipWithError("the token was refused");
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetLabel(std::string{ec ? "ES256" : "RS256"} + (cached ? " cached" : " cold"));
+}
+BENCHMARK(BM_jwt_verify)->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+
+/// One API key looked up (its SHA-256 and a hash map).
+void BM_api_key(benchmark::State &state) {
+  std::string file;
+  for (int i = 0; i < 1000; ++i)
+    file += "key-" + std::to_string(i) + " sha256:" + agg::auth::sha256_hex("secret-" + std::to_string(i)) + "\n";
+  const auto parsed = agg::auth::api_keys::parse(file);
+  const auto &keys = std::get<agg::auth::api_keys>(parsed);
+  for (auto _ : state) benchmark::DoNotOptimize(keys.name_of("secret-500"));
+}
+BENCHMARK(BM_api_key);
+
+/// One rate-limit decision (GCRA) for one key among arg keys in the LRU.
+void BM_rate_limit_decision(benchmark::State &state) {
+  const auto keys = static_cast<std::size_t>(state.range(0));
+  agg::quota::rate_limiter limiter{keys};
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < keys; ++i) names.push_back("jwt:user-" + std::to_string(i));
+  const agg::quota::rate rate{1e9, 1e9};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(limiter.charge(names[i], 1, rate));
+    i = i + 1 == keys ? 0 : i + 1;
+  }
+}
+BENCHMARK(BM_rate_limit_decision)->Arg(1)->Arg(100'000);
 
 }  // namespace
 

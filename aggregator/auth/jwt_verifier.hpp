@@ -80,8 +80,9 @@ struct token_refusal {
 /// Checks JWS compact tokens (RFC 7519) against a key set: size and shape, the header (`alg` in the
 /// allow-list, never `none`, no `crit`, a `kid` naming a key of the algorithm's type), the signature
 /// (cjose), then the claims: `exp` required, `nbf` and `iat` not in the future, `iss` and `aud` as the
-/// rules say, each within the leeway. Tokens that verified are remembered by their SHA-256 until they
-/// expire (an LRU of `cache_entries`): the signature is checked once per token, not per request.
+/// rules say, each within the leeway. Tokens that verified are remembered until they expire (an LRU
+/// of `cache_entries`, keyed by the token's text: an exact match): the signature is checked once
+/// per token, not per request.
 /// Thread-safe; the keys may be replaced while tokens are checked.
 class jwt_verifier {
  public:

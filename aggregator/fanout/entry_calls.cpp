@@ -37,13 +37,6 @@ std::string describe(const json::value &v) {
   }
 }
 
-/// The text of a scalar: a string as it is, a number or a boolean as JSON writes it.
-std::optional<std::string> scalar_text(const json::value &v) {
-  if (const json::string *s = v.if_string()) return std::string{*s};
-  if (v.is_number() || v.is_bool()) return json::serialize(v);
-  return std::nullopt;
-}
-
 const json::value &referenced(const call_values &c, const config::template_slot &slot) {
   const json::value *source = nullptr;
   if (slot.from_claims) {
@@ -197,6 +190,12 @@ std::vector<const json::value *> values_at(const json::value &value, std::string
     found.insert(found.end(), deeper.begin(), deeper.end());
   }
   return found;
+}
+
+std::optional<std::string> scalar_text(const json::value &v) {
+  if (const json::string *s = v.if_string()) return std::string{*s};
+  if (v.is_number() || v.is_bool()) return json::serialize(v);
+  return std::nullopt;
 }
 
 std::optional<planning_failure> plan_entry(fan_out_plan &plan, std::size_t index, const entry_values &values) {

@@ -36,6 +36,10 @@ std::size_t plan_unsent(fan_out_plan &plan, std::size_t entry, calls::outcome_ki
 
 /// The values `pointer` finds in `value`, where a `*` token stands for every element of an array:
 /// `/items/*/id` gives each item's id (items without one give nothing).
+/// The text of a scalar a template takes: a string as it is, a number or a boolean as JSON writes
+/// it; nullopt for null, an object or an array.
+std::optional<std::string> scalar_text(const boost::json::value &v);
+
 std::vector<const boost::json::value *> values_at(const boost::json::value &value, std::string_view pointer);
 
 }  // namespace agg::fanout

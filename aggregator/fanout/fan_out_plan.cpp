@@ -3,7 +3,6 @@
 #include <charconv>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
@@ -78,18 +77,14 @@ std::optional<request_error> add_claim_headers(const config::route_config &route
     boost::system::error_code ec;
     const boost::json::value *v = inputs.claims->find_pointer(pointer, ec);
     if (v == nullptr) continue;
-    std::string value;
-    if (const auto *s = v->if_string())
-      value = std::string{*s};
-    else if (v->is_number() || v->is_bool())
-      value = boost::json::serialize(*v);
-    else
+    const auto value = scalar_text(*v);
+    if (!value)
       return request_error{
           400, "invalid_claims",
           "the token's claim at " + pointer + " (for header " + name + ") is not a string, number or boolean"};
-    if (text::breaks_header_line(value))
+    if (text::breaks_header_line(*value))
       return request_error{400, "invalid_claims", "the token's claim at " + pointer + " holds a control character"};
-    inputs.header_lines.push_back(name + ": " + value);
+    inputs.header_lines.push_back(name + ": " + *value);
   }
   return std::nullopt;
 }

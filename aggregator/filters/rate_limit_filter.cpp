@@ -1,5 +1,6 @@
 #include "aggregator/filters/rate_limit_filter.hpp"
 
+#include <charconv>
 #include <cmath>
 
 #include "aggregator/filters/route_guard.hpp"
@@ -30,20 +31,28 @@ std::string policy_item(std::string_view name, const quota::rate &r) {
   return item;
 }
 
-/// `"requests";r=3;t=1`: what is left of it now, and when it is whole again.
-std::string state_item(std::string_view name, const quota::decision &d) {
-  std::string item{"\""};
-  item += name;
-  item += "\";r=";
-  item += std::to_string(static_cast<long long>(std::floor(d.remaining)));
-  item += ";t=";
-  item += std::to_string(whole_seconds_up(d.reset));
-  return item;
+/// Appends `item` to a structured-field list (RFC 8941): `, ` between items.
+void append_item(std::string &list, std::string_view item) {
+  if (!list.empty()) list += ", ";
+  list += item;
 }
 
-void add_headers(request_context &r, std::string_view name, const quota::rate &rate, const quota::decision &d) {
-  r.rate_limit_headers.emplace_back("RateLimit-Policy", policy_item(name, rate));
-  r.rate_limit_headers.emplace_back("RateLimit", state_item(name, d));
+/// Adds a limit's items to the answer's RateLimit-Policy and RateLimit: its `policy`, and what is
+/// left of it now and when it is whole again, `"requests";r=3;t=1`.
+void add_headers(request_context &r, std::string_view policy, std::string_view name, const quota::decision &d) {
+  append_item(r.rate_limit_policy, policy);
+  std::string &out = r.rate_limit;
+  const auto number = [&out](long long value) {
+    char digits[24];
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+  };
+  if (!out.empty()) out += ", ";
+  out += '"';
+  out += name;
+  out += "\";r=";
+  number(static_cast<long long>(std::floor(d.remaining)));
+  out += ";t=";
+  number(whole_seconds_up(d.reset));
 }
 
 std::string_view key_kind(const config::rate_limit_policy &limit) {
@@ -58,7 +67,8 @@ std::string_view key_kind(const config::rate_limit_policy &limit) {
 
 /// The 429 for a charge `d` refused.
 http::response refusal(request_context &r, const config::route_config &route, std::string_view name,
-                       const quota::rate &rate, const quota::decision &d, std::size_t units) {
+                       const std::string &policy, const quota::rate &rate, const quota::decision &d,
+                       std::size_t units) {
   const config::rate_limit_policy &limit = *route.rate_limit;
   const std::string terms = number_text(rate.per_second) + " " + std::string{name} + " per second (bursts of " +
                             number_text(rate.burst) + ") per " + std::string{key_kind(limit)};
@@ -71,23 +81,35 @@ http::response refusal(request_context &r, const config::route_config &route, st
               std::to_string(std::max(1LL, whole_seconds_up(d.retry_after))) + " s";
   http::response refused =
       http::response::error(429, name == "requests" ? "rate_limited" : "calls_rate_limited", message);
-  if (!d.never_fits) refused.with_header("Retry-After", std::to_string(std::max(1LL, whole_seconds_up(d.retry_after))));
-  add_headers(r, name, rate, d);
+  if (d.never_fits) {  // no wait helps: the policy, and no Retry-After or state
+    append_item(r.rate_limit_policy, policy);
+    return refused;
+  }
+  refused.with_header("Retry-After", std::to_string(std::max(1LL, whole_seconds_up(d.retry_after))));
+  add_headers(r, policy, name, d);
   return refused;
 }
 
 }  // namespace
 
-rate_limit_filter::route_limits rate_limit_filter::limits_of(const config::route_config &route) const {
-  const std::size_t max_keys = route.rate_limit->max_keys;
+std::shared_ptr<const rate_limit_filter::route_limits> rate_limit_filter::limits_of(
+    const config::route_config &route) const {
+  const config::rate_limit_policy &limit = *route.rate_limit;
+  const auto terms = std::tuple{limit.requests_per_s, limit.burst, limit.calls_per_s, limit.burst_calls};
   const std::lock_guard lock{mutex_};
-  auto found = limits_.find(route.name);
-  if (found == limits_.end() || found->second.max_keys != max_keys) {
-    route_limits fresh{max_keys, std::make_shared<quota::rate_limiter>(max_keys, now_),
-                       std::make_shared<quota::rate_limiter>(max_keys, now_)};
-    found = limits_.insert_or_assign(route.name, std::move(fresh)).first;
-  }
-  return found->second;
+  std::shared_ptr<const route_limits> &current = limits_[route.name];
+  if (current && current->max_keys == limit.max_keys && current->terms == terms) return current;
+  // New, or changed: new terms keep the counts (the limiters), a new max_keys starts afresh.
+  auto fresh = std::make_shared<route_limits>();
+  fresh->max_keys = limit.max_keys;
+  const bool same_keys = current && current->max_keys == limit.max_keys;
+  fresh->requests = same_keys ? current->requests : std::make_shared<quota::rate_limiter>(limit.max_keys, now_);
+  fresh->calls = same_keys ? current->calls : std::make_shared<quota::rate_limiter>(limit.max_keys, now_);
+  fresh->terms = terms;
+  if (limit.requests_per_s > 0) fresh->requests_policy = policy_item("requests", {limit.requests_per_s, limit.burst});
+  if (limit.calls_per_s > 0) fresh->calls_policy = policy_item("calls", {limit.calls_per_s, limit.burst_calls});
+  current = std::move(fresh);
+  return current;
 }
 
 std::optional<http::response> rate_limit_filter::on_request(exchange &x) const {
@@ -105,26 +127,26 @@ std::optional<http::response> rate_limit_filter::admit(request_context &r, const
     case config::limit_key::route: key = "route"; break;
     case config::limit_key::header: key = "header:" + std::string{r.request.header(limit.header).value_or("")}; break;
   }
-  const route_limits limits = limits_of(*route);
+  const std::shared_ptr<const route_limits> limits = limits_of(*route);
   if (limit.requests_per_s > 0) {
     const quota::rate rate{limit.requests_per_s, limit.burst};
-    const quota::decision d = limits.requests->charge(key, 1, rate);
+    const quota::decision d = limits->requests->charge(key, 1, rate);
     if (!d.admitted) {
       stats_.record_rejection(route->name, "rate_limited");
-      return refusal(r, *route, "requests", rate, d, 1);
+      return refusal(r, *route, "requests", limits->requests_policy, rate, d, 1);
     }
-    add_headers(r, "requests", rate, d);
+    add_headers(r, limits->requests_policy, "requests", d);
   }
   if (limit.calls_per_s > 0) {
-    r.charge_calls = [stats = &stats_, calls = limits.calls, key = std::move(key), route](
+    r.charge_calls = [stats = &stats_, limits, key = std::move(key), route](
                          request_context &self, std::size_t count) -> std::optional<http::response> {
       const quota::rate rate{route->rate_limit->calls_per_s, route->rate_limit->burst_calls};
-      const quota::decision d = calls->charge(key, static_cast<double>(count), rate);
+      const quota::decision d = limits->calls->charge(key, static_cast<double>(count), rate);
       if (!d.admitted) {
         stats->record_rejection(route->name, "rate_limited_calls");
-        return refusal(self, *route, "calls", rate, d, count);
+        return refusal(self, *route, "calls", limits->calls_policy, rate, d, count);
       }
-      add_headers(self, "calls", rate, d);
+      add_headers(self, limits->calls_policy, "calls", d);
       return std::nullopt;
     };
   }
@@ -132,7 +154,8 @@ std::optional<http::response> rate_limit_filter::admit(request_context &r, const
 }
 
 void rate_limit_filter::on_response(request_context &request, http::response &answer) const {
-  for (const auto &[name, value] : request.rate_limit_headers) answer.with_header(name, value);
+  if (!request.rate_limit_policy.empty()) answer.with_header("RateLimit-Policy", std::move(request.rate_limit_policy));
+  if (!request.rate_limit.empty()) answer.with_header("RateLimit", std::move(request.rate_limit));
 }
 
 }  // namespace agg::filters

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "aggregator/filters/request_filter.hpp"
 #include "aggregator/quota/rate_limiter.hpp"
@@ -31,17 +32,21 @@ class rate_limit_filter final : public request_filter {
                                                     const std::string &client_address) const;
 
  private:
+  /// A route's limiters, and its RateLimit-Policy items (the same for every answer).
   struct route_limits {
     std::size_t max_keys = 0;
     std::shared_ptr<quota::rate_limiter> requests;
     std::shared_ptr<quota::rate_limiter> calls;
+    std::string requests_policy;
+    std::string calls_policy;
+    std::tuple<double, double, double, double> terms;  ///< what the policies say
   };
-  [[nodiscard]] route_limits limits_of(const config::route_config &route) const;
+  [[nodiscard]] std::shared_ptr<const route_limits> limits_of(const config::route_config &route) const;
 
   runtime::metrics &stats_;
   quota::rate_limiter::now_function now_;
-  mutable std::mutex mutex_;                                         // guards limits_
-  mutable std::map<std::string, route_limits, std::less<>> limits_;  // by route name
+  mutable std::mutex mutex_;                                                                // guards limits_
+  mutable std::map<std::string, std::shared_ptr<const route_limits>, std::less<>> limits_;  // by route name
 };
 
 }  // namespace agg::filters

@@ -53,7 +53,8 @@ struct request_context {
   /// Charges the upstream calls a request's plan makes to its route's rate limit (set by the rate
   /// limit filter when the route limits calls): an answer (429) when they do not fit.
   std::function<std::optional<http::response>(request_context &self, std::size_t calls)> charge_calls;
-  std::vector<std::pair<std::string, std::string>> rate_limit_headers;  ///< RateLimit-Policy, RateLimit
+  std::string rate_limit_policy;  ///< the RateLimit-Policy header's items, when a limit applies
+  std::string rate_limit;         ///< the RateLimit header's items
 
   /// Charges `calls` upstream calls to the route's call limit, if it has one: nullopt when they fit.
   [[nodiscard]] std::optional<http::response> charge(std::size_t calls) {

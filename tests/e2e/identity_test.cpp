@@ -71,7 +71,7 @@ std::string token_for(const std::string &sub, const std::string &scope = "orders
 httplib::Headers bearer(const std::string &token) { return {{"Authorization", "Bearer " + token}}; }
 
 /// What the echo upstream saw of the first call of an aggregation answered 200.
-json::object echoed(const httplib::Result &r) {
+json::object seen_upstream(const httplib::Result &r) {
   REQUIRE(r);
   INFO(r->body);
   REQUIRE(r->status == 200);
@@ -107,13 +107,13 @@ TEST_CASE(
   auto headers = bearer(token_for("alice"));
   headers.emplace("X-User-Id", "root");  // forged: never forwarded
   headers.emplace("X-Trace-Me", "yes");  // forwarded as the route says
-  const json::object alice = echoed(client.Get("/api/orders", headers));
+  const json::object alice = seen_upstream(client.Get("/api/orders", headers));
   CHECK(alice.at("target") == "/echo?user=alice&tenant=t-alice");
   CHECK(alice.at("headers").at("x-user-id") == "alice");
   CHECK(alice.at("headers").at("x-trace-me") == "yes");
 
   // The response cache keys on what the call asks: bob never gets alice's cached answer.
-  const json::object bob = echoed(client.Get("/api/orders", bearer(token_for("bob"))));
+  const json::object bob = seen_upstream(client.Get("/api/orders", bearer(token_for("bob"))));
   CHECK(bob.at("target") == "/echo?user=bob&tenant=t-bob");
   CHECK(bob.at("headers").at("x-user-id") == "bob");
 }
@@ -129,7 +129,7 @@ TEST_CASE("an API key route names the key in its calls; its rate limit answers 4
   CHECK(wrong->get_header_value("WWW-Authenticate") == "ApiKey realm=\"aggregator\"");
 
   const auto first = client.Get("/api/keyed", {{"X-API-Key", mobile_key}});
-  CHECK(echoed(first).at("target") == "/echo?key=mobile");
+  CHECK(seen_upstream(first).at("target") == "/echo?key=mobile");
   CHECK(first->get_header_value("RateLimit-Policy") == "\"requests\";q=2;w=200");
   CHECK(first->get_header_value("RateLimit") == "\"requests\";r=1;t=100");
   CHECK(client.Get("/api/keyed", {{"Authorization", "ApiKey " + mobile_key}})->status == 200);

@@ -2,9 +2,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "aggregator/config/route_definition.hpp"
 #include "tests/support/jwt_minting.hpp"
 #include "tests/support/recording_responder.hpp"
+#include "tests/support/routes.hpp"
 
 using namespace agg;
 
@@ -28,7 +28,7 @@ auth::credentials known() {
       {client_token}, verifier, std::make_shared<const auth::api_keys>(std::get<auth::api_keys>(std::move(api)))};
 }
 
-config::route_ptr route_with(const std::string &access) {
+config::route_ptr orders_with(const std::string &access) {
   auto parsed = config::parse_route(boost::json::parse(R"({"name":"orders","path":"/api/orders",)" + access +
                                                        R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})"));
   return std::make_shared<const config::route_config>(std::get<config::route_config>(std::move(parsed)));
@@ -52,12 +52,6 @@ outcome check(const auth::credentials &creds, const config::route_ptr &route,
   return {std::move(answer), x.request().identity};
 }
 
-std::string header_of(const http::response &r, std::string_view name) {
-  for (const auto &h : r.headers)
-    if (h.name == name) return h.value;
-  return {};
-}
-
 std::string bearer(const std::string &token) { return "Bearer " + token; }
 
 }  // namespace
@@ -65,18 +59,18 @@ std::string bearer(const std::string &token) { return "Bearer " + token; }
 TEST_CASE(
     "a route that needs a JWT: 401 with a challenge without one, 401 invalid_token with the reason for a bad one") {
   const auto creds = known();
-  const auto route = route_with(R"("access":{"require":"jwt"},)");
+  const auto route = orders_with(R"("access":{"require":"jwt"},)");
   const auto missing = check(creds, route);
   REQUIRE(missing.answer);
   CHECK(missing.answer->status == 401);
-  CHECK(header_of(*missing.answer, "WWW-Authenticate") == "Bearer realm=\"aggregator\"");
+  CHECK(testing::header_value(*missing.answer, "WWW-Authenticate") == "Bearer realm=\"aggregator\"");
   CHECK(missing.answer->body.find("\"unauthorized\"") != std::string::npos);
 
   const auto forged = check(creds, route, {{"Authorization", bearer("a.b.c")}});
   REQUIRE(forged.answer);
   CHECK(forged.answer->status == 401);
   CHECK(forged.answer->body.find("\"invalid_token\"") != std::string::npos);
-  CHECK(header_of(*forged.answer, "WWW-Authenticate")
+  CHECK(testing::header_value(*forged.answer, "WWW-Authenticate")
             .starts_with(
                 "Bearer realm=\"aggregator\", error=\"invalid_token\", error_description=\"the token does not parse"));
 
@@ -96,7 +90,7 @@ TEST_CASE(
 
 TEST_CASE("claims: a valid token without them is 403 insufficient_scope; a scope list that holds the value passes") {
   const auto creds = known();
-  const auto route = route_with(R"("access":{"require":"jwt","claims":{"scope":"orders:read","tier":"gold"}},)");
+  const auto route = orders_with(R"("access":{"require":"jwt","claims":{"scope":"orders:read","tier":"gold"}},)");
   const auto token = [](boost::json::object extra) {
     return bearer(testing::mint(rsa_key(), testing::claims_for("alice", std::move(extra))));
   };
@@ -110,14 +104,14 @@ TEST_CASE("claims: a valid token without them is 403 insufficient_scope; a scope
   REQUIRE(lacking.answer);
   CHECK(lacking.answer->status == 403);
   CHECK(lacking.answer->body.find("\"insufficient_scope\"") != std::string::npos);
-  CHECK(header_of(*lacking.answer, "WWW-Authenticate") ==
+  CHECK(testing::header_value(*lacking.answer, "WWW-Authenticate") ==
         "Bearer realm=\"aggregator\", error=\"insufficient_scope\", scope=\"orders:read\"");
   CHECK(check(creds, route, {{"Authorization", token({{"scope", "orders:read"}})}}).answer->status == 403);
 }
 
 TEST_CASE("API keys pass as X-API-Key or Authorization: ApiKey; a wrong one is 401 and names no key") {
   const auto creds = known();
-  const auto route = route_with(R"("access":{"require":"api_key"},)");
+  const auto route = orders_with(R"("access":{"require":"api_key"},)");
   const auto by_header = check(creds, route, {{"X-API-Key", mobile_key}});
   CHECK_FALSE(by_header.answer);
   REQUIRE(by_header.who);
@@ -127,21 +121,21 @@ TEST_CASE("API keys pass as X-API-Key or Authorization: ApiKey; a wrong one is 4
   REQUIRE(wrong.answer);
   CHECK(wrong.answer->status == 401);
   CHECK(wrong.answer->body.find("guess") == std::string::npos);
-  CHECK(header_of(*wrong.answer, "WWW-Authenticate") == "ApiKey realm=\"aggregator\"");
+  CHECK(testing::header_value(*wrong.answer, "WWW-Authenticate") == "ApiKey realm=\"aggregator\"");
 }
 
 TEST_CASE("by default a route takes any credential the service knows; open endpoints and require none pass") {
   const auto creds = known();
-  const auto route = route_with("");
+  const auto route = orders_with("");
   CHECK(check(creds, route).answer->status == 401);
-  CHECK(header_of(*check(creds, route).answer, "WWW-Authenticate") ==
+  CHECK(testing::header_value(*check(creds, route).answer, "WWW-Authenticate") ==
         "Bearer realm=\"aggregator\", ApiKey realm=\"aggregator\"");
   CHECK_FALSE(check(creds, route, {{"Authorization", bearer(client_token)}}).answer);
   CHECK_FALSE(check(creds, route, {{"X-API-Key", mobile_key}}).answer);
   CHECK(check(creds, route, {{"Authorization", "Basic dXNlcjpwYXNz"}}).answer->status == 401);
   CHECK_FALSE(check(creds, route, {}, true).answer);
   // require none: no credential needed, and a valid one still says who it is (for limits, templates).
-  const auto open_route = route_with(R"("access":{"require":"none"},)");
+  const auto open_route = orders_with(R"("access":{"require":"none"},)");
   CHECK_FALSE(check(creds, open_route).answer);
   CHECK_FALSE(check(creds, open_route, {{"Authorization", bearer("junk")}}).answer);
   CHECK(check(creds, open_route, {{"X-API-Key", mobile_key}}).who->name == "mobile");

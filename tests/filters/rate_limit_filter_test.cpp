@@ -2,20 +2,19 @@
 
 #include <catch2/catch.hpp>
 
-#include "aggregator/config/route_definition.hpp"
 #include "aggregator/stages/shared_state.hpp"
 #include "tests/support/recording_responder.hpp"
+#include "tests/support/routes.hpp"
 
 using namespace agg;
 using namespace std::chrono_literals;
 
 namespace {
 
-config::route_ptr route_with(const std::string &limit) {
-  auto parsed = config::parse_route(boost::json::parse(R"({"name":"orders","path":"/api/orders","rate_limit":)" +
-                                                       limit + R"(,"upstreams":[{"url":"http://127.0.0.1:9/x"}]})"));
-  REQUIRE(std::holds_alternative<config::route_config>(parsed));
-  return std::make_shared<const config::route_config>(std::get<config::route_config>(std::move(parsed)));
+/// The route `orders` with `limit` as its rate_limit.
+config::route_ptr limited_by(const std::string &limit) {
+  return testing::route_from(R"({"name":"orders","path":"/api/orders","rate_limit":)" + limit +
+                             R"(,"upstreams":[{"url":"http://127.0.0.1:9/x"}]})");
 }
 
 struct harness {
@@ -37,31 +36,20 @@ struct harness {
   }
 };
 
-std::string header_of(const std::vector<std::pair<std::string, std::string>> &headers, std::string_view name) {
-  for (const auto &[n, v] : headers)
-    if (n == name) return v;
-  return {};
-}
-std::string header_of(const http::response &r, std::string_view name) {
-  for (const auto &h : r.headers)
-    if (h.name == name) return h.value;
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("a route's request limit: 429 past the burst, with Retry-After, the RateLimit headers and a JSON error") {
   harness h;
-  const auto route = route_with(R"({"requests_per_s":2,"burst":2})");
+  const auto route = limited_by(R"({"requests_per_s":2,"burst":2})");
   auto first = h.send(route, "alice");
   CHECK_FALSE(first.first);
-  CHECK(header_of(first.second.rate_limit_headers, "RateLimit-Policy") == "\"requests\";q=2;w=1");
-  CHECK(header_of(first.second.rate_limit_headers, "RateLimit") == "\"requests\";r=1;t=1");
+  CHECK(first.second.rate_limit_policy == "\"requests\";q=2;w=1");
+  CHECK(first.second.rate_limit == "\"requests\";r=1;t=1");
   CHECK_FALSE(h.send(route, "alice").first);
   auto refused = h.send(route, "alice");
   REQUIRE(refused.first);
   CHECK(refused.first->status == 429);
-  CHECK(header_of(*refused.first, "Retry-After") == "1");
+  CHECK(testing::header_value(*refused.first, "Retry-After") == "1");
   CHECK(refused.first->body.find("\"rate_limited\"") != std::string::npos);
   CHECK(refused.first->body.find("route orders allows 2 requests per second (bursts of 2) per client") !=
         std::string::npos);
@@ -73,18 +61,18 @@ TEST_CASE("a route's request limit: 429 past the burst, with Retry-After, the Ra
 
 TEST_CASE("the client key is the identity, else the address; key route shares one allowance; header keys by value") {
   harness h;
-  const auto by_client = route_with(R"({"requests_per_s":1,"burst":1})");
+  const auto by_client = limited_by(R"({"requests_per_s":1,"burst":1})");
   CHECK_FALSE(h.send(by_client).first);  // 192.0.2.1
   CHECK(h.send(by_client).first->status == 429);
   CHECK_FALSE(h.send(by_client, "alice").first);
 
   harness shared;
-  const auto by_route = route_with(R"({"key":"route","requests_per_s":1,"burst":1})");
+  const auto by_route = limited_by(R"({"key":"route","requests_per_s":1,"burst":1})");
   CHECK_FALSE(shared.send(by_route, "alice").first);
   CHECK(shared.send(by_route, "bob").first->status == 429);
 
   harness tenants;
-  const auto by_tenant = route_with(R"({"key":"header:X-Tenant","requests_per_s":1})");
+  const auto by_tenant = limited_by(R"({"key":"header:X-Tenant","requests_per_s":1})");
   CHECK_FALSE(tenants.send(by_tenant, {}, {{"X-Tenant", "a"}}).first);
   CHECK_FALSE(tenants.send(by_tenant, {}, {{"X-Tenant", "b"}}).first);
   CHECK(tenants.send(by_tenant, {}, {{"X-Tenant", "a"}}).first->status == 429);
@@ -92,12 +80,12 @@ TEST_CASE("the client key is the identity, else the address; key route shares on
 
 TEST_CASE("calls_per_s charges a request the calls its plan makes; one that can never fit says so") {
   harness h;
-  const auto route = route_with(R"({"calls_per_s":100,"burst_calls":50})");
+  const auto route = limited_by(R"({"calls_per_s":100,"burst_calls":50})");
   auto [answer, request] = h.send(route, "alice");
   REQUIRE_FALSE(answer);
   REQUIRE(request.charge_calls);
   CHECK_FALSE(request.charge(30));
-  CHECK(header_of(request.rate_limit_headers, "RateLimit") == "\"calls\";r=20;t=1");
+  CHECK(request.rate_limit == "\"calls\";r=20;t=1");
   auto again = h.send(route, "alice").second;
   const auto over = again.charge(30);
   REQUIRE(over);
@@ -107,14 +95,16 @@ TEST_CASE("calls_per_s charges a request the calls its plan makes; one that can 
   const auto never = third.charge(51);
   REQUIRE(never);
   CHECK(never->status == 429);
-  CHECK(header_of(*never, "Retry-After").empty());
+  CHECK(testing::header_value(*never, "Retry-After").empty());
   CHECK(never->body.find("makes 51 upstream calls") != std::string::npos);
   CHECK(never->body.find("can never be admitted") != std::string::npos);
+  CHECK(third.rate_limit_policy == "\"calls\";q=50;w=1");
+  CHECK(third.rate_limit.empty());  // no state: no wait would help
 }
 
 TEST_CASE("rejections are counted by route and reason in the metrics") {
   harness h;
-  const auto route = route_with(R"({"requests_per_s":1,"burst":1})");
+  const auto route = limited_by(R"({"requests_per_s":1,"burst":1})");
   CHECK_FALSE(h.send(route, "a").first);
   CHECK(h.send(route, "a").first);
   const stages::shared_state stages{1, 0};

@@ -46,6 +46,13 @@ inline filters::exchange exchange_for(const filters::filter_chain &chain, std::s
   return filters::exchange{chain, std::move(to), std::move(request), nullptr};
 }
 
+/// The value of `answer`'s header `name` (the first); empty when it has none.
+inline std::string header_value(const http::response &answer, std::string_view name) {
+  for (const auto &h : answer.headers)
+    if (h.name == name) return h.value;
+  return {};
+}
+
 /// An endpoint that answers `status` and says it was reached.
 class fixed_answer final : public filters::endpoint {
  public:

@@ -31,6 +31,14 @@ inline std::vector<std::string> route_problems(const std::string &definition) {
   return lines;
 }
 
+/// A validated route from its definition; throws (failing the test) when it is not valid.
+inline config::route_ptr route_from(const std::string &definition) {
+  auto parsed = config::parse_route(boost::json::parse(definition));
+  if (const auto *errors = std::get_if<config::config_errors>(&parsed))
+    throw std::invalid_argument("test route rejected: " + to_string(errors->at(0)));
+  return std::make_shared<const config::route_config>(std::get<config::route_config>(std::move(parsed)));
+}
+
 /// A config with one route `demo` at /api/demo: `num` repetitions of `url_template`.
 inline config::service_config demo_config(const std::string &url_template, int timeout_ms = 20'000) {
   return config_from(R"({"server":{"listen":"127.0.0.1:0","threads":64},"client":{"shards_per_loop":4},
