@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/support/jwt_minting.hpp"
 
 using namespace agg;
@@ -181,4 +184,23 @@ TEST_CASE("a verified token is remembered until it expires: new keys do not undo
   auto later = v.verify(token, now + std::chrono::hours{2});
   REQUIRE(std::holds_alternative<auth::token_refusal>(later));
   CHECK(std::get<auth::token_refusal>(later).reason == "the token has expired");
+}
+
+TEST_CASE("tokens are verified from many threads at once while the keys are replaced") {
+  auto v = standard_verifier();
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 8; ++i)
+    tokens.push_back(mint(i % 2 ? ec_key() : rsa_key(), claims_for("user-" + std::to_string(i))));
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      for (int round = 0; round < 20; ++round)
+        for (const auto &token : tokens)
+          verified += std::holds_alternative<auth::verified_token>(v.verify(token)) ? 1 : 0;
+    });
+  for (int i = 0; i < 20; ++i)
+    v.replace_keys(keys_of(testing::jwks_of({testing::public_jwk(rsa_key()), testing::public_jwk(ec_key())})));
+  for (auto &thread : threads) thread.join();
+  CHECK(verified == 3 * 20 * 8);
 }

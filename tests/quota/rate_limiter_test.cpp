@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 using namespace agg;
 using namespace std::chrono_literals;
 
@@ -72,4 +76,18 @@ TEST_CASE("keys are bounded: past max_keys the least recently seen is forgotten,
   CHECK(limiter.forgotten() == 1);
   CHECK(limiter.charge("a", 1, r).admitted);  // forgotten: a fresh start (forgetting only admits more)
   CHECK_FALSE(limiter.charge("d", 1, r).admitted);
+}
+
+TEST_CASE("decisions from many threads at once admit exactly the burst: no charge is lost or doubled") {
+  const quota::rate_limiter::clock::time_point frozen{};
+  quota::rate_limiter limiter{16, [frozen] { return frozen; }};
+  const quota::rate r{1, 1000};
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) admitted += limiter.charge("shared", 1, r).admitted ? 1 : 0;
+    });
+  for (auto &thread : threads) thread.join();
+  CHECK(admitted == 1000);
 }
