@@ -1,24 +1,8 @@
 #include "aggregator/auth/credentials.hpp"
 
 #include "aggregator/http/bearer_auth.hpp"
-#include "aggregator/text/character_rules.hpp"
 
 namespace agg::auth {
-
-namespace {
-
-/// The credential after `scheme ` in an Authorization value (the scheme is case-insensitive, RFC
-/// 7235); nullopt when the value uses another scheme.
-std::optional<std::string_view> after_scheme(std::string_view value, std::string_view scheme) {
-  if (value.size() <= scheme.size() || value[scheme.size()] != ' ' ||
-      !text::equal_ignoring_case(value.substr(0, scheme.size()), scheme))
-    return std::nullopt;
-  std::string_view rest = value.substr(scheme.size() + 1);
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  return rest;
-}
-
-}  // namespace
 
 std::string identity::label() const {
   switch (by) {
@@ -34,8 +18,8 @@ presented_credential credentials::check(std::optional<std::string_view> authoriz
   presented_credential out;
   std::optional<std::string_view> bearer;
   if (authorization) {
-    bearer = after_scheme(*authorization, "Bearer");
-    if (!bearer) api_key = after_scheme(*authorization, "ApiKey").value_or(api_key.value_or(""));
+    bearer = http::credential_after(*authorization, "Bearer");
+    if (!bearer) api_key = http::credential_after(*authorization, "ApiKey").value_or(api_key.value_or(""));
     if (!bearer && api_key->empty()) {
       out.sent = presented_credential::scheme::other;
       out.refusal = "the Authorization scheme is neither Bearer nor ApiKey";
@@ -44,9 +28,7 @@ presented_credential credentials::check(std::optional<std::string_view> authoriz
   }
   if (bearer) {
     out.sent = presented_credential::scheme::bearer;
-    bool client = false;
-    for (const auto &token : client_tokens_) client |= http::same_secret(*bearer, token);  // no early exit
-    if (client) {
+    if (http::same_as_any(*bearer, client_tokens_)) {
       out.who = identity{identity::kind::client_token, "client-token", nullptr};
       return out;
     }

@@ -177,19 +177,19 @@ std::variant<verified_token, token_refusal> jwt_verifier::verify(std::string_vie
   if (token.size() > max_token_bytes) return token_refusal{"the token is longer than 8192 bytes"};
   // Keyed by the token itself: an exact match, and no hashing beyond the map's own (a SHA-256 per
   // request cost more than the rest of the check). At most max_token_bytes per entry.
-  const std::string digest{token};
+  const std::string key{token};
   {
     const std::lock_guard lock{mutex_};
-    if (const verified_token *known = verified_.find(digest)) {
+    if (const verified_token *known = verified_.find(key)) {
       if (now < known->expires + rules_.leeway) return *known;
-      verified_.erase(digest);
+      verified_.erase(key);
       return token_refusal{"the token has expired"};
     }
   }
   auto checked = verify_uncached(token, now);
   if (const auto *good = std::get_if<verified_token>(&checked)) {
     const std::lock_guard lock{mutex_};
-    verified_.find_or_add(digest, [good] { return *good; });
+    verified_.find_or_add(key, [good] { return *good; });
   }
   return checked;
 }

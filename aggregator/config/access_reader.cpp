@@ -14,18 +14,12 @@ void read_access(config_checker &c, const json::value &v, route_config &route) {
   const json::object *o = c.object(v, path, {"require", "claims"});
   if (o == nullptr) return;
   access_policy &access = route.access.emplace();
-  if (const auto require = c.text(*o, path, "require", false)) {
-    if (*require == "jwt")
-      access.require = credential_need::jwt;
-    else if (*require == "api_key")
-      access.require = credential_need::api_key;
-    else if (*require == "any")
-      access.require = credential_need::any;
-    else if (*require == "none")
-      access.require = credential_need::none;
-    else
-      c.fail(child(path, "require"), "must be jwt, api_key, any or none");
-  }
+  c.choice(*o, path, "require",
+           {{"jwt", credential_need::jwt},
+            {"api_key", credential_need::api_key},
+            {"any", credential_need::any},
+            {"none", credential_need::none}},
+           access.require, "must be jwt, api_key, any or none");
   if (const json::value *claims = o->if_contains("claims")) {
     const std::string claims_path = child(path, "claims");
     if (const json::object *m = c.map(*claims, claims_path)) {

@@ -15,38 +15,54 @@ namespace {
 constexpr std::size_t min_token_length = 16;
 constexpr std::size_t max_token_length = 4096;
 
+/// A file's text, relative to the config's directory; nullopt (and an error at `where` that calls
+/// it `what`) if unreadable.
+std::optional<std::string> read_auth_file(const std::string &file, const std::string &config_dir,
+                                          const std::string &where, std::string_view what, config_errors &errors) {
+  const std::filesystem::path path = std::filesystem::path{config_dir} / file;
+  auto text = read_config_text(path.string());
+  if (!text) errors.push_back({where, "cannot read " + std::string{what} + path.string()});
+  return text;
+}
+
+/// A secret (a token, an HMAC key) and where it came from.
+struct secret_text {
+  std::string text;
+  std::string source;  ///< the variable's name, or the config path of the file option
+};
+
+/// A secret from its file (`file`, option `where`; its line end dropped) or from its environment
+/// variable, never both; nullopt when neither gives one or the file cannot be read (then with an
+/// error). `noun` names it in errors.
+std::optional<secret_text> load_secret(const std::string &file, const std::string &where, std::string_view variable,
+                                       std::string_view noun, const std::string &config_dir,
+                                       const environment_lookup &environment, config_errors &errors) {
+  auto from_environment = environment(variable);
+  if (!file.empty() && from_environment) {
+    errors.push_back({where, std::string{variable} + " is set too: give the " + std::string{noun} + " one way"});
+    return std::nullopt;
+  }
+  if (from_environment) return secret_text{std::move(*from_environment), std::string{variable}};
+  if (file.empty()) return std::nullopt;
+  auto text = read_auth_file(file, config_dir, where, "the " + std::string{noun} + " file ", errors);
+  if (!text) return std::nullopt;
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+  return secret_text{std::move(*text), where};
+}
+
 /// One token from its file or its variable; `where` is the config path of the file option.
 std::optional<std::string> load_token(const std::string &file, const std::string &where, std::string_view variable,
                                       const std::string &config_dir, const environment_lookup &environment,
                                       config_errors &errors) {
-  const auto from_environment = environment(variable);
-  if (!file.empty() && from_environment) {
-    errors.push_back({where, std::string{variable} + " is set too: give the token one way"});
-    return std::nullopt;
-  }
-  std::string token;
-  std::string source;
-  if (from_environment) {
-    token = *from_environment;
-    source = std::string{variable};
-  } else if (!file.empty()) {
-    const std::filesystem::path path = std::filesystem::path{config_dir} / file;
-    const auto text = read_config_text(path.string());
-    if (!text) {
-      errors.push_back({where, "cannot read the token file " + path.string()});
-      return std::nullopt;
-    }
-    token = *text;
-    source = where;
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  } else {
-    return std::nullopt;
-  }
+  auto loaded = load_secret(file, where, variable, "token", config_dir, environment, errors);
+  if (!loaded) return std::nullopt;
+  std::string &token = loaded->text;
+  const std::string &source = loaded->source;
   if (token.size() < min_token_length || token.size() > max_token_length || !text::made_of(token, "-._~+/=")) {
     errors.push_back({source, "the token must be 16 to 4096 characters of A-Z a-z 0-9 - . _ ~ + / ="});
     return std::nullopt;
   }
-  return token;
+  return std::move(token);
 }
 
 }  // namespace
@@ -58,15 +74,6 @@ std::optional<std::string> process_environment(std::string_view name) {
 }
 
 namespace {
-
-/// A file's text, relative to the config's directory; nullopt (and an error at `where`) if unreadable.
-std::optional<std::string> read_auth_file(const std::string &file, const std::string &config_dir,
-                                          const std::string &where, config_errors &errors) {
-  const std::filesystem::path path = std::filesystem::path{config_dir} / file;
-  auto text = read_config_text(path.string());
-  if (!text) errors.push_back({where, "cannot read " + path.string()});
-  return text;
-}
 
 std::shared_ptr<auth::jwt_verifier> load_jwt(const jwt_config &jwt, const std::string &config_dir,
                                              const environment_lookup &environment,
@@ -80,27 +87,20 @@ std::shared_ptr<auth::jwt_verifier> load_jwt(const jwt_config &jwt, const std::s
     keys = auth::keys_from(client::fetch_blocking(auth::jwks_call(jwt.jwks_url), client),
                            auth::jwks_source{jwt.jwks_url, jwt.refresh, jwt.refresh_min, jwt.algorithms});
   } else if (!jwt.jwks_file.empty()) {
-    const auto text = read_auth_file(jwt.jwks_file, config_dir, where, errors);
+    const auto text = read_auth_file(jwt.jwks_file, config_dir, where, "", errors);
     if (!text) return nullptr;
     keys = auth::key_set::parse_jwks(*text, jwt.algorithms);
   } else {
     where = "auth.jwt.secret_file";
-    const auto from_environment = environment("AGGREGATOR_JWT_SECRET");
-    if (from_environment && !jwt.secret_file.empty()) {
-      errors.push_back({where, "AGGREGATOR_JWT_SECRET is set too: give the secret one way"});
-      return nullptr;
-    }
-    std::optional<std::string> secret = from_environment;
-    if (!secret && !jwt.secret_file.empty()) {
-      secret = read_auth_file(jwt.secret_file, config_dir, where, errors);
-      if (!secret) return nullptr;
-      while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r')) secret->pop_back();
-    }
+    const std::size_t problems = errors.size();
+    const auto secret =
+        load_secret(jwt.secret_file, where, "AGGREGATOR_JWT_SECRET", "secret", config_dir, environment, errors);
     if (!secret) {
-      errors.push_back({"auth.jwt", "HMAC algorithms need secret_file or AGGREGATOR_JWT_SECRET"});
+      if (errors.size() == problems)
+        errors.push_back({"auth.jwt", "HMAC algorithms need secret_file or AGGREGATOR_JWT_SECRET"});
       return nullptr;
     }
-    keys = auth::key_set::from_secret(*secret, jwt.algorithms);
+    keys = auth::key_set::from_secret(secret->text, jwt.algorithms);
   }
   if (auto *problem = std::get_if<std::string>(&keys)) {
     errors.push_back({where, std::move(*problem)});
@@ -145,7 +145,7 @@ std::variant<access_tokens, config_errors> load_access_tokens(const auth_config 
     errors.push_back({"auth", "the client token must differ from the admin token"});
   if (auth.jwt) tokens.jwt = load_jwt(*auth.jwt, config_dir, environment, client, errors);
   if (!auth.api_keys_file.empty()) {
-    if (const auto text = read_auth_file(auth.api_keys_file, config_dir, "auth.api_keys_file", errors)) {
+    if (const auto text = read_auth_file(auth.api_keys_file, config_dir, "auth.api_keys_file", "", errors)) {
       auto keys = auth::api_keys::parse(*text);
       if (auto *problem = std::get_if<std::string>(&keys))
         errors.push_back({"auth.api_keys_file", auth.api_keys_file + " " + *problem});

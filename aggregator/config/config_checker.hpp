@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "aggregator/config/config_error.hpp"
 
@@ -106,6 +108,21 @@ class config_checker {
       return;
     }
     out = *given;
+  }
+
+  /// A string member that names one of `choices` into `out`; another string fails with `message`.
+  template <typename Value>
+  void choice(const boost::json::object &o, const std::string &path, std::string_view key,
+              std::initializer_list<std::pair<std::string_view, std::type_identity_t<Value>>> choices, Value &out,
+              std::string message) {
+    const auto given = text(o, path, key, false);
+    if (!given) return;
+    for (const auto &[name, value] : choices)
+      if (*given == name) {
+        out = value;
+        return;
+      }
+    fail(child(path, key), std::move(message));
   }
 
   void boolean(const boost::json::object &o, const std::string &path, std::string_view key, bool &out) {

@@ -333,16 +333,11 @@ void read_merge(config_checker &c, const json::object &o, route_config &route) {
   const bool named = std::any_of(route.upstreams.begin(), route.upstreams.end(),
                                  [](const upstream_entry &e) { return !e.name.empty(); });
   route.merge = named ? merge_mode::keyed : merge_mode::none;
-  const auto merge = c.text(o, "", "merge", false);
-  if (!merge) return;
-  if (*merge == "keyed")
-    route.merge = merge_mode::keyed;
-  else if (*merge == "shallow")
-    route.merge = merge_mode::shallow;
-  else if (*merge == "none")
-    route.merge = merge_mode::none;
-  else
-    return c.fail("merge", "must be \"keyed\", \"shallow\" or \"none\"");
+  if (!o.contains("merge")) return;
+  const std::size_t problems = c.errors.size();
+  c.choice(o, "", "merge", {{"keyed", merge_mode::keyed}, {"shallow", merge_mode::shallow}, {"none", merge_mode::none}},
+           route.merge, "must be \"keyed\", \"shallow\" or \"none\"");
+  if (c.errors.size() != problems) return;
   if (route.merge != merge_mode::none && !named) c.fail("merge", "needs at least one entry with a \"name\"");
 }
 

@@ -11,6 +11,13 @@ namespace agg::http {
 /// token's running time says nothing about how much of it was right.
 bool same_secret(std::string_view given, std::string_view expected) noexcept;
 
+/// True when `given` is one of `expected`, checking every one (same_secret, no early exit).
+bool same_as_any(std::string_view given, const std::vector<std::string> &expected) noexcept;
+
+/// The credential after `scheme` in an Authorization value (`Bearer abc` -> `abc`; the scheme is
+/// case-insensitive, RFC 7235); nullopt when the value uses another scheme or carries nothing.
+std::optional<std::string_view> credential_after(std::string_view authorization, std::string_view scheme) noexcept;
+
 /// A bearer-token check (RFC 6750, `Authorization: Bearer <token>`) in front of some endpoints,
 /// whichever server asks it. Thread-safe (immutable).
 class bearer_auth {
