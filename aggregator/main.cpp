@@ -59,8 +59,13 @@ int serve(agg::app::loaded_config loaded, const std::string &config_file, const 
                                                 service.stop_control();
                                               },
                                               [&service] { service.reload_routes(); }};
-  agg::app::print_banner(config, config_file.empty() ? "embedded default config" : config_file, ports.data,
-                         ports.control, loaded.tokens.admin.has_value(), service.loops().loop_count());
+  agg::app::print_banner(config,
+                         {.source = config_file.empty() ? "embedded default config" : config_file,
+                          .port = ports.data,
+                          .admin_port = ports.control,
+                          .admin_api = loaded.tokens.admin.has_value(),
+                          .loops = service.loops().loop_count()},
+                         log);
   const bool served = service.run_control();
   log.event(level::info, served ? "stopped" : "the control plane's listener failed");
   return served ? 0 : 1;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -38,11 +39,23 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
              << chaos_faults()[i].query << "&key=chaos" << i << R"("})";
     config << "]}]}";
   }
-  aggregator_ = std::make_unique<process::child_process>(
-      std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen", "127.0.0.1:0",
-                               "--admin-listen", "127.0.0.1:0"});
-  port_ = aggregator_->listening_port();
-  admin_port_ = aggregator_->listening_port();
+  // The file is needed only until the aggregator has read it: gone once it listens, or once it failed
+  // to start, so an interrupted run leaves nothing in /tmp.
+  const auto forget_config = [this] {
+    std::error_code ignored;
+    std::filesystem::remove(config_file_, ignored);
+  };
+  try {
+    aggregator_ = std::make_unique<process::child_process>(
+        std::vector<std::string>{binaries + "/aggregator/aggregator", "--config", config_file_, "--listen",
+                                 "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"});
+    port_ = aggregator_->listening_port();
+    admin_port_ = aggregator_->listening_port();
+  } catch (...) {
+    forget_config();
+    throw;
+  }
+  forget_config();
   drain_ = std::thread{[this] {
     for (std::string line = aggregator_->line(); !line.empty() || !aggregator_->ended(); line = aggregator_->line())
       if (line.find(" warn ") != std::string::npos || line.find(" error ") != std::string::npos)
@@ -53,8 +66,6 @@ bench_services::bench_services(const std::string &binaries, std::chrono::millise
 bench_services::~bench_services() {
   aggregator_->signal(SIGKILL);  // its output ends, and with it the drain
   drain_.join();
-  std::error_code ignored;
-  std::filesystem::remove(config_file_, ignored);
 }
 
 const std::vector<chaos_fault> &chaos_faults() {
@@ -112,7 +123,18 @@ process_usage usage_of(pid_t pid) {
   double ticks = 0;
   for (int i = 1; i <= 13 && fields >> field; ++i)
     if (i == 12 || i == 13) ticks += std::stod(field);
-  usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double tick_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  // utime and stime count 10 ms ticks: a short, light run reads 0. Each thread's schedstat counts
+  // its time on a CPU in nanoseconds; their sum is precise but forgets threads that have ended,
+  // so the ticks stay the floor.
+  double run_ns = 0;
+  for (auto it = std::filesystem::directory_iterator{"/proc/" + std::to_string(pid) + "/task", ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec)) {
+    std::ifstream schedstat{it->path() / "schedstat"};
+    double ns = 0;
+    if (schedstat >> ns) run_ns += ns;
+  }
+  usage.cpu_seconds = std::max(tick_seconds, run_ns / 1e9);
   return usage;
 }
 

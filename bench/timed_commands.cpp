@@ -31,12 +31,15 @@ struct summary {
   std::size_t runs = 0;
   std::size_t failures = 0;
   double p50 = 0, p95 = 0, max = 0;
+  std::vector<double> in_order;  ///< each run's seconds, as they were measured
+  double cpu_ms = 0;             ///< the aggregator's CPU per request (with its pid), else 0
 };
 
 summary summarize(std::vector<double> seconds, std::size_t failures) {
   summary s;
   s.failures = failures;
   s.runs = seconds.size();
+  s.in_order = seconds;
   if (seconds.empty()) return s;
   std::sort(seconds.begin(), seconds.end());
   const auto at = [&](double p) {
@@ -51,6 +54,7 @@ summary summarize(std::vector<double> seconds, std::size_t failures) {
 }
 
 summary measure(const target &t, std::size_t num, bool sync, std::size_t repeat, const char *label) {
+  const auto before = t.pid ? usage_of(t.pid) : process_usage{};
   std::vector<double> seconds;
   std::size_t failures = 0;
   for (std::size_t i = 0; i < repeat; ++i) {
@@ -61,7 +65,10 @@ summary measure(const target &t, std::size_t num, bool sync, std::size_t repeat,
       ++failures;
   }
   std::fprintf(stderr, "\r%60s\r", "");
-  return summarize(std::move(seconds), failures);
+  summary s = summarize(std::move(seconds), failures);
+  if (t.pid && repeat > 0)
+    s.cpu_ms = (usage_of(t.pid).cpu_seconds - before.cpu_seconds) * 1000.0 / static_cast<double>(repeat);
+  return s;
 }
 
 void write_summary(agg::text::json_writer &w, const summary &s) {
@@ -81,6 +88,10 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
   for (const auto &[name, s] : {std::pair{"async", async}, std::pair{"sync", sync}})
     std::printf("%-6s %6zu %5zu %10.4f %10.4f %10.4f %8zu\n", name, num, s.runs, s.p50, s.p95, s.max, s.failures);
   std::printf("speed-up (p50 sync / p50 async): %.2fx\n", speedup);
+  const auto usage = t.pid ? usage_of(t.pid) : process_usage{};
+  if (t.pid)
+    std::printf("aggregator (pid %d): peak RSS %.1f MB; CPU per request %.3f ms async, %.3f ms sync\n",
+                static_cast<int>(t.pid), static_cast<double>(usage.peak_rss_bytes) / 1e6, async.cpu_ms, sync.cpu_ms);
   std::string json;
   agg::text::json_writer w{json};
   w.raw("{").key("command").string("compare").raw(",").key("num").number(static_cast<long long>(num));
@@ -88,7 +99,13 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
   write_summary(w, async);
   w.raw(",").key("sync");
   write_summary(w, sync);
-  w.raw(",").key("speedup").number(speedup, 3).raw("}\n");
+  w.raw(",").key("speedup").number(speedup, 3);
+  if (t.pid) {
+    w.raw(",").key("peak_rss_bytes").number(static_cast<long long>(usage.peak_rss_bytes));
+    w.raw(",").key("cpu_ms_per_request").raw("{").key("async").number(async.cpu_ms, 4);
+    w.raw(",").key("sync").number(sync.cpu_ms, 4).raw("}");
+  }
+  w.raw("}\n");
   save(o.json_file, json, "JSON");
   if (!o.html_file.empty()) {
     auto report = report_of(o, "Async against sync, N=" + std::to_string(num));
@@ -97,6 +114,19 @@ int compare(const common_options &o, std::size_t num, std::size_t repeat) {
     for (const auto &[name, s] : {std::pair{"async", async}, std::pair{"sync", sync}})
       report.rows.push_back({name, std::to_string(num), std::to_string(s.runs), fixed(s.p50, 4), fixed(s.p95, 4),
                              fixed(s.max, 4), std::to_string(s.failures)});
+    if (t.pid) {
+      report.facts.emplace_back("aggregator peak RSS",
+                                fixed(static_cast<double>(usage.peak_rss_bytes) / 1e6, 1) + " MB");
+      report.facts.emplace_back("CPU per request (async, sync)",
+                                fixed(async.cpu_ms, 3) + " ms, " + fixed(sync.cpu_ms, 3) + " ms");
+    }
+    chart_series async_runs{"async", "#2b6cb0", {}}, sync_runs{"sync", "#c05621", {}};
+    for (std::size_t i = 0; i < async.in_order.size(); ++i)
+      async_runs.points.emplace_back(static_cast<double>(i + 1), async.in_order[i]);
+    for (std::size_t i = 0; i < sync.in_order.size(); ++i)
+      sync_runs.points.emplace_back(static_cast<double>(i + 1), sync.in_order[i]);
+    report.charts.push_back(
+        line_chart("Each run's time, N=" + std::to_string(num), "run", "seconds", {async_runs, sync_runs}, false));
     save(o.html_file, report.render(), "HTML report");
   }
   return async.failures + sync.failures == 0 ? 0 : 1;

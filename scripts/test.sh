@@ -21,7 +21,8 @@ ninja -C build
 ctest --test-dir build -j "$jobs" --output-on-failure
 # Benchmarks never run here; one tiny smoke iteration each keeps them from rotting.
 ./build/bench/aggregator_micro_bench --benchmark_min_time=0.01 --benchmark_filter='BM_when_all_settled/8$' > /dev/null
-./build/bench/aggregator-bench compare --num 2 --repeat 1 --delay-ms 10 > /dev/null
+./build/bench/aggregator-bench compare --num 2 --repeat 1 --delay-ms 10 --html build/compare-smoke.html > /dev/null
+grep -q '<svg' build/compare-smoke.html  # the report's chart inline
 ./build/bench/aggregator-bench sweep --ns 1,2 --repeat 1 --html build/sweep-smoke.html > /dev/null
 grep -q '<svg' build/sweep-smoke.html
 # Small floods of every kind and faults under load: they fail on an error, a failed probe, a

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <boost/url/parse.hpp>
@@ -36,7 +37,8 @@ std::string http_response(int status, std::string_view body, bool close, std::st
   return out;
 }
 
-/// `{"method":...,"target":...,"headers":{name: value},"body":...}` of a request: what arrived, for tests.
+/// `{"method":...,"target":...,"headers":{name: value},"body":...,"json":...}` of a request: what
+/// arrived, for tests; `json` is the body parsed when it is JSON (else null), as httpbin's echo has it.
 std::string echo_json(const beast_http::request<beast_http::string_body> &request) {
   boost::json::object headers;
   for (const auto &field : request) {
@@ -46,10 +48,14 @@ std::string echo_json(const beast_http::request<beast_http::string_body> &reques
   }
   const auto method = request.method_string();
   const auto target = request.target();
+  boost::system::error_code not_json;
+  boost::json::value json = boost::json::parse(request.body(), not_json);
+  if (not_json) json = nullptr;
   return boost::json::serialize(boost::json::object{{"method", std::string_view{method.data(), method.size()}},
                                                     {"target", std::string_view{target.data(), target.size()}},
                                                     {"headers", std::move(headers)},
-                                                    {"body", request.body()}});
+                                                    {"body", request.body()},
+                                                    {"json", std::move(json)}});
 }
 
 }  // namespace

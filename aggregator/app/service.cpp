@@ -116,7 +116,8 @@ service::service(config::service_config config, const config::access_tokens &tok
       door_(stages_, sync_pool_, loops_.options()),
       jwks_(jwks_refresher_for(config_.auth, tokens, log_)),
       credentials_(data_credentials(tokens, jwks_.get())),
-      data_endpoints_({door_, stats_, log_}, {door_, jobs_, routes_, config_.jobs, guard_}, loops_, aggregations_),
+      data_endpoints_({door_, stats_, log_, &aggregations_}, {door_, jobs_, routes_, config_.jobs, guard_}, loops_,
+                      aggregations_),
       data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_)),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
                          control::admin_endpoint{routes_, log_}, loops_, aggregations_),
@@ -164,8 +165,16 @@ void service::reload_routes() {
   }
   const auto &result = std::get<config::live_routes::reloaded>(reloaded);
   log_.event(level::info, "reloaded " + std::to_string(result.routes) + " route(s) from " + routes_.file());
-  if (result.other_sections_changed)
-    log_.event(level::warn, "reload: only routes change on SIGHUP; server, client, log, jobs and auth need a restart");
+  if (!result.sections_changed.empty()) {
+    std::string names;
+    for (const auto &name : result.sections_changed) {
+      if (!names.empty()) names += ", ";
+      names += name;
+    }
+    log_.event(level::warn, "reload: " + names + " changed in " + routes_.file() +
+                                " but only routes change on SIGHUP: restart to apply " +
+                                (result.sections_changed.size() == 1 ? "it" : "them"));
+  }
 }
 
 }  // namespace agg::app

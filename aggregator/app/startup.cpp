@@ -45,7 +45,7 @@ std::variant<std::monostate, std::string> apply(const overrides &given, config::
         std::tuple{&given.admin_listen, "--admin-listen", &config.server.admin_host, &config.server.admin_port}}) {
     if (address->empty()) continue;
     const auto parsed = config::parse_listen_address(*address);
-    if (!parsed) return std::string{option} + ": must be HOST:PORT, e.g. 127.0.0.1:8080";
+    if (!parsed) return std::string{option} + ": " + config::listen_address_problem(*address);
     *host = parsed->first;
     *port = parsed->second;
   }
@@ -110,29 +110,32 @@ void warn_at_start(const config::service_config &config, const config::access_to
     log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
 }
 
-void print_banner(const config::service_config &config, const std::string &source, std::uint16_t port,
-                  std::uint16_t admin_port, bool admin_api, std::size_t loops) {
-  std::printf("aggregator listening on http://%s:%u (config: %s; %zu event loops)\n", config.server.host.c_str(), port,
-              source.c_str(), loops);
-  std::printf("control plane listening on http://%s:%u (%s/metrics, /ready, /health)\n",
-              config.server.admin_host.c_str(), admin_port, admin_api ? "/admin/routes, " : "");
+void print_banner(const config::service_config &config, const banner_facts &facts, const runtime::service_log &log) {
+  const auto line = [&log](const char *format, auto... values) {
+    char text[512];
+    std::snprintf(text, sizeof text, format, values...);
+    log.announce(text);
+  };
+  line("aggregator listening on http://%s:%u (config: %s; %zu event loops)", config.server.host.c_str(), facts.port,
+       facts.source.c_str(), facts.loops);
+  line("control plane listening on http://%s:%u (%s/metrics, /ready, /health)", config.server.admin_host.c_str(),
+       facts.admin_port, facts.admin_api ? "/admin/routes, " : "");
   const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
   const bool threaded = curl->ares == nullptr && (curl->features & CURL_VERSION_ASYNCHDNS) != 0;
-  std::printf("upstream client: libcurl %s, %s, %s resolver (never blocks a loop: %s), HTTP/2: %s\n", curl->version,
-              curl->ssl_version,
-              curl->ares != nullptr ? "c-ares"
-              : threaded            ? "threaded"
-                                    : "blocking",
-              curl->ares != nullptr || threaded ? "yes" : "NO",
-              (curl->features & CURL_VERSION_HTTP2) == 0 ? "none"
-              : config::http2_refusal("http").empty()    ? "over TLS and h2c"
-                                                         : "over TLS only");
+  line("upstream client: libcurl %s, %s, %s resolver (never blocks a loop: %s), HTTP/2: %s", curl->version,
+       curl->ssl_version,
+       curl->ares != nullptr ? "c-ares"
+       : threaded            ? "threaded"
+                             : "blocking",
+       curl->ares != nullptr || threaded ? "yes" : "NO",
+       (curl->features & CURL_VERSION_HTTP2) == 0 ? "none"
+       : config::http2_refusal("http").empty()    ? "over TLS and h2c"
+                                                  : "over TLS only");
   for (const auto &route : config.routes) {
     const char *method = route->takes_body ? "POST" : "GET";
-    std::printf("  %s %s  (async)   %s %s  (sync baseline)\n", method, route->path.c_str(), method,
-                route->sync_path().c_str());
+    log.announce(std::string{"  "} + method + " " + route->path + "  (async)   " + method + " " + route->sync_path() +
+                 "  (sync baseline)   " + method + " " + route->stream_path() + "  (stream)");
   }
-  std::fflush(stdout);
 }
 
 }  // namespace agg::app

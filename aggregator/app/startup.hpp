@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -49,8 +50,17 @@ void remove_interrupted_saves(const std::string &config_file, const runtime::ser
 void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,
                    const runtime::service_log &log);
 
-/// The lines printed once both planes listen: where, on which config, the upstream client, the routes.
-void print_banner(const config::service_config &config, const std::string &source, std::uint16_t port,
-                  std::uint16_t admin_port, bool admin_api, std::size_t loops);
+/// What the banner says of the running service beside its config.
+struct banner_facts {
+  std::string source;  ///< the config file, or "embedded default config"
+  std::uint16_t port = 0;
+  std::uint16_t admin_port = 0;
+  bool admin_api = false;
+  std::size_t loops = 0;
+};
+
+/// The lines announced once both planes listen: where, on which config, the upstream client, the
+/// routes with their three endpoints (in the log's format, on stdout).
+void print_banner(const config::service_config &config, const banner_facts &facts, const runtime::service_log &log);
 
 }  // namespace agg::app

@@ -45,6 +45,8 @@ struct upstream_call {
 /// Why a transfer was cancelled, as its reply says it.
 inline constexpr std::string_view cancelled_by_request = "the aggregation was cancelled";
 inline constexpr std::string_view cancelled_by_shutdown = "the upstream loop stopped";
+inline constexpr std::string_view cancelled_by_shutdown_grace =
+    "the service shut down before the call ended (server.shutdown_grace_ms ran out)";
 
 /// What one upstream call produced, with its timing on the steady clock.
 struct upstream_reply {

@@ -26,10 +26,17 @@ live_routes::refused no_route(std::string_view name) {
 /// holds (control characters are refused in every value).
 constexpr std::string_view routes_placeholder = "\x01routes\x01";
 
-/// A config document without its routes: what a reload compares to see whether anything else changed.
-json::value without_routes(json::value document) {
-  if (auto *o = document.if_object()) o->erase("routes");
-  return document;
+/// The top-level sections other than `routes` that differ between two config documents.
+std::vector<std::string> sections_changed(const json::value &now, const json::value &before) {
+  static const json::object none;
+  const json::object &a = now.is_object() ? now.get_object() : none;
+  const json::object &b = before.is_object() ? before.get_object() : none;
+  std::vector<std::string> changed;
+  for (const auto &kv : a)
+    if (kv.key() != "routes" && (!b.contains(kv.key()) || b.at(kv.key()) != kv.value())) changed.emplace_back(kv.key());
+  for (const auto &kv : b)
+    if (kv.key() != "routes" && !a.contains(kv.key())) changed.emplace_back(kv.key());
+  return changed;
 }
 
 /// Where the file's routes' array begins and ends: "routes" is a member of the document itself, so
@@ -182,7 +189,7 @@ std::variant<live_routes::reloaded, config_errors> live_routes::reload() {
   auto loaded = parse_config_document(*text);
   if (auto *errors = std::get_if<config_errors>(&loaded)) return std::move(*errors);
   auto &[config, document] = std::get<config_document>(loaded);
-  reloaded result{config.routes.size(), without_routes(document) != without_routes(document_)};
+  reloaded result{config.routes.size(), sections_changed(document, document_)};
   remember(std::move(document), config.routes);
   file_text_ = std::move(text);
   publish(std::make_shared<const route_table>(std::move(config.routes)));

@@ -56,7 +56,9 @@ class live_routes {
   /// What a reload found in the file.
   struct reloaded {
     std::size_t routes = 0;
-    bool other_sections_changed = false;  ///< server, client, log, jobs or auth differ: they need a restart
+    /// The top-level sections besides `routes` that differ from the ones in force (server, client,
+    /// log, jobs, auth: in the file's order, then those it dropped): they need a restart.
+    std::vector<std::string> sections_changed;
   };
   /// Reads the config file again and, when it is valid, publishes its routes; when it is not, the
   /// routes in force stay and the file's problems come back.

@@ -9,6 +9,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -34,6 +35,13 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::s
   return std::pair{std::string{host}, static_cast<std::uint16_t>(*port)};
 }
 
+std::string listen_address_problem(std::string_view text) {
+  std::string problem = "must be HOST:PORT with an IPv4 address or a host name, e.g. 127.0.0.1:8080";
+  if (text.starts_with('[') || std::count(text.begin(), text.end(), ':') > 1)
+    problem += "; IPv6 addresses (" + std::string{text} + ") are not supported yet";
+  return problem;
+}
+
 namespace {
 
 /// `key` as HOST:PORT into `host` and `port`.
@@ -45,7 +53,7 @@ void read_address(config_checker &c, const json::object &o, const std::string &p
     host = address->first;
     port = address->second;
   } else {
-    c.fail(child(path, key), "must be HOST:PORT, e.g. 127.0.0.1:8080");
+    c.fail(child(path, key), listen_address_problem(*text));
   }
 }
 

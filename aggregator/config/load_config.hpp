@@ -44,5 +44,8 @@ std::optional<log_config::level> parse_log_level(std::string_view text);
 
 /// Splits "HOST:PORT" (host an IPv4 literal or a name, port 0-65535); nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text);
+/// Why `text` is no listen address parse_listen_address takes (an IPv6 literal is said to be one
+/// this version does not listen on).
+std::string listen_address_problem(std::string_view text);
 
 }  // namespace agg::config

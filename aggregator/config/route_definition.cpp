@@ -66,6 +66,7 @@ void read_params(config_checker &c, const json::value &v, const std::string &pat
     const json::object *spec = c.object(kv.value(), param_path, {"default", "max_length"});
     if (spec == nullptr) continue;
     param_spec p;
+    p.position = route.params.size();
     p.default_value = c.text(*spec, param_path, "default", false);
     c.integer(*spec, param_path, "max_length", p.max_length, 1, 8192);
     route.params.emplace(std::string{kv.key()}, std::move(p));

@@ -153,6 +153,7 @@ struct count_limits {
 struct param_spec {
   std::optional<std::string> default_value;  ///< none: the parameter is required
   std::size_t max_length = 256;
+  std::size_t position = 0;  ///< where the config declares it, for what lists the parameters (`GET /`, the page)
 };
 
 /// Which credential a route's requests need (route `access.require`): a verified JWT, an API key,

@@ -31,6 +31,7 @@ data_endpoints::data_endpoints(route_serving routes, job_serving jobs, const cli
       gather_(routes, route_endpoint::way::gather),
       one_by_one_(routes, route_endpoint::way::one_by_one),
       stream_(routes, route_endpoint::way::stream),
+      head_(routes),
       not_found_(not_found_message) {}
 
 filters::endpoint_match data_endpoints::resolve(const filters::request_context &request) const {
@@ -57,10 +58,11 @@ filters::endpoint_match data_endpoints::resolve(const filters::request_context &
     switch (target->kind) {
       case config::endpoint_kind::aggregate: match.answer = &gather_; break;
       case config::endpoint_kind::sync_baseline: match.answer = &one_by_one_; break;
-      case config::endpoint_kind::stream:
-        match.answer = method == "HEAD" ? static_cast<const filters::endpoint *>(&stream_head_) : &stream_;
-        match.aggregates = method != "HEAD";  // the head a GET would get: nothing runs
-        break;
+      case config::endpoint_kind::stream: match.answer = &stream_; break;
+    }
+    if (method == "HEAD") {  // the head a GET would get: nothing runs
+      match.answer = &head_;
+      match.aggregates = false;
     }
   } else if (path.starts_with(job_endpoint::prefix) && path.size() > job_endpoint::prefix.size()) {
     match = {.answer = &job_, .methods = "GET, HEAD, DELETE"};

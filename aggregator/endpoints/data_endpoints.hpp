@@ -31,7 +31,7 @@ class data_endpoints final : public filters::endpoint_table {
   route_endpoint gather_;
   route_endpoint one_by_one_;
   route_endpoint stream_;
-  stream_head_endpoint stream_head_;
+  route_head_endpoint head_;
   not_found_endpoint not_found_;
   method_not_allowed_endpoint method_not_allowed_;
 };

@@ -88,6 +88,8 @@ std::variant<job_spec, http::response> read_spec(std::string_view text, const co
   if (const auto *given = spec.if_contains("body")) {
     if (!out.route->takes_body) return invalid_job("route " + out.route->name + " takes no request body");
     out.body = boost::json::serialize(*given);
+  } else if (out.route->takes_body) {
+    return invalid_job("route " + out.route->name + " takes a JSON request body: give it as the job's \"body\"");
   }
   return out;
 }

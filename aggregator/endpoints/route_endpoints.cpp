@@ -33,6 +33,16 @@ void add_timing_entries(std::string &out, const fanout::aggregate &result) {
   }
 }
 
+/// A call cancelled because the shutdown's grace ran out says so, rather than only "cancelled".
+void name_shutdown_cancel(const route_serving &s, fanout::upstream_result &result) {
+  if (result.kind == calls::outcome_kind::cancelled && s.admitted != nullptr && s.admitted->cancelled_all())
+    result.detail = calls::cancelled_by_shutdown_grace;
+}
+
+void name_shutdown_cancels(const route_serving &s, fanout::aggregate &result) {
+  for (auto &r : result.results) name_shutdown_cancel(s, r);
+}
+
 /// What the access log, the metrics and Server-Timing say of a finished aggregation.
 void account(runtime::metrics &stats, filters::request_context &request, const fanout::aggregate &result) {
   request.upstream_calls = result.results.size();
@@ -80,7 +90,8 @@ void answer_internal_error(const route_serving &s, filters::exchange &x, std::ex
 }
 
 /// The route's plan for the request, or nullopt once its refusal (413, or the plan's 4xx) is answered.
-std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exchange &x) {
+/// A plan that `runs` is charged to the client's rate limit for its calls.
+std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exchange &x, bool runs = true) {
   const filters::request_context &r = x.request();
   const config::route_config &route = *r.match.route;
   if (r.request.body.size() > route.max_request_body_bytes) {
@@ -97,6 +108,7 @@ std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exc
     return std::nullopt;
   }
   auto &plan = std::get<fanout::fan_out_plan>(planned);
+  if (!runs) return std::move(plan);
   if (auto refused = x.request().charge(fanout::calls_to_charge(plan))) {
     x.respond(std::move(*refused));
     return std::nullopt;
@@ -113,6 +125,7 @@ coro::detached gather_and_answer(route_serving s, filters::exchange x, fanout::f
     failed = std::current_exception();
   }
   if (failed) co_return answer_internal_error(s, x, failed);
+  name_shutdown_cancels(s, *result);
   answer(s, x, *result);
 }
 
@@ -124,7 +137,17 @@ coro::detached gather_on_pool_and_answer(route_serving s, filters::exchange x, f
         http::response::error(503, "overloaded", "every sync-baseline thread is busy and the queue is full");
     co_return x.respond(std::move(busy.with_header("Retry-After", "1")));
   }
+  name_shutdown_cancels(s, *result);
   answer(s, x, *result);
+}
+
+/// SSE when the client's Accept asks for it, NDJSON otherwise.
+bool wants_sse(const filters::request_context &r) {
+  return r.request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
+}
+
+std::string_view stream_type(const filters::request_context &r) {
+  return wants_sse(r) ? "text/event-stream" : "application/x-ndjson";
 }
 
 std::string frame(const std::string &json, bool sse, const char *event) {
@@ -134,15 +157,22 @@ std::string frame(const std::string &json, bool sse, const char *event) {
 
 /// The stream: the head at once, a chunk per result as it arrives, then the summary.
 coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_out_plan plan, bool sse) {
-  http::response head{.status = 200, .content_type = sse ? "text/event-stream" : "application/x-ndjson"};
+  http::response head{.status = 200, .content_type = stream_type(x.request())};
   if (sse) head.with_header("Cache-Control", "no-cache");
   x.begin_stream(std::move(head));
   filters::exchange *const out = &x;
-  const fanout::arrival_listener on_arrival = [out, sse](std::size_t index, const fanout::upstream_result &result) {
-    out->stream_chunk(frame(fanout::render_arrival(index, result), sse, "upstream"));
+  const route_serving *serving = &s;
+  const fanout::arrival_listener on_arrival = [out, sse, serving](std::size_t index,
+                                                                  const fanout::upstream_result &result) {
+    if (result.kind != calls::outcome_kind::cancelled)
+      return out->stream_chunk(frame(fanout::render_arrival(index, result), sse, "upstream"));
+    fanout::upstream_result named = result;
+    name_shutdown_cancel(*serving, named);
+    out->stream_chunk(frame(fanout::render_arrival(index, named), sse, "upstream"));
   };
-  const fanout::aggregate whole =
+  fanout::aggregate whole =
       co_await s.door.gather(std::move(plan), *x.loop(), x.stop_source().get_token(), &on_arrival);
+  name_shutdown_cancels(s, whole);
   account(s.stats, x.request(), whole);
   x.stream_chunk(frame(fanout::render_summary(whole), sse, "summary"));
   x.end_stream();
@@ -166,16 +196,18 @@ void route_endpoint::serve(filters::exchange x) const {
     case way::gather: gather_and_answer(serving_, std::move(x), std::move(*plan)); break;
     case way::one_by_one: gather_on_pool_and_answer(serving_, std::move(x), std::move(*plan)); break;
     case way::stream: {
-      const bool sse =
-          x.request().request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
+      const bool sse = wants_sse(x.request());
       stream_and_end(serving_, std::move(x), std::move(*plan), sse);
       break;
     }
   }
 }
 
-void stream_head_endpoint::serve(filters::exchange x) const {
-  x.respond(http::response{.status = 200, .content_type = "application/x-ndjson"});
+void route_head_endpoint::serve(filters::exchange x) const {
+  if (!plan_of(serving_, x, false)) return;
+  http::response head{.status = 200, .length_unknown = true};
+  if (x.request().match.kind == config::endpoint_kind::stream) head.content_type = stream_type(x.request());
+  x.respond(std::move(head));
 }
 
 }  // namespace agg::endpoints

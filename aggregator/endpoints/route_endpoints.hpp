@@ -2,6 +2,7 @@
 
 #include "aggregator/fanout/aggregations.hpp"
 #include "aggregator/filters/request_filter.hpp"
+#include "aggregator/runtime/admission.hpp"
 #include "aggregator/runtime/metrics.hpp"
 #include "aggregator/runtime/service_log.hpp"
 
@@ -13,6 +14,8 @@ struct route_serving {
   const fanout::aggregations &door;
   runtime::metrics &stats;
   const runtime::service_log &log;
+  /// The aggregations admitted, to tell a call cancelled by the shutdown from one its client left.
+  const runtime::admission *admitted = nullptr;
 };
 
 /// One of a route's endpoints: it plans the request through the aggregation's door, runs it its
@@ -32,10 +35,16 @@ class route_endpoint final : public filters::endpoint {
   way way_;
 };
 
-/// HEAD on a route's stream: the head a GET would get, and nothing runs.
-class stream_head_endpoint final : public filters::endpoint {
+/// HEAD on any of a route's endpoints: the request is planned (a bad parameter is the 400 a GET
+/// would get) and nothing runs: 200 with the type a GET would answer with and no length, which
+/// only the calls could tell (RFC 9110, 9.3.2 lets a HEAD answer leave it out).
+class route_head_endpoint final : public filters::endpoint {
  public:
+  explicit route_head_endpoint(route_serving serving) noexcept : serving_(serving) {}
   void serve(filters::exchange x) const override;
+
+ private:
+  route_serving serving_;
 };
 
 /// What a request marks its upstream calls with and gives their templates: its trace, its hop

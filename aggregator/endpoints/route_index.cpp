@@ -13,14 +13,14 @@ boost::json::object describe_route(const config::route_config &route) {
   out["stream_path"] = route.stream_path();
   out["method"] = route.takes_body ? "POST" : "GET";
   if (route.num) out["num"] = boost::json::object{{"default", route.num->default_count}, {"max", route.num->max_count}};
-  boost::json::array params;
+  boost::json::array params(route.params.size());  // in the order the config declares them
   for (const auto &[name, spec] : route.params) {
     boost::json::object param{{"name", name}, {"max_length", spec.max_length}};
     if (spec.default_value)
       param["default"] = *spec.default_value;
     else
       param["required"] = true;
-    params.push_back(std::move(param));
+    params[spec.position] = std::move(param);
   }
   out["params"] = std::move(params);
   boost::json::array entries;

@@ -102,13 +102,13 @@ std::variant<fan_out_plan, request_error> make_plan(config::route_ptr shared_rou
   plan_inputs &inputs = plan.inputs;
   for (auto it = query.begin(); it != query.end(); it = query.upper_bound(it->first)) {
     const std::string &name = it->first;
-    if (query.count(name) > 1) return bad_parameter("parameter '" + name + "' is given more than once");
     const bool is_num = route.num && name == "num";
     const auto spec = route.params.find(name);
+    if (name != "timeout_ms" && !is_num && spec == route.params.end())
+      return bad_parameter("unknown parameter '" + name + "'; this route accepts: " + accepted_names(route));
+    if (query.count(name) > 1) return bad_parameter("parameter '" + name + "' is given more than once");
     if (name == "timeout_ms") {
       time_limit_text = &it->second;
-    } else if (!is_num && spec == route.params.end()) {
-      return bad_parameter("unknown parameter '" + name + "'; this route accepts: " + accepted_names(route));
     } else if (is_num) {
       num_text = &it->second;
     } else {

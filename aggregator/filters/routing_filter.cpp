@@ -33,7 +33,12 @@ std::optional<http::response> routing_filter::on_request(exchange &x) const {
   // Matched as sent, never decoded first: /api%2Ffast or /api/f%61st must not reach /api/fast
   // behind a proxy that matches raw paths. No endpoint's path has a percent sign.
   r.path = target->encoded_path();
-  for (const auto &param : target->params()) r.query.emplace(param.key, param.value);
+  for (const auto &param : target->params()) {
+    // `?`, `?num=1&` and `?&num=1` leave empty pairs, which say nothing: ignored, as browsers and
+    // frameworks do. `?=x` says something and stays, to be refused as an unknown parameter.
+    if (param.key.empty() && !param.has_value) continue;
+    r.query.emplace(param.key, param.value);
+  }
   r.match = table_.resolve(r);
   assert(r.match.answer != nullptr);
   if (r.match.route) r.route = r.match.route->name;  // the metrics and the log name it from here on

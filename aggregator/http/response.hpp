@@ -23,6 +23,9 @@ struct response {
   std::string_view content_type = "application/json";  ///< a literal
   /// The connection closes after it: what follows a request nobody could read cannot be trusted.
   bool closes_connection = false;
+  /// A HEAD answer whose body only a GET would make (an aggregation's): no Content-Length then,
+  /// since only the calls could tell it, and no chunked framing either.
+  bool length_unknown = false;
 
   /// A JSON reply: `object_text` is a serialized JSON object.
   static response json(int status, std::string object_text) { return response{status, std::move(object_text)}; }

@@ -50,10 +50,13 @@ void append_head(std::string &out, const response &answer, std::optional<std::si
   // 204 and 304 have no content, so neither a type nor a length (RFC 9110, 8.6).
   if (answer.status != 204 && answer.status != 304) {
     append_header(out, "Content-Type", answer.content_type);
-    if (length)
+    if (answer.length_unknown) {
+      // neither: a HEAD answer that does not know the length of the body a GET would get
+    } else if (length) {
       append_content_length(out, *length);
-    else
+    } else {
       append_header(out, "Transfer-Encoding", "chunked");
+    }
   }
   for (const auto &h : answer.headers) append_header(out, h.name, h.value);
   if (fate == connection_fate::close)

@@ -29,6 +29,7 @@ bool admission::wait_idle(std::chrono::steady_clock::time_point until) {
 }
 
 void admission::cancel_all() {
+  cancelled_all_.store(true, std::memory_order_release);
   const std::lock_guard lock{mutex_};
   for (auto &stop : running_) stop.request_stop();
 }

@@ -54,6 +54,8 @@ class admission {
   [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
   /// Requests the stop of every aggregation in flight; they end soon after, still answered.
   void cancel_all();
+  /// True once cancel_all ran: a call cancelled from then on was cancelled by the shutdown.
+  [[nodiscard]] bool cancelled_all() const noexcept { return cancelled_all_.load(std::memory_order_acquire); }
   /// Waits until no aggregation is in flight, or until `until`; true when none is. Not from a loop.
   bool wait_idle(std::chrono::steady_clock::time_point until);
 
@@ -63,6 +65,7 @@ class admission {
   const std::size_t max_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> cancelled_all_{false};
   std::mutex mutex_;
   std::condition_variable idle_;  // notified when the last one in flight ends
   registry running_;              // guarded by mutex_

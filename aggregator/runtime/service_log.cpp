@@ -64,10 +64,18 @@ std::string escaped(std::string_view text) {
   return out;
 }
 
-void write_line(std::string line) {
+void write_line(std::string line, int fd = STDERR_FILENO) {
   line += '\n';
-  // One write: lines stay whole even when many workers log at once. A failing stderr is ignored.
-  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
+  // One write: lines stay whole even when many workers log at once. A failing output is ignored.
+  [[maybe_unused]] const ssize_t written = ::write(fd, line.data(), line.size());
+}
+
+std::string json_event(std::string_view level_name, std::string_view message) {
+  std::string line;
+  text::json_writer w{line};
+  w.raw("{").key("time").string(timestamp()).raw(",").key("level").string(level_name);
+  w.raw(",").key("message").string(message).raw("}");
+  return line;
 }
 
 }  // namespace
@@ -107,15 +115,13 @@ void service_log::access(const access_entry &e) const {
 
 void service_log::event(level l, std::string_view message) const {
   if (!enabled(l)) return;
-  std::string line;
-  if (settings_.json) {
-    text::json_writer w{line};
-    w.raw("{").key("time").string(timestamp()).raw(",").key("level").string(name_of(l));
-    w.raw(",").key("message").string(message).raw("}");
-  } else {
-    line = timestamp() + " " + std::string{name_of(l)} + " " + escaped(message);
-  }
-  write_line(std::move(line));
+  write_line(settings_.json ? json_event(name_of(l), message)
+                            : timestamp() + " " + std::string{name_of(l)} + " " + escaped(message));
+}
+
+void service_log::announce(std::string_view message) const {
+  if (settings_.threshold == config::log_config::level::off) return;
+  write_line(settings_.json ? json_event("info", message) : std::string{message}, STDOUT_FILENO);
 }
 
 }  // namespace agg::runtime

@@ -36,6 +36,10 @@ class service_log {
   void access(const access_entry &entry) const;
   /// An event of the service itself (start, stop, trouble).
   void event(config::log_config::level level, std::string_view message) const;
+  /// A line of the start banner (where the service listens, its routes) on stdout, where scripts
+  /// read the ports from: plain text, or `{"time","level":"info","message"}` with the JSON format,
+  /// so that a JSON log stays JSON throughout; nothing with the level `off`.
+  void announce(std::string_view message) const;
   [[nodiscard]] bool enabled(config::log_config::level level) const noexcept {
     return level >= settings_.threshold && settings_.threshold != config::log_config::level::off;
   }

@@ -39,7 +39,14 @@ coro::task<call_outcome> retry_stage::retried(call_request request) {
   unsigned sent = 0;
   call_outcome outcome;
   for (unsigned attempt = 1;; ++attempt) {
-    outcome = co_await inner_.run(request);
+    call_outcome next = co_await inner_.run(request);
+    if (next.attempts == 0 && sent > 0) {
+      // A retry refused before it was sent (the breaker opened meanwhile, the origin is full): the
+      // call failed as its last real attempt did, and says why it was not tried again.
+      outcome.reply.error_detail += "; not retried: " + next.reply.error_detail;
+      break;
+    }
+    outcome = std::move(next);
     sent += outcome.attempts;
     if (attempt >= policy.attempts || !retryable(policy, outcome.reply)) break;
     const auto now = clock::now();

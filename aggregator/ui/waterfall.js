@@ -239,11 +239,18 @@ function openSaved(text, fileName) {
     doc = JSON.parse(text);
   } catch (_) { /* perhaps NDJSON */ }
   if (doc && typeof doc === 'object' && doc.result && typeof doc.result === 'object') doc = doc.result;
+  const kinds = 'an aggregated endpoint\'s response, a job\'s GET or a stream\'s lines, saved with curl -o';
   if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
+    if (!Array.isArray(doc.upstreams)) {
+      scheduleRender();
+      const has = Object.keys(doc).slice(0, 5).join(', ');
+      return setStatus(`${fileName} is JSON but not a saved response: it has no "upstreams" list to draw ` +
+        `(its keys: ${has || 'none'}). Open ${kinds}.`, 'error');
+    }
     const lane = page.lanes[doc.mode === 'sync' ? 'sync' : 'async'];
     lane.source = fileName;
     takeResponse(lane, doc);
-    return setStatus(`Opened ${fileName}.`, 'done');
+    return setStatus(`Opened ${fileName}: ${doc.upstreams.length} calls.`, 'done');
   }
   const lane = page.lanes.async;
   lane.source = fileName;
@@ -251,6 +258,8 @@ function openSaved(text, fileName) {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       const item = JSON.parse(line);
+      if (!item || typeof item !== 'object' || (!item.summary && typeof item.index !== 'number'))
+        throw new Error(`the line "${line.slice(0, 60)}" is no call and no summary`);
       if (item.summary) {
         lane.summary = item;
         lane.elapsedMs = item.elapsed_ms;
@@ -262,10 +271,14 @@ function openSaved(text, fileName) {
   } catch (e) {
     resetLanes();
     scheduleRender();
-    return setStatus(`${fileName} is neither a response nor a stream's lines: ${e.message}`, 'error');
+    return setStatus(`${fileName} is neither a response nor a stream's lines: ${e.message}. Open ${kinds}.`, 'error');
   }
   scheduleRender();
-  setStatus(`Opened ${fileName}.`, 'done');
+  if (!lane.calls.length) {
+    resetLanes();
+    return setStatus(`${fileName} holds no calls to draw. Open ${kinds}.`, 'error');
+  }
+  setStatus(`Opened ${fileName}: ${lane.calls.length} calls.`, 'done');
 }
 
 async function openFile() {

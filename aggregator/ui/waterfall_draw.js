@@ -129,6 +129,14 @@ function render() {
         'data-start-ms': call.start_ms, 'data-duration-ms': call.duration_ms,
       }, group);
       if (call.arrived_ms !== undefined) bar.dataset.arrivedMs = call.arrived_ms.toFixed(1);
+      // The outcome as text beside a failed call's bar: colour is never the only sign of it.
+      if (kind !== 'ok') {
+        const room = x(endOf(call)) + 8 * kind.length + 8 <= width;  // beside the bar, or inside its end
+        svg('text', {
+          x: room ? x(endOf(call)) + 4 : x(endOf(call)) - 4, y: top + LAYOUT.bar - 3,
+          class: room ? 'bar-kind' : 'bar-kind inside', 'aria-hidden': 'true',
+        }, group).textContent = kind;
+      }
       svg('title', {}, bar).textContent = `${call.url} — ${kind}`;
       const key = lane.mode + ':' + call.index;
       page.bars.set(key, { lane, call });
@@ -173,15 +181,30 @@ function renderSummary() {
     for (const cell of [lane.mode, lane.elapsedMs !== null ? formatMs(lane.elapsedMs) : 'running…', formatMs(t.sum), t.calls, t.failed])
       row.insertCell().textContent = String(cell);
   }
-  const a = page.lanes.async, s = page.lanes.sync;
-  const speedup = $('speedup');
-  speedup.hidden = !(a.elapsedMs && s.elapsedMs);
-  if (!speedup.hidden) {
+  renderHeadline(page.lanes.async, page.lanes.sync);
+}
+
+/// What happened first: how many calls failed, and a speed-up only when every call succeeded (a
+/// ratio over calls that failed at once says how fast they failed, not how fast the service is).
+function renderHeadline(a, s) {
+  const headline = $('speedup');
+  headline.hidden = !(a.elapsedMs && s.elapsedMs);
+  if (headline.hidden) return;
+  const at = laneTotals(a), st = laneTotals(s);
+  const times = `async took ${formatMs(a.elapsedMs)}, the sync baseline ${formatMs(s.elapsedMs)}`;
+  headline.dataset.failed = String(at.failed + st.failed);
+  if (at.failed + st.failed === 0) {
     const ratio = s.elapsedMs / a.elapsedMs;
-    speedup.textContent = `Speed-up: ${ratio.toFixed(1)}× — async took ${formatMs(a.elapsedMs)}, ` +
-      `the sync baseline ${formatMs(s.elapsedMs)} for the same ${s.calls.length} calls.`;
-    speedup.dataset.ratio = ratio.toFixed(3);
+    headline.textContent = `Speed-up: ${ratio.toFixed(1)}× — ${times} for the same ${s.calls.length} calls.`;
+    headline.dataset.ratio = ratio.toFixed(3);
+    headline.dataset.outcome = 'ok';
+    return;
   }
+  delete headline.dataset.ratio;
+  const failedIn = (t, mode) => `${t.failed} of ${t.calls} calls failed in ${mode}`;
+  headline.textContent = `${failedIn(at, 'async')}, ${failedIn(st, 'the sync baseline')}: no speed-up is ` +
+    `claimed over failed calls — ${times}. The bars say how each call ended.`;
+  headline.dataset.outcome = 'failures';
 }
 
 function showDetail(lane, call, key) {

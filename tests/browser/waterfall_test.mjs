@@ -91,8 +91,8 @@ async function main() {
       { name: 'demo', path: '/api/demo', params: { delay_ms: { default: '1000' } },
         num: { default: 10, max: 50 },
         upstreams: [{ url: `${up}/api/?task_id={i}&delay_ms={delay_ms}`, repeat: true }] },
-      { name: 'faulty', path: '/api/faulty',
-        upstreams: [{ url: `${up}/api/?delay_ms=50` }, { url: `${up}/api/?status=500&delay_ms=80` }] },
+      { name: 'faulty', path: '/api/faulty', params: { zone: { default: 'z' }, area: { default: 'a' } },
+        upstreams: [{ url: `${up}/api/?delay_ms=50&zone={zone}&area={area}` }, { url: `${up}/api/?status=500&delay_ms=80` }] },
       { name: 'staggered', path: '/api/staggered', num: { default: 5, max: 9 },
         upstreams: [{ url: `${up}/api/?task_id={i}&delay_ms={i}50`, repeat: true }] },
       { name: 'bff', path: '/api/bff', params: { user: { default: '7' } },
@@ -187,6 +187,23 @@ async function main() {
     check(failedView.labels.some((l) => l.includes('http_status')), 'faulty: the failed row is labelled with its kind', failedView.labels);
     check(/http_status: /.test(failedView.detail) && /status500/.test(failedView.detail), 'faulty: its details say why', failedView.detail);
     check(failedView.legend.includes('http_status') && failedView.fill !== failedView.okFill, 'faulty: coloured by outcome, with a legend', failedView);
+    const told = await page.evaluate(`(() => {
+      const headline = document.getElementById('speedup');
+      const style = getComputedStyle(document.documentElement);
+      const kinds = ['ok', 'timeout', 'http_status', 'connect', 'tls', 'invalid_json', 'too_large', 'cancelled',
+                     'transport', 'circuit_open'];
+      return { headline: headline.textContent, ratio: headline.dataset.ratio, failed: headline.dataset.failed,
+               colours: kinds.map((k) => style.getPropertyValue('--' + k).trim()),
+               onBars: [...document.querySelectorAll('g[data-lane=async] text.bar-kind')].map((t) => t.textContent),
+               params: [...document.querySelectorAll('#params input')].map((i) => i.dataset.param) };
+    })()`);
+    check(/^1 of 2 calls failed in async, 1 of 2 calls failed in the sync baseline/.test(told.headline) &&
+      told.ratio === undefined && !/Speed-up/.test(told.headline),
+      'faulty: the headline says how many calls failed, and claims no speed-up over them', told);
+    check(new Set(told.colours).size === told.colours.length && told.colours.every((c) => c !== ''),
+      'every outcome has a colour of its own', told.colours);
+    check(JSON.stringify(told.onBars) === '["http_status"]', 'faulty: the failed bar says its kind in text, not colour alone', told.onBars);
+    check(JSON.stringify(told.params) === '["zone","area"]', 'faulty: the parameter boxes are in the route\'s order', told.params);
     await shot(page, 'faulty');
 
     // Chained entries: the orders waited for the user.
@@ -210,6 +227,17 @@ async function main() {
     const opened = (await page.evaluate(bars('sync'))).sort((a, b) => a.index - b.index);
     check(opened.length === 3 && opened.every((b, i) => i === 0 || b.start >= opened[i - 1].start + opened[i - 1].duration - 0.5),
       'a saved sync response is drawn in the sync lane, one call after another', opened);
+
+    // A JSON file that is no saved response says why nothing is drawn.
+    const junk = join(scratch, 'junk.json');
+    writeFileSync(junk, '{"name": "not a response", "items": [1, 2]}');
+    await page.evaluate(`document.body.dataset.state = 'opening'`);
+    await page.setFiles('#open-file', junk);
+    await page.waitFor(`document.body.dataset.state === 'error' && !document.querySelector('rect.bar')`);
+    const refusedFile = await page.evaluate(`({ status: document.getElementById('status').textContent,
+                                                bars: document.querySelectorAll('rect.bar').length })`);
+    check(/junk\.json is JSON but not a saved response: it has no "upstreams" list/.test(refusedFile.status) &&
+      refusedFile.bars === 0, 'a JSON file that is no saved response is refused, saying why', refusedFile);
 
     check(page.problems.length === 0, 'the console has no errors or warnings', page.problems);
     const outside = page.requested.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('data:'));

@@ -183,13 +183,14 @@ TEST_CASE("reload publishes a valid file and refuses a bad one, keeping the rout
   const auto good = routes.reload();
   REQUIRE(std::holds_alternative<live_routes::reloaded>(good));
   CHECK(std::get<live_routes::reloaded>(good).routes == 1);
-  CHECK_FALSE(std::get<live_routes::reloaded>(good).other_sections_changed);
+  CHECK(std::get<live_routes::reloaded>(good).sections_changed.empty());
   CHECK(names(routes) == std::vector<std::string>{"z"});
 
   file.write(R"({"jobs":{"max":8},"routes":[{"name":"z","path":"/z","upstreams":[{"url":"http://127.0.0.1:1/z"}]}]})");
   const auto restart_needed = routes.reload();
   REQUIRE(std::holds_alternative<live_routes::reloaded>(restart_needed));
-  CHECK(std::get<live_routes::reloaded>(restart_needed).other_sections_changed);
+  CHECK(std::get<live_routes::reloaded>(restart_needed).sections_changed ==
+        std::vector<std::string>{"jobs", "server"});  // jobs differs, server is gone
 }
 
 TEST_CASE("routes without a file cannot be reloaded") {

@@ -76,6 +76,9 @@ TEST_CASE("config errors name the JSON path of the problem") {
   CHECK(mentions(problems(R"({"routes":[)" + good_route + R"(],"sever":{}})"), "sever: unknown key"));
   CHECK(mentions(problems(R"({"server":{"listen":"nowhere"},"routes":[)" + good_route + "]}"),
                  "server.listen: must be HOST:PORT"));
+  CHECK(mentions(problems(R"({"server":{"admin_listen":"[::1]:8081"},"routes":[)" + good_route + "]}"),
+                 "server.admin_listen: must be HOST:PORT with an IPv4 address or a host name, e.g. 127.0.0.1:8080; "
+                 "IPv6 addresses ([::1]:8081) are not supported yet"));
   CHECK(mentions(problems(R"({"server":{"threads":0},"routes":[)" + good_route + "]}"),
                  "server.threads: must be an integer from 1"));
   CHECK(mentions(problems(R"({"client":{"loops":"two"},"routes":[)" + good_route + "]}"),

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "aggregator/calls/upstream_call.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
 #include "tests/support/raw_http.hpp"
@@ -167,7 +168,9 @@ TEST_CASE("past the aggregation cap the service answers 503 with Retry-After at 
   REQUIRE(first);
   REQUIRE(*first);
   CHECK((*first)->status == 502);
-  CHECK(boost::json::parse((*first)->body).at("upstreams").at(0).at("error").at("kind").as_string() == "cancelled");
+  const auto error = boost::json::parse((*first)->body).at("upstreams").at(0).at("error");
+  CHECK(error.at("kind").as_string() == "cancelled");
+  CHECK(error.at("message").as_string() == agg::calls::cancelled_by_shutdown_grace);
 }
 
 TEST_CASE("shutting down lets requests in flight finish within the grace period") {

@@ -78,3 +78,25 @@ TEST_CASE("the upstream and aggregator binaries serve the demo and stop cleanly 
   upstream.signal(SIGTERM);
   CHECK(upstream.wait() == 0);
 }
+
+TEST_CASE("with --log-format json the start banner is JSON lines too, and it names each route's three endpoints") {
+  const auto config =
+      write_temp("agg_banner_config.json",
+                 R"({"routes":[{"name":"demo","path":"/api/d","upstreams":[{"url":"http://127.0.0.1:9/api/"}]}]})");
+  child_process aggregator{{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "127.0.0.1:0", "--admin-listen",
+                            "127.0.0.1:0", "--log-format", "json"}};
+  std::string messages;
+  // data plane, control plane, upstream client, the route (and any warning on the way: JSON as well)
+  for (int i = 0; i < 8 && messages.find("(stream)") == std::string::npos; ++i) {
+    const std::string line = aggregator.line();
+    INFO(line);
+    const auto doc = boost::json::parse(line).as_object();  // throws on a plain-text line
+    CHECK(doc.at("level").as_string() == "info");
+    messages += std::string{doc.at("message").as_string()} + "\n";
+  }
+  CHECK(messages.find("aggregator listening on http://127.0.0.1:") != std::string::npos);
+  CHECK(messages.find("GET /api/d  (async)   GET /api/d_sync  (sync baseline)   GET /api/d/stream  (stream)") !=
+        std::string::npos);
+  aggregator.signal(SIGTERM);
+  CHECK(aggregator.wait() == 0);
+}

@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -212,4 +214,25 @@ TEST_CASE_METHOD(composition_fixture, "the stream and jobs report each entry's n
   const auto refused = http.Post("/api/jobs", R"({"route":"bff","body":{}})", "application/json");
   REQUIRE(refused);
   CHECK(refused->status == 400);
+}
+
+TEST_CASE("the shipped bff.json: checkout's order is the echoed JSON body, and no call waits the upstream's 1 s") {
+  local_upstream upstream{std::chrono::milliseconds{1000}};  // the bundled upstream's default delay
+  std::ifstream file{AGG_SOURCE_DIR "/configs/bff.json"};
+  std::string text{std::istreambuf_iterator<char>{file}, {}};
+  const std::string address = upstream.base().substr(std::string_view{"http://"}.size());
+  for (std::size_t at; (at = text.find("127.0.0.1:9008")) != std::string::npos;) text.replace(at, 14, address);
+  for (const char *fixed : {"127.0.0.1:8080", "127.0.0.1:8081"})
+    text.replace(text.find(fixed), std::string_view{fixed}.size(), "127.0.0.1:0");
+  running_service service{agg::testing::config_from(text)};
+  auto http = service.http();
+  const auto r = http.Post("/api/checkout", R"({"product_id":"p1","quantity":2,"user":"7"})", "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  const auto body = json::parse(r->body);
+  const auto &order = body.at("data").at("order");
+  REQUIRE(order.is_object());
+  CHECK(order.at("quantity") == 2);
+  CHECK(order.at("product") == "p1");
+  CHECK(body.at("fetch_seconds").to_number<double>() < 1.0);
 }

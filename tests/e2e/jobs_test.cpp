@@ -37,7 +37,10 @@ struct jobs_fixture {
         upstream.api("fault=oversized&size=400&delay_ms=300&task_id={i}") +
         R"(","repeat":true}]},)"
         R"({"name":"large","path":"/api/large","num":{"default":8,"max":10},"upstreams":[{"url":")" +
-        upstream.api("fault=oversized&size=1000000&task_id={i}") + R"(","repeat":true}]}]})")};
+        upstream.api("fault=oversized&size=1000000&task_id={i}") +
+        R"(","repeat":true}]},)"
+        R"({"name":"posted","path":"/api/posted","upstreams":[{"method":"POST","forward_body":true,"url":")" +
+        upstream.base() + R"(/echo"}]}]})")};
   }
 
   static std::string create(const running_service &service, const std::string &body, int expected_status = 202) {
@@ -255,6 +258,9 @@ TEST_CASE_METHOD(jobs_fixture, "unknown jobs are 404 and bad job requests 400") 
   CHECK(create(service, R"({"route":"demo","deadline_ms":0})", 400).find("deadline_ms") != std::string::npos);
   CHECK(create(service, R"({"route":"demo","params":{"num":999}})", 400).find("num must not exceed") !=
         std::string::npos);
+  CHECK(create(service, R"({"route":"posted"})", 400).find(R"(give it as the job's \"body\")") != std::string::npos);
+  CHECK(create(service, R"({"route":"demo","body":{}})", 400).find("takes no request body") != std::string::npos);
+  create(service, R"({"route":"posted","body":{"n":1}})");
   auto http = service.http();
   CHECK(http.Get("/api/jobs")->status == 405);
   CHECK(http.Put("/api/jobs/x", "", "application/json")->status == 405);

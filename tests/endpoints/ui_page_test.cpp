@@ -22,7 +22,8 @@ TEST_CASE("the page's files are served with their types, a strict policy and no 
                           agg::config::access_tokens{std::nullopt, "client-token-0123456789"}};
   auto http = service.http();
   for (const auto &[path, type] :
-       {std::pair{"/ui", "text/html; charset=utf-8"}, std::pair{"/ui/waterfall.js", "text/javascript; charset=utf-8"},
+       {std::pair{"/ui", "text/html; charset=utf-8"}, std::pair{"/ui/", "text/html; charset=utf-8"},
+        std::pair{"/ui/waterfall.js", "text/javascript; charset=utf-8"},
         std::pair{"/ui/waterfall_draw.js", "text/javascript; charset=utf-8"},
         std::pair{"/ui/waterfall.css", "text/css; charset=utf-8"}}) {
     INFO(path);
@@ -58,7 +59,9 @@ TEST_CASE("every file the page links is one the data plane serves") {
   CHECK(links == 4);  // the icon (none), the style sheet and the two scripts
 }
 
-TEST_CASE("GET / describes each route for the page: paths, method, num, parameters and what waits for what") {
+TEST_CASE(
+    "GET / describes each route for the page: paths, method, num, parameters (in the config's order) and "
+    "what waits for what") {
   local_upstream upstream;
   running_service service{agg::testing::config_from(R"({"server":{"listen":"127.0.0.1:0"},"routes":[
     {"name":"bff","path":"/api/bff","params":{"user":{},"delay_ms":{"default":"5","max_length":6}},
@@ -78,7 +81,7 @@ TEST_CASE("GET / describes each route for the page: paths, method, num, paramete
   REQUIRE(routes.size() == 2);
   CHECK(routes[0] == boost::json::parse(R"({"name":"bff","path":"/api/bff","sync_path":"/api/bff_sync",
     "stream_path":"/api/bff/stream","method":"GET","num":{"default":2,"max":9},
-    "params":[{"name":"delay_ms","max_length":6,"default":"5"},{"name":"user","max_length":256,"required":true}],
+    "params":[{"name":"user","max_length":256,"required":true},{"name":"delay_ms","max_length":6,"default":"5"}],
     "entries":[{"name":"user","required":true},{"name":"orders","for_each":true,"uses":["user"]},{"repeat":true}]})"));
   CHECK(routes[1].at("method") == "POST");
   CHECK(routes[1].at("entries") == boost::json::parse(R"([{"method":"POST"}])"));

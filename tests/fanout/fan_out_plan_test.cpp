@@ -66,6 +66,8 @@ TEST_CASE("unknown, repeated, missing and overlong parameters are rejected") {
   CHECK(rejected({{"user", "u"}, {"nmu", "3"}}) ==
         "unknown parameter 'nmu'; this route accepts: timeout_ms, num, city, user");
   CHECK(rejected({{"user", "u"}, {"num", "1"}, {"num", "2"}}) == "parameter 'num' is given more than once");
+  // A parameter the route does not take is unknown however often it is given.
+  CHECK(rejected({{"user", "u"}, {"a", "1"}, {"a", "2"}}).starts_with("unknown parameter 'a'"));
   CHECK(rejected({}) == "parameter 'user' is required");
   CHECK(rejected({{"user", "u"}, {"city", "a-very-long-city"}}) == "parameter 'city' is longer than 10 characters");
 }

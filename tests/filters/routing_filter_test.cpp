@@ -50,3 +50,19 @@ TEST_CASE("a target that is no path and query is 400 bad_target, before anything
   CHECK(to->answers[0].body.find("bad_target") != std::string::npos);
   CHECK(endpoint.served == 0);
 }
+
+TEST_CASE("empty pairs in a query (`?`, a trailing or doubled `&`) are ignored; `?=x` is kept") {
+  const testing::fixed_answer endpoint{200};
+  const testing::one_endpoint table{endpoint, {}};
+  const filters::routing_filter routing{table};
+  const auto chain = testing::chain_of();
+  const std::pair<const char *, std::size_t> cases[] = {
+      {"/api/demo?", 0}, {"/api/demo?num=1&", 1}, {"/api/demo?&num=1&&", 1}, {"/api/demo?=x", 1}};
+  for (const auto &[target, pairs] : cases) {
+    auto x = testing::exchange_for(chain, std::make_shared<testing::recording_responder>(),
+                                   testing::request_for("GET", target));
+    REQUIRE_FALSE(routing.on_request(x));
+    CHECK(x.request().query.size() == pairs);
+    CHECK(x.request().query.count("") == (std::string_view{target}.ends_with("=x") ? 1U : 0U));
+  }
+}

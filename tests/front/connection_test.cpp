@@ -178,16 +178,23 @@ TEST_CASE("while answers nobody reads hold more than server.max_unsent_bytes, re
   CHECK(served->status == 404);
 }
 
-TEST_CASE("HEAD gets the head a GET would get, without its body, and the connection goes on") {
+TEST_CASE("HEAD on a route gets the head a GET would get without running a call, and the connection goes on") {
   local_upstream upstream;
   running_service service{config_with(upstream, "")};
   const auto reply = agg::testing::raw_until_close(service.port(),
                                                    "HEAD /api/demo?num=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                   "HEAD /api/demo_sync?num=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                   "HEAD /api/demo/stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                   "HEAD /api/demo?num=x HTTP/1.1\r\nHost: x\r\n\r\n"
                                                    "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  CHECK(statuses_in(reply.bytes, {0}) == std::vector<int>{200, 200});
+  CHECK(statuses_in(reply.bytes, {0, 1, 2, 3}) == std::vector<int>{200, 200, 200, 400, 200});
   const auto first_body = reply.bytes.find("\r\n\r\n") + 4;
   CHECK(reply.bytes.compare(first_body, 9, "HTTP/1.1 ") == 0);  // no body after the HEAD's head
+  CHECK(reply.bytes.find("Content-Type: application/x-ndjson") != std::string::npos);
+  // Only the calls could tell a length: none is claimed, least of all a false 0.
   CHECK(reply.bytes.find("Content-Length: 0") == std::string::npos);
+  CHECK(reply.bytes.find("Transfer-Encoding") == std::string::npos);
+  CHECK(upstream.stats().requests == 0);
 }
 
 TEST_CASE("the sync baseline answers 503 once its threads and its queue are taken") {

@@ -75,8 +75,11 @@ TEST_CASE("a breaker with retries: retries stop once it opens, so a down origin 
   agg::stages::breaker_stage breaker{fake, bench.shared};
   agg::stages::retry_stage retry{breaker, bench.shared};
   const auto outcomes = bench.run(retry, bench.plan(1));
-  CHECK(outcomes[0].reply.kind == outcome_kind::circuit_open);
+  // The call failed as its last real attempt did (connect), not as the refusal after it, and says so.
+  CHECK(outcomes[0].reply.kind == outcome_kind::connect);
   CHECK(outcomes[0].attempts == 2);  // the two calls that failed; the refusal sent nothing
+  CHECK(outcomes[0].reply.error_detail.find("; not retried: the circuit breaker of http://127.0.0.1:9 is open") !=
+        std::string::npos);
   CHECK(fake.calls() == 2);
 }
 

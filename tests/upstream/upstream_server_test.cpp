@@ -131,3 +131,13 @@ TEST_CASE("the upstream echoes what reached it") {
   CHECK(r->body.find(R"("target":"/echo?a=1%202")") != std::string::npos);
   CHECK(r->body.find(R"("x-probe":"yes")") != std::string::npos);
 }
+
+TEST_CASE("the upstream's echo gives a JSON body parsed as well, null otherwise") {
+  served up;
+  const auto parsed = up.http().Post("/echo", R"({"n":1})", "application/json");
+  REQUIRE(parsed);
+  CHECK(parsed->body.find(R"("json":{"n":1})") != std::string::npos);
+  const auto text = up.http().Post("/echo", "not json", "text/plain");
+  REQUIRE(text);
+  CHECK(text->body.find(R"("json":null)") != std::string::npos);
+}
