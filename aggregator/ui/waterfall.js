@@ -14,6 +14,7 @@ const page = {
   running: false,
   renderQueued: false,
   focused: null,    // "lane:index" of the bar whose details show, so a redraw keeps them
+  detailHint: null, // what the details say before a bar is chosen
   bars: new Map(),  // "lane:index" -> { lane, call } of every bar drawn
 };
 
@@ -24,6 +25,12 @@ function newLane(mode) {
 function resetLanes() {
   for (const mode of LANES) page.lanes[mode] = newLane(mode);
   page.focused = null;
+  // The details of a call from the run before would pass for one of this run's: back to the hint.
+  const detail = $('detail');
+  page.detailHint ??= detail.firstElementChild;
+  detail.replaceChildren(page.detailHint);
+  delete detail.dataset.index;
+  delete detail.dataset.lane;
 }
 
 const $ = (id) => document.getElementById(id);
@@ -214,18 +221,19 @@ async function run(event) {
   $('run').disabled = true;
   resetLanes();
   scheduleRender();
+  let outcome = ['Done: async above, the sync baseline below, on one time axis.', 'done'];
   try {
     setStatus(`async: ${route.method} ${route.stream_path}${query} …`, 'running-async');
     await runAsync(route, query, body);
     setStatus(`sync: ${route.method} ${route.sync_path}${query} …`, 'running-sync');
     await runSync(route, query, body);
-    setStatus('Done: async above, the sync baseline below, on one time axis.', 'done');
   } catch (e) {
-    setStatus('The run failed: ' + e.message, 'error');
+    outcome = ['The run failed: ' + e.message, 'error'];
   } finally {
     page.running = false;
     $('run').disabled = false;
-    scheduleRender();
+    render();  // drawn before it says done: what "done" shows is final
+    setStatus(...outcome);
   }
 }
 

@@ -153,6 +153,9 @@ class ChromiumPage extends BrowserPage {
       const box = element.getBoundingClientRect();
       return { x: box.left + box.width / 2, y: box.top + box.height / 2 };
     })()`);
+    // From outside the page first: a move to where the pointer already is (a bar redrawn under it)
+    // is no move to chromium, and would fire no mouseover.
+    await this.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: 0, y: 0 });
     await this.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: at.x, y: at.y });
   }
 

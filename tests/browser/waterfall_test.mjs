@@ -208,6 +208,11 @@ async function main() {
 
     // Chained entries: the orders waited for the user.
     check(await runRoute(page, 'bff') === 'done', 'bff: both runs finish');
+    const fresh = await page.evaluate(`(() => { const d = document.getElementById('detail');
+      return { lane: d.dataset.lane || null, text: d.textContent.trim() }; })()`);
+    // Either the hint, or (a browser that fires mouseover on a bar drawn under a still pointer) a bff call.
+    check(!/status=500/.test(fresh.text) && (fresh.lane === null ? /^Hover over a bar/.test(fresh.text) : /\/(users|orders)\//.test(fresh.text)),
+      'a new run forgets the details of the run before', fresh);
     await page.hover('rect.bar[data-lane=async][data-index="1"]');
     const chained = await page.evaluate(`(() => {
       return { waits: document.querySelectorAll('g[data-lane=async] path.wait').length,
