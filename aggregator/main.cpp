@@ -22,15 +22,25 @@ int report_config_errors(const std::string &source, const agg::config::config_er
   return exit_config_error;
 }
 
-/// `aggregator --check FILE`: every problem with its JSON path (exit 2), or ok and the warnings (exit 0).
-int check(const std::string &file) {
-  const auto checked = agg::app::load(file);
+/// `aggregator --check [FILE]`: the config as start-up would take it, the command line's flags
+/// applied; every problem with its JSON path (exit 2), or ok with the warnings and the environment
+/// variables it reads (exit 0).
+int check(const std::string &file, const agg::app::overrides &given) {
+  const std::string source = file.empty() ? "embedded default config" : file;
+  auto checked = agg::app::load(file);
   if (const auto *errors = std::get_if<agg::config::config_errors>(&checked))
-    return report_config_errors(file, *errors);
-  const auto &valid = std::get<agg::app::loaded_config>(checked);
-  for (const auto &warning : agg::app::self_calls(valid.file.config))
-    std::printf("%s: warning: %s\n", file.c_str(), warning.c_str());
-  std::printf("%s: ok (%zu routes; admin API %s)\n", file.c_str(), valid.file.config.routes.size(),
+    return report_config_errors(source, *errors);
+  auto &valid = std::get<agg::app::loaded_config>(checked);
+  if (const auto result = agg::app::apply(given, valid.file.config); std::holds_alternative<std::string>(result)) {
+    std::fprintf(stderr, "%s: %s\n", source.c_str(), std::get<std::string>(result).c_str());
+    return exit_config_error;
+  }
+  for (const auto &warning : agg::app::start_warnings(valid.file.config, valid.tokens, !file.empty()))
+    std::printf("%s: warning: %s\n", source.c_str(), to_string(warning).c_str());
+  for (const auto &name : agg::config::environment_names(valid.file.json))
+    std::printf("%s: reads ${%s}: %s\n", source.c_str(), name.c_str(),
+                agg::config::process_environment(name) ? "set" : "not set, its default taken");
+  std::printf("%s: ok (%zu routes; admin API %s)\n", source.c_str(), valid.file.config.routes.size(),
               valid.tokens.admin ? "on" : "off");
   return 0;
 }
@@ -84,7 +94,11 @@ int main(int argc, char **argv) {
   app.add_option("-c,--config", config_file, "config file (JSON); default: the embedded demo config")
       ->check(CLI::ExistingFile);
   app.add_option("--check", check_file,
-                 "validate a config file, print every problem with its JSON path, and exit (0: valid, 2: invalid)");
+                 "validate a config file (or the --config file, or the embedded default) as start-up would, "
+                 "with the other flags applied; print every problem with its JSON path, the warnings and the "
+                 "environment variables it reads, and exit (0: valid, 2: invalid)")
+      ->expected(0, 1);
+  app.set_version_flag("--version", agg::app::version_text());
   app.add_option("-l,--listen", given.listen,
                  "HOST:PORT of the data plane, overriding server.listen (port 0: any free port)");
   app.add_option("--admin-listen", given.admin_listen,
@@ -100,7 +114,14 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     return app.exit(e) == 0 ? 0 : exit_config_error;
   }
-  if (!check_file.empty()) return check(check_file);
+  if (app.count("--check") != 0) {
+    if (!check_file.empty() && !config_file.empty() && check_file != config_file) {
+      std::fprintf(stderr, "--check %s and --config %s name two configs: give one\n", check_file.c_str(),
+                   config_file.c_str());
+      return exit_config_error;
+    }
+    return check(check_file.empty() ? config_file : check_file, given);
+  }
 
   auto loaded = agg::app::load(config_file);
   if (const auto *errors = std::get_if<agg::config::config_errors>(&loaded))

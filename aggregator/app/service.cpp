@@ -6,6 +6,7 @@
 #include "aggregator/client/transfer.hpp"
 #include "aggregator/filters/access_log_filter.hpp"
 #include "aggregator/filters/admission_filter.hpp"
+#include "aggregator/filters/cors_filter.hpp"
 #include "aggregator/filters/identity_filter.hpp"
 #include "aggregator/filters/loop_guard_filter.hpp"
 #include "aggregator/filters/rate_limit_filter.hpp"
@@ -37,8 +38,9 @@ std::vector<std::string> configured(std::initializer_list<std::optional<std::str
   return given;
 }
 
-/// The data plane's request behaviours, in order. Routing comes before the loop guard and access
-/// control because both decide by what the path names (a route makes calls; a probe is open); the
+/// The data plane's request behaviours, in order. Routing comes before CORS, the loop guard and
+/// access control because they decide by what the path names (a route's cors; a route makes calls;
+/// a probe is open); CORS answers a preflight before anything asks for a credential; the
 /// rate limit comes after identity (its `client` key is who the caller is). `guard` learns the
 /// filters that guard a route, for the jobs endpoint.
 filters::filter_chain data_chain(const config::service_config &config, const auth::credentials &known,
@@ -48,13 +50,13 @@ filters::filter_chain data_chain(const config::service_config &config, const aut
   auto identity = std::make_unique<filters::identity_filter>(known, stats);
   auto limits = std::make_unique<filters::rate_limit_filter>(stats);
   guard = filters::route_guard{identity.get(), limits.get()};
-  return filters::filter_chain{
-      list_of(std::make_unique<filters::access_log_filter>(stats, log), std::make_unique<filters::timing_filter>(),
-              std::make_unique<filters::request_id_filter>(),
-              std::make_unique<filters::trace_filter>(config.server.start_traces),
-              std::make_unique<filters::routing_filter>(table),
-              std::make_unique<filters::loop_guard_filter>(config.server.max_hops), std::move(identity),
-              std::move(limits), std::make_unique<filters::admission_filter>(aggregations, unsent))};
+  return filters::filter_chain{list_of(
+      std::make_unique<filters::access_log_filter>(stats, log), std::make_unique<filters::timing_filter>(),
+      std::make_unique<filters::request_id_filter>(),
+      std::make_unique<filters::trace_filter>(config.server.start_traces),
+      std::make_unique<filters::routing_filter>(table), std::make_unique<filters::cors_filter>(config.server.cors),
+      std::make_unique<filters::loop_guard_filter>(config.server.max_hops), std::move(identity), std::move(limits),
+      std::make_unique<filters::admission_filter>(aggregations, unsent))};
 }
 
 /// The credentials the data plane takes. The admin token passes where the client token does.

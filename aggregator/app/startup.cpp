@@ -1,12 +1,17 @@
 #include "aggregator/app/startup.hpp"
 
 #include <curl/curl.h>
+#include <httplib.h>
+#include <openssl/crypto.h>
+
+#include <boost/version.hpp>
 
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/tls_files.hpp"
@@ -18,6 +23,9 @@ namespace agg::app {
 namespace {
 
 using level = config::log_config::level;
+
+/// Whether two listen hosts can take the same port: the same host, or either one every address.
+bool hosts_overlap(const std::string &a, const std::string &b) { return a == b || a == "0.0.0.0" || b == "0.0.0.0"; }
 
 }  // namespace
 
@@ -49,14 +57,21 @@ std::variant<std::monostate, std::string> apply(const overrides &given, config::
     *host = parsed->first;
     *port = parsed->second;
   }
+  const auto &server = config.server;
+  if (server.port != 0 && server.port == server.admin_port && hosts_overlap(server.host, server.admin_host))
+    return "server.admin_listen: " + server.admin_host + ":" + std::to_string(server.admin_port) +
+           " is where server.listen (" + server.host + ":" + std::to_string(server.port) +
+           ") listens too: the data plane and the control plane need a port each";
   if (given.threads != 0) config.server.threads = given.threads;
   if (!given.log_level.empty()) config.log.threshold = *config::parse_log_level(given.log_level);
   if (!given.log_format.empty()) config.log.json = given.log_format == "json";
   return std::monostate{};
 }
 
-std::vector<std::string> self_calls(const config::service_config &config) {
-  std::vector<std::string> found;
+namespace {
+
+/// The upstream URLs that point at the service's own data plane.
+void add_self_calls(const config::service_config &config, config::config_errors &found) {
   const auto local = [](std::string_view host) {
     return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "0.0.0.0";
   };
@@ -68,12 +83,53 @@ std::vector<std::string> self_calls(const config::service_config &config) {
       if (!origin || origin->port_number() != config.server.port) continue;
       const std::string_view host = origin->encoded_host();
       if (host == config.server.host || (local(host) && local(config.server.host)))
-        found.push_back("routes[" + std::to_string(r) + "].upstreams[" + std::to_string(e) +
-                        "].url points at this service's own listen address (its calls will be refused: 508 Loop "
-                        "Detected)");
+        found.push_back({"routes[" + std::to_string(r) + "].upstreams[" + std::to_string(e) + "].url",
+                         "points at this service's own listen address (its calls will be refused: 508 Loop "
+                         "Detected)"});
     }
   }
+}
+
+/// The origins in client.origins that neither a route's upstream URL nor auth.jwt.jwks_url is on.
+void add_unused_origins(const config::service_config &config, config::config_errors &found) {
+  std::set<std::string_view> used;
+  for (const auto &route : config.routes)
+    for (const auto &entry : route->upstreams)
+      used.insert(std::string_view{entry.url.text()}.substr(0, entry.url.origin_length()));
+  const std::string_view jwks = config.auth.jwt ? std::string_view{config.auth.jwt->jwks_url} : std::string_view{};
+  for (const auto &[origin, options] : config.client.origins)
+    if (!used.contains(origin) &&
+        !(jwks.starts_with(origin) && (jwks.size() == origin.size() || jwks[origin.size()] == '/')))
+      found.push_back({"client.origins[\"" + origin + "\"]",
+                       "no route's upstream URL (nor auth.jwt.jwks_url) is on this origin: its options apply to "
+                       "nothing (an origin is written as the URLs write it: scheme, host and port)"});
+}
+
+}  // namespace
+
+config::config_errors start_warnings(const config::service_config &config, const config::access_tokens &tokens,
+                                     bool has_file) {
+  config::config_errors found;
+  for (const auto &[origin, options] : config.client.origins)
+    if (!options.tls.verify)
+      found.push_back(
+          {"client.origins[\"" + origin + "\"].tls.verify", "is false: its certificate and host name are not checked"});
+  add_unused_origins(config, found);
+  add_self_calls(config, found);
+  if (tokens.admin && !has_file)
+    found.push_back({"auth", "admin API on, but changes are kept in memory only: no --config file to save them to"});
   return found;
+}
+
+std::string version_text() {
+  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  std::string text = "aggregator " AGG_VERSION "\n";
+  text += std::string{"libcurl "} + curl->version + " (" + curl->ssl_version + ")\n";
+  text += std::string{OpenSSL_version(OPENSSL_VERSION)} + "\n";
+  text += "Boost " + std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) + "." +
+          std::to_string(BOOST_VERSION % 100) + "\n";
+  text += "cpp-httplib " CPPHTTPLIB_VERSION;
+  return text;
 }
 
 void fit_descriptor_budget(config::service_config &config, const runtime::service_log &log) {
@@ -101,13 +157,7 @@ void remove_interrupted_saves(const std::string &config_file, const runtime::ser
 
 void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,
                    const runtime::service_log &log) {
-  for (const auto &[origin, options] : config.client.origins)
-    if (!options.tls.verify)
-      log.event(level::warn, "client.origins[\"" + origin +
-                                 "\"].tls.verify is false: its certificate and host name are not checked");
-  for (const auto &warning : self_calls(config)) log.event(level::warn, warning);
-  if (tokens.admin && !has_file)
-    log.event(level::warn, "admin API on, but changes are kept in memory only: no --config file to save them to");
+  for (const auto &warning : start_warnings(config, tokens, has_file)) log.event(level::warn, to_string(warning));
 }
 
 void print_banner(const config::service_config &config, const banner_facts &facts, const runtime::service_log &log) {

@@ -31,22 +31,28 @@ struct overrides {
   std::string log_level;
   std::string log_format;
 };
-/// Applies `given` to `config`; an error message (the option and what it wants) when an address is not HOST:PORT.
+/// Applies `given` to `config`; an error message (the option and what it wants) when an address is
+/// not HOST:PORT, or when the two planes end up on one address.
 std::variant<std::monostate, std::string> apply(const overrides &given, config::service_config &config);
 
-/// The upstream URLs that point at the service's own data plane: a route calling itself (the loop
-/// guard answers its inner calls 508), said as "routes[i].upstreams[j].url: ..." lines.
-std::vector<std::string> self_calls(const config::service_config &config);
+/// What is worth a word at start but no refusal, each at its config path: an origin whose
+/// certificate is not checked, or that no call goes to; a route calling the service itself (the
+/// loop guard answers its inner calls 508); an admin API with nowhere to save (`has_file` false).
+config::config_errors start_warnings(const config::service_config &config, const config::access_tokens &tokens,
+                                     bool has_file);
+
+/// The service's version and those of the libraries it is built on, one line each.
+std::string version_text();
 
 /// Lowers the connection caps when the descriptor limit cannot hold them both (an aggregation of N
 /// calls holds N+1 sockets, and a process out of descriptors fails calls as "couldn't connect"),
 /// with a warning in `log`.
 void fit_descriptor_budget(config::service_config &config, const runtime::service_log &log);
 
-/// The warnings start-up logs: unverified origins, calls to itself, an admin API with nowhere to save.
 /// Removes what saves of `config_file` killed half-way left next to it (logged); nothing without a file.
 void remove_interrupted_saves(const std::string &config_file, const runtime::service_log &log);
 
+/// Logs start_warnings.
 void warn_at_start(const config::service_config &config, const config::access_tokens &tokens, bool has_file,
                    const runtime::service_log &log);
 

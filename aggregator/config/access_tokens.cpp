@@ -6,6 +6,7 @@
 #include "aggregator/auth/jwks_refresher.hpp"
 #include "aggregator/client/fetch_blocking.hpp"
 #include "aggregator/config/load_config.hpp"
+#include "aggregator/config/tls_files.hpp"
 #include "aggregator/text/character_rules.hpp"
 
 namespace agg::config {
@@ -15,13 +16,18 @@ namespace {
 constexpr std::size_t min_token_length = 16;
 constexpr std::size_t max_token_length = 4096;
 
+/// An auth file's path: relative ones are in the config's directory.
+std::string auth_file_path(const std::string &file, const std::string &config_dir) {
+  return (std::filesystem::path{config_dir} / file).string();
+}
+
 /// A file's text, relative to the config's directory; nullopt (and an error at `where` that calls
 /// it `what`) if unreadable.
 std::optional<std::string> read_auth_file(const std::string &file, const std::string &config_dir,
                                           const std::string &where, std::string_view what, config_errors &errors) {
-  const std::filesystem::path path = std::filesystem::path{config_dir} / file;
-  auto text = read_config_text(path.string());
-  if (!text) errors.push_back({where, "cannot read " + std::string{what} + path.string()});
+  const std::string path = auth_file_path(file, config_dir);
+  auto text = read_config_text(path);
+  if (!text) errors.push_back({where, "cannot read " + std::string{what} + path});
   return text;
 }
 
@@ -44,8 +50,10 @@ std::optional<secret_text> load_secret(const std::string &file, const std::strin
   }
   if (from_environment) return secret_text{std::move(*from_environment), std::string{variable}};
   if (file.empty()) return std::nullopt;
-  auto text = read_auth_file(file, config_dir, where, "the " + std::string{noun} + " file ", errors);
-  if (!text) return std::nullopt;
+  const std::string what = "the " + std::string{noun} + " file";
+  auto text = read_auth_file(file, config_dir, where, what + " ", errors);
+  // A secret others can read is no secret; one they can replace lets them in.
+  if (!text || !private_file_ok(auth_file_path(file, config_dir), where, what, errors)) return std::nullopt;
   while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
   return secret_text{std::move(*text), where};
 }
@@ -64,16 +72,6 @@ std::optional<std::string> load_token(const std::string &file, const std::string
   }
   return std::move(token);
 }
-
-}  // namespace
-
-std::optional<std::string> process_environment(std::string_view name) {
-  const char *value = std::getenv(std::string{name}.c_str());
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string{value};
-}
-
-namespace {
 
 std::shared_ptr<auth::jwt_verifier> load_jwt(const jwt_config &jwt, const std::string &config_dir,
                                              const environment_lookup &environment,

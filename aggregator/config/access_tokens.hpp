@@ -12,6 +12,7 @@
 #include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/config/config_error.hpp"
+#include "aggregator/config/environment_values.hpp"
 #include "aggregator/config/service_config.hpp"
 
 namespace agg::config {
@@ -24,12 +25,6 @@ struct access_tokens {
   std::shared_ptr<auth::jwt_verifier> jwt;         ///< `auth.jwt`: its keys loaded
   std::shared_ptr<const auth::api_keys> api_keys;  ///< `auth.api_keys_file`: its entries read
 };
-
-/// Looks an environment variable up; nullopt when it is not set.
-using environment_lookup = std::function<std::optional<std::string>(std::string_view name)>;
-
-/// The process environment, for load_access_tokens.
-std::optional<std::string> process_environment(std::string_view name);
 
 /// Reads each token from its file (`auth.admin_token_file`, relative to `config_dir`) or from its
 /// environment variable (AGGREGATOR_ADMIN_TOKEN, AGGREGATOR_CLIENT_TOKEN), never from the command

@@ -2,6 +2,7 @@
 
 #include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/config/config_checker.hpp"
+#include "aggregator/config/cors_reader.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/route_definition.hpp"
@@ -10,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -63,7 +65,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
       c.object(v, path,
                {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections",
                 "max_aggregations", "max_unsent_bytes", "sync_threads", "sync_queue", "request_timeout_ms",
-                "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops"});
+                "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops", "cors"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
@@ -81,6 +83,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   c.millis(*o, path, "shutdown_grace_ms", out.shutdown_grace, 0, 3'600'000);
   c.boolean(*o, path, "start_traces", out.start_traces);
   c.integer(*o, path, "max_hops", out.max_hops, 1, 100);
+  if (const json::value *cors = o->if_contains("cors")) read_cors(c, *cors, child(path, "cors"), out.cors.emplace());
 }
 
 void read_log(config_checker &c, const json::value &v, log_config &out) {
@@ -191,15 +194,28 @@ void read_auth(config_checker &c, const json::value &v, auth_config &out) {
 
 }  // namespace
 
-std::variant<config_document, config_errors> parse_config_document(std::string_view json_text) {
+std::variant<config_document, config_errors> parse_config_document(std::string_view json_text,
+                                                                   const environment_lookup &environment) {
   auto parsed = parse_json_text(json_text);
   if (auto *error = std::get_if<config_error>(&parsed)) return config_errors{std::move(*error)};
   json::value &document = std::get<json::value>(parsed);
 
   config_checker c;
   service_config config;
-  if (const json::object *root = c.object(document, "", {"server", "client", "log", "jobs", "auth", "routes"})) {
-    if (const json::value *v = root->if_contains("jobs")) {
+  if (const json::object *root =
+          c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "routes"})) {
+    // Each section is read from a copy with the environment's values in, when it names any: the
+    // document keeps what was written, to be saved back as it was (the routes expand their own).
+    std::deque<json::value> expanded;
+    const auto section = [&](std::string_view name) -> const json::value * {
+      const json::value *v = root->if_contains(name);
+      if (v == nullptr || !mentions_variables(*v)) return v;
+      const std::size_t problems = c.errors.size();
+      expand_environment(expanded.emplace_back(*v), std::string{name}, environment, c);
+      return c.errors.size() == problems ? &expanded.back() : nullptr;  // a value it lacks would only be wrong
+    };
+    c.text(*root, "", "$schema", false);
+    if (const json::value *v = section("jobs")) {
       if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes", "max_per_client"})) {
         c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
         c.integer(*o, "jobs", "max_per_client", config.jobs.max_per_client, 1, 1'000'000);
@@ -207,12 +223,12 @@ std::variant<config_document, config_errors> parse_config_document(std::string_v
         c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
       }
     }
-    if (const json::value *v = root->if_contains("server")) read_server(c, *v, config.server);
-    if (const json::value *v = root->if_contains("log")) read_log(c, *v, config.log);
-    if (const json::value *v = root->if_contains("client")) read_client(c, *v, config.client);
-    if (const json::value *v = root->if_contains("auth")) read_auth(c, *v, config.auth);
+    if (const json::value *v = section("server")) read_server(c, *v, config.server);
+    if (const json::value *v = section("log")) read_log(c, *v, config.log);
+    if (const json::value *v = section("client")) read_client(c, *v, config.client);
+    if (const json::value *v = section("auth")) read_auth(c, *v, config.auth);
     if (const json::value *v = root->if_contains("routes"))
-      read_routes(c, *v, config.routes);
+      read_routes(c, *v, config.routes, environment);
     else
       c.fail("routes", "is required");
   }
@@ -220,8 +236,9 @@ std::variant<config_document, config_errors> parse_config_document(std::string_v
   return config_document{std::move(config), std::move(document)};
 }
 
-std::variant<service_config, config_errors> parse_config(std::string_view json_text) {
-  auto parsed = parse_config_document(json_text);
+std::variant<service_config, config_errors> parse_config(std::string_view json_text,
+                                                         const environment_lookup &environment) {
+  auto parsed = parse_config_document(json_text, environment);
   if (auto *errors = std::get_if<config_errors>(&parsed)) return std::move(*errors);
   return std::get<config_document>(std::move(parsed)).config;
 }

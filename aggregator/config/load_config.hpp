@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include "aggregator/config/config_error.hpp"
+#include "aggregator/config/environment_values.hpp"
 #include "aggregator/config/service_config.hpp"
 
 namespace agg::config {
@@ -21,11 +22,14 @@ struct config_document {
   boost::json::value json;
 };
 
-/// Parses and validates a config document.
-std::variant<config_document, config_errors> parse_config_document(std::string_view json_text);
+/// Parses and validates a config document. `${NAME}` and `${NAME:-default}` in its strings are read
+/// from `environment` (`$$` is a `$`); the document keeps them as written.
+std::variant<config_document, config_errors> parse_config_document(
+    std::string_view json_text, const environment_lookup &environment = process_environment);
 
 /// Parses and validates a config document, when only the config is needed.
-std::variant<service_config, config_errors> parse_config(std::string_view json_text);
+std::variant<service_config, config_errors> parse_config(std::string_view json_text,
+                                                         const environment_lookup &environment = process_environment);
 
 /// The text of a config file; nullopt when it cannot be read.
 std::optional<std::string> read_config_text(const std::string &file);

@@ -6,6 +6,7 @@
 
 #include "aggregator/config/access_reader.hpp"
 #include "aggregator/config/call_policy_reader.hpp"
+#include "aggregator/config/cors_reader.hpp"
 #include "aggregator/config/route_table.hpp"
 #include "aggregator/config/upstream_entry_reader.hpp"
 #include "aggregator/text/character_rules.hpp"
@@ -137,7 +138,8 @@ route_config read_route(config_checker &c, const json::value &v) {
                                     "max_request_body_bytes",
                                     "access",
                                     "claims_to_headers",
-                                    "rate_limit"});
+                                    "rate_limit",
+                                    "cors"});
   if (o == nullptr) return route;
   route.definition = *o;
   if (auto name = c.text(*o, "", "name", true)) {
@@ -172,6 +174,7 @@ route_config read_route(config_checker &c, const json::value &v) {
   read_call_policy(c, *o, "", route.policy);
   read_route_access(c, *o, route);
   read_upstreams(c, *o, "upstreams", route);
+  if (const json::value *cors = o->if_contains("cors")) read_cors(c, *cors, "cors", route.cors.emplace());
   const bool repeats =
       std::any_of(route.upstreams.begin(), route.upstreams.end(), [](const auto &u) { return u.repeat; });
   if (repeats && !route.num) route.num = count_limits{};
@@ -197,10 +200,20 @@ std::size_t most_calls(const route_config &route) {
   return most;
 }
 
-std::variant<route_config, config_errors> parse_route(const json::value &definition) {
+std::variant<route_config, config_errors> parse_route(const json::value &definition,
+                                                      const environment_lookup &environment) {
   config_checker c;
-  route_config route = read_route(c, definition);
+  if (!mentions_variables(definition)) {
+    route_config route = read_route(c, definition);
+    if (!c.errors.empty()) return std::move(c.errors);
+    return route;
+  }
+  json::value expanded = definition;
+  expand_environment(expanded, "", environment, c);
   if (!c.errors.empty()) return std::move(c.errors);
+  route_config route = read_route(c, expanded);
+  if (!c.errors.empty()) return std::move(c.errors);
+  route.definition = definition.as_object();  // as written: shown, patched and saved with its ${NAME}s
   return route;
 }
 
@@ -221,14 +234,15 @@ json::value merge_patch(json::value target, const json::value &patch) {
   return target;
 }
 
-void read_routes(config_checker &checker, const json::value &routes, std::vector<route_ptr> &out) {
+void read_routes(config_checker &checker, const json::value &routes, std::vector<route_ptr> &out,
+                 const environment_lookup &environment) {
   const json::array *a = checker.array(routes, "routes");
   if (a == nullptr) return;
   if (a->empty()) checker.fail("routes", "must define at least one route");
   route_table so_far;  // what a route's name and paths must not clash with: a lookup each, not a scan
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = element("routes", i);
-    auto parsed = parse_route((*a)[i]);
+    auto parsed = parse_route((*a)[i], environment);
     config_errors problems;
     if (auto *errors = std::get_if<config_errors>(&parsed)) {
       problems = std::move(*errors);

@@ -186,6 +186,21 @@ struct rate_limit_policy {
   std::size_t max_keys = 100'000;
 };
 
+/// Which browser pages on other origins may call the service (CORS): `server.cors`, or a route's
+/// `cors`, which replaces it. Origins are exact (`https://app.example.com`), a pattern for the
+/// subdomains of one (`https://*.example.com`), or `*` (only without credentials). The lists are
+/// kept as the header values they become.
+struct cors_policy {
+  std::vector<std::string> exact_origins;
+  std::vector<std::pair<std::string, std::string>> origin_patterns;  ///< what comes before and after the `*`
+  bool any_origin = false;                                           ///< `*`
+  std::string allow_methods;                                         ///< empty: the methods the endpoint takes
+  std::string allow_headers = "Authorization, Content-Type, X-API-Key, traceparent, tracestate, X-Request-Id";
+  std::string expose_headers = "Server-Timing, X-Request-Id, traceresponse, X-Aggregate-Complete";
+  bool allow_credentials = false;
+  std::chrono::seconds max_age{600};
+};
+
 /// One aggregated endpoint: served async at `path`, as the sync baseline at `path + "_sync"`, and
 /// streaming its results as they arrive at `path + "/stream"`. Immutable once loaded: shared by the
 /// route table and by every request planned from it (see route_ptr).
@@ -214,7 +229,8 @@ struct route_config {
   std::optional<access_policy> access;            ///< who may call it (see access_policy)
   std::vector<std::pair<std::string, std::string>> claims_to_headers;  ///< header name, JSON Pointer into the claims
   std::optional<rate_limit_policy> rate_limit;
-  boost::json::object definition;  ///< the JSON it was read from: what the admin API shows, patches and saves
+  std::optional<cors_policy> cors;  ///< in place of server.cors
+  boost::json::object definition;   ///< the JSON it was read from: what the admin API shows, patches and saves
 
   [[nodiscard]] std::string sync_path() const { return path + "_sync"; }
   [[nodiscard]] std::string stream_path() const { return path + "/stream"; }
@@ -248,8 +264,9 @@ struct server_config {
       30'000};                                       ///< an idle keep-alive connection waits this long for a request
   std::chrono::milliseconds send_timeout{30'000};    ///< an answer the client does not read for this long is dropped
   std::chrono::milliseconds shutdown_grace{10'000};  ///< in-flight requests' time to finish on SIGTERM
-  bool start_traces = true;  ///< a request without a valid traceparent starts a W3C trace of its own
-  unsigned max_hops = 5;     ///< a request that passed through this many aggregators is refused (508)
+  bool start_traces = true;         ///< a request without a valid traceparent starts a W3C trace of its own
+  unsigned max_hops = 5;            ///< a request that passed through this many aggregators is refused (508)
+  std::optional<cors_policy> cors;  ///< none: no CORS headers, preflights are 405
 };
 
 /// What the service logs to stderr: one access line per request at `info`, plus its own events.

@@ -51,22 +51,6 @@ bool resolve(std::string &file, const std::string &dir, const std::string &where
   return false;
 }
 
-/// A private key anyone can read, or others can replace, is refused (as ssh refuses one).
-bool key_permissions_ok(const std::string &file, const std::string &where, config_errors &errors) {
-  std::error_code ec;
-  const fs::perms p = fs::status(file, ec).permissions();
-  if (ec) return true;
-  const bool world_readable = (p & fs::perms::others_read) != fs::perms::none;
-  const bool writable = (p & (fs::perms::group_write | fs::perms::others_write)) != fs::perms::none;
-  if (!world_readable && !writable) return true;
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(p) & 07777U);
-  errors.push_back({where, "the key file " + file + " is " +
-                               (world_readable ? "readable by every user" : "writable by others") + " (mode " + mode +
-                               "): chmod 600 it (or 640 for a group)"});
-  return false;
-}
-
 void check_ca(const std::string &file, const std::string &where, config_errors &errors) {
   const ssl_context ctx{SSL_CTX_new(TLS_client_method())};
   if (!ctx || SSL_CTX_load_verify_locations(ctx.get(), file.c_str(), nullptr) != 1)
@@ -90,6 +74,21 @@ void check_client_certificate(const client::tls_options &tls, const std::string 
 
 }  // namespace
 
+bool private_file_ok(const std::string &file, const std::string &where, std::string_view what, config_errors &errors) {
+  std::error_code ec;
+  const fs::perms p = fs::status(file, ec).permissions();
+  if (ec) return true;
+  const bool world_readable = (p & fs::perms::others_read) != fs::perms::none;
+  const bool writable = (p & (fs::perms::group_write | fs::perms::others_write)) != fs::perms::none;
+  if (!world_readable && !writable) return true;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(p) & 07777U);
+  errors.push_back({where, std::string{what} + " " + file + " is " +
+                               (world_readable ? "readable by every user" : "writable by others") + " (mode " + mode +
+                               "): chmod 600 it (or 640 for a group)"});
+  return false;
+}
+
 config_errors check_tls_files(client::client_options &client, const std::string &config_dir) {
   config_errors errors;
   ERR_clear_error();
@@ -100,7 +99,7 @@ config_errors check_tls_files(client::client_options &client, const std::string 
     if (resolve(tls.ca_file, config_dir, path + ".ca_file", errors)) check_ca(tls.ca_file, path + ".ca_file", errors);
     const bool cert = resolve(tls.cert_file, config_dir, path + ".cert_file", errors);
     const bool key = resolve(tls.key_file, config_dir, path + ".key_file", errors) &&
-                     key_permissions_ok(tls.key_file, path + ".key_file", errors);
+                     private_file_ok(tls.key_file, path + ".key_file", "the key file", errors);
     if (cert && key) check_client_certificate(tls, path, errors);
   }
   return errors;

@@ -35,7 +35,12 @@ struct token_directory {
   fs::path path = fs::temp_directory_path() / ("agg_tokens_" + std::to_string(::getpid()));
   token_directory() { fs::create_directories(path); }
   ~token_directory() { fs::remove_all(path); }
-  void write(const std::string &name, const std::string &text) const { std::ofstream{path / name} << text; }
+  /// `name` holding `text`, readable by its owner only unless `mode` says otherwise.
+  void write(const std::string &name, const std::string &text,
+             fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) const {
+    std::ofstream{path / name} << text;
+    fs::permissions(path / name, mode);
+  }
 };
 
 std::string first_problem(const std::variant<access_tokens, config_errors> &loaded) {
@@ -60,6 +65,32 @@ TEST_CASE("tokens come from files relative to the config, or from the environmen
   REQUIRE(std::holds_alternative<access_tokens>(loaded));
   CHECK(std::get<access_tokens>(loaded).admin == admin_token);  // the trailing newline dropped
   CHECK(std::get<access_tokens>(loaded).client == client_token);
+}
+
+TEST_CASE("a token or secret file others can read or replace is refused, as a TLS key is") {
+  const token_directory dir;
+  using p = fs::perms;
+  dir.write("open.token", std::string{admin_token} + "\n",
+            p::owner_read | p::owner_write | p::group_read | p::others_read);
+  dir.write("shared.token", std::string{admin_token} + "\n", p::owner_read | p::owner_write | p::group_write);
+  dir.write("group.token", std::string{admin_token} + "\n", p::owner_read | p::owner_write | p::group_read);
+  const std::string at = dir.path.string();
+  CHECK(first_problem(agg::config::load_access_tokens(auth_config{"open.token", ""}, at, environment({}))) ==
+        "auth.admin_token_file: the token file " + at +
+            "/open.token is readable by every user (mode 0644): chmod 600 "
+            "it (or 640 for a group)");
+  CHECK(first_problem(agg::config::load_access_tokens(auth_config{"", "shared.token"}, at, environment({}))) ==
+        "auth.client_token_file: the token file " + at +
+            "/shared.token is writable by others (mode 0620): chmod 600 "
+            "it (or 640 for a group)");
+  CHECK(std::holds_alternative<access_tokens>(
+      agg::config::load_access_tokens(auth_config{"group.token", ""}, at, environment({}))));  // 0640: a group may read
+  auth_config hmac;
+  hmac.jwt.emplace();
+  hmac.jwt->algorithms = {"HS256"};
+  hmac.jwt->secret_file = "open.token";
+  CHECK(first_problem(agg::config::load_access_tokens(hmac, at, environment({})))
+            .starts_with("auth.jwt.secret_file: the secret file " + at + "/open.token is readable by every user"));
 }
 
 TEST_CASE("token problems are config errors that name their source") {

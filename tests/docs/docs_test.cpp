@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -115,9 +117,17 @@ std::string config_of(const std::string &example) {
   return json::serialize(config);
 }
 
+/// The environment variables the examples name, set as a reader running them would.
+std::optional<std::string> example_environment(std::string_view name) {
+  static const std::map<std::string, std::string, std::less<>> set{{"ORDERS_HOST", "orders.internal"},
+                                                                   {"ORDERS_TOKEN", "t0ken"}};
+  const auto found = set.find(name);
+  return found == set.end() ? std::nullopt : std::optional<std::string>{found->second};
+}
+
 std::vector<std::string> problems_of(const std::string &config) {
   std::vector<std::string> problems;
-  auto parsed = agg::config::parse_config_document(config);
+  auto parsed = agg::config::parse_config_document(config, example_environment);
   if (const auto *errors = std::get_if<agg::config::config_errors>(&parsed))
     for (const auto &e : *errors) problems.push_back(agg::config::to_string(e));
   return problems;

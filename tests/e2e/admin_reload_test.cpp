@@ -31,6 +31,7 @@ struct service_files {
     fs::remove_all(directory);
     fs::create_directories(directory);
     std::ofstream{directory / "admin.token"} << admin_token << "\n";
+    fs::permissions(directory / "admin.token", fs::perms::owner_read | fs::perms::owner_write);
   }
   ~service_files() { fs::remove_all(directory); }
   void write_config(const std::string &routes) const {

@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -43,6 +44,62 @@ TEST_CASE("aggregator --check accepts the shipped configs") {
     child_process check{{AGG_AGGREGATOR_BINARY, "--check", config}};
     CHECK(check.rest().find("ok") != std::string::npos);
     CHECK(check.wait() == 0);
+  }
+}
+
+TEST_CASE("aggregator --version names its version and its libraries'") {
+  child_process version{{AGG_AGGREGATOR_BINARY, "--version"}};
+  const std::string output = version.rest();
+  CHECK(version.wait() == 0);
+  for (const char *name : {"aggregator 0.", "libcurl 7.", "OpenSSL 3.", "Boost 1.", "cpp-httplib 0."}) {
+    INFO(name << " in " << output);
+    CHECK(output.find(name) != std::string::npos);
+  }
+}
+
+TEST_CASE("aggregator --check checks what start-up would: the flags beside it, the --config file, the environment") {
+  ::setenv("AGG_CHECK_UPSTREAM", "127.0.0.1:9", 1);
+  const auto file = write_temp("agg_check_flags.json", R"({
+    "server": {"listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:19741"},
+    "client": {"origins": {"https://nobody.example": {"tls": {"verify": true}}}},
+    "routes": [{"name": "r", "path": "/r", "upstreams": [{"url": "http://${AGG_CHECK_UPSTREAM}/a"},
+                                                        {"url": "http://127.0.0.1:9/${AGG_CHECK_PATH:-b}"}]}]})");
+  {
+    child_process check{{AGG_AGGREGATOR_BINARY, "--check", file}};
+    const std::string output = check.rest();
+    CHECK(check.wait() == 0);
+    INFO(output);
+    CHECK(output.find("warning: client.origins[\"https://nobody.example\"]: no route's upstream URL") !=
+          std::string::npos);
+    CHECK(output.find("reads ${AGG_CHECK_UPSTREAM}: set") != std::string::npos);
+    CHECK(output.find("reads ${AGG_CHECK_PATH}: not set, its default taken") != std::string::npos);
+    CHECK(output.find("127.0.0.1:9") == std::string::npos);  // names, never values
+  }
+  {
+    // --listen on the control plane's address: start-up would fail to bind; --check says so.
+    child_process check{{AGG_AGGREGATOR_BINARY, "--check", file, "--listen", "127.0.0.1:19741"}};
+    const std::string output = check.rest();
+    CHECK(check.wait() == 2);
+    CHECK(output.find("server.admin_listen: 127.0.0.1:19741 is where server.listen (127.0.0.1:19741) listens too") !=
+          std::string::npos);
+  }
+  {
+    child_process start{{AGG_AGGREGATOR_BINARY, "--config", file, "--listen", "0.0.0.0:19741"}};
+    CHECK(start.rest().find("the data plane and the control plane need a port each") != std::string::npos);
+    CHECK(start.wait() == 2);
+  }
+  {
+    // --check without a file checks the --config file.
+    const auto bad = write_temp("agg_check_config_flag.json", R"({"routes":[{"name":"r","path":"/r",
+      "upstreams":[{"url":"http://${AGG_CHECK_UNSET}/"}]}]})");
+    child_process check{{AGG_AGGREGATOR_BINARY, "--config", bad, "--check"}};
+    const std::string output = check.rest();
+    CHECK(check.wait() == 2);
+    CHECK(output.find("routes[0].upstreams[0].url: the environment variable AGG_CHECK_UNSET is not set") !=
+          std::string::npos);
+    child_process both{{AGG_AGGREGATOR_BINARY, "--config", bad, "--check", file}};
+    CHECK(both.rest().find("name two configs") != std::string::npos);
+    CHECK(both.wait() == 2);
   }
 }
 

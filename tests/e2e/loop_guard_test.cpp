@@ -82,6 +82,6 @@ TEST_CASE("aggregator --check warns of an upstream URL at the service's own list
   const std::string output = check.rest();
   CHECK(check.wait() == 0);  // a warning: the config is valid, and the guard refuses such calls at run time
   CHECK_THAT(output,
-             Catch::Contains("warning: routes[0].upstreams[0].url points at this service's own listen address"));
+             Catch::Contains("warning: routes[0].upstreams[0].url: points at this service's own listen address"));
   CHECK_THAT(output, !Catch::Contains("upstreams[1]"));
 }

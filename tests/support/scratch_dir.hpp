@@ -23,10 +23,12 @@ struct scratch_dir {
   scratch_dir &operator=(const scratch_dir &) = delete;
   ~scratch_dir() { std::filesystem::remove_all(path); }
 
-  /// Writes `text` to `name` in the folder; its path.
+  /// Writes `text` to `name` in the folder, readable and writable by its owner only (as a token or
+  /// a key must be); its path.
   std::string file(const std::string &name, const std::string &text) const {
     const auto p = (path / name).string();
     std::ofstream{p} << text;
+    std::filesystem::permissions(p, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return p;
   }
 };
