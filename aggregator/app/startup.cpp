@@ -25,7 +25,10 @@ namespace {
 using level = config::log_config::level;
 
 /// Whether two listen hosts can take the same port: the same host, or either one every address.
-bool hosts_overlap(const std::string &a, const std::string &b) { return a == b || a == "0.0.0.0" || b == "0.0.0.0"; }
+bool hosts_overlap(const std::string &a, const std::string &b) {
+  const auto every = [](const std::string &h) { return h == "0.0.0.0" || h == "::"; };  // [::] takes IPv4 too
+  return a == b || every(a) || every(b);
+}
 
 }  // namespace
 
@@ -59,8 +62,8 @@ std::variant<std::monostate, std::string> apply(const overrides &given, config::
   }
   const auto &server = config.server;
   if (server.port != 0 && server.port == server.admin_port && hosts_overlap(server.host, server.admin_host))
-    return "server.admin_listen: " + server.admin_host + ":" + std::to_string(server.admin_port) +
-           " is where server.listen (" + server.host + ":" + std::to_string(server.port) +
+    return "server.admin_listen: " + config::address_text(server.admin_host, server.admin_port) +
+           " is where server.listen (" + config::address_text(server.host, server.port) +
            ") listens too: the data plane and the control plane need a port each";
   if (given.threads != 0) config.server.threads = given.threads;
   if (!given.log_level.empty()) config.log.threshold = *config::parse_log_level(given.log_level);
@@ -73,7 +76,7 @@ namespace {
 /// The upstream URLs that point at the service's own data plane.
 void add_self_calls(const config::service_config &config, config::config_errors &found) {
   const auto local = [](std::string_view host) {
-    return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "0.0.0.0";
+    return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "0.0.0.0" || host == "::";
   };
   for (std::size_t r = 0; r < config.routes.size(); ++r) {
     const auto &entries = config.routes[r]->upstreams;
@@ -81,7 +84,8 @@ void add_self_calls(const config::service_config &config, config::config_errors 
       const std::string &text = entries[e].url.text();
       const auto origin = boost::urls::parse_uri(std::string_view{text}.substr(0, entries[e].url.origin_length()));
       if (!origin || origin->port_number() != config.server.port) continue;
-      const std::string_view host = origin->encoded_host();
+      std::string_view host = origin->encoded_host();
+      if (host.starts_with('[')) host = host.substr(1, host.size() - 2);  // as the config holds it
       if (host == config.server.host || (local(host) && local(config.server.host)))
         found.push_back({"routes[" + std::to_string(r) + "].upstreams[" + std::to_string(e) + "].url",
                          "points at this service's own listen address (its calls will be refused: 508 Loop "
@@ -166,10 +170,11 @@ void print_banner(const config::service_config &config, const banner_facts &fact
     std::snprintf(text, sizeof text, format, values...);
     log.announce(text);
   };
-  line("aggregator listening on http://%s:%u (config: %s; %zu event loops)", config.server.host.c_str(), facts.port,
-       facts.source.c_str(), facts.loops);
-  line("control plane listening on http://%s:%u (%s/metrics, /ready, /health)", config.server.admin_host.c_str(),
-       facts.admin_port, facts.admin_api ? "/admin/routes, " : "");
+  line("aggregator listening on http://%s (config: %s; %zu event loops)",
+       config::address_text(config.server.host, facts.port).c_str(), facts.source.c_str(), facts.loops);
+  line("control plane listening on http://%s (%s/metrics, /ready, /health)",
+       config::address_text(config.server.admin_host, facts.admin_port).c_str(),
+       facts.admin_api ? "/admin/routes, " : "");
   const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
   const bool threaded = curl->ares == nullptr && (curl->features & CURL_VERSION_ASYNCHDNS) != 0;
   line("upstream client: libcurl %s, %s, %s resolver (never blocks a loop: %s), HTTP/2: %s", curl->version,

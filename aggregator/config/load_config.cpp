@@ -10,6 +10,9 @@
 
 #include <boost/json/value.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <deque>
 #include <fstream>
@@ -31,17 +34,38 @@ std::optional<log_config::level> parse_log_level(std::string_view text) {
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  const std::string_view host = text.substr(0, colon);
+  std::string_view host = text.substr(0, colon);
   const auto port = text::whole_number(text.substr(colon + 1), 0, 65535);
-  if (!port || !text::made_of(host, ".-")) return std::nullopt;
+  if (!port) return std::nullopt;
+  if (host.starts_with('[')) {  // [::1]: an IPv6 address, in brackets as in a URL (RFC 3986)
+    if (!host.ends_with(']')) return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+    in6_addr parsed{};
+    if (::inet_pton(AF_INET6, std::string{host}.c_str(), &parsed) != 1) return std::nullopt;
+  } else if (!text::made_of(host, ".-")) {
+    return std::nullopt;
+  }
   return std::pair{std::string{host}, static_cast<std::uint16_t>(*port)};
 }
 
 std::string listen_address_problem(std::string_view text) {
-  std::string problem = "must be HOST:PORT with an IPv4 address or a host name, e.g. 127.0.0.1:8080";
-  if (text.starts_with('[') || std::count(text.begin(), text.end(), ':') > 1)
-    problem += "; IPv6 addresses (" + std::string{text} + ") are not supported yet";
+  std::string problem =
+      "must be HOST:PORT: an IPv4 address, a host name, or an IPv6 address in brackets, e.g. 127.0.0.1:8080 or "
+      "[::1]:8080";
+  if (!text.starts_with('[') && std::count(text.begin(), text.end(), ':') > 1)
+    problem += " (" + std::string{text} + " looks like an IPv6 address without its brackets)";
   return problem;
+}
+
+std::string address_text(std::string_view host, std::uint16_t port) {
+  std::string text;
+  const bool v6 = host.find(':') != std::string_view::npos;
+  if (v6) text += '[';
+  text += host;
+  if (v6) text += ']';
+  text += ':';
+  text += std::to_string(port);
+  return text;
 }
 
 namespace {

@@ -46,10 +46,12 @@ std::string_view default_config_json() noexcept;
 /// "debug", "info", "warn", "error" or "off"; nullopt otherwise.
 std::optional<log_config::level> parse_log_level(std::string_view text);
 
-/// Splits "HOST:PORT" (host an IPv4 literal or a name, port 0-65535); nullopt when malformed.
+/// Splits "HOST:PORT" (host an IPv4 literal, a name, or an IPv6 literal in brackets, given back
+/// without them; port 0-65535); nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text);
-/// Why `text` is no listen address parse_listen_address takes (an IPv6 literal is said to be one
-/// this version does not listen on).
+/// Why `text` is no listen address parse_listen_address takes.
 std::string listen_address_problem(std::string_view text);
+/// HOST:PORT as a URL writes it: an IPv6 host in brackets.
+std::string address_text(std::string_view host, std::uint16_t port);
 
 }  // namespace agg::config

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "aggregator/config/load_config.hpp"
+
 namespace agg::control {
 
 control_plane::control_plane(const config::server_config &server, const filters::filter_chain &chain)
@@ -21,7 +23,7 @@ std::uint16_t control_plane::bind() {
     port = -1;
   }
   if (port <= 0)
-    throw std::runtime_error("cannot listen on " + server_.admin_host + ":" + std::to_string(server_.admin_port) +
+    throw std::runtime_error("cannot listen on " + config::address_text(server_.admin_host, server_.admin_port) +
                              " for the control plane (address in use, or not an address of this machine)");
   if (!listener_.raise_backlog(server_.backlog))
     throw std::runtime_error("cannot listen with a backlog of " + std::to_string(server_.backlog) +

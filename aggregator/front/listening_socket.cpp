@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "aggregator/config/load_config.hpp"
+
 namespace agg::front {
 
 namespace {
@@ -24,7 +26,7 @@ std::runtime_error cannot_listen(const std::string &host, std::uint16_t port, in
   const std::string why = error == EADDRINUSE      ? "address in use"
                           : error == EADDRNOTAVAIL ? "not an address of this machine"
                                                    : std::strerror(error);
-  return std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + " (" + why + ")");
+  return std::runtime_error("cannot listen on " + config::address_text(host, port) + " (" + why + ")");
 }
 
 }  // namespace
@@ -37,7 +39,7 @@ listening_socket::listening_socket(const std::string &host, std::uint16_t port, 
   addrinfo *found = nullptr;
   const std::string service = std::to_string(port);
   if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
-    throw std::runtime_error("cannot listen on " + host + ":" + service + " (" + ::gai_strerror(rc) + ")");
+    throw std::runtime_error("cannot listen on " + config::address_text(host, port) + " (" + ::gai_strerror(rc) + ")");
   int error = EADDRNOTAVAIL;
   for (const addrinfo *a = found; a != nullptr && fd_.get() < 0; a = a->ai_next) {
     io::unique_fd candidate{::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol)};

@@ -72,8 +72,10 @@ class child_process {
     for (std::string text = line(); !text.empty(); text = line()) {
       const std::size_t at = text.find("listening on http");
       const std::size_t host = at == std::string::npos ? at : text.find("://", at);
-      const std::size_t colon = host == std::string::npos ? host : text.find(':', host + 3);
-      if (colon != std::string::npos) return std::stoi(text.substr(colon + 1));
+      // The port follows the authority's last colon: an IPv6 host ([::1]) holds colons of its own.
+      const std::size_t end = host == std::string::npos ? host : text.find_first_of(" /", host + 3);
+      const std::size_t colon = host == std::string::npos ? host : text.rfind(':', end);
+      if (colon != std::string::npos && colon > host) return std::stoi(text.substr(colon + 1));
       seen += text + "\n";
     }
     throw std::runtime_error("the program did not start: " + seen);

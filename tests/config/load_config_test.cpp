@@ -64,6 +64,22 @@ TEST_CASE("a minimal config takes defaults for everything but its routes") {
   CHECK(config.routes[0]->num->max_count == 1000);
 }
 
+TEST_CASE("listen addresses: IPv4, names, and IPv6 in brackets, which the config keeps without them") {
+  using agg::config::parse_listen_address;
+  CHECK(parse_listen_address("127.0.0.1:8080") == std::pair<std::string, std::uint16_t>{"127.0.0.1", 8080});
+  CHECK(parse_listen_address("localhost:0") == std::pair<std::string, std::uint16_t>{"localhost", 0});
+  CHECK(parse_listen_address("[::1]:8080") == std::pair<std::string, std::uint16_t>{"::1", 8080});
+  CHECK(parse_listen_address("[::]:80") == std::pair<std::string, std::uint16_t>{"::", 80});
+  CHECK(parse_listen_address("[fe80::1:2]:1") == std::pair<std::string, std::uint16_t>{"fe80::1:2", 1});
+  for (const char *bad : {"::1:8080", "[::1]", "[::1:8080", "[zz::1]:80", "[127.0.0.1]:80", "[]:80", "[::1]:65536",
+                          "host:", ":80", "a b:80"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_listen_address(bad));
+  }
+  CHECK(agg::config::address_text("::1", 8080) == "[::1]:8080");
+  CHECK(agg::config::address_text("127.0.0.1", 8080) == "127.0.0.1:8080");
+}
+
 TEST_CASE("invalid JSON is reported with its line and column") {
   const auto lines = problems("{\n  \"routes\": [,]\n}");
   REQUIRE(lines.size() == 1);
@@ -76,9 +92,10 @@ TEST_CASE("config errors name the JSON path of the problem") {
   CHECK(mentions(problems(R"({"routes":[)" + good_route + R"(],"sever":{}})"), "sever: unknown key"));
   CHECK(mentions(problems(R"({"server":{"listen":"nowhere"},"routes":[)" + good_route + "]}"),
                  "server.listen: must be HOST:PORT"));
-  CHECK(mentions(problems(R"({"server":{"admin_listen":"[::1]:8081"},"routes":[)" + good_route + "]}"),
-                 "server.admin_listen: must be HOST:PORT with an IPv4 address or a host name, e.g. 127.0.0.1:8080; "
-                 "IPv6 addresses ([::1]:8081) are not supported yet"));
+  CHECK(mentions(problems(R"({"server":{"admin_listen":"::1:8081"},"routes":[)" + good_route + "]}"),
+                 "server.admin_listen: must be HOST:PORT: an IPv4 address, a host name, or an IPv6 address in "
+                 "brackets, e.g. 127.0.0.1:8080 or [::1]:8080 (::1:8081 looks like an IPv6 address without its "
+                 "brackets)"));
   CHECK(mentions(problems(R"({"server":{"threads":0},"routes":[)" + good_route + "]}"),
                  "server.threads: must be an integer from 1"));
   CHECK(mentions(problems(R"({"client":{"loops":"two"},"routes":[)" + good_route + "]}"),

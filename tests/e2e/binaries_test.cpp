@@ -103,6 +103,41 @@ TEST_CASE("aggregator --check checks what start-up would: the flags beside it, t
   }
 }
 
+TEST_CASE("both planes listen on IPv6 addresses, and --check takes them") {
+  child_process check{{AGG_AGGREGATOR_BINARY, "--check", "--listen", "[::1]:8080", "--admin-listen", "[::1]:8081"}};
+  CHECK(check.rest().find("ok") != std::string::npos);
+  CHECK(check.wait() == 0);
+  child_process refused{{AGG_AGGREGATOR_BINARY, "--check", "--listen", "::1:8080"}};
+  CHECK(refused.rest().find("looks like an IPv6 address without its brackets") != std::string::npos);
+  CHECK(refused.wait() == 2);
+
+  child_process upstream{{AGG_UPSTREAM_BINARY, "--listen", "127.0.0.1:0", "--delay-ms", "1"}};
+  const int upstream_port = upstream.listening_port();
+  const auto config = write_temp("agg_ipv6.json", R"({"routes":[{"name":"r","path":"/api/r","upstreams":[
+    {"url":"http://127.0.0.1:)" + std::to_string(upstream_port) +
+                                                      R"(/api/?task_id=1"}]}]})");
+  child_process service{{AGG_AGGREGATOR_BINARY, "--config", config, "--listen", "[::1]:0", "--admin-listen", "[::1]:0",
+                         "--log-level", "warn"}};
+  const int port = service.listening_port();
+  const int admin_port = service.listening_port();
+  httplib::Client data{"::1", port};
+  const auto answer = data.Get("/api/r");
+  REQUIRE(answer);
+  CHECK(answer->status == 200);
+  CHECK(boost::json::parse(answer->body).at("succeeded") == 1);
+  httplib::Client control{"::1", admin_port};
+  const auto health = control.Get("/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  // Not on IPv4: [::1] is the IPv6 loopback alone.
+  httplib::Client v4{"127.0.0.1", port};
+  CHECK_FALSE(v4.Get("/health"));
+  service.signal(SIGTERM);
+  CHECK(service.wait() == 0);
+  upstream.signal(SIGTERM);
+  CHECK(upstream.wait() == 0);
+}
+
 TEST_CASE("aggregator refuses to start on a bad config, with exit code 2") {
   const auto file = write_temp("agg_bad_start.json", R"({"routes":[]})");
   child_process start{
