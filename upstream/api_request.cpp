@@ -1,5 +1,9 @@
 #include "upstream/api_request.hpp"
 
+#include <zlib.h>
+
+#include <stdexcept>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -68,6 +72,10 @@ std::variant<api_request, std::string> read_api_request(const query_params &para
     r.injected = *f;
   }
   if (const auto it = params.find("task_id"); it != params.end()) r.task_id = it->second;
+  if (const auto it = params.find("encoding"); it != params.end()) {
+    if (it->second != "gzip") return R"({"error":"encoding must be gzip"})";
+    r.gzip = true;
+  }
   return r;
 }
 
@@ -89,7 +97,28 @@ planned_answer plan_answer(const api_request &r, unsigned long long nth) {
   else
     a.body = R"({"message":"Hello World","task_id":)" +
              (r.task_id ? boost::json::serialize(boost::json::string{*r.task_id}) : std::string{"null"}) + "}";
+  if (r.gzip) {
+    a.body = gzip(a.body);
+    a.headers += "Content-Encoding: gzip\r\n";
+  }
   return a;
+}
+
+std::string gzip(std::string_view text) {
+  z_stream z{};
+  // 15 window bits + 16: a gzip header and trailer around the deflate stream.
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2 failed");
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef *>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
+  return out;
 }
 
 }  // namespace upstream

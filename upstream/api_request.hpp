@@ -46,6 +46,7 @@ struct api_request {
   std::chrono::milliseconds slow{1'000};
   std::optional<std::string> cache_control;
   std::optional<std::string> task_id;
+  bool gzip = false;  ///< `encoding=gzip`: the body gzip-compressed, with Content-Encoding: gzip
 };
 
 /// The request, or the body of the 400 that says what was wrong with it.
@@ -61,5 +62,8 @@ struct planned_answer {
   std::string body;
 };
 planned_answer plan_answer(const api_request &request, unsigned long long nth);
+
+/// `text` gzip-compressed (zlib): what an upstream that compresses sends.
+std::string gzip(std::string_view text);
 
 }  // namespace upstream

@@ -41,8 +41,9 @@ struct upstream_stats {
 /// text; absent is a key too): the first `fail_first=N` calls, and every `fail_every=M`-th, answer
 /// `fail_status` (503), with `Retry-After: S` when `retry_after=S` is given; the first
 /// `slow_first=N` calls and every `slow_every=K`-th wait `slow_ms` (1000) instead of the delay;
-/// `cache_control=V` sends `Cache-Control: V`. `GET /calls?key=K` answers `{"key":K,"calls":n}`.
-/// Fixture APIs to compose (`/users/{id}`, `/users/{id}/orders`, `/orders/{id}`, `/products/{id}`,
+/// `cache_control=V` sends `Cache-Control: V`; `encoding=gzip` gzips the body. `GET /calls?key=K` answers
+/// `{"key":K,"calls":n}`. Fixture APIs to compose (`/users/{id}`, `/users/{id}/orders`, `/orders/{id}`,
+/// `/products/{id}`,
 /// `/products?ids=a,b`: see fixtures.hpp) take the same parameters. `/echo` answers with what
 /// reached it: method, target, headers and body.
 /// `GET /health` answers at once. One event-driven thread (Boost.Asio) serves every connection, so

@@ -62,7 +62,8 @@ struct upstream_reply {
   std::vector<std::pair<std::string, std::string>> headers;  ///< the `return_headers` the response had
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::time_point finished;
-  long connects = 0;  ///< connections the transfer opened (CURLINFO_NUM_CONNECTS): 0 when it reused one
+  long connects = 0;           ///< connections the transfer opened (CURLINFO_NUM_CONNECTS): 0 when it reused one
+  std::size_t wire_bytes = 0;  ///< the body's bytes as received, before decoding (CURLINFO_SIZE_DOWNLOAD_T)
 };
 
 /// Records that a response with HTTP `status` arrived: the call is ok for a 2xx, http_status (with

@@ -26,6 +26,7 @@ enum class http_version { v1_1, v2, automatic };
 struct origin_options {
   tls_options tls;
   http_version http = http_version::v1_1;
+  bool compression = true;  ///< ask for gzip, br, zstd, deflate (what libcurl decodes) and decode them
 };
 
 /// How the upstream client runs: its threads, its connection pools and the options every call shares.

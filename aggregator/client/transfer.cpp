@@ -101,6 +101,7 @@ void transfer::set_origin_options(const calls::upstream_call &call, const client
   easy_.set(CURLOPT_HTTP_VERSION, version);
   // Parallel calls wait for the connection being made and share it, rather than each opening one.
   easy_.set(CURLOPT_PIPEWAIT, multiplexed_ ? 1L : 0L);
+  easy_.set(CURLOPT_ACCEPT_ENCODING, origin.compression ? "" : nullptr);
   if (over_tls_) set_tls(call, options, origin.tls);
 }
 
@@ -165,6 +166,10 @@ easy_handle transfer::new_handle() {
   easy.set(CURLOPT_TCP_NODELAY, 1L);
   easy.set(CURLOPT_USERAGENT, "aggregator/0.1");
   easy.set(CURLOPT_WRITEFUNCTION, &transfer::on_body);
+  // Every encoding this libcurl decodes is asked for ("": gzip, br, zstd, deflate in Debian 12's);
+  // the body callback sees the decoded bytes, so max_body_bytes and the route's budget count those,
+  // and a small body that decodes huge (a decompression bomb) ends too_large as it grows.
+  easy.set(CURLOPT_ACCEPT_ENCODING, "");
   easy.set(CURLOPT_XFERINFOFUNCTION, &transfer::on_progress);
   // Upstreams are called directly: no proxy, so curl skips its proxy environment look-ups (they
   // were 1.6 % of the aggregator's instructions per transfer).
@@ -257,6 +262,9 @@ calls::upstream_reply transfer::finish(CURLcode result) {
       throw curl_error("curl_easy_getinfo(CURLINFO_RESPONSE_CODE)", rc);
     calls::set_response_status(reply, status);
     reply.body = std::move(body_);
+    curl_off_t received = 0;
+    if (curl_easy_getinfo(easy_.get(), CURLINFO_SIZE_DOWNLOAD_T, &received) == CURLE_OK && received > 0)
+      reply.wire_bytes = static_cast<std::size_t>(received);
     if (reply.status == 429 || reply.status == 503) {
       // curl reads Retry-After in both forms (seconds, or an HTTP date) into seconds from now.
       curl_off_t seconds = 0;

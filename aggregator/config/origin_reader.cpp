@@ -62,7 +62,7 @@ void read_origins(config_checker &c, const boost::json::value &origins, const st
       c.fail(where, "must be an origin: http:// or https://, a host and an optional port, nothing after them");
       continue;
     }
-    const boost::json::object *entry = c.object(v, where, {"tls", "http"});
+    const boost::json::object *entry = c.object(v, where, {"tls", "http", "compression"});
     if (entry == nullptr) continue;
     client::origin_options options;
     const bool https = key.starts_with("https:");
@@ -81,6 +81,7 @@ void read_origins(config_checker &c, const boost::json::value &origins, const st
         c.fail(child(where, "http"), "must be \"1.1\", \"2\" or \"auto\"");
       }
     }
+    c.boolean(*entry, where, "compression", options.compression);
     if (!out.emplace(key, std::move(options)).second) c.fail(where, "names the same origin as another entry");
   }
 }

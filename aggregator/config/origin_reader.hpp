@@ -11,7 +11,8 @@
 namespace agg::config {
 
 /// Reads `client.origins`: per origin (`https://host:port`, as the route URLs write it) its `tls`
-/// (`ca_file`, `cert_file`, `key_file`, `server_name`, `verify`) and `http` ("1.1", "2", "auto").
+/// (`ca_file`, `cert_file`, `key_file`, `server_name`, `verify`), `http` ("1.1", "2", "auto") and
+/// `compression` (true: ask for compressed bodies and decode them).
 /// HTTP/2 is refused, with the reason, where the linked libcurl cannot do it. The files are checked
 /// later, against the config's folder (check_tls_files).
 void read_origins(config_checker &checker, const boost::json::value &origins, const std::string &path,

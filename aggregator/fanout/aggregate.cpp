@@ -68,6 +68,7 @@ upstream_result settle_one(const fan_out_plan &plan, std::size_t index, const st
                          .duration = reply.finished - reply.started,
                          .bytes = reply.body.size(),
                          .connects = reply.connects,
+                         .wire_bytes = reply.wire_bytes,
                          .attempts = entry.policy.retry || entry.policy.hedge || outcome.attempts != 1
                                          ? std::optional<unsigned>{outcome.attempts}
                                          : std::nullopt,

@@ -32,8 +32,9 @@ struct upstream_result {
   bool deadline_passed = false;                              ///< a timeout caused by the aggregation's deadline
   std::chrono::duration<double, std::milli> start_offset{};  ///< from the aggregation's start
   std::chrono::duration<double, std::milli> duration{};
-  std::size_t bytes = 0;  ///< of the body as it came (before parsing and shaping; 0 when nothing was sent)
-  long connects = 0;      ///< connections the call opened: 0 when it reused one (or sent nothing)
+  std::size_t bytes = 0;       ///< of the body as it came (before parsing and shaping; 0 when nothing was sent)
+  long connects = 0;           ///< connections the call opened: 0 when it reused one (or sent nothing)
+  std::size_t wire_bytes = 0;  ///< the body as it travelled, when compressed (else equal to `bytes`)
   /// Calls sent, retries and hedges included; shown when the call's behaviours could make it other
   /// than 1 (retries, hedges) or did (0: a cache hit, an open breaker).
   std::optional<unsigned> attempts;

@@ -34,6 +34,8 @@ void describe_members(text::json_writer &w, std::size_t index, const upstream_re
   w.raw(",").key("start_ms").number(milliseconds(r.start_offset), 3);
   w.raw(",").key("duration_ms").number(milliseconds(r.duration), 3);
   w.raw(",").key("bytes").number(static_cast<long long>(r.bytes));
+  if (r.wire_bytes != 0 && r.wire_bytes != r.bytes)  // it came compressed: `bytes` counts it decoded
+    w.raw(",").key("wire_bytes").number(static_cast<long long>(r.wire_bytes));
   w.raw(",").key("connects").number(static_cast<long long>(r.connects));
   if (r.attempts) w.raw(",").key("attempts").number(static_cast<long long>(*r.attempts));
   if (r.hedged) w.raw(",").key("hedge_won").number(static_cast<long long>(*r.hedged));
