@@ -24,6 +24,7 @@
 #include "aggregator/fanout/body_shaping.hpp"
 #include "aggregator/fanout/render.hpp"
 #include "aggregator/fanout/run_plan.hpp"
+#include "aggregator/http/body_encoder.hpp"
 #include "aggregator/quota/rate_limiter.hpp"
 #include "tests/support/jwt_minting.hpp"
 #include "upstream/upstream_server.hpp"
@@ -69,6 +70,36 @@ void BM_render(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_render)->Arg(10)->Arg(1000);
+
+/// Compressing the answer of an aggregation of 100 calls (num=100, the demo's bodies) with each
+/// coding at the service's default level: CPU per answer, and the bytes that go out.
+void BM_compress_answer(benchmark::State &state) {
+  const auto config = demo_config("http://127.0.0.1:9");
+  const auto plan = std::get<agg::fanout::fan_out_plan>(agg::fanout::make_plan(config.routes[0], {{"num", "100"}}));
+  std::vector<agg::stages::call_outcome> replies(plan.calls.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    replies[i].reply.status = 200;
+    replies[i].reply.body = R"({"message":"Hello World","task_id":")" + std::to_string(i) + "\"}";
+  }
+  const std::string answer = agg::fanout::render(agg::fanout::settle(plan, agg::fanout::execution_mode::async, replies,
+                                                                     std::chrono::steady_clock::now()))
+                                 .body;
+  const agg::config::compression_config defaults;
+  const auto coding = static_cast<agg::http::content_coding>(state.range(0));
+  const int level = coding == agg::http::content_coding::gzip ? defaults.gzip_level
+                    : coding == agg::http::content_coding::br ? defaults.br_level
+                                                              : defaults.zstd_level;
+  std::size_t sent = 0;
+  for (auto _ : state) sent = agg::http::body_encoder::make(coding, level)->encode(answer, true).size();
+  state.SetLabel(std::string{agg::http::to_string(coding)});
+  state.counters["bytes_in"] = static_cast<double>(answer.size());
+  state.counters["bytes_out"] = static_cast<double>(sent);
+}
+BENCHMARK(BM_compress_answer)
+    ->Arg(static_cast<int>(agg::http::content_coding::gzip))
+    ->Arg(static_cast<int>(agg::http::content_coding::br))
+    ->Arg(static_cast<int>(agg::http::content_coding::zstd))
+    ->Unit(benchmark::kMicrosecond);
 
 /// A body of about `bytes`: {"data":{"items":[{"id":..,"name":..,"price":..,"tags":[..],"meta":{..}}, ...]},"page":..}
 std::string large_body(std::size_t bytes) {

@@ -6,6 +6,7 @@
 #include "aggregator/client/transfer.hpp"
 #include "aggregator/filters/access_log_filter.hpp"
 #include "aggregator/filters/admission_filter.hpp"
+#include "aggregator/filters/compression_filter.hpp"
 #include "aggregator/filters/cors_filter.hpp"
 #include "aggregator/filters/identity_filter.hpp"
 #include "aggregator/filters/loop_guard_filter.hpp"
@@ -51,8 +52,9 @@ filters::filter_chain data_chain(const config::service_config &config, const aut
   auto limits = std::make_unique<filters::rate_limit_filter>(stats);
   guard = filters::route_guard{identity.get(), limits.get()};
   return filters::filter_chain{list_of(
-      std::make_unique<filters::access_log_filter>(stats, log), std::make_unique<filters::timing_filter>(),
-      std::make_unique<filters::request_id_filter>(),
+      std::make_unique<filters::access_log_filter>(stats, log),
+      std::make_unique<filters::compression_filter>(config.server.compression),
+      std::make_unique<filters::timing_filter>(), std::make_unique<filters::request_id_filter>(),
       std::make_unique<filters::trace_filter>(config.server.start_traces),
       std::make_unique<filters::routing_filter>(table), std::make_unique<filters::cors_filter>(config.server.cors),
       std::make_unique<filters::loop_guard_filter>(config.server.max_hops), std::move(identity), std::move(limits),

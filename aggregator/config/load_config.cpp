@@ -83,13 +83,44 @@ void read_address(config_checker &c, const json::object &o, const std::string &p
   }
 }
 
+/// A list of strings at `path`.
+std::vector<std::string> read_strings(config_checker &c, const json::value &v, const std::string &path) {
+  std::vector<std::string> out;
+  const json::array *a = c.array(v, path);
+  if (a == nullptr) return out;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    if (const json::string *s = (*a)[i].if_string())
+      out.emplace_back(*s);
+    else
+      c.fail(element(path, i), "must be a string");
+  }
+  return out;
+}
+
+void read_compression(config_checker &c, const json::value &v, const std::string &path, compression_config &out) {
+  const json::object *o =
+      c.object(v, path, {"enabled", "min_bytes", "gzip_level", "br_level", "zstd_level", "encodings"});
+  if (o == nullptr) return;
+  c.boolean(*o, path, "enabled", out.enabled);
+  c.integer(*o, path, "min_bytes", out.min_bytes, 0, 1LL << 30);
+  c.integer(*o, path, "gzip_level", out.gzip_level, 1, 9);
+  c.integer(*o, path, "br_level", out.br_level, 0, 11);
+  c.integer(*o, path, "zstd_level", out.zstd_level, 1, 19);
+  if (const json::value *e = o->if_contains("encodings")) {
+    out.encodings = read_strings(c, *e, child(path, "encodings"));
+    for (std::size_t i = 0; i < out.encodings.size(); ++i)
+      if (out.encodings[i] != "zstd" && out.encodings[i] != "br" && out.encodings[i] != "gzip")
+        c.fail(element(child(path, "encodings"), i), "must be zstd, br or gzip");
+  }
+}
+
 void read_server(config_checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
-  const json::object *o =
-      c.object(v, path,
-               {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections",
-                "max_aggregations", "max_unsent_bytes", "sync_threads", "sync_queue", "request_timeout_ms",
-                "keep_alive_timeout_ms", "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops", "cors"});
+  const json::object *o = c.object(
+      v, path,
+      {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections", "max_aggregations",
+       "max_unsent_bytes", "sync_threads", "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms",
+       "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops", "cors", "compression"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
@@ -108,6 +139,8 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   c.boolean(*o, path, "start_traces", out.start_traces);
   c.integer(*o, path, "max_hops", out.max_hops, 1, 100);
   if (const json::value *cors = o->if_contains("cors")) read_cors(c, *cors, child(path, "cors"), out.cors.emplace());
+  if (const json::value *compression = o->if_contains("compression"))
+    read_compression(c, *compression, child(path, "compression"), out.compression);
 }
 
 void read_log(config_checker &c, const json::value &v, log_config &out) {
@@ -140,20 +173,6 @@ void read_client(config_checker &c, const json::value &v, client::client_options
   c.integer(*o, path, "shards_per_loop", out.shards_per_loop, 1, 1024);
   c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);
   c.millis(*o, path, "connect_timeout_ms", out.connect_timeout, 1, 600'000);
-}
-
-/// A list of strings at `path`.
-std::vector<std::string> read_strings(config_checker &c, const json::value &v, const std::string &path) {
-  std::vector<std::string> out;
-  const json::array *a = c.array(v, path);
-  if (a == nullptr) return out;
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    if (const json::string *s = (*a)[i].if_string())
-      out.emplace_back(*s);
-    else
-      c.fail(element(path, i), "must be a string");
-  }
-  return out;
 }
 
 void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {

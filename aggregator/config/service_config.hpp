@@ -239,6 +239,17 @@ struct route_config {
 /// A route as requests hold it: a route changed or deleted while requests use it lives until they end.
 using route_ptr = std::shared_ptr<const route_config>;
 
+/// Compression of the data plane's answers (`server.compression`), by the client's Accept-Encoding:
+/// answers of at least `min_bytes` and of a compressible type, and streams from their first line.
+struct compression_config {
+  bool enabled = true;
+  std::size_t min_bytes = 1024;  ///< smaller answers go as they are: the coding would cost more than it saves
+  int gzip_level = 6;            ///< zlib's 1-9
+  int br_level = 4;              ///< Brotli's 0-11 (its 11 is for static files, far too slow here)
+  int zstd_level = 3;            ///< zstd's 1-19
+  std::vector<std::string> encodings{"zstd", "br", "gzip"};  ///< those offered
+};
+
 /// Where and how the service listens: the data plane (aggregations, jobs, probes) on `listen`, the
 /// control plane (admin API, metrics, probes) on `admin_listen`.
 struct server_config {
@@ -267,6 +278,7 @@ struct server_config {
   bool start_traces = true;         ///< a request without a valid traceparent starts a W3C trace of its own
   unsigned max_hops = 5;            ///< a request that passed through this many aggregators is refused (508)
   std::optional<cors_policy> cors;  ///< none: no CORS headers, preflights are 405
+  compression_config compression;
 };
 
 /// What the service logs to stderr: one access line per request at `info`, plus its own events.

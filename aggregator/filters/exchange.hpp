@@ -45,11 +45,8 @@ class exchange {
   void respond(http::response answer);
   /// Starts a streamed answer with `head` (its body follows in chunks), through the way out.
   void begin_stream(http::response head);
-  /// One chunk of the streamed answer, sent at once.
-  void stream_chunk(std::string_view bytes) {
-    streamed_bytes_ += bytes.size();
-    to_->send_chunk(bytes);
-  }
+  /// One chunk of the streamed answer, sent at once (encoded and flushed, when it is compressed).
+  void stream_chunk(std::string_view bytes);
   /// Ends the streamed answer; the filters hear that it is complete.
   void end_stream();
 

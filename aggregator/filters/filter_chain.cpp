@@ -37,12 +37,29 @@ void exchange::respond(http::response answer) {
 }
 
 void exchange::begin_stream(http::response head) {
+  head.streamed = true;
   chain_->encode(request_, head);
   streamed_status_ = head.status;
   to_->send_head(request_, head);
 }
 
+void exchange::stream_chunk(std::string_view bytes) {
+  if (request_.stream_encoder) {
+    const std::string encoded = request_.stream_encoder->encode(bytes, false);
+    streamed_bytes_ += encoded.size();
+    to_->send_chunk(encoded);
+    return;
+  }
+  streamed_bytes_ += bytes.size();
+  to_->send_chunk(bytes);
+}
+
 void exchange::end_stream() {
+  if (request_.stream_encoder) {  // the coding's end: its trailer
+    const std::string tail = request_.stream_encoder->encode({}, true);
+    streamed_bytes_ += tail.size();
+    to_->send_chunk(tail);
+  }
   chain_->complete(request_, to_->open() ? streamed_status_ : client_closed_request, streamed_bytes_);
   to_->send_end(request_);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "aggregator/auth/credentials.hpp"
 #include "aggregator/config/route_table.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
+#include "aggregator/http/body_encoder.hpp"
 #include "aggregator/http/request.hpp"
 #include "aggregator/http/response.hpp"
 #include "aggregator/http/trace_context.hpp"
@@ -55,6 +57,8 @@ struct request_context {
   std::function<std::optional<http::response>(request_context &self, std::size_t calls)> charge_calls;
   std::string rate_limit_policy;  ///< the RateLimit-Policy header's items, when a limit applies
   std::string rate_limit;         ///< the RateLimit header's items
+  /// Encodes a streamed answer's pieces, when the compression filter chose a coding for it.
+  std::unique_ptr<http::body_encoder> stream_encoder;
 
   /// Charges `calls` upstream calls to the route's call limit, if it has one: nullopt when they fit.
   [[nodiscard]] std::optional<http::response> charge(std::size_t calls) {

@@ -26,6 +26,8 @@ struct response {
   /// A HEAD answer whose body only a GET would make (an aggregation's): no Content-Length then,
   /// since only the calls could tell it, and no chunked framing either.
   bool length_unknown = false;
+  /// The head of a streamed answer: its body follows in pieces (exchange::stream_chunk).
+  bool streamed = false;
 
   /// A JSON reply: `object_text` is a serialized JSON object.
   static response json(int status, std::string object_text) { return response{status, std::move(object_text)}; }

@@ -19,7 +19,9 @@ namespace {
 agg::config::service_config config_for(std::uint16_t upstream) {
   const std::string u = "http://127.0.0.1:" + std::to_string(upstream);
   auto parsed = agg::config::parse_config(
-      R"({"server":{"listen":"127.0.0.1:0","admin_listen":"127.0.0.1:0","request_timeout_ms":300,"keep_alive_timeout_ms":300,"send_timeout_ms":1000},
+      R"({"server":{"listen":"127.0.0.1:0","admin_listen":"127.0.0.1:0","request_timeout_ms":300,"keep_alive_timeout_ms":300,"send_timeout_ms":1000,
+                 "cors":{"allow_origins":["https://app.test","https://*.example.org"],"allow_credentials":true},
+                 "compression":{"min_bytes":16}},
       "client":{"loops":1,"shards_per_loop":2},"jobs":{"max":50,"keep_finished_ms":1000},
       "routes":[
       {"name":"demo","path":"/api/demo","num":{"default":2,"max":20},"timeout_ms":500,"deadline_ms":1000,
