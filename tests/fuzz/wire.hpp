@@ -22,6 +22,7 @@
 
 #include "aggregator/io/unique_fd.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
+#include "tests/support/content_decoding.hpp"
 #include "tests/support/response_reader.hpp"
 
 namespace agg::fuzz {
@@ -122,8 +123,11 @@ inline void check_responses(const std::string &reply) {
     const auto &response = read.message;
     AGG_FUZZ_CHECK(response.version() == 11);
     if (response[boost::beast::http::field::content_type] == "application/json") {
+      // A compressed answer is judged by what it decodes to (and must decode).
+      const auto body = testing::decoded_body(response[boost::beast::http::field::content_encoding], response.body());
+      AGG_FUZZ_CHECK(body.has_value());
       boost::system::error_code json_error;
-      boost::json::parse(response.body(), json_error);
+      boost::json::parse(*body, json_error);
       if (json_error) std::fprintf(stderr, "a JSON answer that is not JSON: %s\n", response.body().c_str());
       AGG_FUZZ_CHECK(!json_error);
     }

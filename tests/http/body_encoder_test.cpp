@@ -2,62 +2,20 @@
 
 #include <catch2/catch.hpp>
 
-#include <brotli/decode.h>
-#include <zlib.h>
-#include <zstd.h>
-
 #include <string>
+
+#include "tests/support/content_decoding.hpp"
 
 using agg::http::choose_coding;
 using agg::http::content_coding;
 
 namespace {
 
-std::string gunzip(const std::string &bytes) {
-  z_stream z{};
-  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
-  std::string out(1 << 20, '\0');
-  z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef *>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = inflate(&z, Z_SYNC_FLUSH);
-  CHECK((rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR));
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  return out;
-}
-
-std::string unbrotli(const std::string &bytes) {
-  BrotliDecoderState *state = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
-  std::string out(1 << 20, '\0');
-  std::size_t in_left = bytes.size();
-  const auto *next_in = reinterpret_cast<const std::uint8_t *>(bytes.data());
-  std::size_t out_left = out.size();
-  auto *next_out = reinterpret_cast<std::uint8_t *>(out.data());
-  const auto rc = BrotliDecoderDecompressStream(state, &in_left, &next_in, &out_left, &next_out, nullptr);
-  CHECK(rc != BROTLI_DECODER_RESULT_ERROR);
-  out.resize(out.size() - out_left);
-  BrotliDecoderDestroyInstance(state);
-  return out;
-}
-
-std::string unzstd(const std::string &bytes) {
-  ZSTD_DCtx *context = ZSTD_createDCtx();
-  std::string out(1 << 20, '\0');
-  ZSTD_inBuffer in{bytes.data(), bytes.size(), 0};
-  ZSTD_outBuffer buffer{out.data(), out.size(), 0};
-  while (in.pos < in.size) CHECK(ZSTD_isError(ZSTD_decompressStream(context, &buffer, &in)) == 0);
-  out.resize(buffer.pos);
-  ZSTD_freeDCtx(context);
-  return out;
-}
-
 /// What a client of `coding` decodes from `bytes` (all that has arrived so far).
 std::string decoded(content_coding coding, const std::string &bytes) {
-  return coding == content_coding::gzip ? gunzip(bytes)
-         : coding == content_coding::br ? unbrotli(bytes)
-                                        : unzstd(bytes);
+  const auto text = agg::testing::decoded_body(agg::http::to_string(coding), bytes);
+  REQUIRE(text);
+  return *text;
 }
 
 }  // namespace
