@@ -99,13 +99,14 @@ std::vector<std::string> read_strings(config_checker &c, const json::value &v, c
 
 void read_compression(config_checker &c, const json::value &v, const std::string &path, compression_config &out) {
   const json::object *o =
-      c.object(v, path, {"enabled", "min_bytes", "gzip_level", "br_level", "zstd_level", "encodings"});
+      c.object(v, path, {"enabled", "min_bytes", "gzip_level", "br_level", "zstd_level", "encodings", "max_streams"});
   if (o == nullptr) return;
   c.boolean(*o, path, "enabled", out.enabled);
   c.integer(*o, path, "min_bytes", out.min_bytes, 0, 1LL << 30);
   c.integer(*o, path, "gzip_level", out.gzip_level, 1, 9);
   c.integer(*o, path, "br_level", out.br_level, 0, 11);
   c.integer(*o, path, "zstd_level", out.zstd_level, 1, 19);
+  c.integer(*o, path, "max_streams", out.max_streams, 0, 1'000'000);
   if (const json::value *e = o->if_contains("encodings")) {
     out.encodings = read_strings(c, *e, child(path, "encodings"));
     for (std::size_t i = 0; i < out.encodings.size(); ++i)

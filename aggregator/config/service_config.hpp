@@ -248,6 +248,9 @@ struct compression_config {
   int br_level = 4;              ///< Brotli's 0-11 (its 11 is for static files, far too slow here)
   int zstd_level = 3;            ///< zstd's 1-19
   std::vector<std::string> encodings{"zstd", "br", "gzip"};  ///< those offered
+  /// Streams compressed at once; past it a stream goes as it is. Each holds its encoder (at most
+  /// about 0.5 MB) for as long as it lasts: this bounds what slow streams can pin.
+  std::size_t max_streams = 256;
 };
 
 /// Where and how the service listens: the data plane (aggregations, jobs, probes) on `listen`, the

@@ -21,6 +21,21 @@ bool has_header(const http::response &answer, std::string_view name) noexcept {
                      [name](const auto &h) { return text::equal_ignoring_case(h.name, name); });
 }
 
+/// A stream's encoder, counted among the streams compressed at once while it lives.
+class counted_encoder final : public http::body_encoder {
+ public:
+  counted_encoder(std::unique_ptr<http::body_encoder> inner, std::shared_ptr<std::atomic<std::size_t>> count)
+      : inner_(std::move(inner)), count_(std::move(count)) {}
+  counted_encoder(const counted_encoder &) = delete;
+  counted_encoder &operator=(const counted_encoder &) = delete;
+  ~counted_encoder() override { count_->fetch_sub(1, std::memory_order_relaxed); }
+  std::string encode(std::string_view input, bool last) override { return inner_->encode(input, last); }
+
+ private:
+  std::unique_ptr<http::body_encoder> inner_;
+  std::shared_ptr<std::atomic<std::size_t>> count_;
+};
+
 }  // namespace
 
 compression_filter::compression_filter(config::compression_config config) : config_(std::move(config)) {
@@ -42,13 +57,25 @@ void compression_filter::on_response(request_context &request, http::response &a
   const int level = coding == http::content_coding::gzip ? config_.gzip_level
                     : coding == http::content_coding::br ? config_.br_level
                                                          : config_.zstd_level;
-  auto encoder = http::body_encoder::make(coding, level);
-  answer.with_header("Content-Encoding", std::string{http::to_string(coding)});
   if (answer.streamed) {
-    request.stream_encoder = std::move(encoder);  // exchange::stream_chunk encodes each piece
+    if (streams_->fetch_add(1, std::memory_order_relaxed) >= config_.max_streams) {
+      streams_->fetch_sub(1, std::memory_order_relaxed);
+      return;  // as it is: enough streams hold an encoder already
+    }
+    std::unique_ptr<http::body_encoder> encoder;
+    try {
+      encoder = http::body_encoder::make(coding, level, true);
+    } catch (...) {
+      streams_->fetch_sub(1, std::memory_order_relaxed);
+      throw;
+    }
+    // exchange::stream_chunk encodes each piece with it.
+    request.stream_encoder = std::make_unique<counted_encoder>(std::move(encoder), streams_);
+    answer.with_header("Content-Encoding", std::string{http::to_string(coding)});
     return;
   }
-  answer.body = encoder->encode(payload, true);
+  answer.body = http::body_encoder::make(coding, level)->encode(payload, true);
+  answer.with_header("Content-Encoding", std::string{http::to_string(coding)});
   answer.shared_body.reset();
 }
 

@@ -6,6 +6,7 @@
 
 #include <boost/beast/http/rfc7230.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <stdexcept>
@@ -62,9 +63,10 @@ constexpr std::size_t output_step = 16 << 10;
 
 class gzip_encoder final : public body_encoder {
  public:
-  explicit gzip_encoder(int level) {
-    // 15 window bits + 16: a gzip header and trailer around the deflate stream.
-    if (deflateInit2(&z_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+  gzip_encoder(int level, bool stream) {
+    // Window bits + 16: a gzip header and trailer around the deflate stream. A stream's lines gain
+    // little from a window past 4 KiB.
+    if (deflateInit2(&z_, level, Z_DEFLATED, (stream ? 12 : 15) + 16, stream ? 5 : 8, Z_DEFAULT_STRATEGY) != Z_OK)
       throw std::runtime_error("deflateInit2 failed");
   }
   gzip_encoder(const gzip_encoder &) = delete;
@@ -94,11 +96,12 @@ class gzip_encoder final : public body_encoder {
 
 class brotli_encoder final : public body_encoder {
  public:
-  explicit brotli_encoder(int level) {
-    if (BrotliEncoderSetParameter(state_.get(), BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(level)) ==
+  brotli_encoder(int level, bool stream) {
+    // A stream: quality 2 at most (its tables are a fraction of quality 4's) and a 64 KiB window.
+    const int quality = stream ? std::min(level, 2) : level;
+    if (BrotliEncoderSetParameter(state_.get(), BROTLI_PARAM_QUALITY, static_cast<std::uint32_t>(quality)) ==
             BROTLI_FALSE ||
-        // A 1 MiB window (Brotli's default is 4): what a stream holds, however long it lasts.
-        BrotliEncoderSetParameter(state_.get(), BROTLI_PARAM_LGWIN, 20) == BROTLI_FALSE)
+        BrotliEncoderSetParameter(state_.get(), BROTLI_PARAM_LGWIN, stream ? 16 : 20) == BROTLI_FALSE)
       throw std::runtime_error("BrotliEncoderSetParameter failed");
   }
 
@@ -129,11 +132,17 @@ class brotli_encoder final : public body_encoder {
 
 class zstd_encoder final : public body_encoder {
  public:
-  explicit zstd_encoder(int level) {
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(context_.get(), ZSTD_c_compressionLevel, level)) != 0 ||
-        // A 1 MiB window at most: what a stream holds, however long it lasts.
-        ZSTD_isError(ZSTD_CCtx_setParameter(context_.get(), ZSTD_c_windowLog, 20)) != 0)
-      throw std::runtime_error("ZSTD_CCtx_setParameter failed");
+  zstd_encoder(int level, bool stream) {
+    const auto set = [this](ZSTD_cParameter parameter, int value) {
+      if (ZSTD_isError(ZSTD_CCtx_setParameter(context_.get(), parameter, value)) != 0)
+        throw std::runtime_error("ZSTD_CCtx_setParameter failed");
+    };
+    set(ZSTD_c_compressionLevel, level);
+    set(ZSTD_c_windowLog, stream ? 15 : 20);  // 1 MiB at most; a stream 32 KiB, with small tables
+    if (stream) {
+      set(ZSTD_c_hashLog, 12);
+      set(ZSTD_c_chainLog, 12);
+    }
   }
 
   std::string encode(std::string_view input, bool last) override {
@@ -156,11 +165,11 @@ class zstd_encoder final : public body_encoder {
 
 }  // namespace
 
-std::unique_ptr<body_encoder> body_encoder::make(content_coding coding, int level) {
+std::unique_ptr<body_encoder> body_encoder::make(content_coding coding, int level, bool stream) {
   switch (coding) {
-    case content_coding::gzip: return std::make_unique<gzip_encoder>(level);
-    case content_coding::br: return std::make_unique<brotli_encoder>(level);
-    case content_coding::zstd: return std::make_unique<zstd_encoder>(level);
+    case content_coding::gzip: return std::make_unique<gzip_encoder>(level, stream);
+    case content_coding::br: return std::make_unique<brotli_encoder>(level, stream);
+    case content_coding::zstd: return std::make_unique<zstd_encoder>(level, stream);
     case content_coding::identity: break;
   }
   throw std::logic_error("no encoder for identity");

@@ -29,8 +29,11 @@ content_coding choose_coding(const std::optional<std::string> &accept_encoding, 
 /// compressor's state (zlib, Brotli or zstd) for the answer's life.
 class body_encoder {
  public:
-  /// An encoder for `coding` (not identity) at `level` (the library's own scale).
-  static std::unique_ptr<body_encoder> make(content_coding coding, int level);
+  /// An encoder for `coding` (not identity) at `level` (the library's own scale). One for a
+  /// `stream` lives as long as its answer, so it keeps small windows and tables (br at quality 2 at
+  /// most): measured after 100 lines, about 140 KB (gzip), 380 KB (zstd) or 520 KB (br), where a
+  /// one-shot encoder at the defaults holds 370 KB, 2.6 MB and 830 KB while it runs.
+  static std::unique_ptr<body_encoder> make(content_coding coding, int level, bool stream = false);
   virtual ~body_encoder() = default;
   /// `input` compressed: flushed, or, with `last`, ending the coding's stream.
   virtual std::string encode(std::string_view input, bool last) = 0;

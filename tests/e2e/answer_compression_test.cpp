@@ -56,6 +56,12 @@ TEST_CASE("server.compression turns it off, or offers only some codings") {
   local_upstream upstream;
   running_service off{compressing_config(upstream, R"({"enabled":false})")};
   CHECK_FALSE(off.http().Get("/api/many", accepting("gzip, br"))->has_header("Content-Encoding"));
+  running_service no_streams{compressing_config(upstream, R"({"max_streams":0})")};
+  CHECK(no_streams.http().Get("/api/many", accepting("gzip"))->get_header_value("Content-Encoding") == "gzip");
+  const auto stream = no_streams.http().Get("/api/many/stream", accepting("gzip"));
+  REQUIRE(stream);
+  CHECK_FALSE(stream->has_header("Content-Encoding"));  // past max_streams: as it is
+  CHECK(stream->body.find("\"complete\":true") != std::string::npos);
   running_service gzip_only{compressing_config(upstream, R"({"encodings":["gzip"],"gzip_level":9})")};
   CHECK(gzip_only.http().Get("/api/many", accepting("br, gzip;q=0.5"))->get_header_value("Content-Encoding") == "gzip");
   const auto bad = agg::config::parse_config(
