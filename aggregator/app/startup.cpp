@@ -25,9 +25,11 @@ namespace {
 using level = config::log_config::level;
 
 /// Whether two listen hosts can take the same port: the same host, or either one every address.
+/// Whether `host` listens on every address ([::] takes IPv4 too).
+bool every_address(std::string_view host) { return host == "0.0.0.0" || host == "::"; }
+
 bool hosts_overlap(const std::string &a, const std::string &b) {
-  const auto every = [](const std::string &h) { return h == "0.0.0.0" || h == "::"; };  // [::] takes IPv4 too
-  return a == b || every(a) || every(b);
+  return a == b || every_address(a) || every_address(b);
 }
 
 }  // namespace
@@ -76,7 +78,7 @@ namespace {
 /// The upstream URLs that point at the service's own data plane.
 void add_self_calls(const config::service_config &config, config::config_errors &found) {
   const auto local = [](std::string_view host) {
-    return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "0.0.0.0" || host == "::";
+    return host == "127.0.0.1" || host == "localhost" || host == "::1" || every_address(host);
   };
   for (std::size_t r = 0; r < config.routes.size(); ++r) {
     const auto &entries = config.routes[r]->upstreams;
@@ -104,7 +106,7 @@ void add_unused_origins(const config::service_config &config, config::config_err
   for (const auto &[origin, options] : config.client.origins)
     if (!used.contains(origin) &&
         !(jwks.starts_with(origin) && (jwks.size() == origin.size() || jwks[origin.size()] == '/')))
-      found.push_back({"client.origins[\"" + origin + "\"]",
+      found.push_back({config::origin_path("client.origins", origin),
                        "no route's upstream URL (nor auth.jwt.jwks_url) is on this origin: its options apply to "
                        "nothing (an origin is written as the URLs write it: scheme, host and port)"});
 }
@@ -116,8 +118,8 @@ config::config_errors start_warnings(const config::service_config &config, const
   config::config_errors found;
   for (const auto &[origin, options] : config.client.origins)
     if (!options.tls.verify)
-      found.push_back(
-          {"client.origins[\"" + origin + "\"].tls.verify", "is false: its certificate and host name are not checked"});
+      found.push_back({config::origin_path("client.origins", origin) + ".tls.verify",
+                       "is false: its certificate and host name are not checked"});
   add_unused_origins(config, found);
   add_self_calls(config, found);
   if (tokens.admin && !has_file)

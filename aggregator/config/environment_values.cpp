@@ -21,16 +21,37 @@ bool is_name(std::string_view name) {
          std::all_of(name.begin(), name.end(), [&](char ch) { return letter(ch) || (ch >= '0' && ch <= '9'); });
 }
 
-/// Calls `visit(string, path)` for every string value inside `value`, depth first.
+/// Calls `visit(string, path)` for every string value inside `value`, depth first. `path` is one
+/// buffer, grown and cut back as the walk goes: no string is made per node (a config of thousands
+/// of routes is walked at every load).
 template <typename Value, typename Visit>
-void for_each_string(Value &value, const std::string &path, const Visit &visit) {
+void for_each_string(Value &value, std::string &path, const Visit &visit) {
+  const std::size_t length = path.size();
   if (auto *s = value.if_string()) {
     visit(*s, path);
   } else if (auto *o = value.if_object()) {
-    for (auto &kv : *o) for_each_string(kv.value(), child(path, kv.key()), visit);
+    for (auto &kv : *o) {
+      if (length != 0) path += '.';
+      path.append(kv.key());
+      for_each_string(kv.value(), path, visit);
+      path.resize(length);
+    }
   } else if (auto *a = value.if_array()) {
-    for (std::size_t i = 0; i < a->size(); ++i) for_each_string((*a)[i], element(path, i), visit);
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      path += '[';
+      path += std::to_string(i);
+      path += ']';
+      for_each_string((*a)[i], path, visit);
+      path.resize(length);
+    }
   }
+}
+
+/// The same walk when the paths are not wanted.
+template <typename Value, typename Visit>
+void for_each_string(Value &value, const Visit &visit) {
+  std::string path;
+  for_each_string(value, path, visit);
 }
 
 }  // namespace
@@ -80,7 +101,7 @@ std::variant<std::string, expansion_problem> expand_variables(std::string_view t
 
 bool mentions_variables(const json::value &value) {
   bool found = false;
-  for_each_string(value, "", [&found](const json::string &s, const std::string &) {
+  for_each_string(value, [&found](const json::string &s, const std::string &) {
     found = found || std::string_view{s}.find('$') != std::string_view::npos;
   });
   return found;
@@ -88,7 +109,8 @@ bool mentions_variables(const json::value &value) {
 
 void expand_environment(json::value &value, const std::string &path, const environment_lookup &environment,
                         config_checker &checker) {
-  for_each_string(value, path, [&](json::string &s, const std::string &at) {
+  std::string at_path = path;
+  for_each_string(value, at_path, [&](json::string &s, const std::string &at) {
     if (std::string_view{s}.find('$') == std::string_view::npos) return;
     auto expanded = expand_variables(s, environment);
     if (auto *text = std::get_if<std::string>(&expanded))
@@ -102,12 +124,21 @@ std::vector<std::string> environment_names(const json::value &value) {
   std::vector<std::string> names;
   // Every variable as set (to nothing): the walk goes on past one that is not.
   const environment_lookup any = [](std::string_view) { return std::optional<std::string>{std::string{}}; };
-  for_each_string(value, "", [&](const json::string &s, const std::string &) {
+  for_each_string(value, [&](const json::string &s, const std::string &) {
     if (std::string_view{s}.find('$') != std::string_view::npos) (void)expand_variables(s, any, &names);
   });
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+const json::value *with_environment(const json::value &value, const std::string &path,
+                                    const environment_lookup &environment, config_checker &checker,
+                                    std::optional<json::value> &copy) {
+  if (!mentions_variables(value)) return &value;
+  const std::size_t problems = checker.errors.size();
+  expand_environment(copy.emplace(value), path, environment, checker);
+  return checker.errors.size() == problems ? &*copy : nullptr;
 }
 
 }  // namespace agg::config

@@ -38,6 +38,13 @@ bool mentions_variables(const boost::json::value &value);
 void expand_environment(boost::json::value &value, const std::string &path, const environment_lookup &environment,
                         config_checker &checker);
 
+/// `value` as the config reads it: itself when it names no variable, else its copy in `copy` with
+/// the values in; null when a string could not be expanded (reported at its path below `path`):
+/// what is written stays as written, for the document that is saved.
+const boost::json::value *with_environment(const boost::json::value &value, const std::string &path,
+                                           const environment_lookup &environment, config_checker &checker,
+                                           std::optional<boost::json::value> &copy);
+
 /// The variables the strings of `value` name, each once, sorted.
 std::vector<std::string> environment_names(const boost::json::value &value);
 

@@ -250,13 +250,10 @@ std::variant<config_document, config_errors> parse_config_document(std::string_v
           c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "routes"})) {
     // Each section is read from a copy with the environment's values in, when it names any: the
     // document keeps what was written, to be saved back as it was (the routes expand their own).
-    std::deque<json::value> expanded;
+    std::deque<std::optional<json::value>> expanded;
     const auto section = [&](std::string_view name) -> const json::value * {
       const json::value *v = root->if_contains(name);
-      if (v == nullptr || !mentions_variables(*v)) return v;
-      const std::size_t problems = c.errors.size();
-      expand_environment(expanded.emplace_back(*v), std::string{name}, environment, c);
-      return c.errors.size() == problems ? &expanded.back() : nullptr;  // a value it lacks would only be wrong
+      return v == nullptr ? nullptr : with_environment(*v, std::string{name}, environment, c, expanded.emplace_back());
     };
     c.text(*root, "", "$schema", false);
     if (const json::value *v = section("jobs")) {

@@ -8,9 +8,6 @@ namespace agg::config {
 
 namespace {
 
-/// `child` for a key that is a URL: `path["https://host:8443"]`.
-std::string origin_path(const std::string &path, const std::string &origin) { return path + "[\"" + origin + "\"]"; }
-
 void read_tls(config_checker &c, const boost::json::value &v, const std::string &path, client::tls_options &out) {
   const boost::json::object *o = c.object(v, path, {"ca_file", "cert_file", "key_file", "server_name", "verify"});
   if (o == nullptr) return;
@@ -84,6 +81,10 @@ void read_origins(config_checker &c, const boost::json::value &origins, const st
     c.boolean(*entry, where, "compression", options.compression);
     if (!out.emplace(key, std::move(options)).second) c.fail(where, "names the same origin as another entry");
   }
+}
+
+std::string origin_path(const std::string &path, std::string_view origin) {
+  return path + "[\"" + std::string{origin} + "\"]";
 }
 
 }  // namespace agg::config

@@ -18,6 +18,9 @@ namespace agg::config {
 void read_origins(config_checker &checker, const boost::json::value &origins, const std::string &path,
                   std::map<std::string, client::origin_options, std::less<>> &out);
 
+/// `path["https://host:8443"]`: the config path of an origin's entry in a map keyed by origins.
+std::string origin_path(const std::string &path, std::string_view origin);
+
 /// `text` when it is an origin alone: http or https, a host and an optional port, no path, query,
 /// fragment or user; empty otherwise. Calls find their origin's options by the same text.
 std::string origin_key(std::string_view text);

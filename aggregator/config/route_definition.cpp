@@ -203,17 +203,12 @@ std::size_t most_calls(const route_config &route) {
 std::variant<route_config, config_errors> parse_route(const json::value &definition,
                                                       const environment_lookup &environment) {
   config_checker c;
-  if (!mentions_variables(definition)) {
-    route_config route = read_route(c, definition);
-    if (!c.errors.empty()) return std::move(c.errors);
-    return route;
-  }
-  json::value expanded = definition;
-  expand_environment(expanded, "", environment, c);
+  std::optional<json::value> expanded;
+  const json::value *read = with_environment(definition, "", environment, c, expanded);
+  if (read == nullptr) return std::move(c.errors);
+  route_config route = read_route(c, *read);
   if (!c.errors.empty()) return std::move(c.errors);
-  route_config route = read_route(c, expanded);
-  if (!c.errors.empty()) return std::move(c.errors);
-  route.definition = definition.as_object();  // as written: shown, patched and saved with its ${NAME}s
+  if (expanded) route.definition = definition.as_object();  // as written: shown, patched and saved with its ${NAME}s
   return route;
 }
 

@@ -1,5 +1,8 @@
 #include "aggregator/config/tls_files.hpp"
 
+#include "aggregator/config/config_checker.hpp"
+#include "aggregator/config/origin_reader.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -95,7 +98,7 @@ config_errors check_tls_files(client::client_options &client, const std::string 
   if (resolve(client.ca_file, config_dir, "client.ca_file", errors)) check_ca(client.ca_file, "client.ca_file", errors);
   for (auto &[origin, options] : client.origins) {
     client::tls_options &tls = options.tls;
-    const std::string path = "client.origins[\"" + origin + "\"].tls";
+    const std::string path = child(origin_path("client.origins", origin), "tls");
     if (resolve(tls.ca_file, config_dir, path + ".ca_file", errors)) check_ca(tls.ca_file, path + ".ca_file", errors);
     const bool cert = resolve(tls.cert_file, config_dir, path + ".cert_file", errors);
     const bool key = resolve(tls.key_file, config_dir, path + ".key_file", errors) &&

@@ -41,15 +41,21 @@ httplib::Headers preflight_from(const std::string &origin) {
           {"Access-Control-Request-Headers", "authorization"}};
 }
 
+/// A preflight to `path` from `origin` that the service allows: answered 204 with no body.
+httplib::Result allowed_preflight(const running_service &service, const char *path, const std::string &origin) {
+  auto r = service.http().Options(path, preflight_from(origin));
+  REQUIRE(r);
+  CHECK(r->status == 204);
+  CHECK(r->body.empty());
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("a preflight from an allowed origin is answered 204 before any credential is asked for, and runs nothing") {
   cors_fixture f;
   running_service service{f.config, f.tokens()};
-  const auto r = service.http().Options("/api/open", preflight_from("https://app.example.com"));
-  REQUIRE(r);
-  CHECK(r->status == 204);
-  CHECK(r->body.empty());
+  const auto r = allowed_preflight(service, "/api/open", "https://app.example.com");
   CHECK(r->get_header_value("Access-Control-Allow-Origin") == "https://app.example.com");
   CHECK(r->get_header_value("Access-Control-Allow-Methods") == "GET, HEAD");  // what the endpoint takes
   CHECK(r->get_header_value("Access-Control-Allow-Headers").find("Authorization") != std::string::npos);
@@ -107,9 +113,7 @@ TEST_CASE("answers tell an allowed origin it may read them, refusals too; others
 TEST_CASE("a route's cors replaces the service's: any origin, its own methods and exposed headers") {
   cors_fixture f;
   running_service service{f.config, f.tokens()};
-  const auto pre = service.http().Options("/api/partner", preflight_from("https://anyone.test"));
-  REQUIRE(pre);
-  CHECK(pre->status == 204);
+  const auto pre = allowed_preflight(service, "/api/partner", "https://anyone.test");
   CHECK(pre->get_header_value("Access-Control-Allow-Origin") == "*");
   CHECK(pre->get_header_value("Access-Control-Allow-Methods") == "GET");
   CHECK_FALSE(pre->has_header("Access-Control-Allow-Credentials"));
