@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <variant>
 
 #include "aggregator/app/service.hpp"
 #include "aggregator/app/startup.hpp"
+#include "aggregator/config/json_text.hpp"
 #include "aggregator/process/process_setup.hpp"
 
 namespace {
@@ -42,6 +44,20 @@ int check(const std::string &file, const agg::app::overrides &given) {
                 agg::config::process_environment(name) ? "set" : "not set, its default taken");
   std::printf("%s: ok (%zu routes; admin API %s)\n", source.c_str(), valid.file.config.routes.size(),
               valid.tokens.admin ? "on" : "off");
+  return 0;
+}
+
+/// `aggregator config print [--config FILE]`: the effective config (variables expanded, defaults
+/// filled in, credentials redacted) as JSON, or every problem with its JSON path (exit 2).
+int print_effective_config(const std::string &file) {
+  const std::string source = file.empty() ? "embedded default config" : file;
+  const auto text = file.empty() ? std::optional<std::string>{agg::config::default_config_json()}
+                                 : agg::config::read_config_text(file);
+  if (!text) return report_config_errors(source, {{"", "cannot read config file " + file}});
+  const auto effective = agg::config::effective_config(*text);
+  if (const auto *errors = std::get_if<agg::config::config_errors>(&effective))
+    return report_config_errors(source, *errors);
+  std::fputs(agg::config::pretty_json(std::get<boost::json::value>(effective)).c_str(), stdout);
   return 0;
 }
 
@@ -109,11 +125,27 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", given.log_format, "text or json (one object per line)")
       ->check(CLI::IsMember({"text", "json"}));
+  CLI::App *config_command = app.add_subcommand("config", "config tooling: its JSON Schema, the effective config");
+  config_command->require_subcommand(1);
+  const CLI::App *schema_command = config_command->add_subcommand(
+      "schema", "print the JSON Schema (2020-12) of the config file, for editors and linters");
+  CLI::App *print_command = config_command->add_subcommand(
+      "print",
+      "print the effective config: environment values expanded, every default filled in, credentials "
+      "\"<redacted>\"");
+  std::string print_file;
+  print_command->add_option("-c,--config", print_file, "config file; default: the embedded default")
+      ->check(CLI::ExistingFile);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     return app.exit(e) == 0 ? 0 : exit_config_error;
   }
+  if (schema_command->parsed()) {
+    std::fputs(agg::config::pretty_json(agg::config::config_schema()).c_str(), stdout);
+    return 0;
+  }
+  if (print_command->parsed()) return print_effective_config(print_file);
   if (app.count("--check") != 0) {
     if (!check_file.empty() && !config_file.empty() && check_file != config_file) {
       std::fprintf(stderr, "--check %s and --config %s name two configs: give one\n", check_file.c_str(),

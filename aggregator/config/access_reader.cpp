@@ -22,7 +22,7 @@ void read_access(config_checker &c, const json::value &v, route_config &route) {
            access.require, "must be jwt, api_key, any or none");
   if (const json::value *claims = o->if_contains("claims")) {
     const std::string claims_path = child(path, "claims");
-    if (const json::object *m = c.map(*claims, claims_path)) {
+    if (const json::object *m = c.string_map(*claims, claims_path)) {
       for (const auto &kv : *m) {
         if (const json::string *wanted = kv.value().if_string())
           access.claims.emplace_back(kv.key(), *wanted);
@@ -37,7 +37,7 @@ void read_access(config_checker &c, const json::value &v, route_config &route) {
 
 void read_claims_to_headers(config_checker &c, const json::value &v, route_config &route) {
   const std::string path = "claims_to_headers";
-  const json::object *o = c.map(v, path);
+  const json::object *o = c.string_map(v, path);
   if (o == nullptr) return;
   for (const auto &kv : *o) {
     const std::string where = child(path, kv.key());

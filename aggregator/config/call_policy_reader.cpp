@@ -26,7 +26,7 @@ void read_retry(config_checker &c, const json::value &v, const std::string &path
   c.integer(*o, path, "attempts", out.attempts, 1, 10);
   c.millis(*o, path, "backoff_ms", out.backoff, 0, 60'000);
   if (const json::value *on = o->if_contains("on")) {
-    if (const json::array *a = c.array(*on, child(path, "on"))) {
+    if (const json::array *a = c.strings(*on, child(path, "on"))) {
       out.on = 0;
       for (std::size_t i = 0; i < a->size(); ++i) {
         const json::string *name = (*a)[i].if_string();
@@ -102,6 +102,7 @@ void read_optional(config_checker &c, const json::object &o, const std::string &
   const json::value *v = o.if_contains(key);
   if (v == nullptr) return;
   if (turned_off(o, key)) {
+    c.shape(v, {{"const", false}});
     out.reset();
     return;
   }
@@ -112,7 +113,8 @@ void read_optional(config_checker &c, const json::object &o, const std::string &
 
 }  // namespace
 
-void read_call_policy(config_checker &c, const json::object &o, const std::string &path, call_policy &out) {
+void read_call_policy(config_checker &c, const json::object &o, const std::string &path, call_policy &out,
+                      bool inherited) {
   read_optional(c, o, path, "retry", out.retry, read_retry);
   if (const json::value *retry = o.if_contains("retry"); retry != nullptr && out.retry)
     out.budget = read_budget(c, *retry, child(path, "retry"));
@@ -124,7 +126,7 @@ void read_call_policy(config_checker &c, const json::object &o, const std::strin
     out.budget = budget_policy{};
   read_optional(c, o, path, "breaker", out.breaker, read_breaker);
   read_optional(c, o, path, "cache", out.cache, read_cache);
-  c.boolean(o, path, "coalesce", out.coalesce);
+  c.boolean(o, path, "coalesce", out.coalesce, inherited);
 }
 
 }  // namespace agg::config

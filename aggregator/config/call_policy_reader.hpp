@@ -14,7 +14,8 @@ inline constexpr std::string_view call_policy_keys[] = {"retry", "hedge", "break
 
 /// Reads the behaviours `o` (a route, or an entry) sets into `out`, reporting problems at `path`. An
 /// entry starts from its route's policy: what it sets replaces the route's, and `false` turns a
-/// behaviour off for that entry.
-void read_call_policy(config_checker &c, const boost::json::object &o, const std::string &path, call_policy &out);
+/// behaviour off for that entry (`inherited`: `out` holds the route's, not defaults to show).
+void read_call_policy(config_checker &c, const boost::json::object &o, const std::string &path, call_policy &out,
+                      bool inherited = false);
 
 }  // namespace agg::config

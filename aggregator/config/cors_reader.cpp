@@ -16,7 +16,7 @@ template <typename Valid>
 std::string header_list(config_checker &c, const json::value &v, const std::string &path, const Valid &valid,
                         std::string_view what) {
   std::string joined;
-  const json::array *a = c.array(v, path);
+  const json::array *a = c.strings(v, path);
   if (a == nullptr) return joined;
   for (std::size_t i = 0; i < a->size(); ++i) {
     const json::string *s = (*a)[i].if_string();
@@ -65,8 +65,9 @@ void read_cors(config_checker &c, const json::value &v, const std::string &path,
       v, path, {"allow_origins", "allow_methods", "allow_headers", "expose_headers", "allow_credentials", "max_age_s"});
   if (o == nullptr) return;
   const std::string origins_path = child(path, "allow_origins");
-  if (const json::value *origins = o->if_contains("allow_origins")) {
-    if (const json::array *a = c.array(*origins, origins_path)) {
+  if (const json::value *origins = c.required(
+          *o, path, "allow_origins", "is required: the origins whose pages may call (https://app.example.com)")) {
+    if (const json::array *a = c.strings(*origins, origins_path)) {
       if (a->empty()) c.fail(origins_path, "must name at least one origin (or leave cors out)");
       for (std::size_t i = 0; i < a->size(); ++i) {
         if (const json::string *s = (*a)[i].if_string())
@@ -75,8 +76,6 @@ void read_cors(config_checker &c, const json::value &v, const std::string &path,
           c.fail(element(origins_path, i), "must be a string");
       }
     }
-  } else {
-    c.fail(origins_path, "is required: the origins whose pages may call (https://app.example.com)");
   }
   if (const json::value *m = o->if_contains("allow_methods"))
     out.allow_methods = header_list(c, *m, child(path, "allow_methods"), is_method, "must be a method: GET, POST, ...");

@@ -135,7 +135,7 @@ std::vector<std::string> environment_names(const json::value &value) {
 const json::value *with_environment(const json::value &value, const std::string &path,
                                     const environment_lookup &environment, config_checker &checker,
                                     std::optional<json::value> &copy) {
-  if (!mentions_variables(value)) return &value;
+  if (checker.filling() || !mentions_variables(value)) return &value;  // config print expands the whole document first
   const std::size_t problems = checker.errors.size();
   expand_environment(copy.emplace(value), path, environment, checker);
   return checker.errors.size() == problems ? &*copy : nullptr;

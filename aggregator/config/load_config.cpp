@@ -2,6 +2,7 @@
 
 #include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/config/config_checker.hpp"
+#include "aggregator/config/config_schema.hpp"
 #include "aggregator/config/cors_reader.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/origin_reader.hpp"
@@ -86,7 +87,7 @@ void read_address(config_checker &c, const json::object &o, const std::string &p
 /// A list of strings at `path`.
 std::vector<std::string> read_strings(config_checker &c, const json::value &v, const std::string &path) {
   std::vector<std::string> out;
-  const json::array *a = c.array(v, path);
+  const json::array *a = c.strings(v, path);
   if (a == nullptr) return out;
   for (std::size_t i = 0; i < a->size(); ++i) {
     if (const json::string *s = (*a)[i].if_string())
@@ -140,7 +141,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   c.boolean(*o, path, "start_traces", out.start_traces);
   c.integer(*o, path, "max_hops", out.max_hops, 1, 100);
   if (const json::value *cors = o->if_contains("cors")) read_cors(c, *cors, child(path, "cors"), out.cors.emplace());
-  if (const json::value *compression = o->if_contains("compression"))
+  if (const json::value *compression = c.section(*o, "compression"))
     read_compression(c, *compression, child(path, "compression"), out.compression);
 }
 
@@ -148,16 +149,15 @@ void read_log(config_checker &c, const json::value &v, log_config &out) {
   const std::string path = "log";
   const json::object *o = c.object(v, path, {"level", "format"});
   if (o == nullptr) return;
-  if (const auto level = c.text(*o, path, "level", false)) {
-    if (const auto parsed = parse_log_level(*level))
-      out.threshold = *parsed;
-    else
-      c.fail(child(path, "level"), "must be debug, info, warn, error or off");
-  }
-  if (const auto format = c.text(*o, path, "format", false)) {
-    if (*format != "text" && *format != "json") c.fail(child(path, "format"), "must be text or json");
-    out.json = *format == "json";
-  }
+  using level = log_config::level;
+  c.choice(*o, path, "level",
+           {{"debug", level::debug},
+            {"info", level::info},
+            {"warn", level::warn},
+            {"error", level::error},
+            {"off", level::off}},
+           out.threshold, "must be debug, info, warn, error or off");
+  c.choice(*o, path, "format", {{"text", false}, {"json", true}}, out.json, "must be text or json");
 }
 
 void read_client(config_checker &c, const json::value &v, client::client_options &out) {
@@ -195,14 +195,17 @@ void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {
   c.integer(*o, path, "leeway_s", leeway, 0, 3'600);
   out.leeway = std::chrono::seconds{leeway};
   c.integer(*o, path, "cache_entries", out.cache_entries, 1, 10'000'000);
-  long long refresh = out.refresh.count();
-  long long refresh_min = out.refresh_min.count();
-  c.integer(*o, path, "refresh_s", refresh, 1, 86'400);
-  c.integer(*o, path, "refresh_min_s", refresh_min, 1, 86'400);
-  out.refresh = std::chrono::seconds{refresh};
-  out.refresh_min = std::chrono::seconds{refresh_min};
-  if ((o->contains("refresh_s") || o->contains("refresh_min_s")) && out.jwks_url.empty())
-    c.fail(path, "refresh_s and refresh_min_s apply to a jwks_url");
+  if (out.jwks_url.empty()) {
+    if (o->contains("refresh_s") || o->contains("refresh_min_s"))
+      c.fail(path, "refresh_s and refresh_min_s apply to a jwks_url");
+  } else {
+    long long refresh = out.refresh.count();
+    long long refresh_min = out.refresh_min.count();
+    c.integer(*o, path, "refresh_s", refresh, 1, 86'400);
+    c.integer(*o, path, "refresh_min_s", refresh_min, 1, 86'400);
+    out.refresh = std::chrono::seconds{refresh};
+    out.refresh_min = std::chrono::seconds{refresh_min};
+  }
   bool hmac = false;
   bool public_keys = false;
   for (std::size_t i = 0; i < out.algorithms.size(); ++i) {
@@ -238,43 +241,85 @@ void read_auth(config_checker &c, const json::value &v, auth_config &out) {
 
 }  // namespace
 
+namespace {
+
+/// Reads a whole config document with `c`: the one reading behind loading, the schema and config print.
+service_config read_document(config_checker &c, const json::value &document, const environment_lookup &environment) {
+  service_config config;
+  const json::object *root = c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "routes"});
+  if (root == nullptr) return config;
+  // Each section is read from a copy with the environment's values in, when it names any: the
+  // document keeps what was written, to be saved back as it was (the routes expand their own).
+  std::deque<std::optional<json::value>> expanded;
+  const auto section = [&](std::string_view name) -> const json::value * {
+    const json::value *v = c.section(*root, name);
+    return v == nullptr ? nullptr : with_environment(*v, std::string{name}, environment, c, expanded.emplace_back());
+  };
+  c.text(*root, "", "$schema", false);
+  if (const json::value *v = section("jobs")) {
+    if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes", "max_per_client"})) {
+      c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
+      c.integer(*o, "jobs", "max_per_client", config.jobs.max_per_client, 1, 1'000'000);
+      c.integer(*o, "jobs", "max_bytes", config.jobs.max_bytes, 1, 1LL << 40);
+      c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
+    }
+  }
+  if (const json::value *v = section("server")) read_server(c, *v, config.server);
+  if (const json::value *v = section("log")) read_log(c, *v, config.log);
+  if (const json::value *v = section("client")) read_client(c, *v, config.client);
+  if (const json::value *v = section("auth")) read_auth(c, *v, config.auth);
+  if (const json::value *v = c.required(*root, "", "routes")) read_routes(c, *v, config.routes, environment);
+  return config;
+}
+
+}  // namespace
+
 std::variant<config_document, config_errors> parse_config_document(std::string_view json_text,
                                                                    const environment_lookup &environment) {
   auto parsed = parse_json_text(json_text);
   if (auto *error = std::get_if<config_error>(&parsed)) return config_errors{std::move(*error)};
   json::value &document = std::get<json::value>(parsed);
-
   config_checker c;
-  service_config config;
-  if (const json::object *root =
-          c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "routes"})) {
-    // Each section is read from a copy with the environment's values in, when it names any: the
-    // document keeps what was written, to be saved back as it was (the routes expand their own).
-    std::deque<std::optional<json::value>> expanded;
-    const auto section = [&](std::string_view name) -> const json::value * {
-      const json::value *v = root->if_contains(name);
-      return v == nullptr ? nullptr : with_environment(*v, std::string{name}, environment, c, expanded.emplace_back());
-    };
-    c.text(*root, "", "$schema", false);
-    if (const json::value *v = section("jobs")) {
-      if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes", "max_per_client"})) {
-        c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
-        c.integer(*o, "jobs", "max_per_client", config.jobs.max_per_client, 1, 1'000'000);
-        c.integer(*o, "jobs", "max_bytes", config.jobs.max_bytes, 1, 1LL << 40);
-        c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
-      }
-    }
-    if (const json::value *v = section("server")) read_server(c, *v, config.server);
-    if (const json::value *v = section("log")) read_log(c, *v, config.log);
-    if (const json::value *v = section("client")) read_client(c, *v, config.client);
-    if (const json::value *v = section("auth")) read_auth(c, *v, config.auth);
-    if (const json::value *v = root->if_contains("routes"))
-      read_routes(c, *v, config.routes, environment);
-    else
-      c.fail("routes", "is required");
-  }
+  service_config config = read_document(c, document, environment);
   if (!c.errors.empty()) return std::move(c.errors);
   return config_document{std::move(config), std::move(document)};
+}
+
+std::variant<json::value, config_errors> effective_config(std::string_view json_text,
+                                                          const environment_lookup &environment) {
+  auto parsed = parse_json_text(json_text);
+  if (auto *error = std::get_if<config_error>(&parsed)) return config_errors{std::move(*error)};
+  config_checker c;
+  std::optional<json::value> expanded;
+  const json::value *read = with_environment(std::get<json::value>(parsed), "", environment, c, expanded);
+  if (read == nullptr) return std::move(c.errors);
+  json::value effective = expanded ? std::move(*expanded) : std::move(std::get<json::value>(parsed));
+  reading_notes notes{reading::fill_defaults};
+  c.notes = &notes;
+  (void)read_document(c, effective, environment);
+  if (!c.errors.empty()) return std::move(c.errors);
+  for (auto &[object, key, value] : notes.defaults) const_cast<json::object *>(object)->emplace(key, std::move(value));
+  for (auto &[secret, replacement] : notes.secrets) *const_cast<json::value *>(secret) = replacement;
+  return effective;
+}
+
+json::value config_schema() {
+  reading_notes notes{reading::record_shapes};
+  json::object schema;
+  const auto exemplars = parse_json_text(config_exemplar());
+  for (const json::value &document : std::get<json::value>(exemplars).as_array()) {
+    config_checker c;  // the exemplars name every key, some in ways start-up would refuse: only their shapes count
+    c.notes = &notes;
+    (void)read_document(c, document, process_environment);
+    schema = merge_schemas(std::move(schema), schema_of(notes, document));
+  }
+  json::object out{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+                   {"title", "aggregator config"},
+                   {"description",
+                    "The config file of the aggregator service: `aggregator config schema` prints this, read from "
+                    "the same code that loads a config (`aggregator --check FILE` checks what a schema cannot)."}};
+  for (auto &kv : schema) out.insert_or_assign(kv.key(), std::move(kv.value()));
+  return out;
 }
 
 std::variant<service_config, config_errors> parse_config(std::string_view json_text,

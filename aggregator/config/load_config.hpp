@@ -31,6 +31,15 @@ std::variant<config_document, config_errors> parse_config_document(
 std::variant<service_config, config_errors> parse_config(std::string_view json_text,
                                                          const environment_lookup &environment = process_environment);
 
+/// `aggregator config print`: the config as the service takes it, as JSON: its variables expanded,
+/// every default a reader takes written in, secrets (credential headers) as "<redacted>".
+std::variant<boost::json::value, config_errors> effective_config(
+    std::string_view json_text, const environment_lookup &environment = process_environment);
+
+/// `aggregator config schema`: the JSON Schema (2020-12) of a config, as the readers note it while
+/// reading config_exemplar().
+boost::json::value config_schema();
+
 /// The text of a config file; nullopt when it cannot be read.
 std::optional<std::string> read_config_text(const std::string &file);
 

@@ -67,6 +67,7 @@ void read_origins(config_checker &c, const boost::json::value &origins, const st
       if (!https) c.fail(child(where, "tls"), "is for https origins");
       read_tls(c, *tls, child(where, "tls"), options.tls);
     }
+    c.shape(entry->if_contains("http"), {{"enum", boost::json::array{"1.1", "2", "auto"}}});
     if (const auto http = c.text(*entry, where, "http", false)) {
       if (*http == "1.1") {
         options.http = client::http_version::v1_1;

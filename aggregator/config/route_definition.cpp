@@ -75,7 +75,7 @@ void read_params(config_checker &c, const json::value &v, const std::string &pat
 }
 
 void read_forward_headers(config_checker &c, const json::value &v, const std::string &path, route_config &route) {
-  const json::array *a = c.array(v, path);
+  const json::array *a = c.strings(v, path);
   if (a == nullptr) return;
   for (std::size_t i = 0; i < a->size(); ++i) {
     const json::string *name = (*a)[i].if_string();
@@ -147,7 +147,7 @@ route_config read_route(config_checker &c, const json::value &v) {
     route.name = std::move(*name);
   }
   read_path(c, *o, route);
-  route.message = c.text(*o, "", "message", false).value_or("Aggregated upstream responses");
+  route.message = c.text_or(*o, "", "message", "Aggregated upstream responses");
   c.millis(*o, "", "timeout_ms", route.timeout, 1, 3'600'000);
   c.millis(*o, "", "deadline_ms", route.deadline, 1, 3'600'000);
   c.integer(*o, "", "max_body_bytes", route.max_body_bytes, 1, 1LL << 30);
@@ -186,6 +186,18 @@ route_config read_route(config_checker &c, const json::value &v) {
   return route;
 }
 
+/// parse_route with `c`, which may note what it reads.
+std::variant<route_config, config_errors> parse_route_with(config_checker c, const json::value &definition,
+                                                           const environment_lookup &environment) {
+  std::optional<json::value> expanded;
+  const json::value *read = with_environment(definition, "", environment, c, expanded);
+  if (read == nullptr) return std::move(c.errors);
+  route_config route = read_route(c, *read);
+  if (!c.errors.empty()) return std::move(c.errors);
+  if (expanded) route.definition = definition.as_object();  // as written: shown, patched and saved with its ${NAME}s
+  return route;
+}
+
 }  // namespace
 
 std::size_t most_calls_of(const upstream_entry &entry, const route_config &route) {
@@ -202,14 +214,7 @@ std::size_t most_calls(const route_config &route) {
 
 std::variant<route_config, config_errors> parse_route(const json::value &definition,
                                                       const environment_lookup &environment) {
-  config_checker c;
-  std::optional<json::value> expanded;
-  const json::value *read = with_environment(definition, "", environment, c, expanded);
-  if (read == nullptr) return std::move(c.errors);
-  route_config route = read_route(c, *read);
-  if (!c.errors.empty()) return std::move(c.errors);
-  if (expanded) route.definition = definition.as_object();  // as written: shown, patched and saved with its ${NAME}s
-  return route;
+  return parse_route_with(config_checker{}, definition, environment);
 }
 
 json::value merge_patch(json::value target, const json::value &patch) {
@@ -237,7 +242,7 @@ void read_routes(config_checker &checker, const json::value &routes, std::vector
   route_table so_far;  // what a route's name and paths must not clash with: a lookup each, not a scan
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = element("routes", i);
-    auto parsed = parse_route((*a)[i], environment);
+    auto parsed = parse_route_with(checker.nested(), (*a)[i], environment);
     config_errors problems;
     if (auto *errors = std::get_if<config_errors>(&parsed)) {
       problems = std::move(*errors);

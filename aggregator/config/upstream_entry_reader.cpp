@@ -84,7 +84,7 @@ struct entry_reader {
     std::vector<std::string> out;
     const json::value *v = o.if_contains(key);
     if (v == nullptr) return out;
-    const json::array *a = c.array(*v, child(path, key));
+    const json::array *a = c.strings(*v, child(path, key));
     if (a == nullptr) return out;
     for (std::size_t i = 0; i < a->size(); ++i) {
       const json::string *p = (*a)[i].if_string();
@@ -106,7 +106,7 @@ struct entry_reader {
     shape.allow = pointers(o, path, "allow");
     shape.deny = pointers(o, path, "deny");
     if (const json::value *v = o.if_contains("rename")) {
-      if (const json::object *r = c.map(*v, child(path, "rename"))) {
+      if (const json::object *r = c.string_map(*v, child(path, "rename"))) {
         for (const auto &kv : *r) {
           const std::string at = child(child(path, "rename"), kv.key());
           const json::string *to = kv.value().if_string();
@@ -135,7 +135,7 @@ struct entry_reader {
   void read_headers(const json::object &o, const std::string &path, std::size_t index, upstream_entry &entry) {
     const json::value *v = o.if_contains("headers");
     if (v == nullptr) return;
-    const json::object *h = c.map(*v, child(path, "headers"));
+    const json::object *h = c.string_map(*v, child(path, "headers"));
     if (h == nullptr) return;
     for (const auto &kv : *h) {
       const std::string at = child(child(path, "headers"), kv.key());
@@ -153,6 +153,7 @@ struct entry_reader {
       }
       check_slots(entry, index, std::get<text_template>(parsed), at, true);
       entry.headers.emplace_back(std::string{kv.key()}, std::get<text_template>(std::move(parsed)));
+      if (text::is_credential_header(kv.key())) c.secret(kv.value());
     }
   }
 
@@ -170,7 +171,7 @@ struct entry_reader {
       }
       if (entry.repeat) c.fail(child(path, "for_each"), "an entry either repeats or runs for each value, not both");
     }
-    c.integer(o, path, "max_items", entry.max_items, 1, 10'000);
+    if (text) c.integer(o, path, "max_items", entry.max_items, 1, 10'000);
     if (const json::value *b = o.if_contains("batch")) {
       if (!text) c.fail(child(path, "batch"), "only applies to a \"for_each\" entry");
       if (const json::object *batch = c.object(*b, child(path, "batch"), {"size", "join"})) {
@@ -186,7 +187,7 @@ struct entry_reader {
   void read_return_headers(const json::object &o, const std::string &path, upstream_entry &entry) {
     const json::value *v = o.if_contains("return_headers");
     if (v == nullptr) return;
-    const json::array *a = c.array(*v, child(path, "return_headers"));
+    const json::array *a = c.strings(*v, child(path, "return_headers"));
     if (a == nullptr) return;
     for (std::size_t i = 0; i < a->size(); ++i) {
       const json::string *name = (*a)[i].if_string();
@@ -246,6 +247,7 @@ struct entry_reader {
     }
     read_headers(o, path, index, entry);
     c.boolean(o, path, "forward_body", entry.forward_body);
+    c.any(o, "body", "the JSON sent as the call's body; each of its strings is a template");
     if (const json::value *body = o.if_contains("body")) {
       read_body(entry, index, *body, child(path, "body"));
       entry.body = *body;
@@ -258,7 +260,7 @@ struct entry_reader {
     read_shape(o, path, entry.shape);
     read_return_headers(o, path, entry);
     entry.policy = route.policy;  // the route's, unless the entry says otherwise
-    read_call_policy(c, o, path, entry.policy);
+    read_call_policy(c, o, path, entry.policy, /*inherited=*/true);
     restrict_policy(o, path, entry);
   }
 };
@@ -355,8 +357,8 @@ std::string_view to_string(http_method method) noexcept {
 }
 
 void read_upstreams(config_checker &c, const json::object &route_object, const std::string &path, route_config &route) {
-  const json::value *v = route_object.if_contains("upstreams");
-  if (v == nullptr) return c.fail(path, "is required");
+  const json::value *v = c.required(route_object, "", path);
+  if (v == nullptr) return;
   const json::array *a = c.array(*v, path);
   if (a == nullptr) return;
   if (a->empty()) c.fail(path, "must list at least one upstream");

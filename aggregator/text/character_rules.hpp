@@ -42,6 +42,21 @@ constexpr bool is_hop_by_hop(std::string_view name) noexcept {
   return false;
 }
 
+/// True when `part` occurs in `text`, in any ASCII letter case.
+constexpr bool contains_ignoring_case(std::string_view text, std::string_view part) noexcept {
+  for (std::size_t i = 0; i + part.size() <= text.size(); ++i)
+    if (equal_ignoring_case(text.substr(i, part.size()), part)) return true;
+  return false;
+}
+
+/// A header whose value is a credential, hidden by `config print`: Authorization, Cookie, and any
+/// name that says auth, key, token, secret, password, session or signature (X-Api-Key, X-Auth-Token).
+constexpr bool is_credential_header(std::string_view name) noexcept {
+  for (const std::string_view word : {"auth", "cookie", "key", "token", "secret", "password", "session", "signature"})
+    if (contains_ignoring_case(name, word)) return true;
+  return false;
+}
+
 /// True when `value` holds a control character other than a tab (CR, LF, NUL, a vertical tab, DEL,
 /// ...): what a header value may never carry (RFC 9110, 5.5: one could end the line, the others are
 /// no field content and are read differently by different servers).
