@@ -13,6 +13,7 @@
 #include "aggregator/filters/rate_limit_filter.hpp"
 #include "aggregator/filters/request_id_filter.hpp"
 #include "aggregator/filters/routing_filter.hpp"
+#include "aggregator/filters/telemetry_filter.hpp"
 #include "aggregator/filters/timing_filter.hpp"
 #include "aggregator/filters/token_access_filter.hpp"
 #include "aggregator/filters/trace_filter.hpp"
@@ -43,22 +44,36 @@ std::vector<std::string> configured(std::initializer_list<std::optional<std::str
 /// access control because they decide by what the path names (a route's cors; a route makes calls;
 /// a probe is open); CORS answers a preflight before anything asks for a credential; the
 /// rate limit comes after identity (its `client` key is who the caller is). `guard` learns the
-/// filters that guard a route, for the jobs endpoint.
+/// filters that guard a route, for the jobs endpoint. With `traces`, each sampled request's span
+/// goes to it when the request is complete.
 filters::filter_chain data_chain(const config::service_config &config, const auth::credentials &known,
                                  const filters::endpoint_table &table, runtime::admission &aggregations,
                                  const runtime::unsent_bytes &unsent, runtime::metrics &stats,
-                                 const runtime::service_log &log, filters::route_guard &guard) {
+                                 const runtime::service_log &log, filters::route_guard &guard,
+                                 telemetry::trace_exporter *traces) {
   auto identity = std::make_unique<filters::identity_filter>(known, stats);
   auto limits = std::make_unique<filters::rate_limit_filter>(stats);
   guard = filters::route_guard{identity.get(), limits.get()};
-  return filters::filter_chain{list_of(
-      std::make_unique<filters::access_log_filter>(stats, log),
-      std::make_unique<filters::compression_filter>(config.server.compression),
-      std::make_unique<filters::timing_filter>(), std::make_unique<filters::request_id_filter>(),
-      std::make_unique<filters::trace_filter>(config.server.start_traces),
-      std::make_unique<filters::routing_filter>(table), std::make_unique<filters::cors_filter>(config.server.cors),
-      std::make_unique<filters::loop_guard_filter>(config.server.max_hops), std::move(identity), std::move(limits),
-      std::make_unique<filters::admission_filter>(aggregations, unsent))};
+  const double sample_ratio = config.telemetry ? config.telemetry->sample_ratio : 1.0;
+  filter_list list = list_of(std::make_unique<filters::access_log_filter>(stats, log),
+                             std::make_unique<filters::compression_filter>(config.server.compression),
+                             std::make_unique<filters::timing_filter>(), std::make_unique<filters::request_id_filter>(),
+                             std::make_unique<filters::trace_filter>(config.server.start_traces, sample_ratio),
+                             std::make_unique<filters::routing_filter>(table),
+                             std::make_unique<filters::cors_filter>(config.server.cors),
+                             std::make_unique<filters::loop_guard_filter>(config.server.max_hops), std::move(identity),
+                             std::move(limits), std::make_unique<filters::admission_filter>(aggregations, unsent));
+  if (traces != nullptr) list.insert(list.begin(), std::make_unique<filters::telemetry_filter>(*traces));
+  return filters::filter_chain{std::move(list)};
+}
+
+/// What exports spans to `telemetry`'s collector; null without one.
+std::unique_ptr<telemetry::trace_exporter> trace_exporter_for(const std::optional<config::telemetry_config> &telemetry,
+                                                              const runtime::service_log &log) {
+  if (!telemetry) return nullptr;
+  return std::make_unique<telemetry::trace_exporter>(
+      *telemetry, AGG_VERSION,
+      [&log](bool ok, const std::string &message) { log.event(ok ? level::info : level::warn, message); });
 }
 
 /// The credentials the data plane takes. The admin token passes where the client token does.
@@ -119,10 +134,12 @@ service::service(config::service_config config, const config::access_tokens &tok
       sync_pool_(config_.server.sync_threads, config_.server.sync_queue),
       door_(stages_, sync_pool_, loops_.options()),
       jwks_(jwks_refresher_for(config_.auth, tokens, log_)),
+      traces_(trace_exporter_for(config_.telemetry, log_)),
       credentials_(data_credentials(tokens, jwks_.get())),
-      data_endpoints_({door_, stats_, log_, &aggregations_}, {door_, jobs_, routes_, config_.jobs, guard_}, loops_,
-                      aggregations_),
-      data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_)),
+      data_endpoints_({door_, stats_, log_, &aggregations_, traces_.get()},
+                      {door_, jobs_, routes_, config_.jobs, guard_}, loops_, aggregations_),
+      data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_,
+                             traces_.get())),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
                          control::admin_endpoint{routes_, log_}, loops_, aggregations_),
       control_chain_(control_chain(tokens, control_endpoints_, stats_, log_)),
@@ -136,6 +153,13 @@ service::ports service::bind() { return ports{data_.bind(), control_.bind()}; }
 void service::start() {
   data_.start();
   if (jwks_) jwks_->start(loops_.loop(0));
+  if (traces_) traces_->start(loops_.loop(loops_.loop_count() - 1));
+}
+
+bool service::shut_down(std::chrono::milliseconds grace) {
+  const bool whole = data_.shut_down(grace);
+  if (traces_) traces_->flush(config_.telemetry->timeout);  // the spans of the requests just finished
+  return whole;
 }
 
 runtime::metrics::gauges service::gauges() {
@@ -154,6 +178,13 @@ runtime::metrics::gauges service::gauges() {
   if (jwks_) {
     now.jwks_refreshes = jwks_->refreshed();
     now.jwks_refresh_failures = jwks_->failures();
+  }
+  if (traces_) {
+    const telemetry::export_counts spans = traces_->counts();
+    now.otlp_exported = spans.exported;
+    now.otlp_dropped = spans.dropped;
+    now.otlp_failed = spans.failed;
+    now.otlp_queued = spans.queued;
   }
   return now;
 }

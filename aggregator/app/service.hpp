@@ -26,6 +26,7 @@
 #include "aggregator/runtime/metrics.hpp"
 #include "aggregator/runtime/service_log.hpp"
 #include "aggregator/stages/shared_state.hpp"
+#include "aggregator/telemetry/trace_exporter.hpp"
 
 namespace agg::app {
 
@@ -54,8 +55,9 @@ class service {
   void start();
   /// Serves the control plane on the calling thread until stop_control(); false when its listener failed.
   bool run_control() { return control_.run(); }
-  /// Graceful stop of the data plane (see data_plane::shut_down); true when nothing was cancelled.
-  bool shut_down(std::chrono::milliseconds grace) { return data_.shut_down(grace); }
+  /// Graceful stop of the data plane (see data_plane::shut_down), then the spans of what it finished
+  /// are sent (telemetry.timeout_ms at most); true when nothing was cancelled.
+  bool shut_down(std::chrono::milliseconds grace);
   void stop_control() { control_.stop(); }
   /// SIGHUP: the config file's routes replace the live ones when the file is valid; otherwise every
   /// problem is logged and the routes in force keep serving.
@@ -81,7 +83,8 @@ class service {
   loop::blocking_pool sync_pool_;
   runtime::metrics stats_;
   fanout::aggregations door_;
-  std::unique_ptr<auth::jwks_refresher> jwks_;  // null without auth.jwt.jwks_url
+  std::unique_ptr<auth::jwks_refresher> jwks_;         // null without auth.jwt.jwks_url
+  std::unique_ptr<telemetry::trace_exporter> traces_;  // null without telemetry
   auth::credentials credentials_;
   filters::route_guard guard_;  // filled in when data_chain_ is built; read by the jobs endpoint
   endpoints::data_endpoints data_endpoints_;

@@ -4,6 +4,8 @@
 #include <boost/json/value_from.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -19,6 +21,13 @@
 #include "aggregator/config/config_error.hpp"
 
 namespace agg::config {
+
+/// `value` in the fewest digits that read back as it (0.001, 1e+09).
+inline std::string shortest(double value) {
+  std::array<char, 32> text{};
+  const auto [end, ec] = std::to_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} ? std::string(text.data(), end) : std::to_string(value);
+}
 
 /// `path.key`, or `key` at the root.
 inline std::string child(const std::string &path, std::string_view key) {
@@ -219,7 +228,7 @@ class config_checker {
                                         : v->is_uint64() ? std::optional<double>{static_cast<double>(v->get_uint64())}
                                                          : std::nullopt;
     if (!given || *given < min || *given > max) {
-      fail(child(path, key), "must be a number from " + std::to_string(min) + " to " + std::to_string(max));
+      fail(child(path, key), "must be a number from " + shortest(min) + " to " + shortest(max));
       return;
     }
     out = *given;

@@ -35,6 +35,9 @@ std::string_view config_exemplar() noexcept {
             "jwks_url": "https://issuer.example.com/jwks", "secret_file": "secret", "algorithms": ["RS256"],
             "leeway_s": 30, "cache_entries": 10000, "refresh_s": 300, "refresh_min_s": 30}
   },
+  "telemetry": {"otlp_endpoint": "http://127.0.0.1:4318", "service_name": "aggregator", "sample_ratio": 1.0,
+                "headers": {"X-Api-Key": "k"}, "timeout_ms": 10000, "max_queue": 2048, "batch": 512,
+                "interval_ms": 1000},
   "routes": [
     {
       "name": "all", "path": "/api/all", "message": "m", "num": {"default": 2, "max": 10},

@@ -120,6 +120,18 @@ void expand_environment(json::value &value, const std::string &path, const envir
   });
 }
 
+void escape_dollars(json::value &value) {
+  for_each_string(value, [](json::string &s, const std::string &) {
+    if (std::string_view{s}.find('$') == std::string_view::npos) return;
+    std::string escaped;
+    for (const char c : std::string_view{s}) {
+      escaped += c;
+      if (c == '$') escaped += '$';
+    }
+    s = escaped;
+  });
+}
+
 std::vector<std::string> environment_names(const json::value &value) {
   std::vector<std::string> names;
   // Every variable as set (to nothing): the walk goes on past one that is not.

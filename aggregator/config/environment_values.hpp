@@ -45,6 +45,10 @@ const boost::json::value *with_environment(const boost::json::value &value, cons
                                            const environment_lookup &environment, config_checker &checker,
                                            std::optional<boost::json::value> &copy);
 
+/// Writes each `$` of `value`'s strings as `$$`: values that are final (expanded), in the config's
+/// own syntax, so that reading them again gives them back (what `config print` prints).
+void escape_dollars(boost::json::value &value);
+
 /// The variables the strings of `value` name, each once, sorted.
 std::vector<std::string> environment_names(const boost::json::value &value);
 

@@ -10,6 +10,7 @@
 #include "aggregator/text/character_rules.hpp"
 
 #include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -230,6 +231,42 @@ void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {
     c.fail(child(path, "jwks_url"), "must be an https:// URL (keys fetched in the clear could be anyone's)");
 }
 
+void read_telemetry(config_checker &c, const json::value &v, telemetry_config &out) {
+  const std::string path = "telemetry";
+  const json::object *o = c.object(
+      v, path,
+      {"otlp_endpoint", "service_name", "sample_ratio", "headers", "timeout_ms", "max_queue", "batch", "interval_ms"});
+  if (o == nullptr) return;
+  if (auto endpoint = c.text(*o, path, "otlp_endpoint", true)) {
+    const auto url = boost::urls::parse_absolute_uri(*endpoint);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->encoded_host().empty() ||
+        url->has_query() || url->has_fragment())
+      c.fail(child(path, "otlp_endpoint"),
+             "must be the collector's http:// or https:// base URL (traces go to <otlp_endpoint>/v1/traces), e.g. "
+             "http://127.0.0.1:4318");
+    out.otlp_endpoint = std::move(*endpoint);
+  }
+  out.service_name = c.text_or(*o, path, "service_name", out.service_name);
+  c.number(*o, path, "sample_ratio", out.sample_ratio, 0, 1);
+  if (const json::value *h = o->if_contains("headers")) {
+    if (const json::object *headers = c.string_map(*h, child(path, "headers"))) {
+      for (const auto &kv : *headers) {
+        const json::string *value = kv.value().if_string();
+        if (!text::is_header_name(kv.key()) || value == nullptr || text::breaks_header_line(*value)) {
+          c.fail(child(child(path, "headers"), kv.key()), "must map a header name to a string on one line");
+          continue;
+        }
+        out.headers.emplace_back(kv.key(), *value);
+        c.secret(kv.value());
+      }
+    }
+  }
+  c.millis(*o, path, "timeout_ms", out.timeout, 1, 600'000);
+  c.integer(*o, path, "max_queue", out.max_queue, 1, 10'000'000);
+  c.integer(*o, path, "batch", out.batch, 1, 100'000);
+  c.millis(*o, path, "interval_ms", out.interval, 10, 3'600'000);
+}
+
 void read_auth(config_checker &c, const json::value &v, auth_config &out) {
   const json::object *o = c.object(v, "auth", {"admin_token_file", "client_token_file", "jwt", "api_keys_file"});
   if (o == nullptr) return;
@@ -246,13 +283,15 @@ namespace {
 /// Reads a whole config document with `c`: the one reading behind loading, the schema and config print.
 service_config read_document(config_checker &c, const json::value &document, const environment_lookup &environment) {
   service_config config;
-  const json::object *root = c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "routes"});
+  const json::object *root =
+      c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "telemetry", "routes"});
   if (root == nullptr) return config;
   // Each section is read from a copy with the environment's values in, when it names any: the
   // document keeps what was written, to be saved back as it was (the routes expand their own).
   std::deque<std::optional<json::value>> expanded;
-  const auto section = [&](std::string_view name) -> const json::value * {
-    const json::value *v = c.section(*root, name);
+  // `defaults`: a section every key of which has a default (config print shows it whole when absent).
+  const auto section = [&](std::string_view name, bool defaults = true) -> const json::value * {
+    const json::value *v = defaults ? c.section(*root, name) : root->if_contains(name);
     return v == nullptr ? nullptr : with_environment(*v, std::string{name}, environment, c, expanded.emplace_back());
   };
   c.text(*root, "", "$schema", false);
@@ -268,6 +307,7 @@ service_config read_document(config_checker &c, const json::value &document, con
   if (const json::value *v = section("log")) read_log(c, *v, config.log);
   if (const json::value *v = section("client")) read_client(c, *v, config.client);
   if (const json::value *v = section("auth")) read_auth(c, *v, config.auth);
+  if (const json::value *v = section("telemetry", false)) read_telemetry(c, *v, config.telemetry.emplace());
   if (const json::value *v = c.required(*root, "", "routes")) read_routes(c, *v, config.routes, environment);
   return config;
 }
@@ -300,6 +340,7 @@ std::variant<json::value, config_errors> effective_config(std::string_view json_
   if (!c.errors.empty()) return std::move(c.errors);
   for (auto &[object, key, value] : notes.defaults) const_cast<json::object *>(object)->emplace(key, std::move(value));
   for (auto &[secret, replacement] : notes.secrets) *const_cast<json::value *>(secret) = replacement;
+  escape_dollars(effective);  // a `$` it holds now is a value: `$$`, as the config writes one
   return effective;
 }
 

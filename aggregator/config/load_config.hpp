@@ -31,8 +31,9 @@ std::variant<config_document, config_errors> parse_config_document(
 std::variant<service_config, config_errors> parse_config(std::string_view json_text,
                                                          const environment_lookup &environment = process_environment);
 
-/// `aggregator config print`: the config as the service takes it, as JSON: its variables expanded,
-/// every default a reader takes written in, secrets (credential headers) as "<redacted>".
+/// `aggregator config print`: the config as the service takes it, as JSON: its variables expanded
+/// (a `$` in a value written `$$`, so that it reads back as it is), every default a reader takes
+/// written in, secrets (credential headers) as "<redacted>".
 std::variant<boost::json::value, config_errors> effective_config(
     std::string_view json_text, const environment_lookup &environment = process_environment);
 

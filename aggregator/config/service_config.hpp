@@ -323,6 +323,25 @@ struct auth_config {
   std::string api_keys_file;  ///< `name sha256:<hex>` lines
 };
 
+/// OpenTelemetry traces over OTLP/HTTP (`telemetry`): a server span per request, a client span per
+/// upstream call, batched and sent as JSON to `<otlp_endpoint>/v1/traces` by the service's own client.
+struct telemetry_config {
+  std::string otlp_endpoint;  ///< the collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT
+  std::string service_name = "aggregator";
+  double sample_ratio = 1.0;  ///< of the traces that start here; a caller's traceparent decides for its own
+  std::vector<std::pair<std::string, std::string>> headers;  ///< sent with each export (an API key)
+  std::chrono::milliseconds timeout{10'000};                 ///< one export's time limit
+  std::size_t max_queue = 2048;  ///< spans waiting to be sent; past it new ones are dropped (and counted)
+  std::size_t batch = 512;       ///< this many spans waiting are sent at once (an export takes all that wait)
+  std::chrono::milliseconds interval{1'000};  ///< what waits is sent at least this often
+
+  /// `<otlp_endpoint>/v1/traces`.
+  [[nodiscard]] std::string traces_url() const {
+    return (otlp_endpoint.ends_with('/') ? otlp_endpoint.substr(0, otlp_endpoint.size() - 1) : otlp_endpoint) +
+           "/v1/traces";
+  }
+};
+
 /// The whole validated configuration; immutable once loaded.
 struct service_config {
   server_config server;
@@ -330,6 +349,7 @@ struct service_config {
   log_config log;
   jobs_config jobs;
   auth_config auth;
+  std::optional<telemetry_config> telemetry;  ///< none: no spans are recorded or sent
   std::vector<route_ptr> routes;
 };
 

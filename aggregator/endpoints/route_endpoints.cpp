@@ -10,6 +10,8 @@
 #include "aggregator/coro/detached.hpp"
 #include "aggregator/coro/outcome.hpp"
 #include "aggregator/fanout/render.hpp"
+#include "aggregator/telemetry/call_spans.hpp"
+#include "aggregator/telemetry/trace_exporter.hpp"
 #include "aggregator/text/json_writer.hpp"
 
 namespace agg::endpoints {
@@ -43,8 +45,13 @@ void name_shutdown_cancels(const route_serving &s, fanout::aggregate &result) {
   for (auto &r : result.results) name_shutdown_cancel(s, r);
 }
 
-/// What the access log, the metrics and Server-Timing say of a finished aggregation.
-void account(runtime::metrics &stats, filters::request_context &request, const fanout::aggregate &result) {
+/// What the access log, the metrics, Server-Timing and the trace say of a finished aggregation.
+void account(const route_serving &s, filters::request_context &request, const fanout::aggregate &result) {
+  if (s.traces != nullptr && request.trace && request.trace->sampled()) {
+    std::string &spans = telemetry::trace_exporter::scratch();
+    s.traces->offer(spans, telemetry::write_call_spans(spans, *request.trace, result));
+  }
+  runtime::metrics &stats = s.stats;
   request.upstream_calls = result.results.size();
   request.upstream_failures = result.failures();
   add_timing_entries(request.timing_entries, result);
@@ -74,7 +81,7 @@ std::string cache_status(const fanout::aggregate &result) {
 
 /// Answers with the aggregate's document (status by the route's policy).
 void answer(const route_serving &s, filters::exchange &x, const fanout::aggregate &result) {
-  account(s.stats, x.request(), result);
+  account(s, x.request(), result);
   fanout::rendered_aggregate rendered = fanout::render(result);
   http::response reply = http::response::json(rendered.status, std::move(rendered.body));
   reply.with_header("X-Aggregate-Complete", rendered.complete ? "true" : "false");
@@ -173,7 +180,7 @@ coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_
   fanout::aggregate whole =
       co_await s.door.gather(std::move(plan), *x.loop(), x.stop_source().get_token(), &on_arrival);
   name_shutdown_cancels(s, whole);
-  account(s.stats, x.request(), whole);
+  account(s, x.request(), whole);
   x.stream_chunk(frame(fanout::render_summary(whole), sse, "summary"));
   x.end_stream();
 }

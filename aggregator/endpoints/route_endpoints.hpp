@@ -6,6 +6,10 @@
 #include "aggregator/runtime/metrics.hpp"
 #include "aggregator/runtime/service_log.hpp"
 
+namespace agg::telemetry {
+class trace_exporter;
+}
+
 namespace agg::endpoints {
 
 /// What a route's endpoints are given: the aggregation's door, the metrics their calls are counted
@@ -16,6 +20,8 @@ struct route_serving {
   const runtime::service_log &log;
   /// The aggregations admitted, to tell a call cancelled by the shutdown from one its client left.
   const runtime::admission *admitted = nullptr;
+  /// Where a sampled request's call spans go; null without telemetry.
+  telemetry::trace_exporter *traces = nullptr;
 };
 
 /// One of a route's endpoints: it plans the request through the aggregation's door, runs it its

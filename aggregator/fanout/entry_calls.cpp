@@ -139,7 +139,8 @@ calls::upstream_call make_call(const call_values &c) {
     call.headers.push_back(name + ": " + line);
   }
   if (const auto &trace = c.plan.inputs.trace) {
-    call.headers.push_back("traceparent: " + trace->child_traceparent());
+    const auto entry_index = static_cast<std::size_t>(&entry - route.upstreams.data());
+    call.headers.push_back("traceparent: " + trace->call_traceparent(entry_index, c.i));
     if (!trace->tracestate.empty()) call.headers.push_back("tracestate: " + trace->tracestate);
   }
   if (entry.forward_body) call.body = c.plan.inputs.body;

@@ -1,5 +1,7 @@
 #include "aggregator/http/trace_context.hpp"
 
+#include <array>
+#include <charconv>
 #include <random>
 
 namespace agg::http {
@@ -56,8 +58,6 @@ bool valid_value(std::string_view value) noexcept {
 
 std::string trace_context::traceparent() const { return "00-" + trace_id + "-" + span_id + "-" + flags; }
 
-std::string trace_context::child_traceparent() const { return "00-" + trace_id + "-" + random_hex(16) + "-" + flags; }
-
 bool valid_tracestate(std::string_view value) noexcept {
   if (value.size() > 512) return false;
   std::size_t members = 0;
@@ -98,9 +98,52 @@ std::optional<trace_context> continue_trace(std::optional<std::string_view> trac
   return context;
 }
 
-trace_context start_trace() {
-  return trace_context{
-      .trace_id = random_hex(32), .parent_id = {}, .span_id = random_hex(16), .flags = "01", .tracestate = {}};
+trace_context start_trace(bool sampled) {
+  return trace_context{.trace_id = random_hex(32),
+                       .parent_id = {},
+                       .span_id = random_hex(16),
+                       .flags = sampled ? "01" : "00",
+                       .tracestate = {}};
+}
+
+bool trace_context::sampled() const noexcept {
+  std::uint8_t bits = 0;
+  const auto [end, ec] = std::from_chars(flags.data(), flags.data() + flags.size(), bits, 16);
+  return ec == std::errc{} && (bits & 1U) != 0;
+}
+
+std::string trace_context::call_span_id(std::size_t entry, std::size_t item) const {
+  const std::array<char, 16> hex = call_span_hex(entry, item);
+  return {hex.data(), hex.size()};
+}
+
+std::array<char, 16> trace_context::call_span_hex(std::size_t entry, std::size_t item) const noexcept {
+  std::uint64_t own = 0;
+  (void)std::from_chars(span_id.data(), span_id.data() + span_id.size(), own, 16);
+  // SplitMix64's finaliser over the request's (random) span and the call's place: distinct calls
+  // of one request get distinct ids, as random as the request's own.
+  std::uint64_t z = own + 0x9E3779B97F4A7C15ULL * ((static_cast<std::uint64_t>(entry) << 32 | item) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  if (z == 0) z = 1;  // an all-zero span id is invalid
+  static constexpr char digits[] = "0123456789abcdef";
+  std::array<char, 16> hex{};
+  for (std::size_t i = 16; i-- > 0; z >>= 4) hex[i] = digits[z & 0xF];
+  return hex;
+}
+
+std::string trace_context::call_traceparent(std::size_t entry, std::size_t item) const {
+  return "00-" + trace_id + "-" + call_span_id(entry, item) + "-" + flags;
+}
+
+bool sampled_at_ratio(std::string_view trace_id, double ratio) noexcept {
+  if (ratio >= 1) return true;
+  if (ratio <= 0 || trace_id.size() < 16) return false;
+  std::uint64_t low = 0;
+  const std::string_view digits = trace_id.substr(trace_id.size() - 16);
+  (void)std::from_chars(digits.data(), digits.data() + digits.size(), low, 16);
+  return static_cast<double>(low) < ratio * 18446744073709551616.0;
 }
 
 }  // namespace agg::http

@@ -205,10 +205,19 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   out += "aggregator_jwks_refreshes_total{result=\"ok\"} " + std::to_string(now.jwks_refreshes) + "\n";
   out += "aggregator_jwks_refreshes_total{result=\"failed\"} " + std::to_string(now.jwks_refresh_failures) + "\n";
 
+  header(out, "aggregator_otlp_spans_total", "counter",
+         "Spans of the OTLP trace export (telemetry) by outcome: exported (the collector took them), dropped (the "
+         "queue was full), failed (sent, not taken).");
+  out += "aggregator_otlp_spans_total{outcome=\"exported\"} " + std::to_string(now.otlp_exported) + "\n";
+  out += "aggregator_otlp_spans_total{outcome=\"dropped\"} " + std::to_string(now.otlp_dropped) + "\n";
+  out += "aggregator_otlp_spans_total{outcome=\"failed\"} " + std::to_string(now.otlp_failed) + "\n";
+
   // One value each, no labels.
   const std::pair<metric_help, std::string> singles[] = {
       {{"aggregator_aggregations_in_flight", "gauge", "Aggregations being executed."},
        std::to_string(now.aggregations_in_flight)},
+      {{"aggregator_otlp_spans_queued", "gauge", "Spans waiting for the OTLP trace export."},
+       std::to_string(now.otlp_queued)},
       {{"aggregator_upstream_transfers_in_flight", "gauge", "Upstream transfers in the curl multi handles."},
        std::to_string(now.transfers_in_flight)},
       {{"aggregator_upstream_connections_opened_total", "counter",

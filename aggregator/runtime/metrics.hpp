@@ -46,6 +46,11 @@ class metrics {
     std::uint64_t upstream_connections_reused = 0;  ///< transfers that found an open connection
     std::uint64_t jwks_refreshes = 0;               ///< auth.jwt.jwks_url fetches that replaced the keys
     std::uint64_t jwks_refresh_failures = 0;        ///< and those that kept the keys in use
+    /// OTLP trace export (`telemetry`): spans the collector took, dropped (queue full), failed, queued.
+    std::uint64_t otlp_exported = 0;
+    std::uint64_t otlp_dropped = 0;
+    std::uint64_t otlp_failed = 0;
+    std::size_t otlp_queued = 0;
   };
   /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per
   /// origin (calls, latency, breaker) and per route (retries, hedges, coalescing, cache).

@@ -48,6 +48,10 @@ WRONG = [
      'client.origins["https://a.example"].http'),
     ("cors without allow_origins", with_route(cors={"max_age_s": 5}), "routes[0].cors.allow_origins"),
     ("a boolean as a string", {"server": {"start_traces": "yes"}, "routes": [ROUTE]}, "server.start_traces"),
+    ("telemetry without its endpoint", {"telemetry": {"service_name": "x"}, "routes": [ROUTE]},
+     "telemetry.otlp_endpoint"),
+    ("a sample ratio past 1", {"telemetry": {"otlp_endpoint": "http://127.0.0.1:4318", "sample_ratio": 2},
+                               "routes": [ROUTE]}, "telemetry.sample_ratio"),
 ]
 
 

@@ -140,6 +140,16 @@ TEST_CASE("config print takes variables from the environment and refuses what th
     return name == "PORT" ? std::optional<std::string>{"9999"} : std::nullopt;
   };
   CHECK(effective(small_config, port).at("server").at("listen") == "127.0.0.1:9999");
+  // A `$` that is a value (here `$$` as written, or one a variable brings) prints as `$$`: read
+  // again, it is the same value (the config fuzz target found the first version printing `$`).
+  const auto dollars = [](std::string_view name) {
+    return name == "PRICE" ? std::optional<std::string>{"$5"} : std::nullopt;
+  };
+  const json::value priced = effective(
+      R"({"routes":[{"name":"a","path":"/a","message":"$${PRICE} is ${PRICE}","upstreams":[{"url":"http://h/"}]}]})",
+      dollars);
+  CHECK(priced.at("routes").at(0).at("message") == "$${PRICE} is $$5");
+  CHECK(effective(agg::config::pretty_json(priced), dollars) == priced);
   auto refused = agg::config::effective_config(R"({"server": {"threads": 0}, "routes": []})");
   REQUIRE(refused.index() == 1);
   const auto &errors = std::get<agg::config::config_errors>(refused);
@@ -150,6 +160,36 @@ TEST_CASE("config print takes variables from the environment and refuses what th
                                              [](std::string_view) { return std::optional<std::string>{}; });
   REQUIRE(unset.index() == 1);
   CHECK(std::get<agg::config::config_errors>(unset).front().path == "server.listen");
+}
+
+TEST_CASE("telemetry: its endpoint is a collector's base URL, its headers are secrets", "[config][print]") {
+  const auto problems = [](const std::string &telemetry) {
+    auto parsed = agg::config::parse_config(
+        R"({"telemetry":)" + telemetry + R"(,"routes":[{"name":"a","path":"/a","upstreams":[{"url":"http://h/"}]}]})");
+    std::vector<std::string> out;
+    if (const auto *errors = std::get_if<agg::config::config_errors>(&parsed))
+      for (const auto &e : *errors) out.push_back(to_string(e));
+    return out;
+  };
+  CHECK(problems(R"({"otlp_endpoint":"http://127.0.0.1:4318"})").empty());
+  CHECK(problems(R"({})") == std::vector<std::string>{"telemetry.otlp_endpoint: is required"});
+  CHECK(problems(R"({"otlp_endpoint":"127.0.0.1:4318"})").size() == 1);
+  CHECK(problems(R"({"otlp_endpoint":"http://c/?x=1"})").size() == 1);
+  CHECK(problems(R"({"otlp_endpoint":"http://c","sample_ratio":1.5})") ==
+        std::vector<std::string>{"telemetry.sample_ratio: must be a number from 0 to 1"});
+  CHECK(problems(R"({"otlp_endpoint":"http://c","headers":{"X-Key":"a
+b"}})")
+            .size() == 1);
+  agg::config::telemetry_config defaults;
+  defaults.otlp_endpoint = "http://c:4318/";
+  CHECK(defaults.traces_url() == "http://c:4318/v1/traces");
+
+  const json::value printed = effective(
+      R"({"telemetry":{"otlp_endpoint":"http://c:4318","headers":{"X-Key":"s3cret"}},
+          "routes":[{"name":"a","path":"/a","upstreams":[{"url":"http://h/"}]}]})");
+  CHECK(printed.at("telemetry").at("headers").at("X-Key") == "<redacted>");
+  CHECK(printed.at("telemetry").at("sample_ratio") == 1.0);
+  CHECK(printed.at("telemetry").at("service_name") == "aggregator");
 }
 
 TEST_CASE("config print shows the embedded default config whole", "[config][print]") {

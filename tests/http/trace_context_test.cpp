@@ -64,18 +64,38 @@ TEST_CASE("a malformed tracestate alone is dropped; the trace goes on") {
   CHECK(context->tracestate.empty());
 }
 
-TEST_CASE("a started trace and every child span are new random ids") {
+TEST_CASE("a started trace is new random ids; each call of it gets a span of its own, the same when asked again") {
   const auto started = agg::http::start_trace();
   CHECK(started.trace_id.size() == 32);
   CHECK(started.parent_id.empty());
+  CHECK(started.sampled());
   std::set<std::string> spans{started.span_id};
-  for (int i = 0; i < 100; ++i) {
-    const std::string child = started.child_traceparent();
-    REQUIRE(child.size() == 55);
-    CHECK(child.substr(0, 36) == "00-" + started.trace_id + "-");
-    CHECK(child.substr(52) == "-01");
-    spans.insert(child.substr(36, 16));
-    CHECK(continue_trace(child, std::nullopt));  // what we send is what we accept
-  }
+  for (std::size_t entry = 0; entry < 10; ++entry)
+    for (std::size_t item = 0; item < 10; ++item) {
+      const std::string child = started.call_traceparent(entry, item);
+      REQUIRE(child.size() == 55);
+      CHECK(child.substr(0, 36) == "00-" + started.trace_id + "-");
+      CHECK(child.substr(52) == "-01");
+      CHECK(child.substr(36, 16) == started.call_span_id(entry, item));
+      spans.insert(child.substr(36, 16));
+      CHECK(continue_trace(child, std::nullopt));  // what we send is what we accept
+    }
   CHECK(spans.size() == 101);
+  CHECK(agg::http::start_trace().call_span_id(0, 0) != started.call_span_id(0, 0));
+}
+
+TEST_CASE("the sampled flag, and sampling by trace id ratio as OpenTelemetry does") {
+  CHECK_FALSE(agg::http::start_trace(false).sampled());
+  CHECK(agg::http::start_trace(false).flags == "00");
+  CHECK(continue_trace("00-" + std::string(31, '0') + "1-00f067aa0ba902b7-03", std::nullopt)->sampled());
+  CHECK_FALSE(continue_trace("00-" + std::string(31, '0') + "1-00f067aa0ba902b7-02", std::nullopt)->sampled());
+  using agg::http::sampled_at_ratio;
+  CHECK(sampled_at_ratio("4bf92f3577b34da6ffffffffffffffff", 1.0));
+  CHECK_FALSE(sampled_at_ratio("4bf92f3577b34da60000000000000001", 0.0));
+  CHECK(sampled_at_ratio("4bf92f3577b34da63fffffffff000000", 0.25));  // just under a quarter of 2^64
+  CHECK_FALSE(sampled_at_ratio("4bf92f3577b34da64000000000000001", 0.25));
+  int kept = 0;
+  for (int i = 0; i < 4000; ++i) kept += sampled_at_ratio(agg::http::start_trace().trace_id, 0.25);
+  CHECK(kept > 800);
+  CHECK(kept < 1200);
 }

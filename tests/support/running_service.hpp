@@ -42,6 +42,8 @@ class running_service {
   [[nodiscard]] std::size_t aggregations_in_flight() const noexcept { return service_.aggregations().in_flight(); }
   [[nodiscard]] std::uint16_t port() const noexcept { return ports_.data; }
   [[nodiscard]] std::uint16_t admin_port() const noexcept { return ports_.control; }
+  /// What SIGTERM does (app::service::shut_down): the data plane drains, the last spans are sent.
+  bool shut_down(std::chrono::milliseconds grace) { return service_.shut_down(grace); }
 
  private:
   static config::service_config on_free_ports(config::service_config config) {
