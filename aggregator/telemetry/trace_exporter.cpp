@@ -148,7 +148,14 @@ void trace_exporter::flush(std::chrono::milliseconds limit) {
   auto finished = done->get_future();
   [](trace_exporter &self, client::upstream_loop &on, std::shared_ptr<std::promise<void>> signal) -> coro::detached {
     co_await on.schedule();
-    if (on.on_loop_thread()) co_await self.drain(on, true);
+    if (on.on_loop_thread()) {
+      co_await self.drain(on, true);
+      // And the exports already on their way: stopping the loops would cancel them.
+      while (self.exporting_.load(std::memory_order_acquire) > 0) {
+        auto nap = on.events().sleep_until(std::chrono::steady_clock::now() + std::chrono::milliseconds{5});
+        if (co_await nap != loop::event_loop::wake_reason::time) break;
+      }
+    }
     signal->set_value();
   }(*this, *loop, std::move(done));
   (void)finished.wait_for(limit);

@@ -58,7 +58,8 @@ class trace_exporter {
   void offer(std::string_view json, std::size_t spans);
   /// A buffer of the calling thread's to write spans into before offering them (cleared).
   static std::string &scratch();
-  /// Sends every span queued, waiting at most `limit` (then what is left is lost). Not from a loop thread.
+  /// Sends every span waiting and lets the exports on their way end, waiting at most `limit` (then
+  /// what is left is lost). Not from a loop thread.
   void flush(std::chrono::milliseconds limit);
 
   [[nodiscard]] export_counts counts() const;
