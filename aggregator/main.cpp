@@ -10,6 +10,7 @@
 
 #include "aggregator/app/service.hpp"
 #include "aggregator/app/startup.hpp"
+#include "aggregator/config/config_schema.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/process/process_setup.hpp"
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "aggregator/config/json_text.hpp"
+#include "aggregator/config/load_config.hpp"
+
 namespace agg::config {
 
 namespace json = boost::json;
@@ -81,6 +84,44 @@ json::object schema_of(const reading_notes &notes, const json::value &v) {
     }
   }
   return s;
+}
+
+std::variant<json::value, config_errors> effective_config(std::string_view json_text,
+                                                          const environment_lookup &environment) {
+  auto parsed = parse_json_text(json_text);
+  if (auto *error = std::get_if<config_error>(&parsed)) return config_errors{std::move(*error)};
+  config_checker c;
+  std::optional<json::value> expanded;
+  const json::value *read = with_environment(std::get<json::value>(parsed), "", environment, c, expanded);
+  if (read == nullptr) return std::move(c.errors);
+  json::value effective = expanded ? std::move(*expanded) : std::move(std::get<json::value>(parsed));
+  reading_notes notes{reading::fill_defaults};
+  c.notes = &notes;
+  (void)read_document(c, effective, environment);
+  if (!c.errors.empty()) return std::move(c.errors);
+  for (auto &[object, key, value] : notes.defaults) const_cast<json::object *>(object)->emplace(key, std::move(value));
+  for (auto &[secret, replacement] : notes.secrets) *const_cast<json::value *>(secret) = replacement;
+  escape_dollars(effective);  // a `$` it holds now is a value: `$$`, as the config writes one
+  return effective;
+}
+
+json::value config_schema() {
+  reading_notes notes{reading::record_shapes};
+  json::object schema;
+  const auto exemplars = parse_json_text(config_exemplar());
+  for (const json::value &document : std::get<json::value>(exemplars).as_array()) {
+    config_checker c;  // the exemplars name every key, some in ways start-up would refuse: only their shapes count
+    c.notes = &notes;
+    (void)read_document(c, document, process_environment);
+    schema = merge_schemas(std::move(schema), schema_of(notes, document));
+  }
+  json::object out{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+                   {"title", "aggregator config"},
+                   {"description",
+                    "The config file of the aggregator service: `aggregator config schema` prints this, read from "
+                    "the same code that loads a config (`aggregator --check FILE` checks what a schema cannot)."}};
+  for (auto &kv : schema) out.insert_or_assign(kv.key(), std::move(kv.value()));
+  return out;
 }
 
 }  // namespace agg::config

@@ -2,15 +2,14 @@
 
 #include "aggregator/auth/jwt_verifier.hpp"
 #include "aggregator/config/config_checker.hpp"
-#include "aggregator/config/config_schema.hpp"
 #include "aggregator/config/cors_reader.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/route_definition.hpp"
+#include "aggregator/config/telemetry_reader.hpp"
 #include "aggregator/text/character_rules.hpp"
 
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -231,42 +230,6 @@ void read_jwt(config_checker &c, const json::value &v, jwt_config &out) {
     c.fail(child(path, "jwks_url"), "must be an https:// URL (keys fetched in the clear could be anyone's)");
 }
 
-void read_telemetry(config_checker &c, const json::value &v, telemetry_config &out) {
-  const std::string path = "telemetry";
-  const json::object *o = c.object(
-      v, path,
-      {"otlp_endpoint", "service_name", "sample_ratio", "headers", "timeout_ms", "max_queue", "batch", "interval_ms"});
-  if (o == nullptr) return;
-  if (auto endpoint = c.text(*o, path, "otlp_endpoint", true)) {
-    const auto url = boost::urls::parse_absolute_uri(*endpoint);
-    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->encoded_host().empty() ||
-        url->has_query() || url->has_fragment())
-      c.fail(child(path, "otlp_endpoint"),
-             "must be the collector's http:// or https:// base URL (traces go to <otlp_endpoint>/v1/traces), e.g. "
-             "http://127.0.0.1:4318");
-    out.otlp_endpoint = std::move(*endpoint);
-  }
-  out.service_name = c.text_or(*o, path, "service_name", out.service_name);
-  c.number(*o, path, "sample_ratio", out.sample_ratio, 0, 1);
-  if (const json::value *h = o->if_contains("headers")) {
-    if (const json::object *headers = c.string_map(*h, child(path, "headers"))) {
-      for (const auto &kv : *headers) {
-        const json::string *value = kv.value().if_string();
-        if (!text::is_header_name(kv.key()) || value == nullptr || text::breaks_header_line(*value)) {
-          c.fail(child(child(path, "headers"), kv.key()), "must map a header name to a string on one line");
-          continue;
-        }
-        out.headers.emplace_back(kv.key(), *value);
-        c.secret(kv.value());
-      }
-    }
-  }
-  c.millis(*o, path, "timeout_ms", out.timeout, 1, 600'000);
-  c.integer(*o, path, "max_queue", out.max_queue, 1, 10'000'000);
-  c.integer(*o, path, "batch", out.batch, 1, 100'000);
-  c.millis(*o, path, "interval_ms", out.interval, 10, 3'600'000);
-}
-
 void read_auth(config_checker &c, const json::value &v, auth_config &out) {
   const json::object *o = c.object(v, "auth", {"admin_token_file", "client_token_file", "jwt", "api_keys_file"});
   if (o == nullptr) return;
@@ -278,9 +241,6 @@ void read_auth(config_checker &c, const json::value &v, auth_config &out) {
 
 }  // namespace
 
-namespace {
-
-/// Reads a whole config document with `c`: the one reading behind loading, the schema and config print.
 service_config read_document(config_checker &c, const json::value &document, const environment_lookup &environment) {
   service_config config;
   const json::object *root =
@@ -312,8 +272,6 @@ service_config read_document(config_checker &c, const json::value &document, con
   return config;
 }
 
-}  // namespace
-
 std::variant<config_document, config_errors> parse_config_document(std::string_view json_text,
                                                                    const environment_lookup &environment) {
   auto parsed = parse_json_text(json_text);
@@ -323,44 +281,6 @@ std::variant<config_document, config_errors> parse_config_document(std::string_v
   service_config config = read_document(c, document, environment);
   if (!c.errors.empty()) return std::move(c.errors);
   return config_document{std::move(config), std::move(document)};
-}
-
-std::variant<json::value, config_errors> effective_config(std::string_view json_text,
-                                                          const environment_lookup &environment) {
-  auto parsed = parse_json_text(json_text);
-  if (auto *error = std::get_if<config_error>(&parsed)) return config_errors{std::move(*error)};
-  config_checker c;
-  std::optional<json::value> expanded;
-  const json::value *read = with_environment(std::get<json::value>(parsed), "", environment, c, expanded);
-  if (read == nullptr) return std::move(c.errors);
-  json::value effective = expanded ? std::move(*expanded) : std::move(std::get<json::value>(parsed));
-  reading_notes notes{reading::fill_defaults};
-  c.notes = &notes;
-  (void)read_document(c, effective, environment);
-  if (!c.errors.empty()) return std::move(c.errors);
-  for (auto &[object, key, value] : notes.defaults) const_cast<json::object *>(object)->emplace(key, std::move(value));
-  for (auto &[secret, replacement] : notes.secrets) *const_cast<json::value *>(secret) = replacement;
-  escape_dollars(effective);  // a `$` it holds now is a value: `$$`, as the config writes one
-  return effective;
-}
-
-json::value config_schema() {
-  reading_notes notes{reading::record_shapes};
-  json::object schema;
-  const auto exemplars = parse_json_text(config_exemplar());
-  for (const json::value &document : std::get<json::value>(exemplars).as_array()) {
-    config_checker c;  // the exemplars name every key, some in ways start-up would refuse: only their shapes count
-    c.notes = &notes;
-    (void)read_document(c, document, process_environment);
-    schema = merge_schemas(std::move(schema), schema_of(notes, document));
-  }
-  json::object out{{"$schema", "https://json-schema.org/draft/2020-12/schema"},
-                   {"title", "aggregator config"},
-                   {"description",
-                    "The config file of the aggregator service: `aggregator config schema` prints this, read from "
-                    "the same code that loads a config (`aggregator --check FILE` checks what a schema cannot)."}};
-  for (auto &kv : schema) out.insert_or_assign(kv.key(), std::move(kv.value()));
-  return out;
 }
 
 std::variant<service_config, config_errors> parse_config(std::string_view json_text,

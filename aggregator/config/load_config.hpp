@@ -16,6 +16,8 @@
 
 namespace agg::config {
 
+class config_checker;
+
 /// A validated config and the JSON it was read from, kept so that saving routes keeps the rest of the file.
 struct config_document {
   service_config config;
@@ -31,15 +33,10 @@ std::variant<config_document, config_errors> parse_config_document(
 std::variant<service_config, config_errors> parse_config(std::string_view json_text,
                                                          const environment_lookup &environment = process_environment);
 
-/// `aggregator config print`: the config as the service takes it, as JSON: its variables expanded
-/// (a `$` in a value written `$$`, so that it reads back as it is), every default a reader takes
-/// written in, secrets (credential headers) as "<redacted>".
-std::variant<boost::json::value, config_errors> effective_config(
-    std::string_view json_text, const environment_lookup &environment = process_environment);
-
-/// `aggregator config schema`: the JSON Schema (2020-12) of a config, as the readers note it while
-/// reading config_exemplar().
-boost::json::value config_schema();
+/// Reads a whole config document with `c`: the one reading behind loading, `config schema` and
+/// `config print` (whose checker notes what it reads). Problems go to `c.errors`.
+service_config read_document(config_checker &c, const boost::json::value &document,
+                             const environment_lookup &environment);
 
 /// The text of a config file; nullopt when it cannot be read.
 std::optional<std::string> read_config_text(const std::string &file);

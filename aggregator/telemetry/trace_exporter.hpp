@@ -63,7 +63,6 @@ class trace_exporter {
   void flush(std::chrono::milliseconds limit);
 
   [[nodiscard]] export_counts counts() const;
-  [[nodiscard]] const config::telemetry_config &config() const noexcept { return config_; }
 
  private:
   /// A batch of spans as JSON joined by commas, and how many.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "aggregator/config/config_schema.hpp"
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/load_config.hpp"
 #include "aggregator/config/route_definition.hpp"
