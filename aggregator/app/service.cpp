@@ -169,6 +169,15 @@ runtime::metrics::gauges service::gauges() {
   now.open_connections = data_.open_connections();
   now.connections_refused = data_.refused_connections();
   now.connections_evicted = data_.evicted_connections();
+  if (const front::server_tls *tls = data_.tls()) {
+    const front::handshake_counts handshakes = tls->counts();
+    now.tls = true;
+    now.tls_full = handshakes.full;
+    now.tls_resumed = handshakes.resumed;
+    now.tls_failed = handshakes.failed;
+    now.tls_timed_out = handshakes.timed_out;
+    now.tls_not_after = tls->not_after();
+  }
   now.unsent_bytes = unsent_.held();
   now.sync_queued = sync_pool_.queued();
   now.loop_lag_seconds = std::chrono::duration<double>(loops_.take_max_lag()).count();
@@ -190,6 +199,14 @@ runtime::metrics::gauges service::gauges() {
 }
 
 void service::reload_routes() {
+  if (front::server_tls *tls = data_.tls()) {
+    // New connections use the new pair; open ones keep the one they started with.
+    if (const auto refused = tls->reload())
+      log_.event(level::error, "reload: " + *refused + "; the certificate in force keeps serving");
+    else
+      log_.event(level::info, "reloaded the certificate and key from " + tls->settings().cert_file + " and " +
+                                  tls->settings().key_file);
+  }
   if (routes_.file().empty()) return log_.event(level::warn, "SIGHUP ignored: no --config file to reload");
   auto reloaded = routes_.reload();
   if (const auto *errors = std::get_if<config::config_errors>(&reloaded)) {

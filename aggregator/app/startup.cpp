@@ -15,6 +15,7 @@
 
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/tls_files.hpp"
+#include "aggregator/front/server_tls.hpp"
 #include "aggregator/io/replace_file.hpp"
 #include "aggregator/process/process_setup.hpp"
 
@@ -32,6 +33,25 @@ bool hosts_overlap(const std::string &a, const std::string &b) {
   return a == b || every_address(a) || every_address(b);
 }
 
+/// `server.tls`'s files resolved against `dir` and loaded as the data plane would load them; and
+/// a route that requires a client certificate where none is asked for.
+void add_server_tls_problems(config::service_config &config, const std::string &dir, config::config_errors &found) {
+  auto &tls = config.server.tls;
+  if (tls) {
+    auto unreadable = config::resolve_server_tls_files(*tls, dir);
+    if (unreadable.empty()) {
+      if (auto made = front::make_server_context(*tls); auto *why = std::get_if<front::tls_problem>(&made))
+        unreadable.push_back({"server.tls." + why->key, why->reason});
+    }
+    found.insert(found.end(), unreadable.begin(), unreadable.end());
+  }
+  for (std::size_t i = 0; i < config.routes.size(); ++i)
+    if (const auto &access = config.routes[i]->access;
+        access && access->require == config::credential_need::client_cert && (!tls || tls->client_ca_file.empty()))
+      found.push_back({"routes[" + std::to_string(i) + "].access.require",
+                       "client_cert needs server.tls.client_ca_file: no client certificate is asked for without it"});
+}
+
 }  // namespace
 
 std::variant<loaded_config, config::config_errors> load(const std::string &file) {
@@ -44,6 +64,7 @@ std::variant<loaded_config, config::config_errors> load(const std::string &file)
   auto tokens =
       config::load_access_tokens(document.config.auth, dir, config::process_environment, document.config.routes);
   auto tls_errors = config::check_tls_files(document.config.client, dir);
+  add_server_tls_problems(document.config, dir, tls_errors);
   if (auto *errors = std::get_if<config::config_errors>(&tokens)) {
     errors->insert(errors->end(), tls_errors.begin(), tls_errors.end());
     return std::move(*errors);
@@ -172,7 +193,7 @@ void print_banner(const config::service_config &config, const banner_facts &fact
     std::snprintf(text, sizeof text, format, values...);
     log.announce(text);
   };
-  line("aggregator listening on http://%s (config: %s; %zu event loops)",
+  line("aggregator listening on %s://%s (config: %s; %zu event loops)", config.server.tls ? "https" : "http",
        config::address_text(config.server.host, facts.port).c_str(), facts.source.c_str(), facts.loops);
   line("control plane listening on http://%s (%s/metrics, /ready, /health)",
        config::address_text(config.server.admin_host, facts.admin_port).c_str(),

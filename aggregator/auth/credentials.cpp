@@ -8,6 +8,7 @@ std::string identity::label() const {
   switch (by) {
     case kind::jwt: return "jwt:" + name;
     case kind::api_key: return "key:" + name;
+    case kind::client_cert: return "cert:" + name;
     case kind::client_token: break;
   }
   return "client-token";

@@ -16,12 +16,13 @@ namespace agg::auth {
 
 /// Who a request comes from, by the credential it verified with. Never the credential itself.
 struct identity {
-  enum class kind { client_token, jwt, api_key };
+  enum class kind { client_token, jwt, api_key, client_cert };
   kind by = kind::client_token;
-  std::string name;                                  ///< the JWT's `sub`, the API key's name, or "client-token"
+  std::string name;  ///< the JWT's `sub`, the API key's name, the certificate's subject, or "client-token"
   std::shared_ptr<const boost::json::value> claims;  ///< a JWT's verified claims set (an object)
 
-  /// What the access log and rate-limit keys say: `jwt:alice`, `key:mobile-app`, `client-token`.
+  /// What the access log and rate-limit keys say: `jwt:alice`, `key:mobile-app`, `cert:CN=reports`,
+  /// `client-token`.
   [[nodiscard]] std::string label() const;
 };
 

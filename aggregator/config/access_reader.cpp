@@ -11,15 +11,16 @@ namespace {
 
 void read_access(config_checker &c, const json::value &v, route_config &route) {
   const std::string path = "access";
-  const json::object *o = c.object(v, path, {"require", "claims"});
+  const json::object *o = c.object(v, path, {"require", "claims", "client_subjects"});
   if (o == nullptr) return;
   access_policy &access = route.access.emplace();
   c.choice(*o, path, "require",
            {{"jwt", credential_need::jwt},
             {"api_key", credential_need::api_key},
             {"any", credential_need::any},
-            {"none", credential_need::none}},
-           access.require, "must be jwt, api_key, any or none");
+            {"none", credential_need::none},
+            {"client_cert", credential_need::client_cert}},
+           access.require, "must be jwt, api_key, any, client_cert or none");
   if (const json::value *claims = o->if_contains("claims")) {
     const std::string claims_path = child(path, "claims");
     if (const json::object *m = c.string_map(*claims, claims_path)) {
@@ -33,6 +34,21 @@ void read_access(config_checker &c, const json::value &v, route_config &route) {
   }
   if (!access.claims.empty() && access.require != credential_need::jwt)
     c.fail(child(path, "claims"), "claims come from a JWT: they need \"require\": \"jwt\"");
+  if (const json::value *subjects = o->if_contains("client_subjects")) {
+    const std::string subjects_path = child(path, "client_subjects");
+    if (const json::array *a = c.strings(*subjects, subjects_path)) {
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const json::string *s = (*a)[i].if_string();
+        if (s != nullptr && !s->empty())
+          access.client_subjects.emplace_back(*s);
+        else
+          c.fail(element(subjects_path, i),
+                 "must be a certificate subject in RFC 2253 form, e.g. \"CN=reports,O=Example\"");
+      }
+    }
+    if (access.require != credential_need::client_cert)
+      c.fail(subjects_path, "subjects come from a client certificate: they need \"require\": \"client_cert\"");
+  }
 }
 
 void read_claims_to_headers(config_checker &c, const json::value &v, route_config &route) {

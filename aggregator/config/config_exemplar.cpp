@@ -18,7 +18,9 @@ std::string_view config_exemplar() noexcept {
     "cors": {"allow_origins": ["https://app.example.com"], "allow_methods": ["GET"], "allow_headers": ["X-Id"],
              "expose_headers": ["X-Id"], "allow_credentials": false, "max_age_s": 600},
     "compression": {"enabled": true, "min_bytes": 1024, "gzip_level": 6, "br_level": 4, "zstd_level": 3,
-                    "encodings": ["zstd", "br", "gzip"], "max_streams": 256}
+                    "encodings": ["zstd", "br", "gzip"], "max_streams": 256},
+    "tls": {"cert_file": "server.pem", "key_file": "server.key", "client_ca_file": "clients-ca.pem",
+            "min_version": "1.2", "handshake_timeout_ms": 10000}
   },
   "client": {
     "loops": 2, "shards_per_loop": 1, "max_connections": 1000, "connect_timeout_ms": 1000,
@@ -68,6 +70,10 @@ std::string_view config_exemplar() noexcept {
         {"name": "b", "url": "http://127.0.0.1:9000/x/{item}", "method": "POST", "body": {"ids": "{items}"},
          "forward_body": false, "for_each": "a.body#/items/*/id", "max_items": 10, "batch": {"size": 5, "join": ","}}
       ]
+    },
+    {
+      "name": "mtls", "path": "/api/mtls", "access": {"require": "client_cert", "client_subjects": ["CN=reports"]},
+      "upstreams": [{"url": "http://127.0.0.1:9000/"}]
     },
     {
       "name": "off", "path": "/api/off", "retry": false, "hedge": false, "breaker": false, "cache": false,

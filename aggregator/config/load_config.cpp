@@ -116,13 +116,24 @@ void read_compression(config_checker &c, const json::value &v, const std::string
   }
 }
 
+void read_server_tls(config_checker &c, const json::value &v, const std::string &path, server_tls_config &out) {
+  const json::object *o =
+      c.object(v, path, {"cert_file", "key_file", "client_ca_file", "min_version", "handshake_timeout_ms"});
+  if (o == nullptr) return;
+  out.cert_file = c.text(*o, path, "cert_file", true).value_or("");
+  out.key_file = c.text(*o, path, "key_file", true).value_or("");
+  out.client_ca_file = c.text(*o, path, "client_ca_file", false).value_or("");
+  c.choice(*o, path, "min_version", {{"1.2", 0x0303}, {"1.3", 0x0304}}, out.min_version, "must be \"1.2\" or \"1.3\"");
+  c.millis(*o, path, "handshake_timeout_ms", out.handshake_timeout, 1, 600'000);
+}
+
 void read_server(config_checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
   const json::object *o = c.object(
       v, path,
       {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections", "max_aggregations",
        "max_unsent_bytes", "sync_threads", "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms",
-       "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops", "cors", "compression"});
+       "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops", "cors", "compression", "tls"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
@@ -143,6 +154,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   if (const json::value *cors = o->if_contains("cors")) read_cors(c, *cors, child(path, "cors"), out.cors.emplace());
   if (const json::value *compression = c.section(*o, "compression"))
     read_compression(c, *compression, child(path, "compression"), out.compression);
+  if (const json::value *tls = o->if_contains("tls")) read_server_tls(c, *tls, child(path, "tls"), out.tls.emplace());
 }
 
 void read_log(config_checker &c, const json::value &v, log_config &out) {

@@ -157,16 +157,21 @@ struct param_spec {
 };
 
 /// Which credential a route's requests need (route `access.require`): a verified JWT, an API key,
-/// any credential the service knows (the client token included), or none.
-enum class credential_need { none, jwt, api_key, any };
+/// any credential the service knows (the client token included), a client certificate the TLS
+/// handshake verified against `server.tls.client_ca_file`, or none.
+enum class credential_need { none, jwt, api_key, any, client_cert };
 
 /// Who may call a route: a credential of the kind `require` names, whose JWT claims hold `claims`
+/// (or whose certificate's subject is one of `client_subjects`)
 /// (`scope` and other space-separated lists: contains the value; arrays: contains it; else equal).
 /// Unset on a route that says nothing: `any` when the service has some credential configured,
 /// else `none`.
 struct access_policy {
   credential_need require = credential_need::any;
   std::vector<std::pair<std::string, std::string>> claims;
+  /// With `client_cert`: the certificate subjects (RFC 2253, e.g. `CN=reports,O=Example`) it takes;
+  /// empty: any certificate the client CA signed.
+  std::vector<std::string> client_subjects;
 };
 
 /// What a route's rate limit counts requests by: the caller's identity (JWT `sub`, API key name,
@@ -253,6 +258,18 @@ struct compression_config {
   std::size_t max_streams = 256;
 };
 
+/// TLS on the data plane (`server.tls`): the certificate chain and key it presents, and, with
+/// `client_ca_file`, client certificates it asks for and verifies (mutual TLS; a route's
+/// `access.require: "client_cert"` then needs one). Files are absolute once loaded (relative ones are
+/// in the config's directory) and read again on SIGHUP.
+struct server_tls_config {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  ///< empty: no client certificates asked for
+  int min_version = 0x0303;    ///< TLS1_2_VERSION, or 0x0304 (TLS 1.3): `min_version` "1.2" or "1.3"
+  std::chrono::milliseconds handshake_timeout{10'000};  ///< `handshake_timeout_ms`: accept to a finished handshake
+};
+
 /// Where and how the service listens: the data plane (aggregations, jobs, probes) on `listen`, the
 /// control plane (admin API, metrics, probes) on `admin_listen`.
 struct server_config {
@@ -282,6 +299,7 @@ struct server_config {
   unsigned max_hops = 5;            ///< a request that passed through this many aggregators is refused (508)
   std::optional<cors_policy> cors;  ///< none: no CORS headers, preflights are 405
   compression_config compression;
+  std::optional<server_tls_config> tls;  ///< none: the data plane speaks cleartext HTTP
 };
 
 /// What the service logs to stderr: one access line per request at `info`, plus its own events.

@@ -23,17 +23,6 @@ struct ssl_ctx_free_t {
 };
 using ssl_context = std::unique_ptr<SSL_CTX, ssl_ctx_free_t>;
 
-/// OpenSSL's reason for the last failure, with its queue emptied.
-std::string openssl_reason() {
-  std::string reason;
-  for (unsigned long code = ERR_get_error(); code != 0; code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    reason = text;  // the first one queued is the root cause; keep the last read, the outermost
-  }
-  return reason.empty() ? "unknown reason" : reason;
-}
-
 /// `file` made absolute against `dir`; an error at `where` when it does not name a readable file.
 bool resolve(std::string &file, const std::string &dir, const std::string &where, config_errors &errors) {
   if (file.empty()) return false;
@@ -77,6 +66,16 @@ void check_client_certificate(const client::tls_options &tls, const std::string 
 
 }  // namespace
 
+std::string openssl_reason() {
+  std::string reason;
+  for (unsigned long code = ERR_get_error(); code != 0; code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    reason = text;  // the first one queued is the root cause; keep the last read, the outermost
+  }
+  return reason.empty() ? "unknown reason" : reason;
+}
+
 bool private_file_ok(const std::string &file, const std::string &where, std::string_view what, config_errors &errors) {
   std::error_code ec;
   const fs::perms p = fs::status(file, ec).permissions();
@@ -90,6 +89,15 @@ bool private_file_ok(const std::string &file, const std::string &where, std::str
                                (world_readable ? "readable by every user" : "writable by others") + " (mode " + mode +
                                "): chmod 600 it (or 640 for a group)"});
   return false;
+}
+
+config_errors resolve_server_tls_files(server_tls_config &tls, const std::string &config_dir) {
+  config_errors errors;
+  resolve(tls.cert_file, config_dir, "server.tls.cert_file", errors);
+  if (resolve(tls.key_file, config_dir, "server.tls.key_file", errors))
+    private_file_ok(tls.key_file, "server.tls.key_file", "the key file", errors);
+  resolve(tls.client_ca_file, config_dir, "server.tls.client_ca_file", errors);
+  return errors;
 }
 
 config_errors check_tls_files(client::client_options &client, const std::string &config_dir) {

@@ -5,6 +5,7 @@
 
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/config/config_error.hpp"
+#include "aggregator/config/service_config.hpp"
 
 namespace agg::config {
 
@@ -14,6 +15,15 @@ namespace agg::config {
 /// nor writable by anyone but its owner. Problems carry their config path
 /// (`client.origins["https://api.test"].tls.key_file`).
 config_errors check_tls_files(client::client_options &client, const std::string &config_dir);
+
+/// Makes `server.tls`'s files absolute (relative ones are in `config_dir`) and checks that each can
+/// be read and that the key file is private; whether they hold what they should is for the TLS
+/// context that loads them (front::make_server_context).
+config_errors resolve_server_tls_files(server_tls_config &tls, const std::string &config_dir);
+
+/// OpenSSL's reason for the last failure on this thread ("unknown reason" when it gave none), with
+/// its error queue emptied.
+std::string openssl_reason();
 
 /// Whether a file that holds a secret (a private key, a token) is neither readable by every user nor
 /// writable by anyone but its owner, as ssh asks of its keys; if not, an error at `where` that calls

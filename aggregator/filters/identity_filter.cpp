@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace agg::filters {
 
 namespace {
@@ -74,8 +76,9 @@ std::optional<http::response> identity_filter::on_request(exchange &x) const {
 }
 
 std::optional<http::response> identity_filter::authorize(request_context &r, const config::route_config *route) const {
-  const config::access_policy fallback{known_.any() ? need::any : need::none, {}};
+  const config::access_policy fallback{known_.any() ? need::any : need::none, {}, {}};
   const config::access_policy &policy = route != nullptr && route->access ? *route->access : fallback;
+  if (policy.require == need::client_cert) return authorize_certificate(r, policy);
   if (!r.identity) {
     auto presented = known_.check(r.request.header("Authorization"), r.request.header("X-API-Key"));
     if (policy.require == need::none) {
@@ -119,6 +122,25 @@ std::optional<http::response> identity_filter::authorize(request_context &r, con
                                (name == "scope" ? ", scope=\"" + quotable(wanted) + "\"" : std::string{});
     return std::move(refused.with_header("WWW-Authenticate", "Bearer " + params));
   }
+  return std::nullopt;
+}
+
+std::optional<http::response> identity_filter::authorize_certificate(request_context &r,
+                                                                     const config::access_policy &policy) const {
+  if (r.client_subject.empty()) {
+    stats_.record_rejection(r.route, "unauthenticated");
+    return http::response::error(401, "client_certificate_required",
+                                 "this route needs a client certificate (mutual TLS) signed by the CA in "
+                                 "server.tls.client_ca_file; the connection presented none");
+  }
+  if (!policy.client_subjects.empty() && std::find(policy.client_subjects.begin(), policy.client_subjects.end(),
+                                                   r.client_subject) == policy.client_subjects.end()) {
+    stats_.record_rejection(r.route, "forbidden");
+    return http::response::error(
+        403, "client_certificate_not_allowed",
+        "the client certificate's subject " + r.client_subject + " is not one of this route's access.client_subjects");
+  }
+  r.identity = auth::identity{auth::identity::kind::client_cert, r.client_subject, nullptr};
   return std::nullopt;
 }
 

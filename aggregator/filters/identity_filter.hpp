@@ -12,7 +12,9 @@ namespace agg::filters {
 /// `access` (by default: any credential when the service has one configured, else none). Missing or
 /// invalid: 401 with `WWW-Authenticate` (RFC 6750 `invalid_token` and its reason for a bad bearer
 /// token); valid but without the claims the route wants: 403 (`insufficient_scope`). Open endpoints
-/// (probes, the page) pass untouched.
+/// (probes, the page) pass untouched. A route that requires `client_cert` takes the subject of the
+/// certificate the connection's TLS handshake verified: none is 401 (`client_certificate_required`),
+/// a subject not in its `client_subjects` 403 (`client_certificate_not_allowed`).
 class identity_filter final : public request_filter {
  public:
   identity_filter(const auth::credentials &known, runtime::metrics &stats) noexcept : known_(known), stats_(stats) {}
@@ -24,6 +26,9 @@ class identity_filter final : public request_filter {
                                                         const config::route_config *route) const;
 
  private:
+  [[nodiscard]] std::optional<http::response> authorize_certificate(request_context &request,
+                                                                    const config::access_policy &policy) const;
+
   const auth::credentials &known_;
   runtime::metrics &stats_;
 };

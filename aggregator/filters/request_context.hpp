@@ -52,6 +52,9 @@ struct request_context {
   std::size_t upstream_failures = 0;
   std::string timing_entries;              ///< Server-Timing entries after `total`, e.g. per upstream
   std::optional<auth::identity> identity;  ///< who sent it, when it carried a credential that verified
+  /// The subject (RFC 2253) of the client certificate its TLS connection's handshake verified; empty
+  /// without one (cleartext, or no certificate asked for or sent).
+  std::string client_subject;
   /// Charges the upstream calls a request's plan makes to its route's rate limit (set by the rate
   /// limit filter when the route limits calls): an answer (429) when they do not fit.
   std::function<std::optional<http::response>(request_context &self, std::size_t calls)> charge_calls;

@@ -4,9 +4,13 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <openssl/err.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
+#include <cstring>
 #include <span>
 #include <system_error>
 
@@ -39,13 +43,54 @@ void connection::start() {
   self_ = shared_from_this();
   front_.adopt(*this);
   watched_ = EPOLLIN | EPOLLRDHUP;
+  if (server_tls *tls = front_.plane().tls()) {
+    try {
+      tls_.emplace(tls->new_session(socket_.get()));
+    } catch (const std::exception &) {
+      tls->count(server_tls::outcome::failed);
+      return close();
+    }
+    phase_ = phase::handshaking;
+    handshake_wants_ = EPOLLIN;  // the client speaks first
+    watched_ = EPOLLIN;
+  }
   front_.events().watch(socket_.get(), watched_, *this);
-  front_.fresh_deadlines.arm(*this, clock::now());  // its first byte must come in time (then the request, whole)
+  // The handshake, then its first byte, must come in time (then the request, whole).
+  (tls_ ? front_.handshake_deadlines : front_.fresh_deadlines).arm(*this, clock::now());
+}
+
+void connection::handshake() {
+  SSL *ssl = tls_->get();
+  server_tls &tls = *front_.plane().tls();
+  ERR_clear_error();
+  const int done = SSL_do_handshake(ssl);
+  if (done != 1) {
+    const int why = SSL_get_error(ssl, done);
+    if (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE) {
+      handshake_wants_ = why == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+      return update_interest();
+    }
+    // Not TLS, a version or cipher refused, a client certificate that did not verify, or gone.
+    ERR_clear_error();
+    tls_broken_ = true;
+    tls.count(server_tls::outcome::failed);
+    return close();
+  }
+  tls.count(SSL_session_reused(ssl) == 1 ? server_tls::outcome::resumed : server_tls::outcome::full);
+  client_subject_ = verified_peer_subject(ssl);
+  phase_ = phase::reading;
+  front_.fresh_deadlines.arm(*this, clock::now());
+  read_ready();  // the request may have come with the handshake's last flight
 }
 
 void connection::on_events(std::uint32_t events) {
   const auto keep = shared_from_this();  // closing drops the loop's hold; finish this call first
   if (phase_ == phase::closed) return;
+  if (phase_ == phase::handshaking) return handshake();
+  if (read_wants_write_ && (events & EPOLLOUT) != 0) {
+    read_wants_write_ = false;
+    events |= EPOLLIN;  // the TLS read that had to send first can go on
+  }
   if (phase_ == phase::serving) {
     // The client's side of the conversation is over: nobody is left to read the answer.
     if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) return close();
@@ -64,31 +109,31 @@ void connection::read_ready() {
   const std::span<char> buffer = front_.scratch();
   std::size_t lingered = 0;
   for (int i = 0; i < reads_per_event; ++i) {
-    const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) {
+    const auto n = receive(buffer);
+    if (!n) break;
+    if (*n == 0) {
       peer_closed_ = true;  // EOF, or a reset: nothing more will come
       break;
     }
     if (phase_ == phase::lingering) {
-      lingered += static_cast<std::size_t>(n);
+      lingered += *n;
       if (lingered > max_lingering_bytes) return close();
       continue;  // read and dropped
     }
     const bool was_started = reader_.started();
-    if (reader_.feed({buffer.data(), static_cast<std::size_t>(n)}) == http::request_reader::progress::continue_expected)
+    if (reader_.feed({buffer.data(), *n}) == http::request_reader::progress::continue_expected)
       continue_due_ = true;  // sent below, when the request is the one being read
     if (!was_started) {
       // A request's time runs from its first byte, not from each one.
       first_byte_ = clock::now();
       front_.request_deadlines.arm(*this, first_byte_);
     }
-    if (static_cast<std::size_t>(n) < buffer.size()) break;
+    // A short read emptied the socket; TLS reads a record (16 KiB at most) at a time, so it reads on.
+    if (!tls_ && *n < buffer.size()) break;
   }
   if (phase_ == phase::lingering) {
-    if (peer_closed_) close();
-    return;
+    if (peer_closed_) return close();
+    return update_interest();
   }
   serve_buffered();
   if (peer_closed_ && phase_ == phase::reading && !sending()) close();
@@ -116,6 +161,7 @@ void connection::serve_buffered() {
     filters::request_context request;
     request.started = first_byte_;
     request.request = reader_.take();
+    request.client_subject = client_subject_;
     if (reader_.has_buffered()) first_byte_ = clock::now();  // pipelined: its time starts now
     unlink();                                                // no deadline while served: the aggregation has its own
     phase_ = phase::serving;
@@ -211,8 +257,77 @@ void connection::refuse(const http::refusal &why) {
   front_.refuse(shared_from_this(), std::move(request), why);
 }
 
+std::optional<std::size_t> connection::receive(std::span<char> buffer) {
+  if (!tls_) {
+    for (;;) {
+      const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
+      return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+  }
+  SSL *ssl = tls_->get();
+  ERR_clear_error();
+  const int n = SSL_read(ssl, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX)));
+  if (n > 0) return static_cast<std::size_t>(n);
+  switch (SSL_get_error(ssl, n)) {
+    case SSL_ERROR_WANT_READ: return std::nullopt;
+    case SSL_ERROR_WANT_WRITE:
+      read_wants_write_ = true;  // watched for (update_interest) until the socket takes it
+      return std::nullopt;
+    case SSL_ERROR_ZERO_RETURN: return 0;  // the client's close_notify
+    default:
+      ERR_clear_error();
+      tls_broken_ = true;  // a reset, or a TLS error: nothing more comes, and no close_notify goes
+      return 0;
+  }
+}
+
+std::optional<std::size_t> connection::send_tls(std::string_view first, std::string_view second) {
+  // A head and the start of its body go as one record (one system call): a small answer is one.
+  constexpr std::size_t record = 16 * 1024;
+  thread_local std::array<char, record> joined;
+  std::array<std::string_view, 2> parts{first, second};
+  if (!first.empty() && !second.empty() && first.size() < record / 4) {
+    const std::size_t taken = std::min(second.size(), record - first.size());
+    std::memcpy(joined.data(), first.data(), first.size());
+    std::memcpy(joined.data() + first.size(), second.data(), taken);
+    parts = {std::string_view{joined.data(), first.size() + taken}, second.substr(taken)};
+  }
+  SSL *ssl = tls_->get();
+  std::size_t sent = 0;
+  for (std::string_view part : parts) {
+    while (!part.empty()) {
+      // A write the socket did not take is retried with the same bytes first: what was not sent
+      // stays at the front of what goes out (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: from anywhere).
+      ERR_clear_error();
+      const int n = SSL_write(ssl, part.data(), static_cast<int>(std::min<std::size_t>(part.size(), INT_MAX)));
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        part.remove_prefix(static_cast<std::size_t>(n));
+        continue;
+      }
+      const int why = SSL_get_error(ssl, n);
+      if (why == SSL_ERROR_WANT_WRITE || why == SSL_ERROR_WANT_READ) return sent;
+      ERR_clear_error();
+      tls_broken_ = true;
+      return std::nullopt;
+    }
+  }
+  return sent;
+}
+
+void connection::notify_close() noexcept {
+  if (!tls_ || tls_broken_ || SSL_is_init_finished(tls_->get()) != 1) return;
+  if ((SSL_get_shutdown(tls_->get()) & SSL_SENT_SHUTDOWN) != 0) return;
+  ERR_clear_error();
+  static_cast<void>(SSL_shutdown(tls_->get()));  // best effort: the client may have gone
+  ERR_clear_error();
+}
+
 std::optional<std::size_t> connection::send_parts(std::string_view first, std::string_view second) {
   if (first.empty() && second.empty()) return 0;
+  if (tls_) return send_tls(first, second);
   std::array<iovec, 2> parts{iovec{const_cast<char *>(first.data()), first.size()},
                              iovec{const_cast<char *>(second.data()), second.size()}};
   msghdr message{};
@@ -284,11 +399,22 @@ void connection::flush() {
 void connection::update_interest() {
   if (phase_ == phase::closed) return;
   std::uint32_t wanted = 0;
+  if (phase_ == phase::handshaking) {
+    wanted = handshake_wants_;
+    if (wanted == watched_) return;
+    try {
+      front_.events().rewatch(socket_.get(), wanted, *this);
+      watched_ = wanted;
+    } catch (const std::system_error &) {
+      close();
+    }
+    return;
+  }
   const bool reading = phase_ == phase::lingering || (phase_ == phase::reading && then_ == then::read_on) ||
                        (phase_ == phase::serving && !paused_);
   // Once the client closed its side, EOF stays readable: watching it would wake every round.
   if (!peer_closed_) wanted = EPOLLRDHUP | (reading ? EPOLLIN : 0U);
-  if (sending()) wanted |= EPOLLOUT;
+  if (sending() || read_wants_write_) wanted |= EPOLLOUT;
   if (wanted == watched_) return;
   try {
     front_.events().rewatch(socket_.get(), wanted, *this);
@@ -302,6 +428,7 @@ void connection::begin_close() {
   // Closing with bytes unread would make the kernel reset the connection, and the reset can
   // destroy the answer before the client reads it: linger (read and drop) for a moment first.
   if (then_ != then::close_lingering && !reader_.has_buffered()) return close();
+  notify_close();
   ::shutdown(socket_.get(), SHUT_WR);
   phase_ = phase::lingering;
   front_.linger_deadlines.arm(*this, clock::now());
@@ -310,6 +437,10 @@ void connection::begin_close() {
 
 void connection::on_deadline() {
   const auto keep = shared_from_this();
+  if (phase_ == phase::handshaking) {
+    front_.plane().tls()->count(server_tls::outcome::timed_out);
+    return close();
+  }
   if (phase_ == phase::reading && reader_.started() && !sending() && then_ == then::read_on)
     return refuse({408, "request_timeout",
                    "the request did not arrive within " + std::to_string(front_.request_deadlines.timeout().count()) +
@@ -330,6 +461,7 @@ void connection::close_now() {
 
 void connection::close() {
   if (phase_ == phase::closed) return;
+  notify_close();
   phase_ = phase::closed;
   front_.plane().unsent().change(out_.size(), 0);
   out_.clear();

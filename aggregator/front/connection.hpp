@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
 
 #include "aggregator/filters/responder.hpp"
+#include "aggregator/front/server_tls.hpp"
 #include "aggregator/http/request_reader.hpp"
 #include "aggregator/io/unique_fd.hpp"
 #include "aggregator/loop/deadline_list.hpp"
@@ -19,7 +21,9 @@ namespace agg::front {
 
 class loop_front;
 
-/// One HTTP/1.1 client connection on a loop: it frames and nothing else. It reads bytes into the
+/// One HTTP/1.1 client connection on a loop: it frames and nothing else. On a TLS listener it first
+/// finishes the handshake (non-blocking, within the handshake deadline), then reads and writes
+/// through the TLS session. It reads bytes into the
 /// request reader, hands each complete request to the listener's filter chain (one at a time, in
 /// order, so pipelined requests are answered in order), and writes the answers the chain gives back,
 /// then reads on (keep-alive) or closes. An idle or slow client costs this object and its buffers,
@@ -60,12 +64,22 @@ class connection final : public loop::io_handler,
   void on_deadline();
 
  private:
-  enum class phase { reading, serving, lingering, closed };
+  enum class phase { handshaking, reading, serving, lingering, closed };
   /// What follows the answer being written: the next request, or the end (after reading and dropping
   /// for a moment what a refused client may still be sending).
   enum class then { read_on, close, close_lingering };
 
+  /// Goes on with the TLS handshake; once it is done, reads the first request.
+  void handshake();
   void read_ready();
+  /// Reads what the client sent into `buffer`, through TLS when the listener has it: the bytes
+  /// read (> 0), 0 at the end of the client's data (or a broken connection), nullopt when nothing
+  /// waits now.
+  std::optional<std::size_t> receive(std::span<char> buffer);
+  /// send_parts through the TLS session.
+  std::optional<std::size_t> send_tls(std::string_view first, std::string_view second);
+  /// Sends TLS's close_notify, once, when the session is up and not broken.
+  void notify_close() noexcept;
   void serve_buffered();
   /// Answers a request the reader refused (or that did not arrive in time), then closes.
   void refuse(const http::refusal &why);
@@ -93,11 +107,16 @@ class connection final : public loop::io_handler,
   std::string out_;                                // not sent yet; counted in the plane's unsent bytes
   std::shared_ptr<const std::string> shared_out_;  // a shared body going out after out_, from shared_sent_
   std::size_t shared_sent_ = 0;
-  std::uint32_t watched_ = 0;  // the events epoll watches for
-  bool paused_ = false;        // not reading while a request is served (pipelined bytes are waiting)
-  bool peer_closed_ = false;   // the client will send nothing more
-  bool in_serve_ = false;      // serve_buffered() is on the stack: an answer given at once does not re-enter it
-  bool continue_due_ = false;  // the head being read asked for 100 Continue
+  std::optional<ssl_session> tls_;     // on a TLS listener
+  std::string client_subject_;         // of the client certificate the handshake verified
+  std::uint32_t handshake_wants_ = 0;  // EPOLLIN or EPOLLOUT: what the TLS handshake waits for
+  bool read_wants_write_ = false;      // a TLS read must send first (a key update's answer) and the socket is full
+  bool tls_broken_ = false;            // a TLS error or reset: no close_notify may follow
+  std::uint32_t watched_ = 0;          // the events epoll watches for
+  bool paused_ = false;                // not reading while a request is served (pipelined bytes are waiting)
+  bool peer_closed_ = false;           // the client will send nothing more
+  bool in_serve_ = false;              // serve_buffered() is on the stack: an answer given at once does not re-enter it
+  bool continue_due_ = false;          // the head being read asked for 100 Continue
   std::chrono::steady_clock::time_point first_byte_{};  // of the request being read
   std::stop_source stop_;
   std::shared_ptr<connection> self_;  // while open: the loop's hold on it

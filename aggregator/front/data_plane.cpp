@@ -7,7 +7,13 @@ namespace agg::front {
 data_plane::data_plane(const config::server_config &server, client::upstream_client &loops,
                        const filters::filter_chain &chain, runtime::admission &aggregations,
                        runtime::unsent_bytes &unsent, const runtime::service_log &log)
-    : server_(server), loops_(loops), chain_(chain), aggregations_(aggregations), unsent_(unsent), log_(log) {}
+    : server_(server),
+      loops_(loops),
+      chain_(chain),
+      aggregations_(aggregations),
+      unsent_(unsent),
+      log_(log),
+      tls_(server.tls ? std::make_unique<server_tls>(*server.tls) : nullptr) {}
 
 data_plane::~data_plane() {
   // First no loop accepts (so none hands a connection over any more), then each closes its own.

@@ -14,6 +14,7 @@
 #include "aggregator/config/service_config.hpp"
 #include "aggregator/filters/filter_chain.hpp"
 #include "aggregator/front/listening_socket.hpp"
+#include "aggregator/front/server_tls.hpp"
 #include "aggregator/runtime/admission.hpp"
 #include "aggregator/runtime/service_log.hpp"
 #include "aggregator/runtime/unsent_bytes.hpp"
@@ -25,7 +26,8 @@ class loop_front;
 /// The public HTTP front: one loop_front on each event loop, all taking connections from one
 /// listening socket, so a request is read, filtered, served and written on the loop its connection
 /// was handed to, with no thread hand-off after. What it serves is the filter chain's business; the
-/// admin API and `/metrics` are the control plane's. What it is handed must outlive it.
+/// admin API and `/metrics` are the control plane's. With `server.tls` every connection is TLS
+/// (server_tls: the certificate, reloaded on SIGHUP). What it is handed must outlive it.
 class data_plane {
  public:
   data_plane(const config::server_config &server, client::upstream_client &loops, const filters::filter_chain &chain,
@@ -50,6 +52,9 @@ class data_plane {
   [[nodiscard]] const runtime::service_log &log() const noexcept { return log_; }
   /// What answers waiting for slow clients hold, every connection's output buffer together.
   [[nodiscard]] runtime::unsent_bytes &unsent() noexcept { return unsent_; }
+  /// The listener's TLS (server.tls); null when it speaks cleartext.
+  [[nodiscard]] server_tls *tls() noexcept { return tls_.get(); }
+  [[nodiscard]] const server_tls *tls() const noexcept { return tls_.get(); }
   /// Client connections open now, across the loops. Any thread.
   [[nodiscard]] std::size_t open_connections() const noexcept { return open_.load(std::memory_order_relaxed); }
   /// Connections closed at once because `server.max_connections` were open and none was idle. Any thread.
@@ -80,6 +85,7 @@ class data_plane {
   runtime::admission &aggregations_;
   runtime::unsent_bytes &unsent_;
   const runtime::service_log &log_;
+  std::unique_ptr<server_tls> tls_;
   std::optional<listening_socket> socket_;
   std::vector<std::unique_ptr<loop_front>> fronts_;
   std::atomic<std::size_t> open_{0};

@@ -51,7 +51,8 @@ class loop_front::acceptor final : public loop::io_handler {
 };
 
 loop_front::loop_front(data_plane &plane, client::upstream_loop &upstream)
-    : fresh_deadlines(plane.server().request_timeout),
+    : handshake_deadlines(plane.server().tls ? plane.server().tls->handshake_timeout : plane.server().request_timeout),
+      fresh_deadlines(plane.server().request_timeout),
       request_deadlines(plane.server().request_timeout),
       idle_deadlines(plane.server().keep_alive_timeout),
       send_deadlines(plane.server().send_timeout),
@@ -223,8 +224,8 @@ bool loop_front::admit_by_evicting() {
 
 std::optional<clock::time_point> loop_front::next_deadline() const {
   std::optional<clock::time_point> earliest = resume_accepting_at_;
-  for (const loop::deadline_list *list :
-       {&fresh_deadlines, &request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
+  for (const loop::deadline_list *list : {&handshake_deadlines, &fresh_deadlines, &request_deadlines, &idle_deadlines,
+                                          &send_deadlines, &linger_deadlines})
     if (const auto due = list->next_due(); due && (!earliest || *due < *earliest)) earliest = due;
   return earliest;
 }
@@ -236,8 +237,8 @@ void loop_front::on_round(clock::time_point now) {
     accepting_ = true;
   }
   int budget = expiries_per_round;
-  for (loop::deadline_list *list :
-       {&fresh_deadlines, &request_deadlines, &idle_deadlines, &send_deadlines, &linger_deadlines})
+  for (loop::deadline_list *list : {&handshake_deadlines, &fresh_deadlines, &request_deadlines, &idle_deadlines,
+                                    &send_deadlines, &linger_deadlines})
     while (budget > 0) {
       loop::deadline_link *due = list->pop_due(now);
       if (due == nullptr) break;

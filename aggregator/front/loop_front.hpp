@@ -53,11 +53,12 @@ class loop_front final : private loop::loop_hooks {
   [[nodiscard]] std::span<char> scratch() noexcept { return {scratch_->data(), scratch_->size()}; }
 
   /// The deadlines a connection can wait under.
-  loop::deadline_list fresh_deadlines;    ///< a new connection, to its first byte
-  loop::deadline_list request_deadlines;  ///< first byte of a request to its last byte
-  loop::deadline_list idle_deadlines;     ///< keep-alive: the end of an answer to the next request's first byte
-  loop::deadline_list send_deadlines;     ///< an answer that the client does not read
-  loop::deadline_list linger_deadlines;   ///< reading what a refused client still sends, before closing
+  loop::deadline_list handshake_deadlines;  ///< a new TLS connection, to its finished handshake
+  loop::deadline_list fresh_deadlines;      ///< a new connection (its handshake done), to its first byte
+  loop::deadline_list request_deadlines;    ///< first byte of a request to its last byte
+  loop::deadline_list idle_deadlines;       ///< keep-alive: the end of an answer to the next request's first byte
+  loop::deadline_list send_deadlines;       ///< an answer that the client does not read
+  loop::deadline_list linger_deadlines;     ///< reading what a refused client still sends, before closing
 
   /// The connection is open and counted (connection::open); forget() when it closes.
   void adopt(connection &c);

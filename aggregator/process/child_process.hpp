@@ -56,6 +56,16 @@ class child_process {
     if (!text.empty() && text.back() == '\n') text.pop_back();
     return text;
   }
+  /// The output up to the first line containing `text`, everything read; throws with what was read
+  /// when the output ends first.
+  std::string read_until(const std::string &text) {
+    std::string seen;
+    for (std::string l = line(); !l.empty(); l = line()) {
+      seen += l + "\n";
+      if (l.find(text) != std::string::npos) return seen;
+    }
+    throw std::runtime_error("the program's output ended before \"" + text + "\":\n" + seen);
+  }
   /// True once the program's output has ended.
   [[nodiscard]] bool ended() const { return std::feof(out_) != 0 || std::ferror(out_) != 0; }
   /// Everything still to come, until the program closes its output.

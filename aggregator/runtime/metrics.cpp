@@ -212,6 +212,19 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   out += "aggregator_otlp_spans_total{outcome=\"dropped\"} " + std::to_string(now.otlp_dropped) + "\n";
   out += "aggregator_otlp_spans_total{outcome=\"failed\"} " + std::to_string(now.otlp_failed) + "\n";
 
+  if (now.tls) {
+    header(out, "aggregator_tls_handshakes_total", "counter",
+           "TLS handshakes on the data plane by outcome: full, resumed (a session ticket or cached session), failed "
+           "(not TLS, refused, a client certificate that did not verify), timeout (server.tls.handshake_timeout_ms).");
+    for (const auto &[outcome, count] : {std::pair{"full", now.tls_full}, std::pair{"resumed", now.tls_resumed},
+                                         std::pair{"failed", now.tls_failed}, std::pair{"timeout", now.tls_timed_out}})
+      out +=
+          std::string{"aggregator_tls_handshakes_total{outcome=\""} + outcome + "\"} " + std::to_string(count) + "\n";
+    header(out, "aggregator_tls_certificate_expiry_seconds", "gauge",
+           "When the data plane's certificate in force expires (seconds since the epoch; reloaded on SIGHUP).");
+    out += "aggregator_tls_certificate_expiry_seconds " + std::to_string(now.tls_not_after) + "\n";
+  }
+
   // One value each, no labels.
   const std::pair<metric_help, std::string> singles[] = {
       {{"aggregator_aggregations_in_flight", "gauge", "Aggregations being executed."},

@@ -51,6 +51,14 @@ class metrics {
     std::uint64_t otlp_dropped = 0;
     std::uint64_t otlp_failed = 0;
     std::size_t otlp_queued = 0;
+    /// TLS on the data plane (`server.tls`): handshakes by how they ended, and when the certificate
+    /// in force expires (seconds since the epoch). Rendered only with TLS on.
+    bool tls = false;
+    std::uint64_t tls_full = 0;
+    std::uint64_t tls_resumed = 0;
+    std::uint64_t tls_failed = 0;
+    std::uint64_t tls_timed_out = 0;
+    std::int64_t tls_not_after = 0;
   };
   /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per
   /// origin (calls, latency, breaker) and per route (retries, hedges, coalescing, cache).

@@ -140,7 +140,13 @@ TEST_CASE("a route's access, claims_to_headers and rate_limit are checked where 
     return R"({"name":"r","path":"/api/r",)" + members + ups;
   };
   CHECK(problems(defined(R"("access":{"require":"admin"},)", upstream))[0] ==
-        "access.require: must be jwt, api_key, any or none");
+        "access.require: must be jwt, api_key, any, client_cert or none");
+  CHECK(problems(defined(R"("access":{"require":"jwt","client_subjects":["CN=x"]},)",
+                         R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})"))[0] ==
+        "access.client_subjects: subjects come from a client certificate: they need \"require\": \"client_cert\"");
+  CHECK(problems(defined(R"("access":{"require":"client_cert","client_subjects":[""]},)",
+                         R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})"))[0] ==
+        "access.client_subjects[0]: must be a certificate subject in RFC 2253 form, e.g. \"CN=reports,O=Example\"");
   CHECK(problems(defined(R"("access":{"require":"api_key","claims":{"scope":"x"}},)",
                          R"("upstreams":[{"url":"http://127.0.0.1:9/x"}]})"))[0] ==
         "access.claims: claims come from a JWT: they need \"require\": \"jwt\"");

@@ -67,17 +67,6 @@ struct running_binary {
   }
 };
 
-/// Reads the program's output up to the first line containing `text`; everything read, or throws
-/// when the output ends first.
-std::string read_until(child_process &program, const std::string &text) {
-  std::string seen;
-  for (std::string line = program.line(); !line.empty(); line = program.line()) {
-    seen += line + "\n";
-    if (line.find(text) != std::string::npos) return seen;
-  }
-  throw std::runtime_error("the program's output ended before \"" + text + "\":\n" + seen);
-}
-
 int status_of(httplib::Client &http, const std::string &path) {
   const auto reply = http.Get(path);
   return reply ? reply->status : -1;
@@ -122,13 +111,13 @@ TEST_CASE("SIGHUP reloads the routes, and a bad file is refused with its errors 
 
   files.write_config(R"({"name":"demo","path":"/api/demo","upstreams":[{"url":"ftp://nowhere"}]})");
   service.program.signal(SIGHUP);
-  const std::string refusal = read_until(service.program, "reload refused");
+  const std::string refusal = service.program.read_until("reload refused");
   CHECK(refusal.find("routes[0].upstreams[0].url: not an http(s) URL") != std::string::npos);
   CHECK(status_of(service.http, "/api/demo") == 200);
 
   files.write_config(route("fresh", upstream.api("task_id=fresh")));
   service.program.signal(SIGHUP);
-  read_until(service.program, "reloaded 1 route(s)");
+  service.program.read_until("reloaded 1 route(s)");
   CHECK(status_of(service.http, "/api/fresh") == 200);
   CHECK(status_of(service.http, "/api/demo") == 404);
 
