@@ -5,7 +5,8 @@
 # the client (openssl s_time, h2load --h1) on CPU 1. Per run: handshakes (or requests) per second,
 # and per second of the server's CPU (utime + stime from /proc over the run): the per-core figure.
 # Both servers present the same P-256 certificate (tests/support/make_test_certs.sh) at TLS 1.3;
-# "resumed" runs make s_time reuse one session (TLS 1.3 ticket).
+# Each s_time connection asks for /health (nginx serves a static file of that name), so that it reads
+# the TLS 1.3 tickets; "-reuse" resumes one session each time (TLS 1.3 ticket, or TLS 1.2).
 #   bench/tls-bench.sh [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,15 +18,17 @@ agg= ngx= up=
 trap 'kill $agg $up 2> /dev/null || true; [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2> /dev/null; rm -rf "$dir"' EXIT
 tests/support/make_test_certs.sh "$dir/certs"
 
-tls_port=19410 plain_port=19411 nginx_port=19412 up_port=19413
+tls_port=19410 plain_port=19411 nginx_port=19412 up_port=19413 admin_port=19414
 mkdir -p "$dir/www"
+chmod 755 "$dir"  # nginx's worker reads the file as another user
+echo '{"status":"ok"}' > "$dir/www/health"  # what nginx answers for /health
 head -c 2048 /dev/zero | tr '\0' 'x' | sed 's/^/{"pad":"/; s/$/"}/' > "$dir/www/small.json"
 for plane in tls plain; do
   port=$tls_port tls=",\"tls\": {\"cert_file\": \"$dir/certs/server.pem\", \"key_file\": \"$dir/certs/server.key\"}"
-  [ $plane = plain ] && port=$plain_port tls=
+  [ $plane = plain ] && port=$plain_port tls= admin_port=19415
   cat > "$dir/$plane.json" << JSON
 {
-  "server": {"listen": "127.0.0.1:$port", "admin_listen": "127.0.0.1:0"$tls},
+  "server": {"listen": "127.0.0.1:$port", "admin_listen": "127.0.0.1:$admin_port"$tls},
   "client": {"loops": 1},
   "log": {"level": "warn"},
   "routes": [{"name": "agg", "path": "/api/agg", "num": {"default": 10, "max": 10},
@@ -62,14 +65,16 @@ for _ in $(seq 300); do curl -sf -o /dev/null --cacert "$dir/certs/ca.pem" https
 
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-handshakes() {  # name, pid, port, s_time mode (-new | -reuse)
-  local before after out count
+handshakes() {  # name, pid, port, version (-tls1_3 | -tls1_2), mode (-new | -reuse)
+  local before after out count start end
   before=$(cpu_ticks "$2")
-  out=$(taskset -c 1 openssl s_time -connect "127.0.0.1:$3" -tls1_3 "$4" -time "$seconds" 2>&1 || true)
+  start=$(date +%s.%N)
+  out=$(taskset -c 1 openssl s_time -connect "127.0.0.1:$3" "$4" "$5" -www /health -time "$seconds" 2>&1 || true)
+  end=$(date +%s.%N)
   after=$(cpu_ticks "$2")
   count=$(echo "$out" | awk '/connections in .* real seconds/ {print $1; exit}')
-  awk -v n="$1" -v m="$4" -v c="${count:-0}" -v s="$seconds" -v t=$((after - before)) -v hz="$hz" \
-    'BEGIN { cpu = t / hz; printf "%-10s %-7s %8.0f handshakes/s  %8.0f per CPU-second of the server (%.2f s CPU)\n", n, m, c / s, (cpu > 0 ? c / cpu : 0), cpu }'
+  awk -v n="$1" -v v="$4" -v m="$5" -v c="${count:-0}" -v s="$(echo "$end - $start" | bc)" -v t=$((after - before)) \
+    -v hz="$hz" 'BEGIN { cpu = t / hz; printf "%-10s %-7s %-6s %6.0f handshakes/s  %6.0f per CPU-second of the server (%.2f s CPU)\n", n, v, m, c / s, (cpu > 0 ? c / cpu : 0), cpu }'
 }
 requests() {  # name, pid, url
   local before after out done_
@@ -83,12 +88,16 @@ requests() {  # name, pid, url
 }
 
 for round in $(seq "$rounds"); do
-  echo "== round $round: handshakes (openssl s_time, TLS 1.3, ${seconds}s each)"
-  handshakes aggregator $agg $tls_port -new
-  handshakes nginx "$ngx" $nginx_port -new
-  handshakes aggregator $agg $tls_port -reuse
-  handshakes nginx "$ngx" $nginx_port -reuse
+  echo "== round $round: a connection per request (openssl s_time -www /health, ${seconds}s each)"
+  for mode in "-tls1_3 -new" "-tls1_3 -reuse" "-tls1_2 -reuse"; do
+    # shellcheck disable=SC2086  # two words on purpose
+    handshakes aggregator $agg $tls_port $mode
+    # shellcheck disable=SC2086
+    handshakes nginx "$ngx" $nginx_port $mode
+  done
 done
+echo "aggregator's handshakes so far:"
+curl -s http://127.0.0.1:19414/metrics | grep '^aggregator_tls_handshakes_total' 
 kill $agg && wait $agg 2> /dev/null || true
 taskset -c 0 "$bin" --config "$dir/plain.json" > "$dir/agg-plain.log" 2>&1 &
 plain=$!

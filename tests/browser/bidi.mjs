@@ -33,7 +33,8 @@ export class Firefox {
       socket.onerror = () => reject(new Error(`cannot connect to ${address}/session`));
     });
     const browser = new Firefox(child, socket, profile);
-    await browser.send('session.new', { capabilities: {} });
+    // The HTTPS pages the tests open present a certificate of the tests' own CA.
+    await browser.send('session.new', { capabilities: { alwaysMatch: { acceptInsecureCerts: true } } });
     return browser;
   }
 

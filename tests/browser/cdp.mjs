@@ -16,6 +16,8 @@ export class Chromium {
     const child = spawn(executable, [
       '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
       '--disable-extensions', '--disable-background-networking', '--disable-component-update',
+      // The HTTPS pages the tests open present a certificate of the tests' own CA.
+      '--ignore-certificate-errors',
       '--remote-debugging-pipe', `--user-data-dir=${profile}`, `--window-size=${width},${height}`, 'about:blank',
     ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
     const browser = new Chromium(child, profile);

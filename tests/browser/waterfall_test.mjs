@@ -4,11 +4,12 @@
 // overlap and last about 300 ms while the sync bars follow one another (about 1.5 s in all), that
 // bars appear as their calls arrive, that a failed call shows its error kind, that chained entries
 // show what they waited for, that a saved response opens, that the bars are reachable with the
-// keyboard, and that the console stays clean. Saves screenshots in --artifacts.
+// keyboard, and that the console stays clean; then it loads the page over HTTPS (server.tls, a
+// certificate of the tests' own CA) and runs it there. Saves screenshots in --artifacts.
 //
 //   node --experimental-websocket tests/browser/waterfall_test.mjs --browser chromium \
 //        --aggregator build/aggregator/aggregator --upstream build/upstream/upstream --artifacts build/tests/artifacts
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -247,6 +248,26 @@ async function main() {
     check(page.problems.length === 0, 'the console has no errors or warnings', page.problems);
     const outside = page.requested.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('data:'));
     check(outside.length === 0, 'the page fetches nothing from anywhere else', outside);
+
+    // The same page over HTTPS: TLS on the data plane (server.tls).
+    const certs = join(scratch, 'certs');
+    execFileSync(new URL('../support/make_test_certs.sh', import.meta.url).pathname, [certs]);
+    const tlsConfig = join(scratch, 'tls-config.json');
+    writeFileSync(tlsConfig, JSON.stringify({
+      ...config, server: { tls: { cert_file: join(certs, 'server.pem'), key_file: join(certs, 'server.key') } } }));
+    const tlsPort = await startListening(args.aggregator,
+      ['--config', tlsConfig, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+    const secure = await browser.newPage();
+    await secure.goto(`https://127.0.0.1:${tlsPort}/ui`);
+    await secure.waitFor(`document.body.dataset.state === 'idle'`);
+    check(await runRoute(secure, 'demo', { num: 3, delay_ms: 100 }) === 'done', 'over HTTPS: the demo runs');
+    const overTls = await secure.evaluate(`({ protocol: location.protocol,
+      hop: performance.getEntriesByType('navigation')[0]?.nextHopProtocol,
+      bars: document.querySelectorAll('rect.bar[data-lane=async]').length })`);
+    check(overTls.protocol === 'https:' && overTls.bars === 3, 'over HTTPS: the page draws the three calls', overTls);
+    check(overTls.hop === 'http/1.1', 'over HTTPS: HTTP/1.1 (ALPN)', overTls);
+    await shot(secure, 'https');
+    check(secure.problems.length === 0, 'over HTTPS: the console has no errors or warnings', secure.problems);
   } finally {
     await browser.close();
   }
