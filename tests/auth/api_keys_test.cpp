@@ -6,7 +6,7 @@
 
 using namespace agg;
 
-TEST_CASE("API keys are found by their SHA-256; the file never holds the keys themselves") {
+TEST_CASE("API keys are found by their SHA-256, the file never holds the keys themselves") {
   const std::string text = "# who may call\nmobile-app sha256:" + auth::sha256_hex("key-for-mobile-0123456789") +
                            "\n\n  partner_1\tsha256:" + auth::sha256_hex("partner-key-9876543210") + "  # since May\n";
   auto parsed = auth::api_keys::parse(text);

@@ -158,7 +158,7 @@ TEST_CASE("a JWKS that does not parse says why") {
         "keys[0].n is not base64url (A-Z a-z 0-9 - _, no padding)");
 }
 
-TEST_CASE("HMAC tokens verify with the secret alone; a short secret is refused") {
+TEST_CASE("HMAC tokens verify with the secret alone, a short secret is refused") {
   auto keys = auth::key_set::from_secret(std::string(32, 's'), {"HS256"});
   REQUIRE(std::holds_alternative<auth::key_set>(keys));
   auth::jwt_rules r = rules();

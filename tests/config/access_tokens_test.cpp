@@ -114,7 +114,7 @@ TEST_CASE("token problems are config errors that name their source") {
       "auth: the client token must differ from the admin token");
 }
 
-TEST_CASE("auth.jwt's keys and the API keys file are read at start; problems name their paths") {
+TEST_CASE("auth.jwt's keys and the API keys file are read at start, problems name their paths") {
   const token_directory dir;
   const auto load = [&](const auth_config &auth, const std::vector<agg::config::route_ptr> &routes = {}) {
     return agg::config::load_access_tokens(auth, dir.path.string(), environment({}), routes);

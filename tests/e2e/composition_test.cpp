@@ -109,7 +109,7 @@ TEST_CASE_METHOD(composition_fixture,
 }
 
 TEST_CASE_METHOD(composition_fixture,
-                 "a failed entry skips what uses it; a for-each over nothing or too much says so") {
+                 "a failed entry skips what uses it, a for-each over nothing or too much says so") {
   const auto failed = get("/api/bff?fail=500", 502);  // the user is required
   CHECK(named(failed, "orders").at(0).at("error").at("kind") == "skipped");
   CHECK(named(failed, "orders").at(0).at("error").at("message") == "not sent: user failed (http_status)");

@@ -78,7 +78,7 @@ TEST_CASE("a preflight from an allowed origin is answered 204 before any credent
   }
 }
 
-TEST_CASE("answers tell an allowed origin it may read them, refusals too; others learn nothing") {
+TEST_CASE("answers tell an allowed origin it may read them, refusals too, others learn nothing") {
   cors_fixture f;
   running_service service{f.config, f.tokens()};
   const httplib::Headers from_app{{"Origin", "https://app.example.com"}};
@@ -105,9 +105,15 @@ TEST_CASE("answers tell an allowed origin it may read them, refusals too; others
   CHECK_FALSE(other->has_header("Access-Control-Allow-Origin"));
   CHECK(other->get_header_value("Vary") == "Origin");
 
-  // OPTIONS that is no preflight is the 405 it always was; a preflight to no endpoint is a 404.
-  CHECK(service.http().Options("/api/open", from_app)->status == 405);
-  CHECK(service.http().Options("/api/nowhere", preflight_from("https://app.example.com"))->status == 404);
+  // OPTIONS that is no preflight is the 405 it always was, once its credential passes. A preflight
+  // to no endpoint is not one CORS answers: with a credential configured, any path but the probes
+  // asks for it first (401, no CORS headers), as an unknown path's GET does.
+  CHECK(service.http().Options("/api/open", with_token)->status == 405);
+  const auto nowhere = service.http().Options("/api/nowhere", preflight_from("https://app.example.com"));
+  REQUIRE(nowhere);
+  CHECK(nowhere->status == 401);
+  CHECK_FALSE(nowhere->has_header("Access-Control-Allow-Methods"));
+  CHECK(service.http().Get("/api/nowhere", with_token)->status == 404);
 }
 
 TEST_CASE("a route's cors replaces the service's: any origin, its own methods and exposed headers") {

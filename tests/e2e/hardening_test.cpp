@@ -148,7 +148,7 @@ TEST_CASE("pipelined requests are answered in order on one connection, on both l
   CHECK(statuses_in(control.bytes) == std::vector<int>{200, 404, 200});
 }
 
-TEST_CASE("Expect: 100-continue gets 100 before the body is sent; other expectations 417") {
+TEST_CASE("Expect: 100-continue gets 100 before the body is sent, other expectations 417") {
   agg::testing::local_upstream upstream;
   aggregator_binary service{demo_routes(upstream)};
   const auto port = static_cast<std::uint16_t>(service.port());

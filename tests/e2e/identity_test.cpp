@@ -81,7 +81,7 @@ json::object seen_upstream(const httplib::Result &r) {
 }  // namespace
 
 TEST_CASE(
-    "a JWT route: 401 without a token, 403 without the scope; claims fill the URL and headers, never a forged copy") {
+    "a JWT route: 401 without a token, 403 without the scope, claims fill the URL and headers, never a forged copy") {
   identity_fixture f;
   running_service service{f.config, f.tokens()};
   auto client = service.http();
@@ -118,7 +118,7 @@ TEST_CASE(
   CHECK(bob.at("headers").at("x-user-id") == "bob");
 }
 
-TEST_CASE("an API key route names the key in its calls; its rate limit answers 429 with the IETF headers") {
+TEST_CASE("an API key route names the key in its calls, its rate limit answers 429 with the IETF headers") {
   identity_fixture f;
   running_service service{f.config, f.tokens()};
   auto client = service.http();
@@ -148,7 +148,7 @@ TEST_CASE("an API key route names the key in its calls; its rate limit answers 4
         std::string::npos);
 }
 
-TEST_CASE("calls_per_s charges the fan-out: a request that can never fit is a 429 that says so; jobs pay too") {
+TEST_CASE("calls_per_s charges the fan-out: a request that can never fit is a 429 that says so, jobs pay too") {
   identity_fixture f;
   running_service service{f.config, f.tokens()};
   auto client = service.http();
@@ -261,7 +261,7 @@ int status_with(const running_service &service, const agg::testing::signing_key 
 
 }  // namespace
 
-TEST_CASE("jwks_url: fetched at start over verified TLS; an unknown kid refreshes it at most once per refresh_min_s") {
+TEST_CASE("jwks_url: fetched at start over verified TLS, an unknown kid refreshes it at most once per refresh_min_s") {
   agg::testing::test_certs certs;
   local_upstream upstream;
   jwks_server jwks{certs};
@@ -291,7 +291,7 @@ TEST_CASE("jwks_url: fetched at start over verified TLS; an unknown kid refreshe
   CHECK(metrics->body.find("aggregator_jwks_refreshes_total{result=\"ok\"} 1") != std::string::npos);
 }
 
-TEST_CASE("jwks_url: a refresh that fails keeps the keys in use; one that fails at start is a config error") {
+TEST_CASE("jwks_url: a refresh that fails keeps the keys in use, one that fails at start is a config error") {
   agg::testing::test_certs certs;
   local_upstream upstream;
   jwks_server jwks{certs};

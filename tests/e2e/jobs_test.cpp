@@ -154,7 +154,7 @@ TEST_CASE_METHOD(jobs_fixture, "a full store answers 429 and starts nothing") {
   CHECK(upstream.stats().requests == 6);
 }
 
-TEST_CASE_METHOD(jobs_fixture, "one client holds at most jobs.max_per_client jobs; another still gets in") {
+TEST_CASE_METHOD(jobs_fixture, "one client holds at most jobs.max_per_client jobs, another still gets in") {
   extra_config = R"("jobs":{"max":100,"max_per_client":2,"keep_finished_ms":1000})";
   const auto service = start();
   for (int i = 0; i < 2; ++i) create(service, R"({"route":"mixed","deadline_ms":20000})");

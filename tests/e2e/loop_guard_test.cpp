@@ -21,7 +21,7 @@ namespace {
 constexpr const char *admin_token = "admin-token-0123456789abcdef";
 }  // namespace
 
-TEST_CASE("upstream calls carry Via and the hop count; a request back with them is refused with 508") {
+TEST_CASE("upstream calls carry Via and the hop count, a request back with them is refused with 508") {
   local_upstream upstream;
   running_service service{agg::testing::config_from(
       R"({"server":{"listen":"127.0.0.1:0","max_hops":3},"routes":[{"name":"echo","path":"/api/echo","upstreams":[{"url":")" +

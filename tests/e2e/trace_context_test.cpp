@@ -56,7 +56,7 @@ std::string header_of(const boost::json::object &headers, const char *name) {
 
 }  // namespace
 
-TEST_CASE("each upstream call gets a child span of the caller's trace; the response names the request's span") {
+TEST_CASE("each upstream call gets a child span of the caller's trace, the response names the request's span") {
   local_upstream upstream;
   auto service = service_for(upstream);
   const auto got =

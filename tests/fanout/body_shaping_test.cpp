@@ -23,7 +23,7 @@ constexpr const char *user = R"({"id":7,"name":"ann","address":{"city":"Oslo","z
 
 }  // namespace
 
-TEST_CASE("select takes the value at a pointer; nothing there gives null and a note") {
+TEST_CASE("select takes the value at a pointer, nothing there gives null and a note") {
   std::vector<std::string> notes;
   CHECK(shaped({.select = "/address/city"}, user, notes) == "Oslo");
   CHECK(notes.empty());
@@ -38,7 +38,7 @@ TEST_CASE("allow keeps only the values at its pointers, nested where they were")
   CHECK(notes == std::vector<std::string>{"allow '/missing' found nothing"});
 }
 
-TEST_CASE("deny removes members and elements; a deny that finds nothing is quiet") {
+TEST_CASE("deny removes members and elements, a deny that finds nothing is quiet") {
   std::vector<std::string> notes;
   const auto v = shaped({.deny = {"/address/zip", "/tags/0", "/nope", "/tags/9"}}, user, notes);
   CHECK(v == json::parse(R"({"id":7,"name":"ann","address":{"city":"Oslo"},"tags":["b"]})"));

@@ -23,7 +23,7 @@ classified classify(long status, std::string body, bool accept_non_json = false)
 
 }  // namespace
 
-TEST_CASE("a 2xx JSON body is ok and parsed; a 204 is ok with a null body") {
+TEST_CASE("a 2xx JSON body is ok and parsed, a 204 is ok with a null body") {
   const auto ok = classify(200, R"({"a":[1,2]})");
   CHECK(ok.kind == outcome_kind::ok);
   CHECK(ok.body.at("a").as_array().size() == 2);
@@ -43,7 +43,7 @@ TEST_CASE("a 2xx body that is not JSON is invalid_json, or a string when the rou
   CHECK(kept.body.as_string() == "<html>");
 }
 
-TEST_CASE("another status is http_status, its body unread; a call with no response keeps its reason") {
+TEST_CASE("another status is http_status, its body unread, a call with no response keeps its reason") {
   const auto teapot = classify(503, R"({"error":"down"})");
   CHECK(teapot.kind == outcome_kind::http_status);
   CHECK(teapot.body.is_null());

@@ -159,7 +159,7 @@ TEST_CASE("shallow merging takes the named objects' members in config order and 
   CHECK(body.at("conflicts") == json::parse(R"([{"key":"id","replaced":"user","by":"order"}])"));
 }
 
-TEST_CASE("a required entry whose shaping finds nothing fails as missing_value; an optional one notes it") {
+TEST_CASE("a required entry whose shaping finds nothing fails as missing_value, an optional one notes it") {
   graph_bench bench{R"({"name":"a","url":"http://h/users/1","select":"/nope","required":true},
                        {"name":"b","url":"http://h/users/2","allow":["/id","/nope"]})"};
   auto plan = bench.planned();

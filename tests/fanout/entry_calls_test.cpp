@@ -68,7 +68,7 @@ TEST_CASE("values from another entry fill URL slots percent-encoded, one call pe
   CHECK(c.plan.places[2].value == 7);
 }
 
-TEST_CASE("a for-each over nothing plans no call; past max_items the entry fails as too_many_items") {
+TEST_CASE("a for-each over nothing plans no call, past max_items the entry fails as too_many_items") {
   composed c{std::string{user} + R"(,{"for_each":"user.body#/ids/*","max_items":2,"url":"http://h/o/{item}"})"};
   CHECK_FALSE(c.plan_with(1, R"({"ids":[]})"));
   CHECK(c.plan.calls.size() == 1);
@@ -152,7 +152,7 @@ TEST_CASE("a value that is missing, not a scalar in a URL, or a line break in a 
   CHECK(c.plan.calls.at(1).headers.back() == "X-Name: ann");
 }
 
-TEST_CASE("values from the client's body are there from the start; a missing one is the client's 400") {
+TEST_CASE("values from the client's body are there from the start, a missing one is the client's 400") {
   const std::string entries = R"({"url":"http://h/u/{request.body#/user}","method":"PUT","forward_body":true})";
   composed c{entries, R"({"user":"u 1","x":[1]})"};
   REQUIRE(c.plan.calls.size() == 1);

@@ -17,7 +17,7 @@ filters::exchange aggregation(const filters::filter_chain &chain, bool aggregate
 
 }  // namespace
 
-TEST_CASE("an admitted aggregation holds its place until its exchange is gone; past the cap 503 with Retry-After") {
+TEST_CASE("an admitted aggregation holds its place until its exchange is gone, past the cap 503 with Retry-After") {
   runtime::admission cap{1};
   const runtime::unsent_bytes unsent{1 << 20};
   const filters::admission_filter filter{cap, unsent};
@@ -37,7 +37,7 @@ TEST_CASE("an admitted aggregation holds its place until its exchange is gone; p
   CHECK(cap.in_flight() == 0);
 }
 
-TEST_CASE("a shutting-down service admits nothing and says why; a shutdown's cancel reaches the admitted") {
+TEST_CASE("a shutting-down service admits nothing and says why, a shutdown's cancel reaches the admitted") {
   runtime::admission cap{10};
   const runtime::unsent_bytes unsent{1 << 20};
   const filters::admission_filter filter{cap, unsent};

@@ -88,7 +88,7 @@ TEST_CASE(
   CHECK(check(creds, route, {{"Authorization", bearer(client_token)}}).answer->status == 401);
 }
 
-TEST_CASE("claims: a valid token without them is 403 insufficient_scope; a scope list that holds the value passes") {
+TEST_CASE("claims: a valid token without them is 403 insufficient_scope, a scope list that holds the value passes") {
   const auto creds = known();
   const auto route = orders_with(R"("access":{"require":"jwt","claims":{"scope":"orders:read","tier":"gold"}},)");
   const auto token = [](boost::json::object extra) {
@@ -109,7 +109,7 @@ TEST_CASE("claims: a valid token without them is 403 insufficient_scope; a scope
   CHECK(check(creds, route, {{"Authorization", token({{"scope", "orders:read"}})}}).answer->status == 403);
 }
 
-TEST_CASE("API keys pass as X-API-Key or Authorization: ApiKey; a wrong one is 401 and names no key") {
+TEST_CASE("API keys pass as X-API-Key or Authorization: ApiKey, a wrong one is 401 and names no key") {
   const auto creds = known();
   const auto route = orders_with(R"("access":{"require":"api_key"},)");
   const auto by_header = check(creds, route, {{"X-API-Key", mobile_key}});
@@ -124,7 +124,7 @@ TEST_CASE("API keys pass as X-API-Key or Authorization: ApiKey; a wrong one is 4
   CHECK(testing::header_value(*wrong.answer, "WWW-Authenticate") == "ApiKey realm=\"aggregator\"");
 }
 
-TEST_CASE("by default a route takes any credential the service knows; open endpoints and require none pass") {
+TEST_CASE("by default a route takes any credential the service knows, open endpoints and require none pass") {
   const auto creds = known();
   const auto route = orders_with("");
   CHECK(check(creds, route).answer->status == 401);

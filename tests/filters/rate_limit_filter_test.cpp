@@ -59,7 +59,7 @@ TEST_CASE("a route's request limit: 429 past the burst, with Retry-After, the Ra
   CHECK_FALSE(h.send(route, "alice").first);
 }
 
-TEST_CASE("the client key is the identity, else the address; key route shares one allowance; header keys by value") {
+TEST_CASE("the client key is the identity, else the address, key route shares one allowance, header keys by value") {
   harness h;
   const auto by_client = limited_by(R"({"requests_per_s":1,"burst":1})");
   CHECK_FALSE(h.send(by_client).first);  // 192.0.2.1
@@ -78,7 +78,7 @@ TEST_CASE("the client key is the identity, else the address; key route shares on
   CHECK(tenants.send(by_tenant, {}, {{"X-Tenant", "a"}}).first->status == 429);
 }
 
-TEST_CASE("calls_per_s charges a request the calls its plan makes; one that can never fit says so") {
+TEST_CASE("calls_per_s charges a request the calls its plan makes, one that can never fit says so") {
   harness h;
   const auto route = limited_by(R"({"calls_per_s":100,"burst_calls":50})");
   auto [answer, request] = h.send(route, "alice");

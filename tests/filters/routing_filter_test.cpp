@@ -7,7 +7,7 @@
 
 using namespace agg;
 
-TEST_CASE("routing reads the target into path and query and names the endpoint; the route names the request") {
+TEST_CASE("routing reads the target into path and query and names the endpoint, the route names the request") {
   const testing::fixed_answer endpoint{200};
   const auto config = testing::demo_config("http://127.0.0.1:9/api/?task_id={i}");
   const testing::one_endpoint table{endpoint, {.route = config.routes.at(0)}};
@@ -51,7 +51,7 @@ TEST_CASE("a target that is no path and query is 400 bad_target, before anything
   CHECK(endpoint.served == 0);
 }
 
-TEST_CASE("empty pairs in a query (`?`, a trailing or doubled `&`) are ignored; `?=x` is kept") {
+TEST_CASE("empty pairs in a query (`?`, a trailing or doubled `&`) are ignored, `?=x` is kept") {
   const testing::fixed_answer endpoint{200};
   const testing::one_endpoint table{endpoint, {}};
   const filters::routing_filter routing{table};

@@ -26,7 +26,7 @@ std::string header(const http::response &answer, std::string_view name) {
 
 }  // namespace
 
-TEST_CASE("a JSON body ends with elapsed; every answer carries Server-Timing with what the request added") {
+TEST_CASE("a JSON body ends with elapsed, every answer carries Server-Timing with what the request added") {
   const auto json = timed(http::response::json(201, R"({"a":1})"), ", fetch;dur=1.000");
   const auto doc = boost::json::parse(json.body).as_object();
   CHECK(doc.at("a").as_int64() == 1);

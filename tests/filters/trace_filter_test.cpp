@@ -48,7 +48,7 @@ TEST_CASE("a malformed traceparent is dropped: a trace starts here, or none when
   CHECK_FALSE(none.traceresponse);
 }
 
-TEST_CASE("two traceparents are no trace to continue; tracestate lines are one list") {
+TEST_CASE("two traceparents are no trace to continue, tracestate lines are one list") {
   const auto twice = trace_of(true, {{"traceparent", caller}, {"traceparent", caller}});
   REQUIRE(twice.trace);
   CHECK(twice.trace->parent_id.empty());  // a trace of its own

@@ -107,7 +107,7 @@ TEST_CASE("a failing upstream is an error entry, not a failed request") {
   CHECK(json_of(down).at("mode").as_string() == "sync");
 }
 
-TEST_CASE("the data plane does not serve the admin API or the metrics; the control plane does") {
+TEST_CASE("the data plane does not serve the admin API or the metrics, the control plane does") {
   local_upstream upstream;
   running_service service{agg::testing::demo_config(upstream.api("task_id={i}"))};
   auto http = service.http();

@@ -122,7 +122,7 @@ TEST_CASE("heads past their limits are refused with 431, targets with 414") {
   CHECK(refused_with("GET /" + std::string(8'000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
 }
 
-TEST_CASE("100-continue is asked for once, before the body; other expectations get 417") {
+TEST_CASE("100-continue is asked for once, before the body, other expectations get 417") {
   request_reader reader{{}};
   CHECK(reader.feed("POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n") ==
         progress::continue_expected);

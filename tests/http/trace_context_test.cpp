@@ -48,7 +48,7 @@ TEST_CASE("a later version's traceparent is read for its four known fields") {
   CHECK_FALSE(continue_trace("cc-" + trace + "-" + parent + "-01x", std::nullopt));
 }
 
-TEST_CASE("a malformed tracestate alone is dropped; the trace goes on") {
+TEST_CASE("a malformed tracestate alone is dropped, the trace goes on") {
   for (const std::string &bad : std::vector<std::string>{"no-equals", "UPPER=1", "k=v,,x", "k=va,lue=", "k=v=w",
                                                          "9start=1", "k=" + std::string(257, 'v'), "k=\x01"}) {
     INFO(bad);
@@ -64,7 +64,7 @@ TEST_CASE("a malformed tracestate alone is dropped; the trace goes on") {
   CHECK(context->tracestate.empty());
 }
 
-TEST_CASE("a started trace is new random ids; each call of it gets a span of its own, the same when asked again") {
+TEST_CASE("a started trace is new random ids, each call of it gets a span of its own, the same when asked again") {
   const auto started = agg::http::start_trace();
   CHECK(started.trace_id.size() == 32);
   CHECK(started.parent_id.empty());

@@ -23,7 +23,7 @@ TEST_CASE("deadlines come due in the order they were set, each its timeout after
   CHECK(c.in(list));
 }
 
-TEST_CASE("re-arming moves a deadline to the end; unlinking and destruction take it out") {
+TEST_CASE("re-arming moves a deadline to the end, unlinking and destruction take it out") {
   deadline_list list{100ms};
   deadline_link a, b;
   const auto t0 = clock_type::now();

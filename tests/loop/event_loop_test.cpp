@@ -120,7 +120,7 @@ TEST_CASE("a waiter wakes when its time comes") {
   CHECK(agg::loop::clock::now() - asked >= std::chrono::milliseconds{5});
 }
 
-TEST_CASE("wake() resumes a parked waiter and says so; a second wake finds nobody") {
+TEST_CASE("wake() resumes a parked waiter and says so, a second wake finds nobody") {
   event_loop loop;
   loop.start();
   std::uint64_t id = 0;

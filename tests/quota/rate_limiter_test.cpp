@@ -21,7 +21,7 @@ struct fake_clock {
 
 }  // namespace
 
-TEST_CASE("GCRA admits a burst at once, then one per interval; a refusal says when the next fits") {
+TEST_CASE("GCRA admits a burst at once, then one per interval, a refusal says when the next fits") {
   fake_clock clock;
   quota::rate_limiter limiter{100, clock.reader()};
   const quota::rate r{10, 5};  // 10/s, bursts of 5
@@ -36,7 +36,7 @@ TEST_CASE("GCRA admits a burst at once, then one per interval; a refusal says wh
   CHECK(limiter.charge("other", 1, r).admitted);  // keys are separate
 }
 
-TEST_CASE("a charge larger than the burst can never fit; one that fits takes that many units") {
+TEST_CASE("a charge larger than the burst can never fit, one that fits takes that many units") {
   fake_clock clock;
   quota::rate_limiter limiter{100, clock.reader()};
   const quota::rate calls{100, 50};

@@ -36,7 +36,7 @@ TEST_CASE("retries and hedges bring one budget, counted once per call outside bo
   CHECK(extra_allowed(bench.shared, *policy.budget) == 7);
 }
 
-TEST_CASE("hedging alone draws from a budget of the default terms; a route with neither counts nothing") {
+TEST_CASE("hedging alone draws from a budget of the default terms, a route with neither counts nothing") {
   const stage_bench hedged{R"("hedge":{"after_ms":5})"};
   const auto &terms = hedged.config.routes.at(0)->upstreams.at(0).policy.budget;
   REQUIRE(terms);

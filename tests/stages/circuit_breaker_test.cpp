@@ -70,7 +70,7 @@ TEST_CASE("failures older than the window no longer count toward the ratio") {
   CHECK(b.state() == breaker_state::closed);
 }
 
-TEST_CASE("after open_ms one probe at a time goes through; a successful probe closes, a failed one reopens") {
+TEST_CASE("after open_ms one probe at a time goes through, a successful probe closes, a failed one reopens") {
   circuit_breaker b;
   const auto p = policy(1);
   const auto t = circuit_breaker::clock::now();

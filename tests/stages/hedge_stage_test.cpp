@@ -84,7 +84,7 @@ TEST_CASE("no hedge is sent past the deadline") {
   CHECK(outcomes[0].attempts == 1);
 }
 
-TEST_CASE("hedges spend the route's retry budget; past it none is sent") {
+TEST_CASE("hedges spend the route's retry budget, past it none is sent") {
   stage_bench bench{R"("hedge":{"after_ms":1},"retry":{"attempts":1,"budget":{"ratio":0,"min_per_second":0}})"};
   scripted_stage fake{held(20ms)};
   agg::stages::hedge_stage hedge{fake, bench.shared};
