@@ -31,6 +31,7 @@ struct upstream_loop::shard {
   upstream_loop *loop = nullptr;
   multi_handle multi;
   std::optional<clock::time_point> deadline;  // when curl wants CURL_SOCKET_TIMEOUT
+  std::size_t in_flight = 0;                  // transfers in its multi handle
   bool has_news = false;                      // socket_action ran since the last info_read
 };
 
@@ -115,6 +116,7 @@ void upstream_loop::detach(transfer_awaiter &awaiter) {
   if (const CURLMcode rc = curl_multi_remove_handle(awaiter.owner->multi.get(), awaiter.work->easy().get());
       rc != CURLM_OK)
     report("curl_multi_remove_handle", curl_multi_strerror(rc));
+  --awaiter.owner->in_flight;
   if (awaiter.prev != nullptr)
     awaiter.prev->next = awaiter.next;
   else
@@ -175,11 +177,22 @@ void upstream_loop::give_back(easy_handle easy) {
   idle_easy_.push_back(std::move(easy));  // its options are overwritten by the next transfer
 }
 
+upstream_loop::shard &upstream_loop::least_busy_shard() noexcept {
+  shard *least = shards_.front().get();
+  for (const auto &s : shards_) {
+    if (least->in_flight == 0) break;
+    if (s->in_flight < least->in_flight) least = s.get();
+  }
+  return *least;
+}
+
 bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
   // An HTTP/2 origin's calls all go to one multi handle: a connection is shared within one only.
-  const bool multiplexed = awaiter.work->multiplexed();
-  shard &s = *shards_[multiplexed ? awaiter.work->origin_hash() % shards_.size() : next_shard_];
-  if (!multiplexed) next_shard_ = (next_shard_ + 1) % shards_.size();
+  // Other calls go to the shard with the fewest transfers in flight, the first one on ties. Calls
+  // made one after another then land on the same shard and find its idle connection (a connection
+  // pool per origin per loop, in effect), while concurrent ones spread over the shards, so no
+  // multi handle's connection cache grows large (curl_multi_remove_handle walks it).
+  shard &s = awaiter.work->multiplexed() ? *shards_[awaiter.work->origin_hash() % shards_.size()] : least_busy_shard();
   awaiter.work->easy().set(CURLOPT_PRIVATE, static_cast<void *>(&awaiter));
   if (const CURLMcode rc = curl_multi_add_handle(s.multi.get(), awaiter.work->easy().get()); rc != CURLM_OK) {
     report("curl_multi_add_handle", curl_multi_strerror(rc));
@@ -187,6 +200,7 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
     return false;  // resume at once with the failure
   }
   awaiter.owner = &s;
+  ++s.in_flight;
   awaiter.next = active_;
   if (active_ != nullptr) active_->prev = &awaiter;
   active_ = &awaiter;

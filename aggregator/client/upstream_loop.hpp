@@ -85,6 +85,8 @@ class upstream_loop final : private loop::loop_hooks {
   void fire_due_timers(loop::clock::time_point now);
   void collect_completions();
   bool start_transfer(transfer_awaiter &awaiter);
+  /// The shard with the fewest transfers in flight; the first of those on a tie.
+  [[nodiscard]] shard &least_busy_shard() noexcept;
   easy_handle take_easy();
   void give_back(easy_handle easy);
   /// The parsed form of the origin (scheme://host:port) of `call`, made on first use; null when the
@@ -106,7 +108,6 @@ class upstream_loop final : private loop::loop_hooks {
   share_handle share_;  // DNS and TLS sessions, for every shard; outlives the handles that use it
   std::vector<easy_handle> idle_easy_;
   std::vector<std::unique_ptr<shard>> shards_;
-  std::size_t next_shard_ = 0;
   transfer_awaiter *active_ = nullptr;        // intrusive list of transfers in the multi handles
   std::vector<transfer_awaiter *> finished_;  // to resume at the end of the round
   std::vector<transfer_awaiter *> resuming_;  // finished_ of the round being resumed

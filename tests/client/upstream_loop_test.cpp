@@ -115,6 +115,22 @@ TEST_CASE("connections are kept alive and reused across aggregations") {
   CHECK(upstream.stats().requests == 120);
 }
 
+TEST_CASE("calls one after another reuse one connection, whichever of the loop's 64 shards could run them") {
+  local_upstream upstream;
+  client_options options;
+  options.shards_per_loop = 64;
+  upstream_loop loop{options, 1000};
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(sync_wait(loop.fetch(call_to(upstream.api("task_id=" + std::to_string(i))))).kind == outcome_kind::ok);
+  CHECK(upstream.stats().connections_accepted == 1);
+  // Ten at a time, twice: ten connections, the second time all of them reused.
+  std::vector<upstream_call> ten;
+  for (int i = 0; i < 10; ++i) ten.push_back(call_to(upstream.api("barrier=10&task_id=" + std::to_string(i))));
+  fetch_all(loop, ten);
+  fetch_all(loop, ten);
+  CHECK(upstream.stats().connections_accepted == 10);
+}
+
 TEST_CASE("a refused connection is a connect error in the reply, not an exception") {
   upstream_loop loop{client_options{}, 10};
   const auto reply =

@@ -68,7 +68,7 @@ std::string json_string(const std::string &text) { return boost::json::serialize
 
 }  // namespace
 
-TEST_CASE("an https upstream signed by the configured CA answers; its connection is then reused") {
+TEST_CASE("an https upstream signed by the configured CA answers, its connection is then reused") {
   test_certs certs;
   local_upstream upstream{serving(certs, "server")};
   auto service = service_for(upstream.api("task_id=1"), R"({"ca_file":)" + json_string(certs.pem("ca")) + "}");
@@ -90,9 +90,14 @@ TEST_CASE("an https upstream signed by the configured CA answers; its connection
 TEST_CASE("a loop's shards share TLS sessions: a second connection resumes the first one's session") {
   test_certs certs;
   local_upstream upstream{serving(certs, "server")};
-  auto service = service_for(upstream.api("task_id=1"), R"({"ca_file":)" + json_string(certs.pem("ca")) + "}", 2);
+  running_service service{agg::testing::config_from(
+      R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1,"shards_per_loop":2,"ca_file":)" +
+      json_string(certs.pem("ca")) + R"(},"routes":[{"name":"t","path":"/api/t","num":{"default":1,"max":2},)" +
+      R"("upstreams":[{"url":")" + upstream.api("barrier={num}&task_id={i}") + R"(","repeat":true}]}]})")};
   CHECK(call_of(service).at("connects") == 1);
-  CHECK(call_of(service).at("connects") == 1);  // the other shard: a connection of its own
+  // Two calls at once: the first shard's connection, and the other shard's own.
+  const auto both = boost::json::parse(service.http().Get("/api/t?num=2")->body).at("upstreams").as_array();
+  CHECK(both.at(0).at("connects").as_int64() + both.at(1).at("connects").as_int64() == 1);
   CHECK(upstream.stats().tls_handshakes == 2);
   CHECK(upstream.stats().tls_resumed == 1);  // but not a full handshake (CURLSH's session cache)
 }
