@@ -452,7 +452,9 @@ std::string connection::client_address() const { return io::peer_address(socket_
 
 bool connection::has_unread_bytes() const noexcept { return io::has_unread_bytes(socket_.get()); }
 
-bool connection::idle() const noexcept { return phase_ == phase::reading && !reader_.started() && !sending(); }
+bool connection::idle() const noexcept {
+  return phase_ == phase::handshaking || (phase_ == phase::reading && !reader_.started() && !sending());
+}
 
 void connection::close_now() {
   const auto keep = shared_from_this();

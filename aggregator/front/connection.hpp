@@ -52,7 +52,8 @@ class connection final : public loop::io_handler,
   [[nodiscard]] bool open() const noexcept override { return phase_ != phase::closed; }
   [[nodiscard]] std::string client_address() const override;
 
-  /// True while it waits for a next request that has not begun: closing it loses nothing.
+  /// True while it waits for a next request that has not begun (or for its TLS handshake): closing
+  /// it loses nothing.
   [[nodiscard]] bool idle() const noexcept;
   /// True when the client's bytes wait in the socket, not read yet.
   [[nodiscard]] bool has_unread_bytes() const noexcept;

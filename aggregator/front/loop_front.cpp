@@ -196,16 +196,19 @@ void loop_front::accept_ready() {
 }
 
 bool loop_front::evict_idle() {
-  // The oldest of the first few that really sent nothing: bytes waiting unread are a request (a
-  // probe, say) this round is about to read.
-  loop::deadline_link *candidate = fresh_deadlines.oldest();
-  for (int looked = 0; candidate != nullptr && looked < 8;
-       ++looked, candidate = loop::deadline_list::after(*candidate)) {
-    auto *c = static_cast<connection *>(candidate);
-    if (c->has_unread_bytes()) continue;
-    plane_.count_evicted();
-    c->close_now();
-    return true;
+  // The oldest of the first few that really sent nothing (on TLS: that sent no request, their
+  // handshake unfinished or done): bytes waiting unread are a request (a probe, say) or a
+  // handshake this round is about to read.
+  for (const loop::deadline_list *list : {&handshake_deadlines, &fresh_deadlines}) {
+    loop::deadline_link *candidate = list->oldest();
+    for (int looked = 0; candidate != nullptr && looked < 8;
+         ++looked, candidate = loop::deadline_list::after(*candidate)) {
+      auto *c = static_cast<connection *>(candidate);
+      if (c->has_unread_bytes()) continue;
+      plane_.count_evicted();
+      c->close_now();
+      return true;
+    }
   }
   return false;
 }

@@ -83,8 +83,9 @@ class loop_front final : private loop::loop_hooks {
   void on_stop() override;
   void accept_ready();
   /// Makes room at the connection cap: closes this loop's oldest connection that has not sent a byte
-  /// (nothing is lost: it asked for nothing yet). False when it has none. A client between requests
-  /// on a kept-alive connection is not closed for it: it already asked and may be asking again.
+  /// (on TLS: whose handshake, or first request, has not come; nothing is lost: it asked for nothing yet). False when
+  /// it has none. A client between requests on a kept-alive connection is not closed for it: it already asked and may
+  /// be asking again.
   bool evict_idle();
   /// Admits one connection past the cap by evicting: again when another loop's new connection took
   /// the room first (evictions on two loops race for the slots they free). False when this loop

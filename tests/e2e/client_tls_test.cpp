@@ -12,10 +12,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "aggregator/client/curl_handles.hpp"
 #include "aggregator/process/child_process.hpp"
+#include "aggregator/process/process_setup.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
 #include "tests/support/raw_http.hpp"
@@ -198,6 +201,37 @@ TEST_CASE("a TLS handshake that does not finish within handshake_timeout_ms is c
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds{150});
   CHECK(service.plane().tls()->counts().timed_out == 1);
   CHECK(https_client{certs.pem("ca")}.get(base(service) + "/health").status == 200);  // others are served
+}
+
+TEST_CASE("a TLS data plane full of connections that never finish a handshake still serves a new client") {
+  agg::process::raise_fd_limit();
+  test_certs certs;
+  local_upstream upstream;
+  running_service service{agg::testing::config_from(
+      R"({"server":{"listen":"127.0.0.1:0","max_connections":50,"tls":)" + tls_section(certs, "server") +
+      R"(},"routes":[{"name":"t","path":"/api/t","upstreams":[{"url":")" + upstream.api("task_id=1") + R"("}]}]})")};
+  std::vector<std::unique_ptr<agg::testing::raw_connection>> flood;
+  for (int i = 0; i < 300; ++i) flood.push_back(std::make_unique<agg::testing::raw_connection>(service.port()));
+  // Each past the cap closed the oldest one still in its handshake: it had asked for nothing.
+  REQUIRE(agg::testing::eventually([&] { return service.plane().evicted_connections() >= 250; }));
+  for (int probe = 0; probe < 5; ++probe) {
+    INFO(probe);
+    CHECK(https_client{certs.pem("ca")}.get(base(service) + "/api/t").status == 200);
+  }
+  CHECK(service.plane().refused_connections() == 0);
+}
+
+TEST_CASE("a graceful shutdown closes a connection still in its TLS handshake at once") {
+  test_certs certs;
+  local_upstream upstream;
+  auto service = tls_service(tls_section(certs, "server"), upstream.api("task_id=1"));
+  agg::testing::raw_connection stalled{service.port()};
+  REQUIRE(stalled.send("\x16\x03\x01"));  // the start of a ClientHello, and no more
+  REQUIRE(agg::testing::eventually([&] { return service.plane().open_connections() == 1; }));
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(service.shut_down(std::chrono::seconds{20}));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{5});  // not the grace, nor the deadline
+  CHECK(stalled.read_until_close().closed_by_server);
 }
 
 TEST_CASE("a large answer reaches a slow TLS reader whole, and a stream's lines arrive over TLS") {
