@@ -66,6 +66,8 @@ class upstream_loop final : private loop::loop_hooks {
   /// The longest time work handed to the loop waited before it ran, since the previous call; resets
   /// it. Any thread.
   [[nodiscard]] std::chrono::nanoseconds take_max_lag() noexcept { return events_.take_max_lag(); }
+  /// Easy handles kept for the next transfers. Loop thread.
+  [[nodiscard]] std::size_t idle_easy_handles() const noexcept { return idle_easy_.size(); }
   /// Transfers added to a multi handle and not yet finished: returns to zero when nothing leaks.
   [[nodiscard]] std::size_t transfers_in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
 
@@ -89,6 +91,8 @@ class upstream_loop final : private loop::loop_hooks {
   [[nodiscard]] shard &least_busy_shard() noexcept;
   easy_handle take_easy();
   void give_back(easy_handle easy);
+  /// Frees the idle easy handles no transfer needed over the last window (beyond a few kept).
+  void trim_idle_easy(loop::clock::time_point now);
   /// The parsed form of the origin (scheme://host:port) of `call`, made on first use; null when the
   /// call does not say where its origin ends or curl cannot parse it.
   CURLU *origin_of(const calls::upstream_call &call);
@@ -107,6 +111,8 @@ class upstream_loop final : private loop::loop_hooks {
   std::unordered_map<std::string, url_handle, transparent_hash, std::equal_to<>> origins_;
   share_handle share_;  // DNS and TLS sessions, for every shard; outlives the handles that use it
   std::vector<easy_handle> idle_easy_;
+  std::size_t fewest_idle_easy_ = 0;                     // idle_easy_'s low mark in this trim window
+  std::optional<loop::clock::time_point> easy_trim_at_;  // the window's end; none while nothing is idle
   std::vector<std::unique_ptr<shard>> shards_;
   transfer_awaiter *active_ = nullptr;        // intrusive list of transfers in the multi handles
   std::vector<transfer_awaiter *> finished_;  // to resume at the end of the round
