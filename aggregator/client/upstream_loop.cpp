@@ -193,7 +193,8 @@ void upstream_loop::trim_idle_easy(clock::time_point now) {
   // thousand calls in flight, their memory (5 KB each, and a 16 KiB receive buffer) goes back.
   const std::size_t unneeded =
       std::min(fewest_idle_easy_, idle_easy_.size() - std::min(idle_easy_.size(), kept_idle_easy));
-  idle_easy_.erase(idle_easy_.end() - static_cast<std::ptrdiff_t>(unneeded), idle_easy_.end());
+  // From the front: the handles taken last come from the back, so those at the front idled longest.
+  idle_easy_.erase(idle_easy_.begin(), idle_easy_.begin() + static_cast<std::ptrdiff_t>(unneeded));
   if (unneeded >= trim_after_freeing) static_cast<void>(::malloc_trim(0));
   fewest_idle_easy_ = idle_easy_.size();
   easy_trim_at_.reset();

@@ -400,21 +400,14 @@ void connection::update_interest() {
   if (phase_ == phase::closed) return;
   std::uint32_t wanted = 0;
   if (phase_ == phase::handshaking) {
-    wanted = handshake_wants_;
-    if (wanted == watched_) return;
-    try {
-      front_.events().rewatch(socket_.get(), wanted, *this);
-      watched_ = wanted;
-    } catch (const std::system_error &) {
-      close();
-    }
-    return;
+    wanted = handshake_wants_;  // what the TLS handshake waits for, and nothing else
+  } else {
+    const bool reading = phase_ == phase::lingering || (phase_ == phase::reading && then_ == then::read_on) ||
+                         (phase_ == phase::serving && !paused_);
+    // Once the client closed its side, EOF stays readable: watching it would wake every round.
+    if (!peer_closed_) wanted = EPOLLRDHUP | (reading ? EPOLLIN : 0U);
+    if (sending() || read_wants_write_) wanted |= EPOLLOUT;
   }
-  const bool reading = phase_ == phase::lingering || (phase_ == phase::reading && then_ == then::read_on) ||
-                       (phase_ == phase::serving && !paused_);
-  // Once the client closed its side, EOF stays readable: watching it would wake every round.
-  if (!peer_closed_) wanted = EPOLLRDHUP | (reading ? EPOLLIN : 0U);
-  if (sending() || read_wants_write_) wanted |= EPOLLOUT;
   if (wanted == watched_) return;
   try {
     front_.events().rewatch(socket_.get(), wanted, *this);
