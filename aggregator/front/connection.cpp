@@ -4,13 +4,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <openssl/err.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <climits>
-#include <cstring>
 #include <span>
 #include <system_error>
 
@@ -60,24 +56,15 @@ void connection::start() {
 }
 
 void connection::handshake() {
-  SSL *ssl = tls_->get();
   server_tls &tls = *front_.plane().tls();
-  ERR_clear_error();
-  const int done = SSL_do_handshake(ssl);
-  if (done != 1) {
-    const int why = SSL_get_error(ssl, done);
-    if (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE) {
-      handshake_wants_ = why == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
-      return update_interest();
-    }
-    // Not TLS, a version or cipher refused, a client certificate that did not verify, or gone.
-    ERR_clear_error();
-    tls_broken_ = true;
-    tls.count(server_tls::outcome::failed);
-    return close();
+  switch (tls_->handshake()) {
+    case tls_stream::step::wants_read: handshake_wants_ = EPOLLIN; return update_interest();
+    case tls_stream::step::wants_write: handshake_wants_ = EPOLLOUT; return update_interest();
+    case tls_stream::step::failed: tls.count(server_tls::outcome::failed); return close();
+    case tls_stream::step::done: break;
   }
-  tls.count(SSL_session_reused(ssl) == 1 ? server_tls::outcome::resumed : server_tls::outcome::full);
-  client_subject_ = verified_peer_subject(ssl);
+  tls.count(tls_->resumed() ? server_tls::outcome::resumed : server_tls::outcome::full);
+  client_subject_ = tls_->peer_subject();
   phase_ = phase::reading;
   front_.fresh_deadlines.arm(*this, clock::now());
   read_ready();  // the request may have come with the handshake's last flight
@@ -87,8 +74,8 @@ void connection::on_events(std::uint32_t events) {
   const auto keep = shared_from_this();  // closing drops the loop's hold; finish this call first
   if (phase_ == phase::closed) return;
   if (phase_ == phase::handshaking) return handshake();
-  if (read_wants_write_ && (events & EPOLLOUT) != 0) {
-    read_wants_write_ = false;
+  if (tls_ && tls_->write_first() && (events & EPOLLOUT) != 0) {
+    tls_->socket_writable();
     events |= EPOLLIN;  // the TLS read that had to send first can go on
   }
   if (phase_ == phase::serving) {
@@ -258,76 +245,18 @@ void connection::refuse(const http::refusal &why) {
 }
 
 std::optional<std::size_t> connection::receive(std::span<char> buffer) {
-  if (!tls_) {
-    for (;;) {
-      const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
-      return n > 0 ? static_cast<std::size_t>(n) : 0;
-    }
+  if (tls_) return tls_->read(buffer);
+  for (;;) {
+    const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
   }
-  SSL *ssl = tls_->get();
-  ERR_clear_error();
-  const int n = SSL_read(ssl, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX)));
-  if (n > 0) return static_cast<std::size_t>(n);
-  switch (SSL_get_error(ssl, n)) {
-    case SSL_ERROR_WANT_READ: return std::nullopt;
-    case SSL_ERROR_WANT_WRITE:
-      read_wants_write_ = true;  // watched for (update_interest) until the socket takes it
-      return std::nullopt;
-    case SSL_ERROR_ZERO_RETURN: return 0;  // the client's close_notify
-    default:
-      ERR_clear_error();
-      tls_broken_ = true;  // a reset, or a TLS error: nothing more comes, and no close_notify goes
-      return 0;
-  }
-}
-
-std::optional<std::size_t> connection::send_tls(std::string_view first, std::string_view second) {
-  // A head and the start of its body go as one record (one system call): a small answer is one.
-  constexpr std::size_t record = 16 * 1024;
-  thread_local std::array<char, record> joined;
-  std::array<std::string_view, 2> parts{first, second};
-  if (!first.empty() && !second.empty() && first.size() < record / 4) {
-    const std::size_t taken = std::min(second.size(), record - first.size());
-    std::memcpy(joined.data(), first.data(), first.size());
-    std::memcpy(joined.data() + first.size(), second.data(), taken);
-    parts = {std::string_view{joined.data(), first.size() + taken}, second.substr(taken)};
-  }
-  SSL *ssl = tls_->get();
-  std::size_t sent = 0;
-  for (std::string_view part : parts) {
-    while (!part.empty()) {
-      // A write the socket did not take is retried with the same bytes first: what was not sent
-      // stays at the front of what goes out (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: from anywhere).
-      ERR_clear_error();
-      const int n = SSL_write(ssl, part.data(), static_cast<int>(std::min<std::size_t>(part.size(), INT_MAX)));
-      if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-        part.remove_prefix(static_cast<std::size_t>(n));
-        continue;
-      }
-      const int why = SSL_get_error(ssl, n);
-      if (why == SSL_ERROR_WANT_WRITE || why == SSL_ERROR_WANT_READ) return sent;
-      ERR_clear_error();
-      tls_broken_ = true;
-      return std::nullopt;
-    }
-  }
-  return sent;
-}
-
-void connection::notify_close() noexcept {
-  if (!tls_ || tls_broken_ || SSL_is_init_finished(tls_->get()) != 1) return;
-  if ((SSL_get_shutdown(tls_->get()) & SSL_SENT_SHUTDOWN) != 0) return;
-  ERR_clear_error();
-  static_cast<void>(SSL_shutdown(tls_->get()));  // best effort: the client may have gone
-  ERR_clear_error();
 }
 
 std::optional<std::size_t> connection::send_parts(std::string_view first, std::string_view second) {
   if (first.empty() && second.empty()) return 0;
-  if (tls_) return send_tls(first, second);
+  if (tls_) return tls_->write(first, second);
   std::array<iovec, 2> parts{iovec{const_cast<char *>(first.data()), first.size()},
                              iovec{const_cast<char *>(second.data()), second.size()}};
   msghdr message{};
@@ -406,7 +335,7 @@ void connection::update_interest() {
                          (phase_ == phase::serving && !paused_);
     // Once the client closed its side, EOF stays readable: watching it would wake every round.
     if (!peer_closed_) wanted = EPOLLRDHUP | (reading ? EPOLLIN : 0U);
-    if (sending() || read_wants_write_) wanted |= EPOLLOUT;
+    if (sending() || (tls_ && tls_->write_first())) wanted |= EPOLLOUT;
   }
   if (wanted == watched_) return;
   try {
@@ -421,7 +350,7 @@ void connection::begin_close() {
   // Closing with bytes unread would make the kernel reset the connection, and the reset can
   // destroy the answer before the client reads it: linger (read and drop) for a moment first.
   if (then_ != then::close_lingering && !reader_.has_buffered()) return close();
-  notify_close();
+  if (tls_) tls_->notify_close();
   ::shutdown(socket_.get(), SHUT_WR);
   phase_ = phase::lingering;
   front_.linger_deadlines.arm(*this, clock::now());
@@ -456,7 +385,7 @@ void connection::close_now() {
 
 void connection::close() {
   if (phase_ == phase::closed) return;
-  notify_close();
+  if (tls_) tls_->notify_close();
   phase_ = phase::closed;
   front_.plane().unsent().change(out_.size(), 0);
   out_.clear();

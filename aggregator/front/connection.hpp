@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "aggregator/filters/responder.hpp"
-#include "aggregator/front/server_tls.hpp"
+#include "aggregator/front/tls_stream.hpp"
 #include "aggregator/http/request_reader.hpp"
 #include "aggregator/io/unique_fd.hpp"
 #include "aggregator/loop/deadline_list.hpp"
@@ -77,10 +77,6 @@ class connection final : public loop::io_handler,
   /// read (> 0), 0 at the end of the client's data (or a broken connection), nullopt when nothing
   /// waits now.
   std::optional<std::size_t> receive(std::span<char> buffer);
-  /// send_parts through the TLS session.
-  std::optional<std::size_t> send_tls(std::string_view first, std::string_view second);
-  /// Sends TLS's close_notify, once, when the session is up and not broken.
-  void notify_close() noexcept;
   void serve_buffered();
   /// Answers a request the reader refused (or that did not arrive in time), then closes.
   void refuse(const http::refusal &why);
@@ -108,11 +104,9 @@ class connection final : public loop::io_handler,
   std::string out_;                                // not sent yet; counted in the plane's unsent bytes
   std::shared_ptr<const std::string> shared_out_;  // a shared body going out after out_, from shared_sent_
   std::size_t shared_sent_ = 0;
-  std::optional<ssl_session> tls_;     // on a TLS listener
+  std::optional<tls_stream> tls_;      // on a TLS listener
   std::string client_subject_;         // of the client certificate the handshake verified
   std::uint32_t handshake_wants_ = 0;  // EPOLLIN or EPOLLOUT: what the TLS handshake waits for
-  bool read_wants_write_ = false;      // a TLS read must send first (a key update's answer) and the socket is full
-  bool tls_broken_ = false;            // a TLS error or reset: no close_notify may follow
   std::uint32_t watched_ = 0;          // the events epoll watches for
   bool paused_ = false;                // not reading while a request is served (pipelined bytes are waiting)
   bool peer_closed_ = false;           // the client will send nothing more
