@@ -55,6 +55,7 @@ struct request_context {
   /// The subject (RFC 2253) of the client certificate its TLS connection's handshake verified; empty
   /// without one (cleartext, or no certificate asked for or sent).
   std::string client_subject;
+  bool secure = false;  ///< it came over TLS (`https`)
   /// Charges the upstream calls a request's plan makes to its route's rate limit (set by the rate
   /// limit filter when the route limits calls): an answer (429) when they do not fit.
   std::function<std::optional<http::response>(request_context &self, std::size_t calls)> charge_calls;

@@ -36,7 +36,7 @@ void write_server_span(std::string &out, const request_context &request, int sta
            .end_unix_nanos = clock.unix_nanos(std::chrono::steady_clock::now())});
   w.text("http.request.method", method);
   w.text("url.path", request.logged_path());
-  w.plain("url.scheme", "http");
+  w.plain("url.scheme", request.secure ? "https" : "http");
   if (matched) w.text("http.route", request.path);
   w.integer("http.response.status_code", status);
   w.integer("http.response.body.size", static_cast<std::int64_t>(bytes));

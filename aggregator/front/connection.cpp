@@ -149,6 +149,7 @@ void connection::serve_buffered() {
     request.started = first_byte_;
     request.request = reader_.take();
     request.client_subject = client_subject_;
+    request.secure = tls_.has_value();
     if (reader_.has_buffered()) first_byte_ = clock::now();  // pipelined: its time starts now
     unlink();                                                // no deadline while served: the aggregation has its own
     phase_ = phase::serving;
