@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config_fuzz route_patch_fuzz plan_fuzz upstream_body_fuzz data_plane_fuzz upstream_fuzz token_fuzz jwks_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(config_fuzz route_patch_fuzz plan_fuzz upstream_body_fuzz data_plane_fuzz upstream_fuzz token_fuzz jwks_fuzz h2_frames_fuzz)
 
 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_UNITY_BUILD=ON -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DAGG_FUZZ=ON -DAGG_WERROR=OFF > /dev/null
 ninja -C build-fuzz "${targets[@]}"

@@ -27,7 +27,7 @@ grep -q '<svg' build/compare-smoke.html  # the report's chart inline
 grep -q '<svg' build/sweep-smoke.html
 # Small floods of every kind and faults under load: they fail on an error, a failed probe, a
 # malformed response, an error of another kind than injected, or something left in flight.
-./build/bench/aggregator-bench flood --idle 200 --drip 20 --slow 20 --pipelined 4 --storm 1 --control 100 --full --clients 10 --duration 1 > /dev/null
+./build/bench/aggregator-bench flood --idle 200 --drip 20 --slow 20 --pipelined 4 --storm 1 --control 100 --full --h2-rapid-reset 1 --h2-streams 2 --h2-zero-window 2 --clients 10 --duration 1 > /dev/null
 ./build/bench/aggregator-bench chaos --clients 20 --duration 2 > /dev/null
 
 # Sanitizer instrumentation prevents the tail calls of symmetric transfer (see CMakeLists.txt), so

@@ -169,6 +169,11 @@ runtime::metrics::gauges service::gauges() {
   now.open_connections = data_.open_connections();
   now.connections_refused = data_.refused_connections();
   now.connections_evicted = data_.evicted_connections();
+  using http2 = front::data_plane::http2_event;
+  now.http2_connections = data_.http2_count(http2::connection);
+  now.http2_rapid_resets = data_.http2_count(http2::rapid_reset);
+  now.http2_control_floods = data_.http2_count(http2::control_flood);
+  now.http2_protocol_errors = data_.http2_count(http2::protocol_error);
   if (const front::server_tls *tls = data_.tls()) {
     const front::handshake_counts handshakes = tls->counts();
     now.tls = true;

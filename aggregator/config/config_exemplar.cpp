@@ -20,7 +20,9 @@ std::string_view config_exemplar() noexcept {
     "compression": {"enabled": true, "min_bytes": 1024, "gzip_level": 6, "br_level": 4, "zstd_level": 3,
                     "encodings": ["zstd", "br", "gzip"], "max_streams": 256},
     "tls": {"cert_file": "server.pem", "key_file": "server.key", "client_ca_file": "clients-ca.pem",
-            "min_version": "1.2", "handshake_timeout_ms": 10000}
+            "min_version": "1.2", "handshake_timeout_ms": 10000},
+    "http2": {"enabled": true, "max_concurrent_streams": 100, "max_header_list_bytes": 16384, "max_frame_bytes": 16384,
+              "initial_window_bytes": 65535, "max_resets_per_s": 100, "max_control_frames_per_s": 100}
   },
   "client": {
     "loops": 2, "shards_per_loop": 1, "max_connections": 1000, "connect_timeout_ms": 1000,

@@ -127,13 +127,43 @@ void read_server_tls(config_checker &c, const json::value &v, const std::string 
   c.millis(*o, path, "handshake_timeout_ms", out.handshake_timeout, 1, 600'000);
 }
 
+void read_http2(config_checker &c, const json::value &v, const std::string &path, http2_config &out) {
+  const json::object *o = c.object(v, path,
+                                   {"enabled", "max_concurrent_streams", "max_header_list_bytes", "max_frame_bytes",
+                                    "initial_window_bytes", "max_resets_per_s", "max_control_frames_per_s"});
+  if (o == nullptr) return;
+  c.boolean(*o, path, "enabled", out.enabled);
+  c.integer(*o, path, "max_concurrent_streams", out.max_concurrent_streams, 1, 100'000);
+  c.integer(*o, path, "max_header_list_bytes", out.max_header_list_bytes, 1024, 1 << 20);
+  c.integer(*o, path, "max_frame_bytes", out.max_frame_bytes, 1 << 14, (1 << 24) - 1);
+  c.integer(*o, path, "initial_window_bytes", out.initial_window_bytes, 1024, (1U << 31) - 1);
+  c.integer(*o, path, "max_resets_per_s", out.max_resets_per_s, 1, 1'000'000);
+  c.integer(*o, path, "max_control_frames_per_s", out.max_control_frames_per_s, 1, 1'000'000);
+}
+
 void read_server(config_checker &c, const json::value &v, server_config &out) {
   const std::string path = "server";
-  const json::object *o = c.object(
-      v, path,
-      {"listen", "admin_listen", "threads", "admin_max_connections", "backlog", "max_connections", "max_aggregations",
-       "max_unsent_bytes", "sync_threads", "sync_queue", "request_timeout_ms", "keep_alive_timeout_ms",
-       "send_timeout_ms", "shutdown_grace_ms", "start_traces", "max_hops", "cors", "compression", "tls"});
+  const json::object *o = c.object(v, path,
+                                   {"listen",
+                                    "admin_listen",
+                                    "threads",
+                                    "admin_max_connections",
+                                    "backlog",
+                                    "max_connections",
+                                    "max_aggregations",
+                                    "max_unsent_bytes",
+                                    "sync_threads",
+                                    "sync_queue",
+                                    "request_timeout_ms",
+                                    "keep_alive_timeout_ms",
+                                    "send_timeout_ms",
+                                    "shutdown_grace_ms",
+                                    "start_traces",
+                                    "max_hops",
+                                    "cors",
+                                    "compression",
+                                    "tls",
+                                    "http2"});
   if (o == nullptr) return;
   read_address(c, *o, path, "listen", out.host, out.port);
   read_address(c, *o, path, "admin_listen", out.admin_host, out.admin_port);
@@ -155,6 +185,7 @@ void read_server(config_checker &c, const json::value &v, server_config &out) {
   if (const json::value *compression = c.section(*o, "compression"))
     read_compression(c, *compression, child(path, "compression"), out.compression);
   if (const json::value *tls = o->if_contains("tls")) read_server_tls(c, *tls, child(path, "tls"), out.tls.emplace());
+  if (const json::value *http2 = c.section(*o, "http2")) read_http2(c, *http2, child(path, "http2"), out.http2);
 }
 
 void read_log(config_checker &c, const json::value &v, log_config &out) {

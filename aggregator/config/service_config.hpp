@@ -270,6 +270,23 @@ struct server_tls_config {
   std::chrono::milliseconds handshake_timeout{10'000};  ///< `handshake_timeout_ms`: accept to a finished handshake
 };
 
+/// HTTP/2 toward clients (`server.http2`): `h2` chosen by ALPN on a TLS listener, h2c with prior
+/// knowledge on a cleartext one. Each stream is one request through the same filter chain. The
+/// limits are what the server's SETTINGS announce, and what it holds a client to.
+struct http2_config {
+  bool enabled = true;
+  std::uint32_t max_concurrent_streams = 100;     ///< SETTINGS_MAX_CONCURRENT_STREAMS
+  std::size_t max_header_list_bytes = 16 * 1024;  ///< SETTINGS_MAX_HEADER_LIST_SIZE; past it 431
+  std::uint32_t max_frame_bytes = 16 * 1024;      ///< SETTINGS_MAX_FRAME_SIZE (16 KiB to 16 MiB)
+  std::uint32_t initial_window_bytes =
+      65'535;  ///< SETTINGS_INITIAL_WINDOW_SIZE (the protocol's default): a request body's window
+  /// Streams a client resets before their answer is complete, per second (twice as many at once);
+  /// past it the connection gets GOAWAY (ENHANCE_YOUR_CALM): the rapid reset attack (CVE-2023-44487).
+  std::uint32_t max_resets_per_s = 100;
+  /// SETTINGS and PING frames a client sends per second (twice as many at once); past it GOAWAY.
+  std::uint32_t max_control_frames_per_s = 100;
+};
+
 /// Where and how the service listens: the data plane (aggregations, jobs, probes) on `listen`, the
 /// control plane (admin API, metrics, probes) on `admin_listen`.
 struct server_config {
@@ -300,6 +317,7 @@ struct server_config {
   std::optional<cors_policy> cors;  ///< none: no CORS headers, preflights are 405
   compression_config compression;
   std::optional<server_tls_config> tls;  ///< none: the data plane speaks cleartext HTTP
+  http2_config http2;
 };
 
 /// What the service logs to stderr: one access line per request at `info`, plus its own events.

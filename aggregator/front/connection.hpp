@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "aggregator/filters/responder.hpp"
+#include "aggregator/front/h2_session.hpp"
 #include "aggregator/front/tls_stream.hpp"
 #include "aggregator/http/request_reader.hpp"
 #include "aggregator/io/unique_fd.hpp"
@@ -21,9 +22,12 @@ namespace agg::front {
 
 class loop_front;
 
-/// One HTTP/1.1 client connection on a loop: it frames and nothing else. On a TLS listener it first
+/// One client connection on a loop: it frames and nothing else. On a TLS listener it first
 /// finishes the handshake (non-blocking, within the handshake deadline), then reads and writes
-/// through the TLS session. It reads bytes into the
+/// through the TLS session. When ALPN chose `h2`, or a cleartext client opens with HTTP/2's preface
+/// (h2c, prior knowledge), its bytes go to an h2_session whose streams are each one request through
+/// the same chain (the connection is their host: it reads, writes, and keeps the deadlines). Else,
+/// HTTP/1.1: it reads bytes into the
 /// request reader, hands each complete request to the listener's filter chain (one at a time, in
 /// order, so pipelined requests are answered in order), and writes the answers the chain gives back,
 /// then reads on (keep-alive) or closes. An idle or slow client costs this object and its buffers,
@@ -34,6 +38,7 @@ class loop_front;
 class connection final : public loop::io_handler,
                          public loop::deadline_link,
                          public filters::responder,
+                         private h2_host,
                          public std::enable_shared_from_this<connection> {
  public:
   connection(loop_front &front, io::unique_fd socket);
@@ -59,6 +64,9 @@ class connection final : public loop::io_handler,
   [[nodiscard]] bool has_unread_bytes() const noexcept;
   /// Closes the socket now; what is being served is cancelled.
   void close_now();
+  /// The plane shuts down: an idle HTTP/1.1 connection closes now (the others close after their
+  /// answer); an HTTP/2 one says GOAWAY, answers its open streams, then closes.
+  void drain();
 
   void on_events(std::uint32_t events) override;
   /// Its deadline passed (the loop front calls this for the list it was in).
@@ -78,6 +86,26 @@ class connection final : public loop::io_handler,
   /// waits now.
   std::optional<std::size_t> receive(std::span<char> buffer);
   void serve_buffered();
+  /// The first bytes of a cleartext connection, while they may be HTTP/2's preface: once they are,
+  /// the connection speaks HTTP/2 (h2_ is set and has them); once they are not, may_be_h2c_ is
+  /// false and they wait in sniffed_ for the HTTP/1.1 reader.
+  void sniff_h2c(std::string_view bytes);
+  /// Speaks HTTP/2 from now on (after ALPN h2, or h2c's preface).
+  void start_h2();
+  /// Reads what the client sent into the HTTP/2 session.
+  void read_h2();
+  /// Sends what the HTTP/2 session has queued as far as the socket takes it; sets the deadline that
+  /// applies; closes once the session is over.
+  void pump_h2();
+
+  // h2_host: what the HTTP/2 session asks of its connection.
+  void serve(std::shared_ptr<filters::responder> stream, filters::request_context request) override;
+  void refuse(std::shared_ptr<filters::responder> stream, filters::request_context request,
+              const http::refusal &why) override;
+  void output_ready() override;
+  void held(std::size_t before, std::size_t after) noexcept override;
+  [[nodiscard]] std::string peer_address() const override { return client_address(); }
+  void misbehaved(std::string_view why) noexcept override;
   /// Answers a request the reader refused (or that did not arrive in time), then closes.
   void refuse(const http::refusal &why);
   /// Appends `bytes`, then `more`, to what goes out and sends what the socket takes now. When `more`
@@ -104,7 +132,12 @@ class connection final : public loop::io_handler,
   std::string out_;                                // not sent yet; counted in the plane's unsent bytes
   std::shared_ptr<const std::string> shared_out_;  // a shared body going out after out_, from shared_sent_
   std::size_t shared_sent_ = 0;
+  std::size_t lingered_ = 0;           // read and dropped since it began to close
   std::optional<tls_stream> tls_;      // on a TLS listener
+  std::unique_ptr<h2_session> h2_;     // once it speaks HTTP/2
+  std::string sniffed_;                // a cleartext connection's first bytes, while they may be h2c's preface
+  bool may_be_h2c_ = false;            // its first bytes are still to be read (cleartext, HTTP/2 on)
+  bool answer_bytes_moved_ = false;    // HTTP/2: answer bytes left the streams since the stall timer last started
   std::string client_subject_;         // of the client certificate the handshake verified
   std::uint32_t handshake_wants_ = 0;  // EPOLLIN or EPOLLOUT: what the TLS handshake waits for
   std::uint32_t watched_ = 0;          // the events epoll watches for

@@ -13,7 +13,7 @@ data_plane::data_plane(const config::server_config &server, client::upstream_cli
       aggregations_(aggregations),
       unsent_(unsent),
       log_(log),
-      tls_(server.tls ? std::make_unique<server_tls>(*server.tls) : nullptr) {}
+      tls_(server.tls ? std::make_unique<server_tls>(*server.tls, server.http2.enabled) : nullptr) {}
 
 data_plane::~data_plane() {
   // First no loop accepts (so none hands a connection over any more), then each closes its own.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -69,6 +70,17 @@ class data_plane {
   /// Idle connections closed to make room so far. Any thread.
   [[nodiscard]] std::uint64_t evicted_connections() const noexcept { return evicted_.load(std::memory_order_relaxed); }
   void release_connection() noexcept;
+
+  /// What happened on HTTP/2 connections: one began (ALPN h2 or h2c), or one ended with GOAWAY
+  /// because its client misbehaved.
+  enum class http2_event { connection, rapid_reset, control_flood, protocol_error };
+  void count_http2(http2_event what) noexcept {
+    http2_[static_cast<std::size_t>(what)].fetch_add(1, std::memory_order_relaxed);
+  }
+  /// How often `what` happened so far. Any thread.
+  [[nodiscard]] std::uint64_t http2_count(http2_event what) const noexcept {
+    return http2_[static_cast<std::size_t>(what)].load(std::memory_order_relaxed);
+  }
   /// The loop that should take a new connection: `accepting`, unless another serves fewer.
   [[nodiscard]] loop_front &least_loaded(loop_front &accepting) noexcept;
   /// The loop after `front` (itself when it is the only one): where a full loop looks for room.
@@ -91,6 +103,7 @@ class data_plane {
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> evicted_{0};
+  std::array<std::atomic<std::uint64_t>, 4> http2_{};
   std::mutex closed_mutex_;
   std::condition_variable closed_;  // notified when the last connection closes
 };

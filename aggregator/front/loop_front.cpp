@@ -83,10 +83,9 @@ void loop_front::stop_accepting() {
 
 void loop_front::drain() {
   draining_ = true;
-  std::vector<connection *> idle;
-  for (connection *c : open_)
-    if (c->idle()) idle.push_back(c);
-  for (connection *c : idle) c->close_now();
+  const std::vector<connection *> all(open_.begin(), open_.end());
+  for (connection *c : all)
+    if (open_.contains(c)) c->drain();  // one closing may not close another, but be sure
 }
 
 void loop_front::detach() {
@@ -139,10 +138,10 @@ void loop_front::forget_unopened() noexcept {
   plane_.release_connection();
 }
 
-void loop_front::dispatch(std::shared_ptr<connection> c, filters::request_context request) {
-  connection &client = *c;
+void loop_front::dispatch(std::shared_ptr<filters::responder> to, filters::request_context request,
+                          connection &client) {
   try {
-    plane_.chain().serve(filters::exchange{plane_.chain(), std::move(c), std::move(request), &upstream_});
+    plane_.chain().serve(filters::exchange{plane_.chain(), std::move(to), std::move(request), &upstream_});
   } catch (const std::exception &e) {
     // Out of memory, or a bug: the request is lost (it was moved along), its connection closed; the
     // loop and every other connection go on.
@@ -151,8 +150,9 @@ void loop_front::dispatch(std::shared_ptr<connection> c, filters::request_contex
   }
 }
 
-void loop_front::refuse(std::shared_ptr<connection> c, filters::request_context request, const http::refusal &why) {
-  plane_.chain().refuse(filters::exchange{plane_.chain(), std::move(c), std::move(request), &upstream_}, why);
+void loop_front::refuse(std::shared_ptr<filters::responder> to, filters::request_context request,
+                        const http::refusal &why) {
+  plane_.chain().refuse(filters::exchange{plane_.chain(), std::move(to), std::move(request), &upstream_}, why);
 }
 
 void loop_front::accept_ready() {

@@ -11,6 +11,7 @@
 
 #include "aggregator/client/upstream_loop.hpp"
 #include "aggregator/filters/request_context.hpp"
+#include "aggregator/filters/responder.hpp"
 #include "aggregator/http/request.hpp"
 #include "aggregator/http/request_limits.hpp"
 #include "aggregator/io/unique_fd.hpp"
@@ -70,10 +71,11 @@ class loop_front final : private loop::loop_hooks {
   /// the connection cap was reached; served only when a connection of this loop that sent nothing
   /// makes room for it, else handed on (`hops` counts how often it was).
   void hand_over(io::unique_fd socket, bool at_cap = false, int hops = 0);
-  /// Hands a complete request to the filter chain, to be served on this loop.
-  void dispatch(std::shared_ptr<connection> c, filters::request_context request);
+  /// Hands a complete request to the filter chain, to be served on this loop and answered through
+  /// `to` (the connection, or one of its HTTP/2 streams); `client` closes when serving it throws.
+  void dispatch(std::shared_ptr<filters::responder> to, filters::request_context request, connection &client);
   /// Answers a request the reader refused through the chain's way out.
-  void refuse(std::shared_ptr<connection> c, filters::request_context request, const http::refusal &why);
+  void refuse(std::shared_ptr<filters::responder> to, filters::request_context request, const http::refusal &why);
 
  private:
   class acceptor;

@@ -13,16 +13,21 @@ namespace agg::front {
 
 namespace {
 
+/// The protocols ALPN chooses among, in the server's order of preference (RFC 7301's wire form).
 constexpr unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char alpn_h2_first[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 constexpr unsigned char session_id_context[] = "aggregator";
 
-/// ALPN: HTTP/1.1 when the client offers it; a client that offers only other protocols is not
-/// refused an answer here (it gets no ALPN and may try HTTP/1.1 anyway).
+/// ALPN: h2 when HTTP/2 is on and the client offers it, else HTTP/1.1 when the client offers it; a
+/// client that offers only other protocols is not refused an answer here (it gets no ALPN and may
+/// try HTTP/1.1 anyway).
 int select_protocol(SSL *, const unsigned char **out, unsigned char *out_length, const unsigned char *offered,
-                    unsigned int offered_length, void *) {
+                    unsigned int offered_length, void *h2) {
   unsigned char *chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, out_length, alpn_http11, sizeof alpn_http11, offered, offered_length) !=
-      OPENSSL_NPN_NEGOTIATED)
+  const bool with_h2 = h2 != nullptr;
+  if (SSL_select_next_proto(&chosen, out_length, with_h2 ? alpn_h2_first : alpn_http11,
+                            with_h2 ? sizeof alpn_h2_first : sizeof alpn_http11, offered,
+                            offered_length) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = chosen;
   return SSL_TLSEXT_ERR_OK;
@@ -43,7 +48,7 @@ std::int64_t expiry_of(SSL_CTX *context) {
 
 }  // namespace
 
-std::variant<ssl_context, tls_problem> make_server_context(const config::server_tls_config &tls) {
+std::variant<ssl_context, tls_problem> make_server_context(const config::server_tls_config &tls, bool offer_h2) {
   ERR_clear_error();
   SSL_CTX *made = SSL_CTX_new(TLS_server_method());
   if (made == nullptr) return problem("cert_file", "OpenSSL could not make a TLS context");
@@ -82,15 +87,16 @@ std::variant<ssl_context, tls_problem> make_server_context(const config::server_
   if (SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1) != 1)
     return problem("cert_file", "OpenSSL refused the session id context");
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_set_alpn_select_cb(ctx, select_protocol, nullptr);
+  // The callback's argument only says whether h2 is offered (any non-null pointer).
+  SSL_CTX_set_alpn_select_cb(ctx, select_protocol, offer_h2 ? const_cast<unsigned char *>(alpn_h2_first) : nullptr);
   return context;
 }
 
 namespace {
 
 /// make_server_context's context, or a throw that says why not.
-ssl_context context_or_throw(const config::server_tls_config &settings) {
-  auto made = make_server_context(settings);
+ssl_context context_or_throw(const config::server_tls_config &settings, bool offer_h2) {
+  auto made = make_server_context(settings, offer_h2);
   if (auto *why = std::get_if<tls_problem>(&made))
     throw std::runtime_error("server.tls." + why->key + ": " + why->reason);
   return std::get<ssl_context>(std::move(made));
@@ -98,8 +104,8 @@ ssl_context context_or_throw(const config::server_tls_config &settings) {
 
 }  // namespace
 
-server_tls::server_tls(const config::server_tls_config &settings)
-    : settings_(settings), context_(context_or_throw(settings)) {
+server_tls::server_tls(const config::server_tls_config &settings, bool offer_h2)
+    : settings_(settings), offer_h2_(offer_h2), context_(context_or_throw(settings, offer_h2)) {
   not_after_.store(expiry_of(context_.get()), std::memory_order_relaxed);
 }
 
@@ -116,7 +122,7 @@ ssl_session server_tls::new_session(int fd) const {
 }
 
 std::optional<std::string> server_tls::reload() {
-  auto made = make_server_context(settings_);
+  auto made = make_server_context(settings_, offer_h2_);
   if (auto *why = std::get_if<tls_problem>(&made)) return "server.tls." + why->key + ": " + why->reason;
   ssl_context fresh = std::get<ssl_context>(std::move(made));
   not_after_.store(expiry_of(fresh.get()), std::memory_order_relaxed);

@@ -26,9 +26,9 @@ struct tls_problem {
 
 /// An OpenSSL server context from `server.tls`: the certificate chain and its key (checked to match),
 /// TLS 1.2 or 1.3 at least, no renegotiation, session resumption by ticket and by cache, ALPN
-/// `http/1.1`, and with `client_ca_file` client certificates asked for and verified (a client may
-/// present none; one that does not verify fails the handshake).
-std::variant<ssl_context, tls_problem> make_server_context(const config::server_tls_config &tls);
+/// `h2` (with `offer_h2`) then `http/1.1`, and with `client_ca_file` client certificates asked for and verified (a
+/// client may present none; one that does not verify fails the handshake).
+std::variant<ssl_context, tls_problem> make_server_context(const config::server_tls_config &tls, bool offer_h2 = false);
 
 /// How handshakes ended, since start.
 struct handshake_counts {
@@ -47,7 +47,8 @@ class server_tls {
  public:
   /// Throws std::runtime_error naming the key and the reason when the files do not serve (the
   /// config was checked at start, so this is a file changed since).
-  explicit server_tls(const config::server_tls_config &settings);
+  /// `offer_h2`: ALPN chooses `h2` when a client offers it (server.http2.enabled).
+  server_tls(const config::server_tls_config &settings, bool offer_h2);
 
   /// A server-side session for an accepted socket, on the context in force. Throws when OpenSSL
   /// cannot make one (out of memory).
@@ -65,6 +66,7 @@ class server_tls {
 
  private:
   config::server_tls_config settings_;
+  bool offer_h2_;
   mutable std::mutex mutex_;
   ssl_context context_;  // guarded by mutex_ (replaced whole on reload)
   std::atomic<std::int64_t> not_after_{0};

@@ -16,6 +16,13 @@ int capped(std::size_t size) noexcept { return static_cast<int>(std::min<std::si
 
 }  // namespace
 
+bool tls_stream::chose_h2() const noexcept {
+  const unsigned char *chosen = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(session_.get(), &chosen, &length);
+  return length == 2 && chosen[0] == 'h' && chosen[1] == '2';
+}
+
 tls_stream::step tls_stream::handshake() {
   ERR_clear_error();
   const int done = SSL_do_handshake(session_.get());

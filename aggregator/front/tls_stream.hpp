@@ -25,6 +25,8 @@ class tls_stream {
   /// subject (RFC 2253; empty without one).
   [[nodiscard]] bool resumed() const noexcept { return SSL_session_reused(session_.get()) == 1; }
   [[nodiscard]] std::string peer_subject() const { return verified_peer_subject(session_.get()); }
+  /// After the handshake: ALPN chose `h2`.
+  [[nodiscard]] bool chose_h2() const noexcept;
 
   /// Reads decrypted bytes into `buffer`: how many (> 0), 0 at the end of the client's data (its
   /// close_notify, a reset, a TLS error), nullopt when nothing waits now (then write_first() says

@@ -212,6 +212,18 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
   out += "aggregator_otlp_spans_total{outcome=\"dropped\"} " + std::to_string(now.otlp_dropped) + "\n";
   out += "aggregator_otlp_spans_total{outcome=\"failed\"} " + std::to_string(now.otlp_failed) + "\n";
 
+  header(out, "aggregator_http2_connections_total", "counter",
+         "Data-plane connections that spoke HTTP/2 (ALPN h2, or h2c with prior knowledge).");
+  out += "aggregator_http2_connections_total " + std::to_string(now.http2_connections) + "\n";
+  header(out, "aggregator_http2_goaways_total", "counter",
+         "HTTP/2 connections ended with GOAWAY because of their client, by reason: rapid_reset (streams reset "
+         "before their answer, past server.http2.max_resets_per_s), control_flood (SETTINGS/PING past "
+         "max_control_frames_per_s), protocol_error (not HTTP/2, or a flood nghttp2 caught).");
+  for (const auto &[reason, count] :
+       {std::pair{"rapid_reset", now.http2_rapid_resets}, std::pair{"control_flood", now.http2_control_floods},
+        std::pair{"protocol_error", now.http2_protocol_errors}})
+    out += std::string{"aggregator_http2_goaways_total{reason=\""} + reason + "\"} " + std::to_string(count) + "\n";
+
   if (now.tls) {
     header(out, "aggregator_tls_handshakes_total", "counter",
            "TLS handshakes on the data plane by outcome: full, resumed (a session ticket or cached session), failed "

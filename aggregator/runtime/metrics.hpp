@@ -36,11 +36,15 @@ class metrics {
   struct gauges {
     std::size_t aggregations_in_flight = 0;
     std::size_t transfers_in_flight = 0;
-    std::size_t open_connections = 0;       ///< on the data plane
-    std::uint64_t connections_refused = 0;  ///< closed at once: server.max_connections were open, none idle
-    std::uint64_t connections_evicted = 0;  ///< idle ones closed to make room for new ones at the cap
-    std::size_t sync_queued = 0;            ///< sync-baseline aggregations waiting for a thread
-    std::size_t unsent_bytes = 0;           ///< answer bytes waiting for slow clients to read them
+    std::size_t open_connections = 0;         ///< on the data plane
+    std::uint64_t connections_refused = 0;    ///< closed at once: server.max_connections were open, none idle
+    std::uint64_t connections_evicted = 0;    ///< idle ones closed to make room for new ones at the cap
+    std::uint64_t http2_connections = 0;      ///< data-plane connections that spoke HTTP/2
+    std::uint64_t http2_rapid_resets = 0;     ///< HTTP/2 connections ended: too many streams reset early
+    std::uint64_t http2_control_floods = 0;   ///< ended: too many SETTINGS/PING frames
+    std::uint64_t http2_protocol_errors = 0;  ///< ended: not HTTP/2, a flood nghttp2 caught
+    std::size_t sync_queued = 0;              ///< sync-baseline aggregations waiting for a thread
+    std::size_t unsent_bytes = 0;             ///< answer bytes waiting for slow clients to read them
     double loop_lag_seconds = 0;
     std::uint64_t upstream_connections_opened = 0;  ///< by upstream transfers, since start
     std::uint64_t upstream_connections_reused = 0;  ///< transfers that found an open connection

@@ -65,6 +65,15 @@ const bars = (lane) => `[...document.querySelectorAll('rect.bar[data-lane=${lane
   index: +b.dataset.index, kind: b.dataset.kind, start: +b.dataset.startMs, duration: +b.dataset.durationMs,
   x: +b.getAttribute('x'), width: +b.getAttribute('width') }))`;
 
+// From now on, window.asyncCounts gets the number of async bars at every change of the chart.
+async function countAsyncBars(page) {
+  await page.evaluate(`(() => {
+    window.asyncCounts = [];
+    new MutationObserver(() => window.asyncCounts.push(document.querySelectorAll('rect.bar[data-lane=async]').length))
+      .observe(document.getElementById('waterfall'), { childList: true });
+  })()`);
+}
+
 async function runRoute(page, route, fields = {}) {
   await page.evaluate(`(() => {
     const select = document.getElementById('route');
@@ -160,11 +169,7 @@ async function main() {
     await shot(page, 'demo');
 
     // Bars appear as calls arrive: record the async bar count at every change of the chart.
-    await page.evaluate(`(() => {
-      window.asyncCounts = [];
-      new MutationObserver(() => window.asyncCounts.push(document.querySelectorAll('rect.bar[data-lane=async]').length))
-        .observe(document.getElementById('waterfall'), { childList: true });
-    })()`);
+    await countAsyncBars(page);
     check(await runRoute(page, 'staggered', { num: 5 }) === 'done', 'staggered: both runs finish');
     const counts = await page.evaluate(`window.asyncCounts`);
     const partial = new Set(counts.filter((c) => c > 0 && c < 5));
@@ -265,7 +270,18 @@ async function main() {
       hop: performance.getEntriesByType('navigation')[0]?.nextHopProtocol,
       bars: document.querySelectorAll('rect.bar[data-lane=async]').length })`);
     check(overTls.protocol === 'https:' && overTls.bars === 3, 'over HTTPS: the page draws the three calls', overTls);
-    check(overTls.hop === 'http/1.1', 'over HTTPS: HTTP/1.1 (ALPN)', overTls);
+    check(overTls.hop === 'h2', 'over HTTPS: HTTP/2 (ALPN h2)', overTls);
+    // Over HTTPS + h2 a stream still draws its bars one by one, compressed (the browser asks for it).
+    await countAsyncBars(secure);
+    check(await runRoute(secure, 'staggered', { num: 5 }) === 'done', 'over HTTPS + h2: staggered finishes');
+    const h2Counts = await secure.evaluate(`window.asyncCounts`);
+    check(new Set(h2Counts.filter((c) => c > 0 && c < 5)).size >= 2,
+      'over HTTPS + h2: async bars are drawn one by one as their calls arrive', h2Counts);
+    const streamed = await secure.evaluate(`performance.getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/staggered/stream'))
+      .map((e) => ({ hop: e.nextHopProtocol, encoded: e.encodedBodySize, decoded: e.decodedBodySize }))`);
+    check(streamed.length > 0 && streamed.every((e) => e.hop === 'h2' && e.encoded > 0 && e.encoded < e.decoded),
+      'over HTTPS + h2: the stream came compressed over HTTP/2', streamed);
     await shot(secure, 'https');
     check(secure.problems.length === 0, 'over HTTPS: the console has no errors or warnings', secure.problems);
   } finally {

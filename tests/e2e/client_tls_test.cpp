@@ -19,6 +19,7 @@
 #include "aggregator/client/curl_handles.hpp"
 #include "aggregator/process/child_process.hpp"
 #include "aggregator/process/process_setup.hpp"
+#include "tests/support/curl_client.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
 #include "tests/support/raw_http.hpp"
@@ -27,93 +28,12 @@
 #include "tests/support/scratch_dir.hpp"
 #include "tests/support/test_certs.hpp"
 
+using agg::testing::https_client;
 using agg::testing::local_upstream;
 using agg::testing::running_service;
 using agg::testing::test_certs;
 
 namespace {
-
-/// What an HTTPS client got: curl's result, and when it succeeded the status, body, protocol and
-/// the server certificate's subject.
-struct https_answer {
-  CURLcode code = CURLE_OK;
-  long status = 0;
-  std::string body;
-  long version = 0;  ///< CURL_HTTP_VERSION_1_1, ...
-  long connects = 0;
-  std::string subject;
-};
-
-/// One libcurl handle speaking HTTPS to the data plane: verifying against `ca` (or not at all),
-/// optionally with a client certificate. Its connection is kept alive between gets, and its TLS
-/// sessions cached, as a browser's would be.
-class https_client {
- public:
-  explicit https_client(const std::string &ca) {
-    if (ca.empty()) {
-      handle_.set(CURLOPT_SSL_VERIFYPEER, 0L);
-      handle_.set(CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-      handle_.set(CURLOPT_CAINFO, ca.c_str());
-    }
-    handle_.set(CURLOPT_CERTINFO, 1L);
-    handle_.set(CURLOPT_TIMEOUT_MS, 20'000L);
-    handle_.set(CURLOPT_WRITEFUNCTION, &https_client::collect);
-  }
-  https_client &certificate(const std::string &cert, const std::string &key) {
-    handle_.set(CURLOPT_SSLCERT, cert.c_str());
-    handle_.set(CURLOPT_SSLKEY, key.c_str());
-    return *this;
-  }
-  /// At most TLS 1.2.
-  https_client &tls12_only() {
-    handle_.set(CURLOPT_SSLVERSION,
-                static_cast<long>(CURL_SSLVERSION_TLSv1_2) | static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_2));
-    return *this;
-  }
-  /// Each get on a new connection (its TLS session resumed when the server allows).
-  https_client &fresh_connections() {
-    handle_.set(CURLOPT_FORBID_REUSE, 1L);
-    return *this;
-  }
-  /// Reads at most this many bytes a second, through an 8 KiB receive buffer: a slow reader, whose
-  /// socket the server finds full again and again.
-  https_client &slow_reader(curl_off_t bytes_per_second) {
-    handle_.set(CURLOPT_MAX_RECV_SPEED_LARGE, bytes_per_second);
-    handle_.set(CURLOPT_SOCKOPTFUNCTION, &https_client::small_buffer);
-    return *this;
-  }
-
-  https_answer get(const std::string &url) {
-    https_answer out;
-    handle_.set(CURLOPT_URL, url.c_str());
-    handle_.set(CURLOPT_WRITEDATA, &out.body);
-    out.code = curl_easy_perform(handle_.get());
-    if (out.code != CURLE_OK) return out;
-    curl_easy_getinfo(handle_.get(), CURLINFO_RESPONSE_CODE, &out.status);
-    curl_easy_getinfo(handle_.get(), CURLINFO_HTTP_VERSION, &out.version);
-    curl_easy_getinfo(handle_.get(), CURLINFO_NUM_CONNECTS, &out.connects);
-    curl_certinfo *chain = nullptr;
-    if (curl_easy_getinfo(handle_.get(), CURLINFO_CERTINFO, &chain) == CURLE_OK && chain != nullptr &&
-        chain->num_of_certs > 0)
-      for (curl_slist *field = chain->certinfo[0]; field != nullptr; field = field->next)
-        if (std::string_view{field->data}.starts_with("Subject:")) out.subject = field->data + 8;
-    return out;
-  }
-
- private:
-  static int small_buffer(void *, curl_socket_t fd, curlsocktype) {
-    const int bytes = 8 << 10;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    return CURL_SOCKOPT_OK;
-  }
-  static std::size_t collect(char *data, std::size_t size, std::size_t count, void *into) {
-    static_cast<std::string *>(into)->append(data, size * count);
-    return size * count;
-  }
-
-  agg::client::easy_handle handle_;
-};
 
 std::string json_text(const std::string &text) { return boost::json::serialize(boost::json::value(text)); }
 
@@ -124,10 +44,7 @@ std::string tls_section(const test_certs &certs, const std::string &name, const 
 
 /// A service on TLS with `tls` as its server.tls, routes `/api/t` (one call to `url`) and `extra`.
 running_service tls_service(const std::string &tls, const std::string &url, const std::string &extra_routes = "") {
-  return running_service{agg::testing::config_from(
-      R"({"server":{"listen":"127.0.0.1:0","tls":)" + tls + R"(},"client":{"loops":1},"routes":[)" + extra_routes +
-      R"({"name":"t","path":"/api/t","num":{"default":1,"max":50},"upstreams":[{"url":")" + url +
-      R"(","repeat":true}]}]})")};
+  return agg::testing::one_route_service(R"(,"tls":)" + tls, url, extra_routes);
 }
 
 std::string base(const running_service &service) { return "https://127.0.0.1:" + std::to_string(service.port()); }

@@ -99,7 +99,7 @@ TEST_CASE("ambiguous framing, encoded bodies and oversized heads are refused and
       {post + "Content-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}", 415},
       {many_headers + "\r\n", 431},
       {"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20'000, 'b') + "\r\n\r\n", 431},
-      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+      {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},  // HTTP/2 is h2c's preface or ALPN h2, never an HTTP/1 request line
   };
   for (const int port : {service.port(), service.admin_port()}) {
     for (const auto &[request, status] : shapes) {

@@ -64,6 +64,8 @@ class raw_connection {
     pollfd p{fd_, POLLIN, 0};
     return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
   }
+  /// What one recv() gives (bytes, 0 at the end, -1 after the 10 s bound).
+  ssize_t receive(char *into, std::size_t size) const { return ::recv(fd_, into, size, 0); }
   /// Everything until the server closes the connection (or 10 s pass without a byte).
   raw_reply read_until_close() const {
     raw_reply reply;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "aggregator/app/service.hpp"
+#include "tests/support/routes.hpp"
 
 namespace agg::testing {
 
@@ -62,6 +63,17 @@ class running_service {
   app::service::ports ports_;
   std::thread control_thread_;
 };
+
+/// A service on one loop with route `/api/t` (`num` calls to `url`, 1 by default, 50 at most),
+/// `extra_routes` (each followed by a comma) before it, and `server_members` (each after a comma)
+/// in its server section.
+inline running_service one_route_service(const std::string &server_members, const std::string &url,
+                                         const std::string &extra_routes = "") {
+  return running_service{
+      config_from(R"({"server":{"listen":"127.0.0.1:0")" + server_members + R"(},"client":{"loops":1},"routes":[)" +
+                  extra_routes + R"({"name":"t","path":"/api/t","num":{"default":1,"max":50},"upstreams":[{"url":")" +
+                  url + R"(","repeat":true}]}]})")};
+}
 
 /// The JSON body of `GET target` on `service`'s data plane, checking its status.
 inline boost::json::value get_json(const running_service &service, const std::string &target, int expected = 200) {
