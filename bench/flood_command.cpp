@@ -10,6 +10,7 @@
 
 #include "aggregator/text/json_writer.hpp"
 #include "bench/flood_run.hpp"
+#include "bench/h2_flood.hpp"
 #include "bench/load_run.hpp"
 
 namespace agg::bench {
@@ -51,7 +52,8 @@ flood_phase run_phase(const target &t, const load_settings &settings, const std:
 struct flood_kinds {
   std::size_t idle = 0, drip = 0, slow = 0, pipelined = 0, storm = 0;
   std::size_t control = 0;  ///< idle connections against the control plane (its /health probed)
-  bool full = false;        ///< the data plane's whole server.max_connections and more, idle and reconnecting
+  std::size_t h2_rapid_reset = 0, h2_streams = 0, h2_zero_window = 0;  ///< HTTP/2 connections (h2c)
+  bool full = false;  ///< the data plane's whole server.max_connections and more, idle and reconnecting
 };
 
 /// One row of the flood report: a phase, and what the flood itself counted meanwhile.
@@ -61,10 +63,9 @@ struct phase_row {
   std::string flood_said;
 };
 
-/// Runs the clients beside `f` (once its connections are open, or as many as the server keeps):
-/// the phase, probed at `f`'s port, and what the flood said.
-phase_row flooded_phase(const target &t, const load_settings &settings, const std::string &name, flood_settings f) {
-  flood hostile{f};
+/// Waits until `hostile` holds its connections open (or as many as the server keeps, or 30 s).
+template <typename Flood>
+std::size_t settle(const Flood &hostile) {
   const auto settle_by = clock_type::now() + std::chrono::seconds{30};
   std::size_t seen = 0;
   for (auto still_since = clock_type::now();
@@ -74,7 +75,19 @@ phase_row flooded_phase(const target &t, const load_settings &settings, const st
     if (hostile.open() != seen) still_since = clock_type::now();
     seen = hostile.open();
   }
-  const std::size_t open_at_start = hostile.open();
+  return hostile.open();
+}
+
+/// A rate a flood's counter went at over a phase: "<per second> <what>".
+std::string rate(std::size_t before, std::size_t after, double seconds, const char *what) {
+  return ", " + fixed(static_cast<double>(after - before) / seconds, 0) + " " + what;
+}
+
+/// Runs the clients beside `f` (once its connections are open, or as many as the server keeps):
+/// the phase, probed at `f`'s port, and what the flood said.
+phase_row flooded_phase(const target &t, const load_settings &settings, const std::string &name, flood_settings f) {
+  flood hostile{f};
+  const std::size_t open_at_start = settle(hostile);
   const std::size_t answers_before = hostile.pipelined_answers(), stormed_before = hostile.storm_connections();
   const auto started = clock_type::now();
   phase_row row{name, run_phase(t, settings, f.host, f.port, name.c_str()), ""};
@@ -82,11 +95,22 @@ phase_row flooded_phase(const target &t, const load_settings &settings, const st
   row.flood_said =
       std::to_string(open_at_start) + " open, " + std::to_string(hostile.closed_by_server()) + " closed by the server";
   if (f.pipelined > 0)
-    row.flood_said += ", " + fixed(static_cast<double>(hostile.pipelined_answers() - answers_before) / seconds, 0) +
-                      " pipelined answers/s";
-  if (f.storm > 0)
-    row.flood_said +=
-        ", " + fixed(static_cast<double>(hostile.storm_connections() - stormed_before) / seconds, 0) + " connects/s";
+    row.flood_said += rate(answers_before, hostile.pipelined_answers(), seconds, "pipelined answers/s");
+  if (f.storm > 0) row.flood_said += rate(stormed_before, hostile.storm_connections(), seconds, "connects/s");
+  return row;
+}
+
+/// The same beside HTTP/2 clients that misbehave (h2c).
+phase_row flooded_phase(const target &t, const load_settings &settings, const std::string &name, h2_flood_settings f) {
+  h2_flood hostile{f};
+  const std::size_t open_at_start = settle(hostile);
+  const std::size_t answers_before = hostile.answers();
+  const auto started = clock_type::now();
+  phase_row row{name, run_phase(t, settings, f.host, f.port, name.c_str()), ""};
+  const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  row.flood_said =
+      std::to_string(open_at_start) + " open, " + std::to_string(hostile.closed_by_server()) + " closed by the server";
+  if (f.many_streams > 0) row.flood_said += rate(answers_before, hostile.answers(), seconds, "answers/s");
   return row;
 }
 
@@ -161,6 +185,18 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
   if (kinds.slow > 0) flooded(std::to_string(kinds.slow) + " slow readers", {.slow = kinds.slow});
   if (kinds.pipelined > 0) flooded(std::to_string(kinds.pipelined) + " pipelining x64", {.pipelined = kinds.pipelined});
   if (kinds.storm > 0) flooded(std::to_string(kinds.storm) + " connect/close storms", {.storm = kinds.storm});
+  const auto flooded_h2 = [&](const std::string &name, h2_flood_settings f) {
+    f.host = host;
+    f.port = port;
+    f.reset_target = boost::urls::parse_uri(settings.url)->encoded_target();
+    rows.push_back(flooded_phase(t, settings, name, f));
+  };
+  if (kinds.h2_rapid_reset > 0)
+    flooded_h2("h2 rapid reset x" + std::to_string(kinds.h2_rapid_reset), {.rapid_reset = kinds.h2_rapid_reset});
+  if (kinds.h2_streams > 0)
+    flooded_h2(std::to_string(kinds.h2_streams) + " h2 x100 streams", {.many_streams = kinds.h2_streams});
+  if (kinds.h2_zero_window > 0)
+    flooded_h2(std::to_string(kinds.h2_zero_window) + " h2 zero windows", {.zero_window = kinds.h2_zero_window});
   // The control plane beside its idle flood: its own /health is probed.
   if (kinds.control > 0 && t.services)
     flooded(std::to_string(kinds.control) + " idle, control plane",
@@ -189,10 +225,19 @@ int flood_command(const common_options &o, std::size_t clients, std::size_t num,
 subcommand add_flood(CLI::App &app, common_options &o) {
   auto command = add_subcommand(app, o, "flood",
                                 "well-behaved clients and /health probes, first alone, then beside each kind of "
-                                "flood: idle, drip-fed, slow readers, pipelining, connect/close storms (0: none)",
+                                "flood: idle, drip-fed, slow readers, pipelining, connect/close storms, HTTP/2 rapid "
+                                "resets, many streams, zero windows (0: none)",
                                 100);
   struct options {
-    flood_kinds kinds{.idle = 10'000, .drip = 1'000, .slow = 1'000, .pipelined = 100, .storm = 2, .control = 1'000};
+    flood_kinds kinds{.idle = 10'000,
+                      .drip = 1'000,
+                      .slow = 1'000,
+                      .pipelined = 100,
+                      .storm = 2,
+                      .control = 1'000,
+                      .h2_rapid_reset = 2,
+                      .h2_streams = 20,
+                      .h2_zero_window = 20};
     std::size_t clients = 100;
     std::size_t num = 10;
     double duration = 20;
@@ -208,6 +253,14 @@ subcommand add_flood(CLI::App &app, common_options &o) {
   sub->add_option("--pipelined", given->kinds.pipelined, "connections sending 64 pipelined GET /health at a time")
       ->capture_default_str();
   sub->add_option("--storm", given->kinds.storm, "threads opening and closing connections (half with a reset)")
+      ->capture_default_str();
+  sub->add_option("--h2-rapid-reset", given->kinds.h2_rapid_reset,
+                  "h2c connections sending HEADERS + RST_STREAM pairs for the aggregation, 100 per write")
+      ->capture_default_str();
+  sub->add_option("--h2-streams", given->kinds.h2_streams, "h2c connections keeping 100 /health streams open at a time")
+      ->capture_default_str();
+  sub->add_option("--h2-zero-window", given->kinds.h2_zero_window,
+                  "h2c connections with a zero window asking for /ui on 100 streams, never reading them")
       ->capture_default_str();
   sub->add_option("--control", given->kinds.control, "idle connections against the control plane (its /health probed)")
       ->capture_default_str();
