@@ -40,7 +40,9 @@ void write_server_span(std::string &out, const request_context &request, int sta
   if (matched) w.text("http.route", request.path);
   w.integer("http.response.status_code", status);
   w.integer("http.response.body.size", static_cast<std::int64_t>(bytes));
-  w.plain("network.protocol.version", "1.1");
+  w.plain("network.protocol.version", request.request.version == 20   ? "2"
+                                      : request.request.version == 10 ? "1.0"
+                                                                      : "1.1");
   if (const auto agent = request.request.header("User-Agent")) w.text("user_agent.original", *agent);
   w.text("aggregator.request_id", request.request_id);
   if (request.match.route) {
