@@ -104,7 +104,7 @@ TEST_CASE(
 
 TEST_CASE("streams on one HTTP/2 connection are served at once, and a stream's lines arrive as its calls finish") {
   local_upstream upstream;
-  auto service = h2c_service(upstream.api("delay_ms=1500&task_id={i}"));
+  auto service = h2c_service(upstream.api("delay_ms=800&task_id={i}"));
   h2_client client{service.port()};
   std::vector<std::int32_t> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(client.request("/api/t?num=2"));
@@ -169,7 +169,7 @@ TEST_CASE("an HTTP/2 connection in use outlives the keep-alive and request times
   local_upstream upstream;
   auto service = h2c_service(upstream.api("task_id=1"), R"(,"keep_alive_timeout_ms":300,"request_timeout_ms":300)");
   h2_client busy{service.port()};
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{1200};
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{800};
   int answered = 0;
   while (std::chrono::steady_clock::now() < until && !busy.closed()) {
     const auto id = busy.request("/health");  // each answered within the read that brought it
