@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <stop_token>
 
+#include "aggregator/text/character_rules.hpp"
+
 namespace agg::front {
 
 namespace {
@@ -24,23 +26,16 @@ constexpr std::size_t max_outbound_acks = 1000;
 /// A drained answer buffer keeps at most this much capacity.
 constexpr std::size_t kept_capacity = 16 * 1024;
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
-         });
-}
-
 /// Fields that belong to one HTTP/1.1 hop and are malformed in HTTP/2 (RFC 9113, 8.2.2).
 bool connection_specific(std::string_view name) noexcept {
   for (const std::string_view hop : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
-    if (iequals(name, hop)) return true;
+    if (text::equal_ignoring_case(name, hop)) return true;
   return false;
 }
 
 std::string lowercase(std::string_view name) {
   std::string out{name};
-  for (char &c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  for (char &c : out) c = text::ascii_lower(c);
   return out;
 }
 
@@ -298,7 +293,7 @@ struct h2_session::callbacks {
     } else if (name == ":authority") {
       s->authority = value;
     } else if (name == "expect") {
-      s->expects_continue = iequals(value, "100-continue");
+      s->expects_continue = text::equal_ignoring_case(value, "100-continue");
     } else if (!name.starts_with(':')) {
       s->asked.headers.push_back({std::string{name}, std::string{value}});
     }
