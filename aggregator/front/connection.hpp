@@ -124,6 +124,11 @@ class connection final : public loop::io_handler,
   void begin_close();
   void close();
 
+  /// A drained output buffer keeps at most this much capacity: a large answer's memory goes back.
+  static constexpr std::size_t kept_output_capacity = 16 * 1024;
+  /// Reads per readiness event before other connections get their turn.
+  static constexpr int reads_per_event = 4;
+
   loop_front &front_;
   io::unique_fd socket_;
   http::request_reader reader_;
