@@ -1,5 +1,7 @@
 #include "aggregator/front/h2_session.hpp"
 
+#include "aggregator/front/h2_stream.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -23,218 +25,12 @@ constexpr std::size_t max_continuations = 8;
 constexpr std::size_t max_settings_entries = 32;
 /// SETTINGS and PING acknowledgements queued for a client that does not read them: past it, the end.
 constexpr std::size_t max_outbound_acks = 1000;
-/// A drained answer buffer keeps at most this much capacity.
-constexpr std::size_t kept_capacity = 16 * 1024;
-
-/// Fields that belong to one HTTP/1.1 hop and are malformed in HTTP/2 (RFC 9113, 8.2.2).
-bool connection_specific(std::string_view name) noexcept {
-  for (const std::string_view hop : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
-    if (text::equal_ignoring_case(name, hop)) return true;
-  return false;
-}
-
-std::string lowercase(std::string_view name) {
-  std::string out{name};
-  for (char &c : out) c = text::ascii_lower(c);
-  return out;
-}
 
 std::string_view view(const std::uint8_t *bytes, std::size_t length) noexcept {
   return {reinterpret_cast<const char *>(bytes), length};
 }
 
-/// Fields whose value differs in every answer: kept out of HPACK's dynamic table, where they would
-/// only push out the fields that repeat (content-type, vary, ...).
-bool unique_per_answer(std::string_view name) noexcept {
-  for (const std::string_view each : {"x-request-id", "traceresponse", "server-timing", "content-length"})
-    if (name == each) return true;
-  return false;
-}
-
-nghttp2_nv field(std::string_view name, std::string_view value) noexcept {
-  // nghttp2 copies both (no NO_COPY flag) before nghttp2_submit_* returns.
-  return nghttp2_nv{
-      reinterpret_cast<std::uint8_t *>(const_cast<char *>(name.data())),
-      reinterpret_cast<std::uint8_t *>(const_cast<char *>(value.data())), name.size(), value.size(),
-      static_cast<std::uint8_t>(unique_per_answer(name) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)};
-}
-
 }  // namespace
-
-/// One stream: the request as it arrives, then the responder its answer goes through, which queues
-/// the answer's bytes for nghttp2 to take as the client's window allows.
-class h2_stream final : public filters::responder, public std::enable_shared_from_this<h2_stream> {
- public:
-  h2_stream(h2_session &session, std::int32_t id) noexcept : session_(&session), id_(id), stop_(std::nostopstate) {}
-
-  void send(const filters::request_context &request, const http::response &answer) override;
-  void send_head(const filters::request_context &request, const http::response &head) override;
-  void send_chunk(std::string_view bytes) override;
-  void send_end(const filters::request_context &request) override;
-  [[nodiscard]] std::stop_source stop_source() override;
-  [[nodiscard]] bool open() const noexcept override { return session_ != nullptr; }
-  [[nodiscard]] std::string client_address() const override {
-    return session_ != nullptr ? session_->host_.peer_address() : std::string{};
-  }
-
-  /// nghttp2 asks for the next DATA bytes (at most `length`).
-  ssize_t read(std::uint8_t *into, std::size_t length, std::uint32_t *flags) noexcept;
-  /// The whole answer went to nghttp2.
-  [[nodiscard]] bool complete() const noexcept { return answered_ && ended_ && pending() == 0; }
-  /// Answer bytes wait (for the client's window).
-  [[nodiscard]] bool stalled() const noexcept { return pending() > 0; }
-  /// The stream is over: nothing more goes to the session; `cancel` stops what is preparing its answer.
-  void detach(bool cancel) noexcept;
-
-  http::request asked;  // the request as it arrives
-  clock::time_point started;
-  std::string authority;
-  std::size_t header_bytes = 0;
-  std::size_t field_count = 0;
-  std::optional<http::refusal> refused;
-  bool expects_continue = false;
-  bool ready = false;  // the request is complete (or refused) and handed on, or about to be
-
- private:
-  [[nodiscard]] std::size_t pending() const noexcept {
-    return shared_ ? shared_->size() - shared_from_ : out_.size() - out_from_;
-  }
-  void submit(const http::response &answer, std::optional<std::size_t> length, bool body);
-  /// More body bytes, or its end: nghttp2 asks again.
-  void resume();
-
-  h2_session *session_;
-  std::int32_t id_;
-  std::string out_;  // answer bytes not taken yet, from out_from_
-  std::size_t out_from_ = 0;
-  std::shared_ptr<const std::string> shared_;  // a shared body, from shared_from_
-  std::size_t shared_from_ = 0;
-  bool answered_ = false;
-  bool ended_ = false;
-  bool deferred_ = false;  // nghttp2 waits for resume()
-  std::stop_source stop_;
-};
-
-void h2_stream::send(const filters::request_context &request, const http::response &answer) {
-  if (session_ == nullptr || answered_) return;
-  answered_ = true;
-  ended_ = true;
-  const bool no_content = answer.status == 204 || answer.status == 304;
-  std::optional<std::size_t> length;
-  if (!no_content && !answer.length_unknown) length = answer.payload().size();
-  const bool body = !request.head_only() && !no_content && !answer.payload().empty();
-  if (body) {
-    if (answer.shared_body)
-      shared_ = answer.shared_body;  // not copied: nghttp2 takes it from where it lies
-    else
-      out_ = answer.body;
-    session_->host_.held(0, pending());
-  }
-  submit(answer, length, body);
-}
-
-void h2_stream::send_head(const filters::request_context &request, const http::response &head) {
-  if (session_ == nullptr || answered_) return;
-  answered_ = true;
-  ended_ = request.head_only();
-  submit(head, std::nullopt, !ended_);
-}
-
-void h2_stream::send_chunk(std::string_view bytes) {
-  if (session_ == nullptr || !answered_ || ended_ || bytes.empty()) return;  // only between head and end
-  const std::size_t before = pending();
-  out_.append(bytes);
-  session_->host_.held(before, pending());
-  resume();
-}
-
-void h2_stream::send_end(const filters::request_context &) {
-  if (session_ == nullptr || !answered_ || ended_) return;
-  ended_ = true;
-  resume();
-}
-
-std::stop_source h2_stream::stop_source() {
-  if (!stop_.stop_possible()) {
-    stop_ = std::stop_source{};
-    if (session_ == nullptr) stop_.request_stop();  // reset or closed already
-  }
-  return stop_;
-}
-
-void h2_stream::submit(const http::response &answer, std::optional<std::size_t> length, bool body) {
-  const bool no_content = answer.status == 204 || answer.status == 304;
-  std::array<char, 8> status{};
-  const auto status_end = std::to_chars(status.data(), status.data() + status.size(), answer.status).ptr;
-  std::vector<std::string> texts;  // lowered names and the length: reserved whole, so none moves
-  texts.reserve(answer.headers.size() + 1);
-  std::vector<nghttp2_nv> fields;
-  fields.reserve(answer.headers.size() + 3);
-  fields.push_back(field(":status", {status.data(), static_cast<std::size_t>(status_end - status.data())}));
-  if (!no_content) fields.push_back(field("content-type", answer.content_type));
-  if (length) fields.push_back(field("content-length", texts.emplace_back(std::to_string(*length))));
-  for (const auto &h : answer.headers)
-    if (!connection_specific(h.name)) fields.push_back(field(texts.emplace_back(lowercase(h.name)), h.value));
-  nghttp2_data_provider provider{};
-  provider.source.ptr = this;
-  provider.read_callback = [](nghttp2_session *, std::int32_t, std::uint8_t *into, std::size_t wanted,
-                              std::uint32_t *flags, nghttp2_data_source *source, void *) -> ssize_t {
-    return static_cast<h2_stream *>(source->ptr)->read(into, wanted, flags);
-  };
-  h2_session &session = *session_;
-  if (nghttp2_submit_response(session.session_.get(), id_, fields.data(), fields.size(), body ? &provider : nullptr) !=
-      0)
-    static_cast<void>(
-        nghttp2_submit_rst_stream(session.session_.get(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR));
-  session.queued();
-}
-
-void h2_stream::resume() {
-  h2_session &session = *session_;
-  if (deferred_) {
-    deferred_ = false;
-    static_cast<void>(nghttp2_session_resume_data(session.session_.get(), id_));
-  }
-  session.queued();
-}
-
-ssize_t h2_stream::read(std::uint8_t *into, std::size_t length, std::uint32_t *flags) noexcept {
-  const std::size_t before = pending();
-  const std::size_t n = std::min(length, before);
-  if (shared_) {
-    std::memcpy(into, shared_->data() + shared_from_, n);
-    shared_from_ += n;
-  } else {
-    std::memcpy(into, out_.data() + out_from_, n);
-    out_from_ += n;
-    if (out_from_ == out_.size()) {
-      out_.clear();
-      out_from_ = 0;
-      if (out_.capacity() > kept_capacity) std::string{}.swap(out_);
-    }
-  }
-  if (session_ != nullptr) session_->host_.held(before, pending());
-  if (pending() == 0) {
-    if (ended_) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-    } else if (n == 0) {
-      deferred_ = true;  // the next chunk resumes it
-      return NGHTTP2_ERR_DEFERRED;
-    }
-  }
-  return static_cast<ssize_t>(n);
-}
-
-void h2_stream::detach(bool cancel) noexcept {
-  if (session_ == nullptr) return;
-  session_->host_.held(pending(), 0);
-  session_ = nullptr;
-  if (cancel) {
-    if (!stop_.stop_possible()) stop_ = std::stop_source{};
-    stop_.request_stop();  // after detaching: what its callbacks answer goes nowhere
-  }
-}
-
 bool h2_session::budget::take(std::uint32_t per_second, clock::time_point now) noexcept {
   const double burst = 2.0 * per_second;
   if (last == clock::time_point{}) tokens = burst;
@@ -325,7 +121,7 @@ struct h2_session::callbacks {
           if (ends_stream || s->refused) {
             self.make_ready(*s);
           } else if (s->expects_continue && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-            const nghttp2_nv go_on = field(":status", "100");
+            const nghttp2_nv go_on = h2_field(":status", "100");
             static_cast<void>(
                 nghttp2_submit_headers(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, nullptr, &go_on, 1, nullptr));
           }
