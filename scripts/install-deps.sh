@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12: compiler, CMake, Ninja and the libraries;
 # Node.js, chromium and Firefox ESR for the tests of the /ui page in real browsers; clang 14 and
-# its runtime for the libFuzzer targets (scripts/fuzz.sh).
+# its runtime for the libFuzzer targets (scripts/fuzz.sh); redis-server for the tests of state
+# shared across replicas (each test starts its own, on a free port; the service never needs one).
 # Uses apt-get as root (through sudo when run as a user); does nothing when all is there.
 set -euo pipefail
 
@@ -10,8 +11,8 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev catch2 libbenchmark-dev
-  libcjose-dev libjansson-dev libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libnghttp2-dev
-  curl clang-format nginx-light python3-jsonschema
+  libcjose-dev libjansson-dev libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libnghttp2-dev libhiredis-dev
+  curl clang-format nginx-light redis-server python3-jsonschema
   nodejs chromium firefox-esr
   clang-14 libclang-rt-14-dev
 )

@@ -45,14 +45,14 @@ std::vector<std::string> configured(std::initializer_list<std::optional<std::str
 /// a probe is open); CORS answers a preflight before anything asks for a credential; the
 /// rate limit comes after identity (its `client` key is who the caller is). `guard` learns the
 /// filters that guard a route, for the jobs endpoint. With `traces`, each sampled request's span
-/// goes to it when the request is complete.
+/// goes to it when the request is complete. With `shared`, rate limits are kept in Redis.
 filters::filter_chain data_chain(const config::service_config &config, const auth::credentials &known,
                                  const filters::endpoint_table &table, runtime::admission &aggregations,
                                  const runtime::unsent_bytes &unsent, runtime::metrics &stats,
                                  const runtime::service_log &log, filters::route_guard &guard,
-                                 telemetry::trace_exporter *traces) {
+                                 telemetry::trace_exporter *traces, store::redis_store *shared) {
   auto identity = std::make_unique<filters::identity_filter>(known, stats);
-  auto limits = std::make_unique<filters::rate_limit_filter>(stats);
+  auto limits = std::make_unique<filters::rate_limit_filter>(stats, shared, &log);
   guard = filters::route_guard{identity.get(), limits.get()};
   const double sample_ratio = config.telemetry ? config.telemetry->sample_ratio : 1.0;
   filter_list list = list_of(std::make_unique<filters::access_log_filter>(stats, log),
@@ -125,6 +125,9 @@ service::service(config::service_config config, const config::access_tokens &tok
     : config_(std::move(config)),
       log_(log),
       loops_(config_.client),
+      store_(config_.store.enabled()
+                 ? std::make_unique<store::redis_store>(config_.store, loops_, log_, tokens.redis_password)
+                 : nullptr),
       routes_(config_.routes, std::move(config_file), std::move(file_json)),
       stages_(shared_stages(loops_, log)),
       aggregations_(config_.server.max_aggregations),
@@ -137,11 +140,11 @@ service::service(config::service_config config, const config::access_tokens &tok
       traces_(trace_exporter_for(config_.telemetry, log_)),
       credentials_(data_credentials(tokens, jwks_.get())),
       data_endpoints_({door_, stats_, log_, &aggregations_, traces_.get()},
-                      {door_, jobs_, routes_, config_.jobs, guard_}, loops_, aggregations_),
+                      {door_, jobs_, routes_, config_.jobs, guard_}, {loops_, aggregations_, store_.get()}),
       data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_,
-                             traces_.get())),
+                             traces_.get(), store_.get())),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
-                         control::admin_endpoint{routes_, log_}, loops_, aggregations_),
+                         control::admin_endpoint{routes_, log_}, {loops_, aggregations_, store_.get()}),
       control_chain_(control_chain(tokens, control_endpoints_, stats_, log_)),
       data_(config_.server, loops_, data_chain_, aggregations_, unsent_, log_),
       control_(config_.server, control_chain_) {}
@@ -151,6 +154,7 @@ service::~service() { loops_.stop(); }
 service::ports service::bind() { return ports{data_.bind(), control_.bind()}; }
 
 void service::start() {
+  if (store_) store_->start();  // before the first request: a limit finds its link connecting, not absent
   data_.start();
   if (jwks_) jwks_->start(loops_.loop(0));
   if (traces_) traces_->start(loops_.loop(loops_.loop_count() - 1));
@@ -184,6 +188,19 @@ runtime::metrics::gauges service::gauges() {
     now.tls_not_after = tls->not_after();
   }
   now.unsent_bytes = unsent_.held();
+  if (store_) {
+    const store::store_counts redis = store_->counts();
+    now.store = true;
+    now.redis_links = redis.links;
+    now.redis_links_up = redis.links_up;
+    now.redis_replies = redis.replies;
+    now.redis_timeouts = redis.timeouts;
+    now.redis_unavailable = redis.unavailable;
+    now.redis_lost = redis.lost;
+    now.redis_connects = redis.connects;
+    now.redis_disconnects = redis.disconnects;
+    now.rate_limit_fallbacks = guard_.limits != nullptr ? guard_.limits->fallbacks() : 0;
+  }
   now.sync_queued = sync_pool_.queued();
   now.loop_lag_seconds = std::chrono::duration<double>(loops_.take_max_lag()).count();
   const auto connections = client::connections_so_far();

@@ -26,6 +26,7 @@
 #include "aggregator/runtime/metrics.hpp"
 #include "aggregator/runtime/service_log.hpp"
 #include "aggregator/stages/shared_state.hpp"
+#include "aggregator/store/redis_store.hpp"
 #include "aggregator/telemetry/trace_exporter.hpp"
 
 namespace agg::app {
@@ -75,6 +76,7 @@ class service {
   config::service_config config_;
   const runtime::service_log &log_;
   client::upstream_client loops_;
+  std::unique_ptr<store::redis_store> store_;  // null without store.redis_url
   config::live_routes routes_;
   std::shared_ptr<stages::shared_state> stages_;
   runtime::admission aggregations_;

@@ -69,8 +69,10 @@ std::variant<loaded_config, config::config_errors> load(const std::string &file)
     errors->insert(errors->end(), tls_errors.begin(), tls_errors.end());
     return std::move(*errors);
   }
+  auto &loaded = std::get<config::access_tokens>(tokens);
+  config::load_store_password(document.config.store, dir, config::process_environment, loaded, tls_errors);
   if (!tls_errors.empty()) return tls_errors;
-  return loaded_config{std::move(document), std::get<config::access_tokens>(std::move(tokens))};
+  return loaded_config{std::move(document), std::move(loaded)};
 }
 
 std::variant<std::monostate, std::string> apply(const overrides &given, config::service_config &config) {

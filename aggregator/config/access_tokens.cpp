@@ -157,3 +157,21 @@ std::variant<access_tokens, config_errors> load_access_tokens(const auth_config 
 }
 
 }  // namespace agg::config
+
+namespace agg::config {
+
+void load_store_password(const store_config &store, const std::string &config_dir,
+                         const environment_lookup &environment, access_tokens &tokens, config_errors &errors) {
+  if (!store.enabled()) return;
+  if (!store.password.empty()) {
+    if (environment("AGGREGATOR_REDIS_PASSWORD"))
+      errors.push_back({"store.redis_url", "AGGREGATOR_REDIS_PASSWORD is set too: give the password one way"});
+    tokens.redis_password = store.password;
+    return;
+  }
+  if (auto loaded = load_secret(store.password_file, "store.password_file", "AGGREGATOR_REDIS_PASSWORD",
+                                "Redis password", config_dir, environment, errors))
+    tokens.redis_password = std::move(loaded->text);
+}
+
+}  // namespace agg::config

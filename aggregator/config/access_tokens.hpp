@@ -24,7 +24,14 @@ struct access_tokens {
   std::optional<std::string> client;
   std::shared_ptr<auth::jwt_verifier> jwt;         ///< `auth.jwt`: its keys loaded
   std::shared_ptr<const auth::api_keys> api_keys;  ///< `auth.api_keys_file`: its entries read
+  /// Redis's password (store): redis_url's, `store.password_file`'s or AGGREGATOR_REDIS_PASSWORD's.
+  std::string redis_password;
 };
+
+/// Reads the Redis password into `tokens` from one of its sources (see access_tokens::redis_password),
+/// the file relative to `config_dir` and private like a token's; errors name the source.
+void load_store_password(const store_config &store, const std::string &config_dir,
+                         const environment_lookup &environment, access_tokens &tokens, config_errors &errors);
 
 /// Reads each token from its file (`auth.admin_token_file`, relative to `config_dir`) or from its
 /// environment variable (AGGREGATOR_ADMIN_TOKEN, AGGREGATOR_CLIENT_TOKEN), never from the command

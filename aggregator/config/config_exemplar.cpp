@@ -42,6 +42,8 @@ std::string_view config_exemplar() noexcept {
   "telemetry": {"otlp_endpoint": "http://127.0.0.1:4318", "service_name": "aggregator", "sample_ratio": 1.0,
                 "headers": {"X-Api-Key": "k"}, "timeout_ms": 10000, "max_queue": 2048, "batch": 512,
                 "interval_ms": 1000},
+  "store": {"redis_url": "redis://127.0.0.1:6379/0", "password_file": "redis.password", "timeout_ms": 250,
+            "key_prefix": "agg:", "ready_without_redis": true, "on_failure": "local"},
   "routes": [
     {
       "name": "all", "path": "/api/all", "message": "m", "num": {"default": 2, "max": 10},

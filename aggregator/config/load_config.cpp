@@ -6,6 +6,7 @@
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/config/origin_reader.hpp"
 #include "aggregator/config/route_definition.hpp"
+#include "aggregator/config/store_reader.hpp"
 #include "aggregator/config/telemetry_reader.hpp"
 #include "aggregator/text/character_rules.hpp"
 
@@ -287,7 +288,7 @@ void read_auth(config_checker &c, const json::value &v, auth_config &out) {
 service_config read_document(config_checker &c, const json::value &document, const environment_lookup &environment) {
   service_config config;
   const json::object *root =
-      c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "telemetry", "routes"});
+      c.object(document, "", {"$schema", "server", "client", "log", "jobs", "auth", "telemetry", "store", "routes"});
   if (root == nullptr) return config;
   // Each section is read from a copy with the environment's values in, when it names any: the
   // document keeps what was written, to be saved back as it was (the routes expand their own).
@@ -311,6 +312,7 @@ service_config read_document(config_checker &c, const json::value &document, con
   if (const json::value *v = section("client")) read_client(c, *v, config.client);
   if (const json::value *v = section("auth")) read_auth(c, *v, config.auth);
   if (const json::value *v = section("telemetry", false)) read_telemetry(c, *v, config.telemetry.emplace());
+  if (const json::value *v = section("store", false)) read_store(c, *v, config.store);
   if (const json::value *v = c.required(*root, "", "routes")) read_routes(c, *v, config.routes, environment);
   return config;
 }

@@ -378,6 +378,25 @@ struct telemetry_config {
   }
 };
 
+/// State shared across replicas (`store`): where the Redis server is and what a replica does
+/// without it. Without `redis_url` everything stays per instance.
+struct store_config {
+  std::string redis_url;      ///< `redis://[user:password@]host:port/db` as written
+  std::string host;           ///< from redis_url
+  std::uint16_t port = 6379;  ///< from redis_url
+  std::string user;           ///< from redis_url (Redis 6 ACL user); empty: the default user
+  std::string password;       ///< from redis_url, else password_file, else AGGREGATOR_REDIS_PASSWORD
+  std::string password_file;
+  int db = 0;                                        ///< from redis_url's path
+  std::chrono::milliseconds timeout{250};            ///< every round trip (and a connect) gets this long
+  std::string key_prefix = "agg:";                   ///< every key the service writes starts with it
+  bool ready_without_redis = true;                   ///< /ready answers 200 while Redis is unreachable
+  enum class on_failure { local, deny };             ///< what a rate limit does while Redis is unreachable
+  on_failure limits_on_failure = on_failure::local;  ///< `on_failure`: fall back to the replica's own, or 503
+
+  [[nodiscard]] bool enabled() const noexcept { return !redis_url.empty(); }
+};
+
 /// The whole validated configuration; immutable once loaded.
 struct service_config {
   server_config server;
@@ -386,6 +405,7 @@ struct service_config {
   jobs_config jobs;
   auth_config auth;
   std::optional<telemetry_config> telemetry;  ///< none: no spans are recorded or sent
+  store_config store;
   std::vector<route_ptr> routes;
 };
 

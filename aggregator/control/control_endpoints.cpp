@@ -27,12 +27,8 @@ void admin_endpoint::serve(filters::exchange x) const {
   x.respond(std::move(answer));
 }
 
-control_endpoints::control_endpoints(metrics_endpoint metrics, admin_endpoint admin,
-                                     const client::upstream_client &loops, const runtime::admission &aggregations)
-    : metrics_(std::move(metrics)),
-      admin_(std::move(admin)),
-      ready_(loops, aggregations),
-      not_found_(not_found_message) {}
+control_endpoints::control_endpoints(metrics_endpoint metrics, admin_endpoint admin, endpoints::ready_endpoint ready)
+    : metrics_(std::move(metrics)), admin_(std::move(admin)), ready_(ready), not_found_(not_found_message) {}
 
 filters::endpoint_match control_endpoints::resolve(const filters::request_context &request) const {
   const std::string &path = request.path;

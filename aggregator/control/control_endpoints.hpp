@@ -44,8 +44,7 @@ class admin_endpoint final : public filters::endpoint {
 /// `/ready` and `/health`. Owns the endpoints. Thread-safe.
 class control_endpoints final : public filters::endpoint_table {
  public:
-  control_endpoints(metrics_endpoint metrics, admin_endpoint admin, const client::upstream_client &loops,
-                    const runtime::admission &aggregations);
+  control_endpoints(metrics_endpoint metrics, admin_endpoint admin, endpoints::ready_endpoint ready);
   [[nodiscard]] filters::endpoint_match resolve(const filters::request_context &request) const override;
 
  private:

@@ -21,10 +21,9 @@ std::string_view route_methods(const config::route_config &route) noexcept {
 
 }  // namespace
 
-data_endpoints::data_endpoints(route_serving routes, job_serving jobs, const client::upstream_client &loops,
-                               const runtime::admission &aggregations)
+data_endpoints::data_endpoints(route_serving routes, job_serving jobs, ready_endpoint ready)
     : routes_(jobs.routes),
-      ready_(loops, aggregations),
+      ready_(ready),
       index_(jobs.routes),
       job_create_(jobs),
       job_(jobs.store),

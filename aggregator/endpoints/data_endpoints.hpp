@@ -16,8 +16,7 @@ namespace agg::endpoints {
 /// the snapshot the request keeps. Owns the endpoints. Thread-safe.
 class data_endpoints final : public filters::endpoint_table {
  public:
-  data_endpoints(route_serving routes, job_serving jobs, const client::upstream_client &loops,
-                 const runtime::admission &aggregations);
+  data_endpoints(route_serving routes, job_serving jobs, ready_endpoint ready);
   [[nodiscard]] filters::endpoint_match resolve(const filters::request_context &request) const override;
 
  private:

@@ -110,23 +110,27 @@ http::response store_full(const jobs::job_store::store_full &full, const config:
 
 }  // namespace
 
-void job_create_endpoint::serve(filters::exchange x) const {
+void job_create_endpoint::serve(filters::exchange x) const { create(serving_, std::move(x)); }
+
+coro::detached job_create_endpoint::create(job_serving serving, filters::exchange x) {
   filters::request_context &r = x.request();
-  auto read = read_spec(r.request.body, serving_.routes);
-  if (auto *refused = std::get_if<http::response>(&read)) return x.respond(std::move(*refused));
+  auto read = read_spec(r.request.body, serving.routes);
+  if (auto *refused = std::get_if<http::response>(&read)) co_return x.respond(std::move(*refused));
   auto &spec = std::get<job_spec>(read);
   r.route = spec.route->name;
-  if (auto refused = serving_.guard.admit(x, spec.route)) return x.respond(std::move(*refused));
-  auto planned = serving_.door.plan(spec.route, spec.query, {}, spec.body, call_marks_of(r));  // as its POST's calls
+  if (auto refused = co_await serving.guard.admit(x, spec.route)) co_return x.respond(std::move(*refused));
+  auto planned = serving.door.plan(spec.route, spec.query, {}, spec.body, call_marks_of(r));  // as its POST's calls
   if (const auto *error = std::get_if<fanout::request_error>(&planned))
-    return x.respond(http::response::error(error->status, error->code, error->message));
+    co_return x.respond(http::response::error(error->status, error->code, error->message));
   auto &plan = std::get<fanout::fan_out_plan>(planned);
-  if (auto refused = r.charge(fanout::calls_to_charge(plan))) return x.respond(std::move(*refused));
-  plan.budget->draw_on(serving_.store.bodies());  // running jobs' bodies count against jobs.max_bytes as they arrive
-  auto added = serving_.store.add(r.identity ? r.identity->label() : x.client_address(),
-                                  [&] { return serving_.door.start_background(std::move(plan), *x.loop()); });
+  if (r.charge_calls)
+    if (auto refused = co_await r.charge_calls(r, fanout::calls_to_charge(plan)))
+      co_return x.respond(std::move(*refused));
+  plan.budget->draw_on(serving.store.bodies());  // running jobs' bodies count against jobs.max_bytes as they arrive
+  auto added = serving.store.add(r.identity ? r.identity->label() : x.client_address(),
+                                 [&] { return serving.door.start_background(std::move(plan), *x.loop()); });
   if (const auto *full = std::get_if<jobs::job_store::store_full>(&added))
-    return x.respond(store_full(*full, serving_.limits));
+    co_return x.respond(store_full(*full, serving.limits));
   const std::string &id = std::get<std::string>(added);
   http::response accepted = http::response::json(202, "{\"id\":\"" + id + "\",\"status\":\"pending\"}");
   x.respond(std::move(accepted.with_header("Location", std::string{job_endpoint::prefix} + id)));

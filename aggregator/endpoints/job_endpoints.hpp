@@ -2,6 +2,7 @@
 
 #include "aggregator/config/live_routes.hpp"
 #include "aggregator/config/service_config.hpp"
+#include "aggregator/coro/detached.hpp"
 #include "aggregator/fanout/aggregations.hpp"
 #include "aggregator/filters/request_filter.hpp"
 #include "aggregator/filters/route_guard.hpp"
@@ -29,6 +30,9 @@ class job_create_endpoint final : public filters::endpoint {
   void serve(filters::exchange x) const override;
 
  private:
+  /// Reads, admits (a shared rate limit asks Redis), plans and starts the job, or answers why not.
+  static coro::detached create(job_serving serving, filters::exchange x);
+
   job_serving serving_;
 };
 

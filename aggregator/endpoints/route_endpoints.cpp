@@ -97,8 +97,7 @@ void answer_internal_error(const route_serving &s, filters::exchange &x, std::ex
 }
 
 /// The route's plan for the request, or nullopt once its refusal (413, or the plan's 4xx) is answered.
-/// A plan that `runs` is charged to the client's rate limit for its calls.
-std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exchange &x, bool runs = true) {
+std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exchange &x) {
   const filters::request_context &r = x.request();
   const config::route_config &route = *r.match.route;
   if (r.request.body.size() > route.max_request_body_bytes) {
@@ -114,13 +113,7 @@ std::optional<fanout::fan_out_plan> plan_of(const route_serving &s, filters::exc
     x.respond(http::response::error(error->status, error->code, error->message));
     return std::nullopt;
   }
-  auto &plan = std::get<fanout::fan_out_plan>(planned);
-  if (!runs) return std::move(plan);
-  if (auto refused = x.request().charge(fanout::calls_to_charge(plan))) {
-    x.respond(std::move(*refused));
-    return std::nullopt;
-  }
-  return std::move(plan);
+  return std::get<fanout::fan_out_plan>(std::move(planned));
 }
 
 coro::detached gather_and_answer(route_serving s, filters::exchange x, fanout::fan_out_plan plan) {
@@ -199,19 +192,34 @@ fanout::call_marks call_marks_of(const filters::request_context &request) {
 void route_endpoint::serve(filters::exchange x) const {
   auto plan = plan_of(serving_, x);
   if (!plan) return;
-  switch (way_) {
-    case way::gather: gather_and_answer(serving_, std::move(x), std::move(*plan)); break;
-    case way::one_by_one: gather_on_pool_and_answer(serving_, std::move(x), std::move(*plan)); break;
+  if (x.request().charge_calls)
+    charge_then_run(serving_, way_, std::move(x), std::move(*plan));
+  else
+    run(serving_, way_, std::move(x), std::move(*plan));
+}
+
+void route_endpoint::run(const route_serving &s, way how, filters::exchange x, fanout::fan_out_plan plan) {
+  switch (how) {
+    case way::gather: gather_and_answer(s, std::move(x), std::move(plan)); break;
+    case way::one_by_one: gather_on_pool_and_answer(s, std::move(x), std::move(plan)); break;
     case way::stream: {
       const bool sse = wants_sse(x.request());
-      stream_and_end(serving_, std::move(x), std::move(*plan), sse);
+      stream_and_end(s, std::move(x), std::move(plan), sse);
       break;
     }
   }
 }
 
+coro::detached route_endpoint::charge_then_run(route_serving s, way how, filters::exchange x,
+                                               fanout::fan_out_plan plan) {
+  filters::request_context &r = x.request();
+  std::optional<http::response> refused = co_await r.charge_calls(r, fanout::calls_to_charge(plan));
+  if (refused) co_return x.respond(std::move(*refused));
+  run(s, how, std::move(x), std::move(plan));
+}
+
 void route_head_endpoint::serve(filters::exchange x) const {
-  if (!plan_of(serving_, x, false)) return;
+  if (!plan_of(serving_, x)) return;
   http::response head{.status = 200, .length_unknown = true};
   if (x.request().match.kind == config::endpoint_kind::stream) head.content_type = stream_type(x.request());
   x.respond(std::move(head));

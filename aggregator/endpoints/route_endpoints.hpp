@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aggregator/coro/detached.hpp"
 #include "aggregator/fanout/aggregations.hpp"
 #include "aggregator/filters/request_filter.hpp"
 #include "aggregator/runtime/admission.hpp"
@@ -37,6 +38,12 @@ class route_endpoint final : public filters::endpoint {
   void serve(filters::exchange x) const override;
 
  private:
+  /// Runs `plan` the way `how` says.
+  static void run(const route_serving &s, way how, filters::exchange x, fanout::fan_out_plan plan);
+  /// Charges the plan's calls to the route's call limit (a round trip to Redis when it is shared),
+  /// then runs it, or answers the refusal.
+  static coro::detached charge_then_run(route_serving s, way how, filters::exchange x, fanout::fan_out_plan plan);
+
   route_serving serving_;
   way way_;
 };

@@ -23,6 +23,7 @@ class filter_chain;
 /// responder writes it. Move-only; on the thread of the request's connection.
 class exchange {
  public:
+  friend class filter_chain;
   exchange(const filter_chain &chain, std::shared_ptr<responder> to, request_context request,
            client::upstream_loop *loop) noexcept
       : chain_(&chain), to_(std::move(to)), request_(std::move(request)), loop_(loop) {}
@@ -43,6 +44,12 @@ class exchange {
 
   /// Answers with `answer`, through the filters' way out.
   void respond(http::response answer);
+  /// A filter that must wait before it decides (a round trip to Redis) moves the exchange out of
+  /// its on_request into the coroutine that waits (Envoy's StopIteration); once it has decided it
+  /// answers, or hands the request on to the filters after it with proceed().
+  void proceed() &&;
+  /// True once moved from: the filter that had it took it over.
+  [[nodiscard]] bool taken() const noexcept { return to_ == nullptr; }
   /// Starts a streamed answer with `head` (its body follows in chunks), through the way out.
   void begin_stream(http::response head);
   /// One chunk of the streamed answer, sent at once (encoded and flushed, when it is compressed).
@@ -55,6 +62,7 @@ class exchange {
   std::shared_ptr<responder> to_;
   request_context request_;
   client::upstream_loop *loop_;
+  std::size_t next_filter_ = 0;  ///< where proceed() goes on in the chain
   int streamed_status_ = 0;
   std::size_t streamed_bytes_ = 0;
 };

@@ -6,10 +6,19 @@ std::optional<http::response> request_filter::on_request(exchange &) const { ret
 void request_filter::on_response(request_context &, http::response &) const {}
 void request_filter::on_complete(const request_context &, int, std::size_t) const {}
 
-void filter_chain::serve(exchange x) const {
-  for (const auto &filter : filters_)
-    if (auto early = filter->on_request(x)) return x.respond(std::move(*early));
+void filter_chain::resume(exchange x, std::size_t from) const {
+  for (std::size_t i = from; i < filters_.size(); ++i) {
+    x.next_filter_ = i + 1;
+    if (auto early = filters_[i]->on_request(x)) return x.respond(std::move(*early));
+    if (x.taken()) return;  // the filter waits, and goes on with it when it has decided
+  }
   x.request().match.answer->serve(std::move(x));
+}
+
+void exchange::proceed() && {
+  const filter_chain &chain = *chain_;
+  const std::size_t from = next_filter_;
+  chain.resume(std::move(*this), from);
 }
 
 void filter_chain::refuse(exchange x, const http::refusal &why) const {

@@ -18,7 +18,9 @@ class filter_chain {
   explicit filter_chain(std::vector<std::unique_ptr<request_filter>> filters) : filters_(std::move(filters)) {}
 
   /// Serves one complete request.
-  void serve(exchange x) const;
+  void serve(exchange x) const { resume(std::move(x), 0); }
+  /// Goes on with `x` from its filter `from` on (exchange::proceed: after the one that waited).
+  void resume(exchange x, std::size_t from) const;
   /// Answers a request the HTTP reader refused (or that did not arrive in time) with `why`: only
   /// the way out runs (ids, timing, the log), for a request no filter has seen.
   void refuse(exchange x, const http::refusal &why) const;

@@ -3,7 +3,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "aggregator/filters/route_guard.hpp"
+#include "aggregator/coro/detached.hpp"
+#include "aggregator/quota/shared_rate_limiter.hpp"
 
 namespace agg::filters {
 
@@ -112,21 +113,49 @@ std::shared_ptr<const rate_limit_filter::route_limits> rate_limit_filter::limits
   return current;
 }
 
-std::optional<http::response> rate_limit_filter::on_request(exchange &x) const {
-  if (!x.request().match.route) return std::nullopt;
-  return route_guard{nullptr, this}.admit(x, x.request().match.route);
+bool rate_limit_filter::keyed_by_address(const config::route_config &route, const request_context &request) {
+  const auto &limit = *route.rate_limit;
+  return limit.key == config::limit_key::ip || (limit.key == config::limit_key::client && !request.identity);
 }
 
-std::optional<http::response> rate_limit_filter::admit(request_context &r, const config::route_ptr &route,
-                                                       const std::string &client_address) const {
-  const config::rate_limit_policy &limit = *route->rate_limit;
-  std::string key;
+namespace {
+
+/// The limit's key for `r`: who or what it counts.
+std::string key_of(const config::rate_limit_policy &limit, const request_context &r, const std::string &address) {
   switch (limit.key) {
-    case config::limit_key::client: key = r.identity ? r.identity->label() : "ip:" + client_address; break;
-    case config::limit_key::ip: key = "ip:" + client_address; break;
-    case config::limit_key::route: key = "route"; break;
-    case config::limit_key::header: key = "header:" + std::string{r.request.header(limit.header).value_or("")}; break;
+    case config::limit_key::client: return r.identity ? r.identity->label() : "ip:" + address;
+    case config::limit_key::ip: return "ip:" + address;
+    case config::limit_key::route: return "route";
+    case config::limit_key::header: return "header:" + std::string{r.request.header(limit.header).value_or("")};
   }
+  return "route";
+}
+
+/// Waits for the shared decision off the filter chain, then answers or goes on.
+coro::detached admit_then_proceed(const rate_limit_filter &filter, exchange x, std::string address) {
+  config::route_ptr route = x.request().match.route;
+  const std::size_t loop = x.loop()->index();
+  std::optional<http::response> refused =
+      co_await filter.admit(x.request(), std::move(route), std::move(address), loop);
+  if (refused) co_return x.respond(std::move(*refused));
+  std::move(x).proceed();
+}
+
+}  // namespace
+
+std::optional<http::response> rate_limit_filter::on_request(exchange &x) const {
+  const config::route_ptr &route = x.request().match.route;
+  if (!route || !route->rate_limit) return std::nullopt;
+  std::string address = keyed_by_address(*route, x.request()) ? x.client_address() : std::string{};
+  if (shared_ == nullptr || x.loop() == nullptr) return admit_here(x.request(), route, address);
+  admit_then_proceed(*this, std::move(x), std::move(address));
+  return std::nullopt;
+}
+
+std::optional<http::response> rate_limit_filter::admit_here(request_context &r, const config::route_ptr &route,
+                                                            const std::string &client_address) const {
+  const config::rate_limit_policy &limit = *route->rate_limit;
+  std::string key = key_of(limit, r, client_address);
   const std::shared_ptr<const route_limits> limits = limits_of(*route);
   if (limit.requests_per_s > 0) {
     const quota::rate rate{limit.requests_per_s, limit.burst};
@@ -139,18 +168,85 @@ std::optional<http::response> rate_limit_filter::admit(request_context &r, const
   }
   if (limit.calls_per_s > 0) {
     r.charge_calls = [stats = &stats_, limits, key = std::move(key), route](
-                         request_context &self, std::size_t count) -> std::optional<http::response> {
+                         request_context &self, std::size_t count) -> coro::task<std::optional<http::response>> {
       const quota::rate rate{route->rate_limit->calls_per_s, route->rate_limit->burst_calls};
       const quota::decision d = limits->calls->charge(key, static_cast<double>(count), rate);
       if (!d.admitted) {
         stats->record_rejection(route->name, "rate_limited_calls");
-        return refusal(self, *route, "calls", limits->calls_policy, rate, d, count);
+        co_return refusal(self, *route, "calls", limits->calls_policy, rate, d, count);
       }
       add_headers(self, limits->calls_policy, "calls", d);
-      return std::nullopt;
+      co_return std::nullopt;
     };
   }
   return std::nullopt;
+}
+
+void rate_limit_filter::note_shared(bool answered) const {
+  if (falling_back_.exchange(!answered, std::memory_order_relaxed) == !answered) return;  // as before
+  if (log_ == nullptr) return;
+  if (answered)
+    log_->event(config::log_config::level::info,
+                "rate limits: Redis answers again; limits are shared by every replica");
+  else
+    log_->event(config::log_config::level::warn,
+                shared_->config().limits_on_failure == config::store_config::on_failure::local
+                    ? "rate limits: Redis does not answer; each replica limits on its own (store.on_failure: local)"
+                    : "rate limits: Redis does not answer; limited requests get 503 (store.on_failure: deny)");
+}
+
+coro::task<std::variant<quota::decision, http::response>> rate_limit_filter::decide(
+    const config::route_config &route, quota::rate_limiter &limiter, const std::string &key, double units,
+    quota::rate rate, std::string_view limit_name, std::size_t loop) const {
+  const std::string shared_key = shared_->key("rl:" + route.name + ":" + std::string{limit_name} + ":" + key);
+  std::optional<quota::decision> d =
+      co_await quota::shared_rate_limiter::charge(shared_->link(loop), shared_key, units, rate);
+  note_shared(d.has_value());
+  if (d) co_return *d;
+  fallbacks_.fetch_add(1, std::memory_order_relaxed);
+  if (shared_->config().limits_on_failure == config::store_config::on_failure::local)
+    co_return limiter.charge(key, units, rate);
+  http::response unavailable =
+      http::response::error(503, "rate_limit_unavailable",
+                            "route " + route.name +
+                                " is rate limited across replicas and the limit's store (Redis) does not answer; "
+                                "retry shortly");
+  co_return std::move(unavailable.with_header("Retry-After", "1"));
+}
+
+coro::task<std::optional<http::response>> rate_limit_filter::admit(request_context &r, config::route_ptr route,
+                                                                   std::string client_address, std::size_t loop) const {
+  if (shared_ == nullptr) co_return admit_here(r, route, client_address);
+  const config::rate_limit_policy &limit = *route->rate_limit;
+  std::string key = key_of(limit, r, client_address);
+  const std::shared_ptr<const route_limits> limits = limits_of(*route);
+  if (limit.requests_per_s > 0) {
+    const quota::rate rate{limit.requests_per_s, limit.burst};
+    auto decided = co_await decide(*route, *limits->requests, key, 1, rate, "requests", loop);
+    if (auto *answer = std::get_if<http::response>(&decided)) co_return std::move(*answer);
+    const quota::decision &d = std::get<quota::decision>(decided);
+    if (!d.admitted) {
+      stats_.record_rejection(route->name, "rate_limited");
+      co_return refusal(r, *route, "requests", limits->requests_policy, rate, d, 1);
+    }
+    add_headers(r, limits->requests_policy, "requests", d);
+  }
+  if (limit.calls_per_s > 0) {
+    r.charge_calls = [this, limits, key = std::move(key), route, loop](
+                         request_context &self, std::size_t count) -> coro::task<std::optional<http::response>> {
+      const quota::rate rate{route->rate_limit->calls_per_s, route->rate_limit->burst_calls};
+      auto decided = co_await decide(*route, *limits->calls, key, static_cast<double>(count), rate, "calls", loop);
+      if (auto *answer = std::get_if<http::response>(&decided)) co_return std::move(*answer);
+      const quota::decision &d = std::get<quota::decision>(decided);
+      if (!d.admitted) {
+        stats_.record_rejection(route->name, "rate_limited_calls");
+        co_return refusal(self, *route, "calls", limits->calls_policy, rate, d, count);
+      }
+      add_headers(self, limits->calls_policy, "calls", d);
+      co_return std::nullopt;
+    };
+  }
+  co_return std::nullopt;
 }
 
 void rate_limit_filter::on_response(request_context &request, http::response &answer) const {

@@ -11,6 +11,7 @@
 
 #include "aggregator/auth/credentials.hpp"
 #include "aggregator/config/route_table.hpp"
+#include "aggregator/coro/task.hpp"
 #include "aggregator/fanout/fan_out_plan.hpp"
 #include "aggregator/http/body_encoder.hpp"
 #include "aggregator/http/request.hpp"
@@ -57,17 +58,14 @@ struct request_context {
   std::string client_subject;
   bool secure = false;  ///< it came over TLS (`https`)
   /// Charges the upstream calls a request's plan makes to its route's rate limit (set by the rate
-  /// limit filter when the route limits calls): an answer (429) when they do not fit.
-  std::function<std::optional<http::response>(request_context &self, std::size_t calls)> charge_calls;
+  /// limit filter when the route limits calls): an answer (429) when they do not fit. A task: with a
+  /// shared store the decision is a round trip to Redis.
+  std::function<coro::task<std::optional<http::response>>(request_context &self, std::size_t calls)> charge_calls;
   std::string rate_limit_policy;  ///< the RateLimit-Policy header's items, when a limit applies
   std::string rate_limit;         ///< the RateLimit header's items
   /// Encodes a streamed answer's pieces, when the compression filter chose a coding for it.
   std::unique_ptr<http::body_encoder> stream_encoder;
 
-  /// Charges `calls` upstream calls to the route's call limit, if it has one: nullopt when they fit.
-  [[nodiscard]] std::optional<http::response> charge(std::size_t calls) {
-    return charge_calls ? charge_calls(*this, calls) : std::nullopt;
-  }
   [[nodiscard]] bool head_only() const noexcept { return request.method == "HEAD"; }
   /// The path the log names: the decoded one, or the target as sent when it could not be read.
   [[nodiscard]] const std::string &logged_path() const noexcept { return path.empty() ? request.target : path; }

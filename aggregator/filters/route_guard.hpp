@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "aggregator/client/upstream_loop.hpp"
+#include "aggregator/coro/task.hpp"
 #include "aggregator/filters/exchange.hpp"
 #include "aggregator/filters/identity_filter.hpp"
 #include "aggregator/filters/rate_limit_filter.hpp"
@@ -15,15 +17,15 @@ struct route_guard {
   const identity_filter *identity = nullptr;
   const rate_limit_filter *limits = nullptr;
 
-  /// Nullopt when `x` may run `route`, else the refusal (401, 403 or 429).
-  [[nodiscard]] std::optional<http::response> admit(exchange &x, const config::route_ptr &route) const {
+  /// Nullopt when `x` may run `route`, else the refusal (401, 403 or 429). A task: a limit shared
+  /// across replicas asks Redis.
+  [[nodiscard]] coro::task<std::optional<http::response>> admit(exchange &x, config::route_ptr route) const {
     if (identity != nullptr)
-      if (auto refused = identity->authorize(x.request(), route.get())) return refused;
-    if (limits == nullptr || !route->rate_limit) return std::nullopt;
-    const auto &limit = *route->rate_limit;
-    const bool by_address =
-        limit.key == config::limit_key::ip || (limit.key == config::limit_key::client && !x.request().identity);
-    return limits->admit(x.request(), route, by_address ? x.client_address() : std::string{});
+      if (auto refused = identity->authorize(x.request(), route.get())) co_return refused;
+    if (limits == nullptr || !route->rate_limit) co_return std::nullopt;
+    std::string address = rate_limit_filter::keyed_by_address(*route, x.request()) ? x.client_address() : "";
+    const std::size_t loop = x.loop() != nullptr ? x.loop()->index() : 0;
+    co_return co_await limits->admit(x.request(), std::move(route), std::move(address), loop);
   }
 };
 

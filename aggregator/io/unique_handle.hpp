@@ -28,6 +28,9 @@ class unique_handle {
   }
 
   [[nodiscard]] Handle *get() const noexcept { return handle_; }
+  /// Gives the handle up without releasing it: for a library that frees it itself (hiredis frees a
+  /// connection it lost); the owner is then empty, as a moved-from one is.
+  [[nodiscard]] Handle *give_up() noexcept { return std::exchange(handle_, nullptr); }
 
  private:
   Handle *handle_;

@@ -237,6 +237,31 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
     out += "aggregator_tls_certificate_expiry_seconds " + std::to_string(now.tls_not_after) + "\n";
   }
 
+  if (now.store) {
+    header(out, "aggregator_redis_up", "gauge",
+           "1 when every loop's connection to Redis (store.redis_url) is up and answering, else 0.");
+    out += "aggregator_redis_up " + std::to_string(now.redis_links_up == now.redis_links ? 1 : 0) + "\n";
+    header(out, "aggregator_redis_connections_up", "gauge", "Loops whose connection to Redis is up (one per loop).");
+    out += "aggregator_redis_connections_up " + std::to_string(now.redis_links_up) + "\n";
+    header(out, "aggregator_redis_commands_total", "counter",
+           "Redis commands by outcome: reply (answered), timeout (no reply within store.timeout_ms; the connection "
+           "is dropped), unavailable (not sent: Redis was down), lost (the connection went away first).");
+    for (const auto &[outcome, count] :
+         {std::pair{"reply", now.redis_replies}, std::pair{"timeout", now.redis_timeouts},
+          std::pair{"unavailable", now.redis_unavailable}, std::pair{"lost", now.redis_lost}})
+      out +=
+          std::string{"aggregator_redis_commands_total{outcome=\""} + outcome + "\"} " + std::to_string(count) + "\n";
+    header(out, "aggregator_redis_connects_total", "counter",
+           "Connections to Redis that came up (the first included).");
+    out += "aggregator_redis_connects_total " + std::to_string(now.redis_connects) + "\n";
+    header(out, "aggregator_redis_disconnects_total", "counter", "Connections to Redis that were up and went down.");
+    out += "aggregator_redis_disconnects_total " + std::to_string(now.redis_disconnects) + "\n";
+    header(out, "aggregator_rate_limit_fallbacks_total", "counter",
+           "Rate-limit decisions taken without Redis (store.on_failure: local charged this replica's own, deny "
+           "answered 503).");
+    out += "aggregator_rate_limit_fallbacks_total " + std::to_string(now.rate_limit_fallbacks) + "\n";
+  }
+
   // One value each, no labels.
   const std::pair<metric_help, std::string> singles[] = {
       {{"aggregator_aggregations_in_flight", "gauge", "Aggregations being executed."},

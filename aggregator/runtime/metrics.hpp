@@ -63,6 +63,19 @@ class metrics {
     std::uint64_t tls_failed = 0;
     std::uint64_t tls_timed_out = 0;
     std::int64_t tls_not_after = 0;
+    /// Redis (`store`): its links (one per loop) and how many are up, commands by outcome (reply:
+    /// answered, error replies included), connections made and lost, and the rate-limit decisions
+    /// taken without it. Rendered only with a store.
+    bool store = false;
+    std::size_t redis_links = 0;
+    std::size_t redis_links_up = 0;
+    std::uint64_t redis_replies = 0;
+    std::uint64_t redis_timeouts = 0;
+    std::uint64_t redis_unavailable = 0;
+    std::uint64_t redis_lost = 0;
+    std::uint64_t redis_connects = 0;
+    std::uint64_t redis_disconnects = 0;
+    std::uint64_t rate_limit_fallbacks = 0;
   };
   /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per
   /// origin (calls, latency, breaker) and per route (retries, hedges, coalescing, cache).

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/routes.hpp"
+
 using agg::config::config_errors;
 using agg::config::parse_config;
 using agg::config::service_config;
@@ -273,4 +275,25 @@ TEST_CASE("auth.jwt: none is never an algorithm, HMAC never beside public keys, 
   CHECK(auth.jwt->audiences == std::vector<std::string>{"a", "b"});
   CHECK(auth.jwt->leeway == std::chrono::seconds{5});
   CHECK(auth.api_keys_file == "keys.txt");
+}
+
+TEST_CASE("store: redis_url is split into host, port, user, password and db; what is not one is refused by path") {
+  const std::string route = R"("routes":[{"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:9/"}]}])";
+  const auto bad = problems(R"({"store":{"redis_url":"http://127.0.0.1:6379","on_failure":"maybe"},)" + route + "}");
+  CHECK(mentions(bad, "store.redis_url: must be redis://"));
+  CHECK(mentions(bad, "store.on_failure: must be local"));
+  CHECK(mentions(problems(R"({"store":{"redis_url":"redis://127.0.0.1/16"},)" + route + "}"), "store.redis_url"));
+  CHECK(
+      mentions(problems(R"({"store":{"redis_url":"redis://u:p@127.0.0.1:6379/2","password_file":"x"},)" + route + "}"),
+               "store.password_file: redis_url carries a password already"));
+  const auto config =
+      agg::testing::config_from(R"({"store":{"redis_url":"redis://app:pw@127.0.0.1:7000/2"},)" + route + "}");
+  CHECK(config.store.enabled());
+  CHECK(config.store.host == "127.0.0.1");
+  CHECK(config.store.port == 7000);
+  CHECK(config.store.user == "app");
+  CHECK(config.store.password == "pw");
+  CHECK(config.store.db == 2);
+  CHECK(config.store.timeout == std::chrono::milliseconds{250});
+  CHECK_FALSE(agg::testing::config_from("{" + route + "}").store.enabled());
 }

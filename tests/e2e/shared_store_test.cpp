@@ -1,0 +1,272 @@
+// State shared across replicas on Redis: the link each loop keeps (connect, commands, timeouts,
+// reconnects), /ready and /metrics about it, and rate limits that replicas charge together, with
+// their fallback while Redis is away. Each test starts its own redis-server on a free port.
+#include <catch2/catch.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <future>
+#include <string>
+#include <vector>
+
+#include "aggregator/coro/detached.hpp"
+#include "aggregator/store/redis_link.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/local_upstream.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/routes.hpp"
+#include "tests/support/running_service.hpp"
+
+using namespace std::chrono_literals;
+using agg::testing::local_upstream;
+using agg::testing::redis_server;
+using agg::testing::running_service;
+namespace store = agg::store;
+
+namespace {
+
+agg::coro::detached send_and_keep(store::redis_link &link, std::vector<std::string> args,
+                                  std::promise<store::result> &done) {
+  const std::vector<std::string_view> views(args.begin(), args.end());
+  auto sent = link.command(views);
+  done.set_value(co_await sent);
+}
+
+/// What `link` answers to `args`, sent from its loop.
+store::result ask(store::redis_link &link, std::vector<std::string> args) {
+  std::promise<store::result> done;
+  auto answered = done.get_future();
+  link.loop().post([&link, &args, &done] { send_and_keep(link, std::move(args), done); });
+  return answered.get();
+}
+
+/// The reply's text, or why there was none.
+std::string text_of(const store::result &r) {
+  if (const auto *why = std::get_if<store::failure>(&r)) return "failed: " + std::string{to_string(*why)};
+  return std::get<store::reply>(r).text;
+}
+
+/// One event loop with a link to `redis`.
+struct linked_loop {
+  agg::loop::event_loop loop;
+  store::redis_link link;
+  std::vector<std::string> changes;  // what on_change said, on the loop thread; read once it has stopped
+
+  explicit linked_loop(store::link_settings settings)
+      : link(loop, std::move(settings),
+             [this](bool up, const std::string &why) { changes.push_back((up ? "up: " : "down: ") + why); }) {
+    loop.start();
+    loop.call([this] { link.start(); });
+  }
+  ~linked_loop() { loop.stop(); }
+};
+
+store::link_settings settings_for(const redis_server &redis, std::chrono::milliseconds timeout = 200ms) {
+  store::link_settings s;
+  s.port = redis.port();
+  s.timeout = timeout;
+  s.backoff_min = 10ms;
+  s.backoff_max = 50ms;
+  return s;
+}
+
+/// `n` services (one loop each) sharing `redis`, each serving `/api/t` with `route_members` (after
+/// a comma), and `store_members` in their store section.
+std::vector<std::unique_ptr<running_service>> replicas(std::size_t n, const redis_server &redis,
+                                                       const local_upstream &upstream, const std::string &route_members,
+                                                       const std::string &store_members = {}) {
+  std::vector<std::unique_ptr<running_service>> all;
+  for (std::size_t i = 0; i < n; ++i)
+    all.push_back(std::make_unique<running_service>(agg::testing::config_from(
+        R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"store":{"redis_url":")" + redis.url() +
+        R"(","timeout_ms":200)" + store_members + R"(},"routes":[{"name":"t","path":"/api/t")" + route_members +
+        R"(,"upstreams":[{"url":")" + upstream.api("i={i}") + R"(","repeat":true}]}]})")));
+  for (const auto &r : all)
+    REQUIRE(agg::testing::eventually(
+        [&r] { return r->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
+  return all;
+}
+
+/// The statuses of `count` requests for `target`, sent round robin over `services`.
+std::vector<int> statuses(const std::vector<std::unique_ptr<running_service>> &services, int count,
+                          const std::string &target = "/api/t") {
+  std::vector<int> got;
+  for (int i = 0; i < count; ++i) {
+    const auto r = services[static_cast<std::size_t>(i) % services.size()]->http().Get(target);
+    got.push_back(r ? r->status : -1);
+  }
+  return got;
+}
+
+long count_of(const std::vector<int> &statuses, int status) {
+  return std::count(statuses.begin(), statuses.end(), status);
+}
+
+}  // namespace
+
+TEST_CASE("a Redis link connects on its loop, answers commands in order and binary-safe, and is up") {
+  redis_server redis;
+  linked_loop l{settings_for(redis)};
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  CHECK(text_of(ask(l.link, {"SET", "k", std::string{"a\0b", 3}})) == "OK");
+  CHECK(text_of(ask(l.link, {"GET", "k"})) == std::string{"a\0b", 3});
+  const auto wrong = ask(l.link, {"INCR", "k"});
+  REQUIRE(std::holds_alternative<store::reply>(wrong));
+  CHECK(std::get<store::reply>(wrong).is_error());  // an error reply is an answer: the link stays up
+  CHECK(l.link.up());
+  CHECK(l.link.counts().replies == 3);
+  l.loop.stop();
+  REQUIRE_FALSE(l.changes.empty());
+  CHECK(l.changes.front().starts_with("up: connected to 127.0.0.1:"));
+}
+
+TEST_CASE("a silent Redis fails a command by its timeout, and the link reconnects once Redis answers again") {
+  redis_server redis;
+  linked_loop l{settings_for(redis, 100ms)};
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  redis.pause();  // connected, and silent
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = ask(l.link, {"PING"});
+  REQUIRE(std::holds_alternative<store::failure>(r));
+  CHECK(std::get<store::failure>(r) == store::failure::timeout);
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  CHECK_FALSE(l.link.up());
+  CHECK(std::get<store::failure>(ask(l.link, {"PING"})) == store::failure::unavailable);  // at once, not queued
+  redis.resume();
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  CHECK(text_of(ask(l.link, {"PING"})) == "PONG");
+  CHECK(l.link.counts().timeouts == 1);
+  CHECK(l.link.counts().disconnects == 1);
+}
+
+TEST_CASE("a Redis that goes away and comes back: commands fail at once meanwhile, the link reconnects by itself") {
+  redis_server redis;
+  linked_loop l{settings_for(redis)};
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  redis.stop();
+  REQUIRE(agg::testing::eventually([&l] { return !l.link.up(); }));
+  const auto r = ask(l.link, {"PING"});
+  CHECK(std::get<store::failure>(r) == store::failure::unavailable);
+  redis.start();
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  CHECK(text_of(ask(l.link, {"PING"})) == "PONG");
+  CHECK(l.link.counts().connects == 2);
+  l.loop.stop();
+  // The log hears the loss once and the return once, not every failed retry.
+  REQUIRE(l.changes.size() == 3);
+  CHECK(l.changes[1].starts_with("down: lost the connection to 127.0.0.1:"));
+  CHECK(l.changes[2].starts_with("up: "));
+}
+
+TEST_CASE("a Redis with a password: the link authenticates, and a wrong password keeps it down and says why") {
+  redis_server redis{"s3cret-password"};
+  auto right = settings_for(redis);
+  right.password = "s3cret-password";
+  right.db = 3;
+  linked_loop good{right};
+  REQUIRE(agg::testing::eventually([&good] { return good.link.up(); }));
+  CHECK(text_of(ask(good.link, {"SET", "in-db-3", "x"})) == "OK");
+
+  auto wrong = settings_for(redis);
+  wrong.password = "not-the-password";
+  linked_loop bad{wrong};
+  REQUIRE(agg::testing::eventually([&bad] { return bad.link.counts().lost > 0 || !bad.changes.empty(); }, 5s));
+  bad.loop.stop();
+  CHECK_FALSE(bad.link.up());
+  REQUIRE_FALSE(bad.changes.empty());
+  CHECK(bad.changes.front().find("refused the connection's set-up") != std::string::npos);
+}
+
+TEST_CASE("three replicas share one rate limit through Redis: a burst of 10 is admitted once, not three times") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services =
+      replicas(3, redis, upstream, R"(,"rate_limit":{"key":"route","requests_per_s":0.5,"burst":10})");
+  const auto got = statuses(services, 30);
+  CHECK(count_of(got, 200) == 10);
+  CHECK(count_of(got, 429) == 20);
+  const auto refused = services[1]->http().Get("/api/t");
+  REQUIRE(refused);
+  CHECK(refused->status == 429);
+  // Retry-After from Redis's clock: the next unit is 1/0.5 = 2 s away at most.
+  const int retry = std::stoi(refused->get_header_value("Retry-After"));
+  CHECK(retry >= 1);
+  CHECK(retry <= 2);
+  CHECK(refused->get_header_value("RateLimit").starts_with("\"requests\";r=0;t="));
+  CHECK(boost::json::parse(refused->body).at("error").at("code") == "rate_limited");
+  const auto metrics = services[0]->admin().Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("aggregator_redis_up 1") != std::string::npos);
+  CHECK(metrics->body.find("aggregator_rate_limit_fallbacks_total 0") != std::string::npos);
+}
+
+TEST_CASE("calls limits and jobs are charged to the shared count too") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services =
+      replicas(2, redis, upstream,
+               R"(,"num":{"default":4,"max":10},"rate_limit":{"key":"route","calls_per_s":0.1,"burst_calls":10})");
+  CHECK(services[0]->http().Get("/api/t")->status == 200);  // 4 calls
+  CHECK(services[1]->http().Get("/api/t")->status == 200);  // 8
+  const auto over = services[0]->http().Get("/api/t");      // 12 > 10
+  REQUIRE(over);
+  CHECK(over->status == 429);
+  CHECK(boost::json::parse(over->body).at("error").at("code") == "calls_rate_limited");
+  // A job on the route asks the same count: 2 calls fit, 4 do not.
+  const auto fits = services[1]->http().Post("/api/jobs", R"({"route":"t","params":{"num":2}})", "application/json");
+  REQUIRE(fits);
+  CHECK(fits->status == 202);
+  const auto too_many = services[0]->http().Post("/api/jobs", R"({"route":"t"})", "application/json");
+  REQUIRE(too_many);
+  CHECK(too_many->status == 429);
+}
+
+TEST_CASE(
+    "Redis stopped mid-load: limits fall back to each replica's own, aggregations keep answering, and the "
+    "limit is shared again once it returns") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services =
+      replicas(2, redis, upstream, R"(,"rate_limit":{"key":"route","requests_per_s":0.01,"burst":3})");
+  CHECK(count_of(statuses(services, 6), 200) == 3);  // shared: 3 in all
+  redis.stop();
+  for (const auto &s : services)
+    REQUIRE(agg::testing::eventually(
+        [&s] { return s->http().Get("/ready")->body.find("\"redis\":\"down\"") != std::string::npos; }));
+  // Each replica's own limiter: 3 each, and no error but the limit's own 429.
+  const auto alone = statuses(services, 10);
+  CHECK(count_of(alone, 200) == 6);
+  CHECK(count_of(alone, 429) == 4);
+  const auto ready = services[0]->http().Get("/ready");
+  CHECK(ready->status == 200);  // ready_without_redis: true by default
+  const auto metrics = services[0]->admin().Get("/metrics");
+  CHECK(metrics->body.find("aggregator_redis_up 0") != std::string::npos);
+  CHECK(metrics->body.find("aggregator_rate_limit_fallbacks_total 5") != std::string::npos);
+  redis.start();  // empty: the shared count starts afresh
+  for (const auto &s : services)
+    REQUIRE(agg::testing::eventually(
+        [&s] { return s->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
+  CHECK(count_of(statuses(services, 6), 200) == 3);
+}
+
+TEST_CASE(
+    "store.on_failure deny answers 503 while Redis is away, and ready_without_redis false takes the replica "
+    "out of /ready") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(1, redis, upstream, R"(,"rate_limit":{"key":"route","requests_per_s":1,"burst":100})",
+                                 R"(,"on_failure":"deny","ready_without_redis":false)");
+  const running_service &s = *services[0];
+  CHECK(s.http().Get("/ready")->status == 200);
+  redis.stop();
+  REQUIRE(agg::testing::eventually([&s] { return s.http().Get("/ready")->status == 503; }));
+  CHECK(s.admin().Get("/ready")->body.starts_with(R"({"status":"not ready","redis":"down")"));
+  const auto denied = s.http().Get("/api/t");
+  REQUIRE(denied);
+  CHECK(denied->status == 503);
+  CHECK(denied->get_header_value("Retry-After") == "1");
+  CHECK(boost::json::parse(denied->body).at("error").at("code") == "rate_limit_unavailable");
+  redis.start();
+  REQUIRE(agg::testing::eventually([&s] { return s.http().Get("/ready")->status == 200; }));
+  CHECK(s.http().Get("/api/t")->status == 200);
+}
