@@ -277,7 +277,7 @@ TEST_CASE("auth.jwt: none is never an algorithm, HMAC never beside public keys, 
   CHECK(auth.api_keys_file == "keys.txt");
 }
 
-TEST_CASE("store: redis_url is split into host, port, user, password and db; what is not one is refused by path") {
+TEST_CASE("store: redis_url is split into host, port, user, password and db, and what is not one is refused by path") {
   const std::string route = R"("routes":[{"name":"r","path":"/r","upstreams":[{"url":"http://127.0.0.1:9/"}]}])";
   const auto bad = problems(R"({"store":{"redis_url":"http://127.0.0.1:6379","on_failure":"maybe"},)" + route + "}");
   CHECK(mentions(bad, "store.redis_url: must be redis://"));
