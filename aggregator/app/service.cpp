@@ -129,6 +129,7 @@ service::service(config::service_config config, const config::access_tokens &tok
                  ? std::make_unique<store::redis_store>(config_.store, loops_, log_, tokens.redis_password)
                  : nullptr),
       routes_(config_.routes, std::move(config_file), std::move(file_json)),
+      shared_routes_(store_ ? std::make_unique<store::shared_routes>(*store_, routes_, log_) : nullptr),
       stages_(shared_stages(loops_, log)),
       aggregations_(config_.server.max_aggregations),
       unsent_(config_.server.max_unsent_bytes),
@@ -155,6 +156,7 @@ service::ports service::bind() { return ports{data_.bind(), control_.bind()}; }
 
 void service::start() {
   if (store_) store_->start();  // before the first request: a limit finds its link connecting, not absent
+  if (shared_routes_) shared_routes_->start();  // the shared table, when Redis has one, from the first request
   data_.start();
   if (jwks_) jwks_->start(loops_.loop(0));
   if (traces_) traces_->start(loops_.loop(loops_.loop_count() - 1));

@@ -27,6 +27,7 @@
 #include "aggregator/runtime/service_log.hpp"
 #include "aggregator/stages/shared_state.hpp"
 #include "aggregator/store/redis_store.hpp"
+#include "aggregator/store/shared_routes.hpp"
 #include "aggregator/telemetry/trace_exporter.hpp"
 
 namespace agg::app {
@@ -78,6 +79,7 @@ class service {
   client::upstream_client loops_;
   std::unique_ptr<store::redis_store> store_;  // null without store.redis_url
   config::live_routes routes_;
+  std::unique_ptr<store::shared_routes> shared_routes_;  // null without store.redis_url
   std::shared_ptr<stages::shared_state> stages_;
   runtime::admission aggregations_;
   runtime::unsent_bytes unsent_;

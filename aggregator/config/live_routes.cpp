@@ -22,6 +22,24 @@ live_routes::refused no_route(std::string_view name) {
   return {live_routes::refused::reason::not_found, {{whole_route, "no route named " + std::string{name}}}};
 }
 
+live_routes::refused stale_version(std::uint64_t expected, std::uint64_t now) {
+  return {live_routes::refused::reason::stale,
+          {{whole_route, "the routes are at version " + std::to_string(now) + ", not " + std::to_string(expected) +
+                             ": another change came first; read them again (GET /admin/routes) and send yours with "
+                             "the new ETag"}}};
+}
+
+/// A change met a newer shared table: it may be made again on that one.
+bool met_newer_table(const live_routes::refused &r) { return r.why == live_routes::refused::reason::stale; }
+bool met_newer_table(const live_routes::change &c) {
+  const auto *r = std::get_if<live_routes::refused>(&c);
+  return r != nullptr && met_newer_table(*r);
+}
+bool met_newer_table(const std::optional<live_routes::refused> &r) { return r && met_newer_table(*r); }
+
+/// How often a change that keeps meeting newer shared tables is made again before it gives up.
+constexpr int change_attempts = 4;
+
 /// Holds the routes' place in a document while the text around them is made: a string no config
 /// holds (control characters are refused in every value).
 constexpr std::string_view routes_placeholder = "\x01routes\x01";
@@ -79,49 +97,106 @@ std::shared_ptr<const route_table> live_routes::current() const {
   return current_;
 }
 
-void live_routes::publish(std::shared_ptr<const route_table> table) {
+live_routes::versioned live_routes::current_versioned() const {
   const std::lock_guard lock{current_mutex_};
+  return {current_, version_};
+}
+
+bool live_routes::publish(std::shared_ptr<const route_table> table, std::uint64_t version) {
+  const std::lock_guard lock{current_mutex_};
+  if (version <= version_ && current_) return false;
   current_.swap(table);  // the old table is released outside the lock, below
+  version_ = version;
+  return true;
 }
 
-live_routes::change live_routes::create(const json::value &definition) {
+template <typename Attempt>
+std::invoke_result_t<Attempt &, const live_routes::versioned &> live_routes::changing(expected_version expected,
+                                                                                      Attempt attempt) {
   const std::lock_guard lock{change_mutex_};
-  return put(*current(), nullptr, definition);
+  for (int i = 1;; ++i) {
+    const versioned now = current_versioned();
+    if (expected && *expected != now.version) return stale_version(*expected, now.version);
+    auto result = attempt(now);
+    if (!met_newer_table(result) || expected || share_ == nullptr || i == change_attempts) return result;
+    refresh();  // someone else's change came first: take it, and make this one on it
+  }
 }
 
-live_routes::change live_routes::replace(std::string_view name, const json::value &definition) {
-  const std::lock_guard lock{change_mutex_};
-  const auto table = current();
-  const auto route = table->find(name);
-  if (!route) return no_route(name);
-  json::value whole = definition;
-  if (auto *o = whole.if_object(); o != nullptr && !o->contains("name")) o->emplace("name", name);
-  return put(*table, route, whole);
+live_routes::change live_routes::create(const json::value &definition, expected_version expected) {
+  return changing(expected, [&](const versioned &now) { return put(now, nullptr, definition); });
 }
 
-live_routes::change live_routes::patch(std::string_view name, const json::value &merge_patch_document) {
-  const std::lock_guard lock{change_mutex_};
-  const auto table = current();
-  const auto route = table->find(name);
-  if (!route) return no_route(name);
-  if (!merge_patch_document.is_object())
-    return refused{refused::reason::invalid, {{whole_route, "a merge patch must be a JSON object"}}};
-  return put(*table, route, merge_patch(route->definition, merge_patch_document));
+live_routes::change live_routes::replace(std::string_view name, const json::value &definition,
+                                         expected_version expected) {
+  return changing(expected, [&](const versioned &now) -> change {
+    const auto route = now.table->find(name);
+    if (!route) return no_route(name);
+    json::value whole = definition;
+    if (auto *o = whole.if_object(); o != nullptr && !o->contains("name")) o->emplace("name", name);
+    return put(now, route, whole);
+  });
 }
 
-std::optional<live_routes::refused> live_routes::remove(std::string_view name) {
-  const std::lock_guard lock{change_mutex_};
-  const auto table = current();
-  const auto route = table->find(name);
-  if (!route) return no_route(name);
-  if (table->routes().size() == 1)
-    return refused{refused::reason::conflict,
-                   {{whole_route, "the last route cannot be deleted: a config needs at least one route"}}};
-  return commit(*table, edit{route, nullptr});
+live_routes::change live_routes::patch(std::string_view name, const json::value &merge_patch_document,
+                                       expected_version expected) {
+  return changing(expected, [&](const versioned &now) -> change {
+    const auto route = now.table->find(name);
+    if (!route) return no_route(name);
+    if (!merge_patch_document.is_object())
+      return refused{refused::reason::invalid, {{whole_route, "a merge patch must be a JSON object"}}};
+    return put(now, route, merge_patch(route->definition, merge_patch_document));
+  });
 }
 
-live_routes::change live_routes::put(const route_table &table, const route_ptr &replaced,
-                                     const json::value &definition) {
+std::optional<live_routes::refused> live_routes::remove(std::string_view name, expected_version expected) {
+  return changing(expected, [&](const versioned &now) -> std::optional<refused> {
+    const auto route = now.table->find(name);
+    if (!route) return no_route(name);
+    if (now.table->routes().size() == 1)
+      return refused{refused::reason::conflict,
+                     {{whole_route, "the last route cannot be deleted: a config needs at least one route"}}};
+    return commit(*now.table, now.version, edit{route, nullptr});
+  });
+}
+
+json::array live_routes::definitions_of(const route_table &table) {
+  json::array out;
+  out.reserve(table.routes().size());
+  for (const auto &route : table.routes()) out.emplace_back(route->definition);
+  return out;
+}
+
+config_errors live_routes::adopt(std::uint64_t version, const json::array &definitions) {
+  route_table table;
+  config_errors problems;
+  for (std::size_t i = 0; i < definitions.size(); ++i) {
+    auto parsed = parse_route(definitions[i]);
+    const std::string at = "routes[" + std::to_string(i) + "]";
+    if (auto *errors = std::get_if<config_errors>(&parsed)) {
+      for (auto &e : *errors) problems.push_back({at + (e.path.empty() ? "" : "." + e.path), std::move(e.message)});
+      continue;
+    }
+    auto route = std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
+    if (auto conflicts = table.conflicts(*route); !conflicts.empty()) {
+      for (auto &e : conflicts) problems.push_back({at + "." + e.path, std::move(e.message)});
+      continue;
+    }
+    table = route_table{table, nullptr, std::move(route)};
+  }
+  if (definitions.empty()) problems.push_back({"routes", "the shared table has no route"});
+  if (problems.empty()) publish(std::make_shared<const route_table>(std::move(table)), version);
+  return problems;
+}
+
+void live_routes::refresh() {
+  auto stored = share_->get();
+  if (const auto *now = std::get_if<std::pair<std::uint64_t, json::array>>(&stored))
+    static_cast<void>(adopt(now->first, now->second));
+}
+
+live_routes::change live_routes::put(const versioned &now, const route_ptr &replaced, const json::value &definition) {
+  const route_table &table = *now.table;
   auto parsed = parse_route(definition);
   if (auto *errors = std::get_if<config_errors>(&parsed)) return refused{refused::reason::invalid, std::move(*errors)};
   auto route = std::make_shared<const route_config>(std::get<route_config>(std::move(parsed)));
@@ -131,11 +206,22 @@ live_routes::change live_routes::put(const route_table &table, const route_ptr &
                                  " in the URL: a route keeps its name (create the new one, then delete this one)"}}};
   if (auto conflicts = table.conflicts(*route, replaced); !conflicts.empty())
     return refused{refused::reason::conflict, std::move(conflicts)};
-  if (auto failure = commit(table, edit{replaced, route})) return std::move(*failure);
+  if (auto failure = commit(table, now.version, edit{replaced, route})) return std::move(*failure);
   return route;
 }
 
-std::optional<live_routes::refused> live_routes::commit(const route_table &table, const edit &e) {
+std::optional<live_routes::refused> live_routes::commit(const route_table &table, std::uint64_t version,
+                                                        const edit &e) {
+  auto changed_table = std::make_shared<const route_table>(table, e.replaced, e.route);
+  if (share_ != nullptr) {
+    // Shared: the table goes to the share, compare-and-set; the file is not written (see README).
+    auto stored = share_->put(version, version + 1, definitions_of(*changed_table));
+    if (const auto *newer = std::get_if<route_share::stale>(&stored)) return stale_version(version, newer->current);
+    if (const auto *down = std::get_if<route_share::unavailable>(&stored))
+      return refused{refused::reason::unavailable, {{whole_route, "nothing was changed: " + down->why}}};
+    publish(std::move(changed_table), std::get<std::uint64_t>(stored));
+    return std::nullopt;
+  }
   if (!file_.empty()) {
     // Written over an edit made to the file since, the edit would be lost without a word.
     if (read_config_text(file_) != file_text_)
@@ -176,8 +262,23 @@ std::optional<live_routes::refused> live_routes::commit(const route_table &table
     else
       route_texts_.erase(route_texts_.begin() + static_cast<std::ptrdiff_t>(index));
   }
-  publish(std::make_shared<const route_table>(table, e.replaced, e.route));
+  publish(std::move(changed_table), version + 1);
   return std::nullopt;
+}
+
+std::optional<std::string> live_routes::share_reloaded(const std::vector<route_ptr> &routes) {
+  const json::array definitions = definitions_of(route_table{routes});
+  for (int i = 0; i < change_attempts; ++i) {
+    const std::uint64_t version = current_versioned().version;
+    auto stored = share_->put(version, version + 1, definitions);
+    if (const auto *done = std::get_if<std::uint64_t>(&stored)) {
+      publish(std::make_shared<const route_table>(routes), *done);
+      return std::nullopt;
+    }
+    if (const auto *down = std::get_if<route_share::unavailable>(&stored)) return down->why;
+    refresh();  // the file wins over whatever another replica stored meanwhile
+  }
+  return "other replicas kept changing the routes; send SIGHUP again";
 }
 
 std::variant<live_routes::reloaded, config_errors> live_routes::reload() {
@@ -190,9 +291,14 @@ std::variant<live_routes::reloaded, config_errors> live_routes::reload() {
   if (auto *errors = std::get_if<config_errors>(&loaded)) return std::move(*errors);
   auto &[config, document] = std::get<config_document>(loaded);
   reloaded result{config.routes.size(), sections_changed(document, document_)};
+  if (share_ != nullptr) {
+    if (auto why = share_reloaded(config.routes))
+      return config_errors{{"", "the file's routes were not shared with the other replicas: " + *why}};
+  } else {
+    publish(std::make_shared<const route_table>(config.routes), current_versioned().version + 1);
+  }
   remember(std::move(document), config.routes);
   file_text_ = std::move(text);
-  publish(std::make_shared<const route_table>(std::move(config.routes)));
   return result;
 }
 

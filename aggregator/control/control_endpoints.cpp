@@ -21,9 +21,11 @@ void admin_endpoint::serve(filters::exchange x) const {
   http::response answer = api_.serve(x.request());
   const std::string &method = x.request().request.method;
   if (method != "GET" && method != "HEAD" && answer.status < 300)
-    log_.event(config::log_config::level::info,
-               "admin: " + method + " " + x.request().path + " -> " + std::to_string(answer.status) +
-                   (routes_.file().empty() ? " (in memory only)" : " (saved to " + routes_.file() + ")"));
+    log_.event(config::log_config::level::info, "admin: " + method + " " + x.request().path + " -> " +
+                                                    std::to_string(answer.status) +
+                                                    (routes_.shared() ? " (stored in Redis: every replica applies it)"
+                                                     : routes_.file().empty() ? " (in memory only)"
+                                                                              : " (saved to " + routes_.file() + ")"));
   x.respond(std::move(answer));
 }
 

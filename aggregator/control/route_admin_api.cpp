@@ -47,6 +47,14 @@ http::response refuse(const config::live_routes::refused &refusal) {
     case reason::conflict:
       return http::response::json(
           409, errors_json("conflict", "the change conflicts with the routes in force", refusal.errors));
+    case reason::stale:
+      return http::response::json(
+          412,
+          errors_json("precondition_failed", "the routes changed since the version the change names", refusal.errors));
+    case reason::unavailable:
+      return http::response::json(503, errors_json("store_unavailable",
+                                                   "the shared route table (Redis) does not answer", refusal.errors))
+          .with_header("Retry-After", "1");
     case reason::not_saved: break;
   }
   return http::response::json(500, errors_json("not_saved", "the config file could not be written", refusal.errors));
@@ -70,6 +78,25 @@ std::variant<json::value, http::response> read_body(const http::request &request
     o->erase("elapsed");  // the timing every response carries, when a client sends one back
   }
   return std::move(body);
+}
+
+/// The ETag of the routes at `version`: a strong tag, the version's number.
+std::string etag_of(std::uint64_t version) {
+  std::string tag{'"'};
+  tag += std::to_string(version);
+  tag += '"';
+  return tag;
+}
+
+/// What If-Match asks (RFC 9110, 13.1.1): nullopt for none or `*`; a tag that is not one of ours
+/// names version 0, which never is.
+config::live_routes::expected_version expected_of(const http::request &request) {
+  const auto given = request.header("If-Match");
+  if (!given || *given == "*") return std::nullopt;
+  std::string_view tag = *given;
+  if (tag.size() < 3 || tag.front() != '"' || tag.back() != '"') return 0;
+  const auto n = text::whole_number(tag.substr(1, tag.size() - 2), 1, UINT64_MAX);
+  return n ? *n : 0;
 }
 
 http::response not_allowed(std::string_view methods, const std::string &message) {
@@ -99,9 +126,10 @@ http::response route_admin_api::serve(const filters::request_context &request) c
   if (!path.starts_with(std::string{collection} + "/") || name.empty() || name.find('/') != std::string_view::npos)
     return http::response::error(404, "not_found", "no admin endpoint at " + path + "; see /admin/routes");
   if (read) {
-    const auto route = routes_.current()->find(name);
+    const auto now = routes_.current_versioned();
+    const auto route = now.table->find(name);
     if (!route) return http::response::error(404, "not_found", "no route named " + std::string{name});
-    return http::response::json(200, json::serialize(shown(*route)));
+    return http::response::json(200, json::serialize(shown(*route))).with_header("ETag", etag_of(now.version));
   }
   if (method == "PUT" || method == "PATCH" || method == "DELETE") return change(request, name);
   return not_allowed("GET, HEAD, PUT, PATCH, DELETE", method + " is not allowed on a route");
@@ -129,8 +157,8 @@ http::response route_admin_api::list(const filters::request_context &request) co
   if (!problems.empty())
     return http::response::json(400, errors_json("invalid_parameter", "the list's parameters are not valid", problems));
 
-  const auto table = routes_.current();
-  const auto &routes = table->routes();
+  const auto now = routes_.current_versioned();
+  const auto &routes = now.table->routes();
   const std::size_t pages = std::max<std::size_t>(1, (routes.size() + page_size - 1) / page_size);
   if (page > pages)
     return http::response::error(404, "not_found",
@@ -143,26 +171,28 @@ http::response route_admin_api::list(const filters::request_context &request) co
                           {"next", page < pages ? page_link(page + 1, page_size) : json::value{}},
                           {"previous", page > 1 ? page_link(page - 1, page_size) : json::value{}},
                           {"results", std::move(results)}};
-  return http::response::json(200, json::serialize(body));
+  return http::response::json(200, json::serialize(body)).with_header("ETag", etag_of(now.version));
 }
 
 http::response route_admin_api::change(const filters::request_context &request, std::string_view name) const {
   const std::string &method = request.request.method;
+  const auto expected = expected_of(request.request);
   if (method == "DELETE") {
-    if (const auto refusal = routes_.remove(name)) return refuse(*refusal);
-    return http::response{.status = 204};
+    if (const auto refusal = routes_.remove(name, expected)) return refuse(*refusal);
+    return http::response{.status = 204}.with_header("ETag", etag_of(routes_.current_versioned().version));
   }
   auto body = read_body(request.request);
   if (auto *refused = std::get_if<http::response>(&body)) return std::move(*refused);
   const auto &definition = std::get<json::value>(body);
-  const auto changed = method == "POST"  ? routes_.create(definition)
-                       : method == "PUT" ? routes_.replace(name, definition)
-                                         : routes_.patch(name, definition);
+  const auto changed = method == "POST"  ? routes_.create(definition, expected)
+                       : method == "PUT" ? routes_.replace(name, definition, expected)
+                                         : routes_.patch(name, definition, expected);
   if (const auto *refusal = std::get_if<config::live_routes::refused>(&changed)) return refuse(*refusal);
   const auto &route = std::get<config::route_ptr>(changed);
   http::response answer = http::response::json(method == "POST" ? 201 : 200, json::serialize(shown(*route)));
   if (method == "POST") answer.with_header("Location", std::string{collection} + "/" + route->name);
-  return answer;
+  // The version this change made (a change another replica made meanwhile may be newer still).
+  return answer.with_header("ETag", etag_of(routes_.current_versioned().version));
 }
 
 }  // namespace agg::control

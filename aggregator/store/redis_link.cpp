@@ -43,8 +43,11 @@ std::string_view to_string(failure why) noexcept {
 void redis_link::context_release::free(redisAsyncContext *context) noexcept { redisAsyncFree(context); }
 
 redis_link::redis_link(loop::event_loop &loop, link_settings settings,
-                       std::function<void(bool, const std::string &)> on_change)
-    : loop_(loop), settings_(std::move(settings)), on_change_(std::move(on_change)) {}
+                       std::function<void(bool, const std::string &)> on_change, message_handler on_message)
+    : loop_(loop),
+      settings_(std::move(settings)),
+      on_change_(std::move(on_change)),
+      on_message_(std::move(on_message)) {}
 
 redis_link::~redis_link() {
   stopping_ = true;
@@ -93,6 +96,13 @@ void redis_link::connect() {
   const std::string db = std::to_string(settings_.db);
   if (sent && settings_.db != 0) sent = send({"SELECT", db}, nullptr);
   if (sent) sent = send({"PING"}, nullptr);
+  // A subscriber's channels: hiredis calls on_published for each message (its replies to what was
+  // sent before still come first), never in order with the commands: they are not pending.
+  for (const std::string &channel : settings_.channels) {
+    const char *argv[] = {"SUBSCRIBE", channel.c_str()};
+    const std::size_t lengths[] = {9, channel.size()};
+    if (sent) sent = redisAsyncCommandArgv(raw, &redis_link::on_published, nullptr, 2, argv, lengths) == REDIS_OK;
+  }
   if (!sent) drop(failure::lost, "cannot queue the connection's set-up");
 }
 
@@ -149,6 +159,19 @@ void redis_link::answer(const void *raw, command_awaiter *waiter) {
     waiter->waiter_.resume();  // the loop takes no more posts: end the waiter now
   else
     loop_.post(waiter->waiter_);
+}
+
+void redis_link::on_published(redisAsyncContext *context, void *raw, void *) {
+  const auto *r = static_cast<const redisReply *>(raw);
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;  // freed, or not a message
+  const redisReply &kind = *r->element[0];
+  const redisReply &channel = *r->element[1];
+  const redisReply &payload = *r->element[2];
+  if (kind.type != REDIS_REPLY_STRING || std::string_view{kind.str, kind.len} != "message") return;  // (un)subscribed
+  if (channel.type != REDIS_REPLY_STRING || payload.type != REDIS_REPLY_STRING) return;
+  redis_link &link = link_of(context);
+  ++link.counts_.replies;
+  if (link.on_message_) link.on_message_({channel.str, channel.len}, {payload.str, payload.len});
 }
 
 void redis_link::on_connect(const redisAsyncContext *context, int status) {

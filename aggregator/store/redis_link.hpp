@@ -49,7 +49,13 @@ struct link_settings {
   std::chrono::milliseconds timeout{250};       ///< a connect, and every command's reply
   std::chrono::milliseconds backoff_min{100};   ///< the first reconnect waits this long
   std::chrono::milliseconds backoff_max{5000};  ///< and each next one twice the last, up to this
+  /// Channels to SUBSCRIBE to with each connection: a link that has any is a subscriber, whose
+  /// messages go to on_message and which sends no other command.
+  std::vector<std::string> channels;
 };
+
+/// A message published on a channel a subscriber link listens to: (channel, payload).
+using message_handler = std::function<void(std::string_view, std::string_view)>;
 
 /// Counts a link keeps (read from any thread, for /metrics).
 struct link_counts {
@@ -71,7 +77,8 @@ struct link_counts {
 class redis_link final : public loop::io_handler, public loop::loop_hooks {
  public:
   /// `on_change(up, why)`: the link came up, or went down and why (for the log); on the loop thread.
-  redis_link(loop::event_loop &loop, link_settings settings, std::function<void(bool, const std::string &)> on_change);
+  redis_link(loop::event_loop &loop, link_settings settings, std::function<void(bool, const std::string &)> on_change,
+             message_handler on_message = {});
   redis_link(const redis_link &) = delete;
   redis_link &operator=(const redis_link &) = delete;
   /// After the loop stopped (or before it started): frees the connection.
@@ -120,11 +127,13 @@ class redis_link final : public loop::io_handler, public loop::loop_hooks {
   static void on_connect(const redisAsyncContext *context, int status);
   static void on_disconnect(const redisAsyncContext *context, int status);
   static void on_reply(redisAsyncContext *context, void *raw, void *privdata);
+  static void on_published(redisAsyncContext *context, void *raw, void *privdata);
   void answer(const void *raw, command_awaiter *waiter);
 
   loop::event_loop &loop_;
   link_settings settings_;
   std::function<void(bool, const std::string &)> on_change_;
+  message_handler on_message_;
   std::optional<context_handle> context_;  // while connecting or connected
   int fd_ = -1;                            // watched while >= 0
   bool reading_ = false;

@@ -70,17 +70,27 @@ store::link_settings settings_for(const redis_server &redis, std::chrono::millis
   return s;
 }
 
+constexpr const char *store_admin_token = "admin-token-0123456789abcdef";
+
+agg::config::access_tokens with_admin() {
+  agg::config::access_tokens tokens;
+  tokens.admin = store_admin_token;
+  return tokens;
+}
+
 /// `n` services (one loop each) sharing `redis`, each serving `/api/t` with `route_members` (after
-/// a comma), and `store_members` in their store section.
+/// a comma), and `store_members` in their store section; the admin API takes store_admin_token.
 std::vector<std::unique_ptr<running_service>> replicas(std::size_t n, const redis_server &redis,
                                                        const local_upstream &upstream, const std::string &route_members,
                                                        const std::string &store_members = {}) {
   std::vector<std::unique_ptr<running_service>> all;
   for (std::size_t i = 0; i < n; ++i)
-    all.push_back(std::make_unique<running_service>(agg::testing::config_from(
-        R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"store":{"redis_url":")" + redis.url() +
-        R"(","timeout_ms":200)" + store_members + R"(},"routes":[{"name":"t","path":"/api/t")" + route_members +
-        R"(,"upstreams":[{"url":")" + upstream.api("i={i}") + R"(","repeat":true}]}]})")));
+    all.push_back(std::make_unique<running_service>(
+        agg::testing::config_from(R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"store":{"redis_url":")" +
+                                  redis.url() + R"(","timeout_ms":200)" + store_members +
+                                  R"(},"routes":[{"name":"t","path":"/api/t")" + route_members +
+                                  R"(,"upstreams":[{"url":")" + upstream.api("i={i}") + R"(","repeat":true}]}]})"),
+        with_admin()));
   for (const auto &r : all)
     REQUIRE(agg::testing::eventually(
         [&r] { return r->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
@@ -269,4 +279,108 @@ TEST_CASE(
   redis.start();
   REQUIRE(agg::testing::eventually([&s] { return s.http().Get("/ready")->status == 200; }));
   CHECK(s.http().Get("/api/t")->status == 200);
+}
+
+namespace {
+
+httplib::Client admin_of(const running_service &service) {
+  httplib::Client c = service.admin();
+  c.set_bearer_token_auth(store_admin_token);
+  return c;
+}
+
+std::string new_route(const std::string &name, const local_upstream &upstream) {
+  return R"({"name":")" + name + R"(","path":"/api/)" + name + R"(","upstreams":[{"url":")" + upstream.api("n=1") +
+         R"("}]})";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a route added on one replica is served by the others within a second, and a replica started later "
+    "serves it from its first request") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(3, redis, upstream, "");
+  const auto added = admin_of(*services[0]).Post("/admin/routes", new_route("fresh", upstream), "application/json");
+  REQUIRE(added);
+  REQUIRE(added->status == 201);
+  const auto at = std::chrono::steady_clock::now();
+  for (const auto &s : services)
+    CHECK(agg::testing::eventually([&s] { return s->http().Get("/api/fresh")->status == 200; }, 1s));
+  CHECK(std::chrono::steady_clock::now() - at < 1s);
+  const auto later = replicas(1, redis, upstream, "");
+  CHECK(later[0]->http().Get("/api/fresh")->status == 200);
+  CHECK(later[0]->routes().current()->routes().size() == 2);
+}
+
+TEST_CASE(
+    "the shared table is compare-and-set: a change names the ETag it was made against, and a lost race is "
+    "412") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, "");
+  const auto listed = admin_of(*services[0]).Get("/admin/routes");
+  REQUIRE(listed);
+  const std::string etag = listed->get_header_value("ETag");
+  REQUIRE_FALSE(etag.empty());
+  const httplib::Headers if_match{{"If-Match", etag}};
+  const auto first =
+      admin_of(*services[0]).Patch("/admin/routes/t", if_match, R"({"timeout_ms":1500})", "application/json");
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  CHECK(first->get_header_value("ETag") != etag);
+  // The other replica, against the same version: it lost the race.
+  const auto second =
+      admin_of(*services[1]).Patch("/admin/routes/t", if_match, R"({"timeout_ms":2500})", "application/json");
+  REQUIRE(second);
+  CHECK(second->status == 412);
+  CHECK(boost::json::parse(second->body).at("error").at("code") == "precondition_failed");
+  // Without a version, a change is made on the newest table, whichever replica takes it.
+  const auto third = admin_of(*services[1]).Patch("/admin/routes/t", R"({"message":"third"})", "application/json");
+  REQUIRE(third);
+  CHECK(third->status == 200);
+
+  REQUIRE(agg::testing::eventually(
+      [&] {
+        const auto now = boost::json::parse(admin_of(*services[0]).Get("/admin/routes/t")->body).as_object();
+        return now.contains("message") && now.at("message") == "third" && now.at("timeout_ms") == 1500;
+      },
+      2s));
+}
+
+TEST_CASE("Redis restarted empty gets the replicas' table back, and changes go on reaching every replica") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, "");
+  REQUIRE(admin_of(*services[0]).Post("/admin/routes", new_route("kept", upstream), "application/json")->status == 201);
+  REQUIRE(agg::testing::eventually([&] { return services[1]->http().Get("/api/kept")->status == 200; }, 2s));
+  redis.stop();
+  const auto refused = admin_of(*services[0]).Post("/admin/routes", new_route("lost", upstream), "application/json");
+  REQUIRE(refused);
+  CHECK(refused->status == 503);  // not accepted, so not lost: the client knows
+  redis.start();
+  REQUIRE(agg::testing::eventually(
+      [&] {
+        return admin_of(*services[1]).Post("/admin/routes", new_route("after", upstream), "application/json")->status ==
+               201;
+      },
+      5s));
+  CHECK(agg::testing::eventually([&] { return services[0]->http().Get("/api/after")->status == 200; }, 2s));
+  CHECK(services[0]->http().Get("/api/kept")->status == 200);  // the table Redis got back had it
+}
+
+TEST_CASE("without a store the routes' ETag and If-Match work too") {
+  local_upstream upstream;
+  running_service service{
+      agg::testing::config_from(R"({"server":{"listen":"127.0.0.1:0"},"routes":[)" + new_route("t", upstream) + "]}"),
+      with_admin()};
+  const std::string etag = admin_of(service).Get("/admin/routes/t")->get_header_value("ETag");
+  CHECK(etag == "\"1\"");
+  const httplib::Headers stale{{"If-Match", "\"7\""}};
+  CHECK(admin_of(service).Patch("/admin/routes/t", stale, R"({"timeout_ms":900})", "application/json")->status == 412);
+  const httplib::Headers current{{"If-Match", etag}};
+  const auto done = admin_of(service).Patch("/admin/routes/t", current, R"({"timeout_ms":900})", "application/json");
+  CHECK(done->status == 200);
+  CHECK(done->get_header_value("ETag") == "\"2\"");
 }
