@@ -424,7 +424,11 @@ void connection::close() {
   if (h2_) h2_->cancel_all();                       // every stream's, on HTTP/2
   unlink();
   front_.forget(*this);
-  socket_ = io::unique_fd{};  // leaves the epoll set with it
+  // Out of the epoll set before the close: closing alone leaves it registered while another copy of
+  // the descriptor lives (a child between fork and exec: the tests start redis-server and nginx
+  // while connections come and go), and its events would name this object after it is gone.
+  front_.events().unwatch(socket_.get());
+  socket_ = io::unique_fd{};
   // The object itself goes after this round: the round's events may still name it.
   front_.events().post([released = std::move(self_)] {});
 }

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# What a rate limit shared through Redis costs (issue 27), same run, two aggregators side by side:
+# `local` limits on its own, `shared` has store.redis_url and asks Redis for every decision (one
+# EVALSHA). One route, one upstream call, a limit high enough to admit everything.
+#
+#   bench/redis-bench.sh [SECONDS] [ROUNDS]             one core: latency and CPU per request
+#   bench/redis-bench.sh --capacity [SECONDS] [ROUNDS]  1000 clients x 1 s upstream, three replicas
+#                                                      behind nginx, with and without Redis
+#
+# One core: each aggregator runs one event loop pinned to CPU 0 (one at a time); the upstream
+# (0 ms), redis-server and wrk (1 thread, 32 connections) share CPU 1. Per run: requests/s, p50 and
+# p99 (wrk --latency), the aggregator's CPU per request from /proc, and Redis commands per request
+# (INFO's total_commands_processed over the run).
+# Capacity: three replicas (one loop each) behind nginx round robin, upstream delay 1000 ms, wrk
+# with 1000 connections; p50/p99, errors and non-2xx, with Redis (shared limit) and without.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+capacity=0
+if [ "${1:-}" = "--capacity" ]; then
+  capacity=1
+  shift
+fi
+seconds=${1:-10}
+rounds=${2:-3}
+bin=build/aggregator/aggregator
+dir=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2> /dev/null || true; rm -rf "$dir"' EXIT
+
+redis_port=19401
+up_port=19408
+redis-server --port $redis_port --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+  --loglevel warning > "$dir/redis.log" 2>&1 &
+pids+=($!)
+redis_pid=$!
+taskset -p -c 1 $redis_pid > /dev/null
+delay=0
+[ $capacity = 1 ] && delay=1000
+taskset -c 1 build/upstream/upstream --listen 127.0.0.1:$up_port --delay-ms $delay > /dev/null 2>&1 &
+pids+=($!)
+
+config() {  # name, port, store (true/false), loops
+  local store=""
+  [ "$3" = true ] && store="\"store\": {\"redis_url\": \"redis://127.0.0.1:$redis_port/0\"},"
+  cat > "$dir/$1.json" << JSON
+{
+  "server": {"listen": "127.0.0.1:$2", "admin_listen": "127.0.0.1:0", "max_connections": 20000},
+  "client": {"loops": $4},
+  "log": {"level": "warn"},
+  $store
+  "routes": [
+    {"name": "limited", "path": "/api/limited",
+     "rate_limit": {"key": "client", "requests_per_s": 1000000, "burst": 1000000},
+     "upstreams": [{"url": "http://127.0.0.1:$up_port/api/?task_id=1&delay_ms=$delay"}]}
+  ]
+}
+JSON
+}
+wait_up() { for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$1/api/limited" && return; sleep 0.1; done; exit 1; }
+commands() { redis-cli -p $redis_port info stats | awk -F: '/total_commands_processed/ {print $2+0}'; }
+hz=$(getconf CLK_TCK)
+
+if [ $capacity = 0 ]; then
+  config local 19400 false 1
+  config shared 19410 true 1
+  taskset -c 0 "$bin" --config "$dir/local.json" > "$dir/local.log" 2>&1 &
+  pids+=($!)
+  local_pid=$!
+  taskset -c 0 "$bin" --config "$dir/shared.json" > "$dir/shared.log" 2>&1 &
+  pids+=($!)
+  shared_pid=$!
+  wait_up 19400
+  wait_up 19410
+  run() {  # name, port, pid
+    local before after out c0 c1
+    c0=$(commands)
+    before=$(awk '{print $14 + $15}' /proc/$3/stat)
+    out=$(taskset -c 1 wrk -t1 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$2/api/limited")
+    after=$(awk '{print $14 + $15}' /proc/$3/stat)
+    c1=$(commands)
+    if echo "$out" | grep -q 'Non-2xx'; then echo "$1: non-2xx answers" >&2; exit 1; fi
+    echo "$out" | awk -v name="$1" -v t=$((after - before)) -v hz="$hz" -v ops=$((c1 - c0 - 1)) '
+      / 50%/ {p50 = $2} / 99%/ {p99 = $2} /Requests\/sec/ {rps = $2} /requests in/ {n = $1}
+      END { printf "%-7s %8.0f req/s  p50 %8s  p99 %8s  %6.1f us CPU/req  %5.2f Redis commands/req\n",
+                   name, rps, p50, p99, t / hz / n * 1e6, ops / n }'
+  }
+  echo "one loop on CPU 0 (one aggregator at a time); upstream (0 ms), redis-server, wrk (1 thread, 32 conns) on CPU 1; ${seconds} s per run"
+  for _ in $(seq "$rounds"); do
+    run local 19400 $local_pid
+    run shared 19410 $shared_pid
+  done
+  exit 0
+fi
+
+# Capacity: three replicas behind nginx, with a store and without.
+cat > "$dir/nginx.conf" << CONF
+daemon off; master_process off; worker_processes 1; pid $dir/nginx.pid; error_log $dir/nginx.err warn;
+events { worker_connections 8192; }
+http { access_log off; client_body_temp_path $dir/b; proxy_temp_path $dir/p; fastcgi_temp_path $dir/f;
+  uwsgi_temp_path $dir/u; scgi_temp_path $dir/s;
+  upstream local { server 127.0.0.1:19420; server 127.0.0.1:19421; server 127.0.0.1:19422; keepalive 512; }
+  upstream shared { server 127.0.0.1:19430; server 127.0.0.1:19431; server 127.0.0.1:19432; keepalive 512; }
+  server { listen 127.0.0.1:19450;
+    location / { proxy_pass http://local; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:19451;
+    location / { proxy_pass http://shared; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+CONF
+ulimit -n 20000
+for i in 0 1 2; do
+  config "local$i" $((19420 + i)) false 1
+  config "shared$i" $((19430 + i)) true 1
+  "$bin" --config "$dir/local$i.json" > "$dir/local$i.log" 2>&1 &
+  pids+=($!)
+  "$bin" --config "$dir/shared$i.json" > "$dir/shared$i.log" 2>&1 &
+  pids+=($!)
+done
+nginx -p "$dir" -c "$dir/nginx.conf" &
+pids+=($!)
+for i in 0 1 2; do wait_up $((19420 + i)); wait_up $((19430 + i)); done
+capacity_run() {  # name, port
+  local out c0 c1
+  c0=$(commands)
+  out=$(wrk -t2 -c1000 -d"${seconds}s" --timeout 10s --latency "http://127.0.0.1:$2/api/limited")
+  c1=$(commands)
+  echo "$out" | awk -v name="$1" -v ops=$((c1 - c0 - 1)) '
+    / 50%/ {p50 = $2} / 99%/ {p99 = $2} /Requests\/sec/ {rps = $2} /requests in/ {n = $1}
+    /Socket errors/ {errors = $0} /Non-2xx/ {non2xx = $NF}
+    END { printf "%-7s %7.0f req/s  p50 %8s  p99 %8s  non-2xx %s  %s  %4.2f Redis commands/req\n",
+                 name, rps, p50, p99, non2xx + 0, errors == "" ? "no socket errors" : errors, ops / n }'
+}
+echo "three replicas (one loop each) behind nginx; upstream 1000 ms; wrk 2 threads, 1000 connections, ${seconds} s"
+for _ in $(seq "$rounds"); do
+  capacity_run local 19450
+  capacity_run shared 19451
+done
