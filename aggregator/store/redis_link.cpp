@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <system_error>
 
 namespace agg::store {
 
@@ -79,9 +80,13 @@ void redis_link::connect() {
   raw->ev.addWrite = [](void *link) { static_cast<redis_link *>(link)->want(std::nullopt, true); };
   raw->ev.delWrite = [](void *link) { static_cast<redis_link *>(link)->want(std::nullopt, false); };
   raw->ev.cleanup = [](void *link) { static_cast<redis_link *>(link)->forget_descriptor(); };
-  fd_ = raw->c.fd;
   reading_ = writing_ = false;
-  loop_.watch(fd_, 0, *this);
+  try {
+    loop_.watch(raw->c.fd, 0, *this);
+  } catch (const std::system_error &e) {
+    return drop(failure::lost, std::string{"cannot watch the connection: "} + e.what());
+  }
+  fd_ = raw->c.fd;
   if (redisAsyncSetConnectCallback(raw, &redis_link::on_connect) != REDIS_OK ||
       redisAsyncSetDisconnectCallback(raw, &redis_link::on_disconnect) != REDIS_OK)
     return drop(failure::lost, "cannot set hiredis's callbacks");

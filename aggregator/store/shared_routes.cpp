@@ -25,7 +25,7 @@ redis.call('PUBLISH', ARGV[4], ARGV[2])
 return {1, tonumber(ARGV[2])}
 )lua";
 
-constexpr auto check_every = std::chrono::seconds{1};
+constexpr auto check_every = std::chrono::milliseconds{500};  // a missed message costs half a second at most
 
 std::string unanswered(const result &r) {
   if (const auto *why = std::get_if<failure>(&r)) return "Redis did not answer (" + std::string{to_string(*why)} + ")";

@@ -16,8 +16,8 @@ namespace agg::store {
 /// one JSON value and the version beside it, written together by one Lua script only when the
 /// version is the one the writer started from (compare-and-set), which also publishes the new
 /// version on a channel. Each replica listens on that channel (a subscriber link on its first
-/// loop) and compares versions every second and whenever the subscriber reconnects, so a change
-/// reaches it within milliseconds, and within a second when a message was missed. A newer table is
+/// loop) and compares versions every 500 ms and whenever the subscriber reconnects, so a change
+/// reaches it within milliseconds, and within half a second when a message was missed. A newer table is
 /// adopted (requests in flight keep the one they started with); an empty Redis (new, or restarted
 /// without persistence) is given this replica's table, so that an accepted change outlives Redis
 /// as long as one replica does.

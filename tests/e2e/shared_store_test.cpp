@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 
 #include <future>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "tests/support/redis_server.hpp"
 #include "tests/support/routes.hpp"
 #include "tests/support/running_service.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 using namespace std::chrono_literals;
 using agg::testing::local_upstream;
@@ -50,15 +52,23 @@ std::string text_of(const store::result &r) {
 struct linked_loop {
   agg::loop::event_loop loop;
   store::redis_link link;
-  std::vector<std::string> changes;  // what on_change said, on the loop thread; read once it has stopped
+  std::mutex mutex;
+  std::vector<std::string> changes;  // what on_change said, guarded by mutex
 
   explicit linked_loop(store::link_settings settings)
-      : link(loop, std::move(settings),
-             [this](bool up, const std::string &why) { changes.push_back((up ? "up: " : "down: ") + why); }) {
+      : link(loop, std::move(settings), [this](bool up, const std::string &why) {
+          const std::lock_guard lock{mutex};
+          changes.push_back((up ? "up: " : "down: ") + why);
+        }) {
     loop.start();
     loop.call([this] { link.start(); });
   }
   ~linked_loop() { loop.stop(); }
+  /// What on_change has said so far.
+  std::vector<std::string> said() {
+    const std::lock_guard lock{mutex};
+    return changes;
+  }
 };
 
 store::link_settings settings_for(const redis_server &redis, std::chrono::milliseconds timeout = 200ms) {
@@ -180,7 +190,7 @@ TEST_CASE("a Redis with a password: the link authenticates, and a wrong password
   auto wrong = settings_for(redis);
   wrong.password = "not-the-password";
   linked_loop bad{wrong};
-  REQUIRE(agg::testing::eventually([&bad] { return bad.link.counts().lost > 0 || !bad.changes.empty(); }, 5s));
+  REQUIRE(agg::testing::eventually([&bad] { return !bad.said().empty(); }, 5s));
   bad.loop.stop();
   CHECK_FALSE(bad.link.up());
   REQUIRE_FALSE(bad.changes.empty());
@@ -383,4 +393,27 @@ TEST_CASE("without a store the routes' ETag and If-Match work too") {
   const auto done = admin_of(service).Patch("/admin/routes/t", current, R"({"timeout_ms":900})", "application/json");
   CHECK(done->status == 200);
   CHECK(done->get_header_value("ETag") == "\"2\"");
+}
+
+TEST_CASE("with a store, SIGHUP makes the file's routes the shared table, and the file is not written by changes") {
+  redis_server redis;
+  local_upstream upstream;
+  agg::testing::scratch_dir dir;
+  const auto text_with = [&](const std::string &routes) {
+    return R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"store":{"redis_url":")" + redis.url() +
+           R"("},"routes":[)" + routes + "]}";
+  };
+  const std::string file = dir.file("config.json", text_with(new_route("t", upstream)));
+  running_service with_file{agg::testing::config_from(text_with(new_route("t", upstream))), with_admin(), file};
+  const auto others = replicas(1, redis, upstream, "");
+  // An admin change is shared, and the file stays as it was.
+  REQUIRE(admin_of(*others[0]).Post("/admin/routes", new_route("viaapi", upstream), "application/json")->status == 201);
+  REQUIRE(agg::testing::eventually([&] { return with_file.http().Get("/api/viaapi")->status == 200; }, 2s));
+  CHECK(agg::config::read_config_text(file) == text_with(new_route("t", upstream)));
+  // The file edited and reloaded: its routes become every replica's.
+  dir.file("config.json", text_with(new_route("t", upstream) + "," + new_route("fromfile", upstream)));
+  const auto reloaded = with_file.routes().reload();
+  REQUIRE(std::holds_alternative<agg::config::live_routes::reloaded>(reloaded));
+  CHECK(agg::testing::eventually([&] { return others[0]->http().Get("/api/fromfile")->status == 200; }, 2s));
+  CHECK(agg::testing::eventually([&] { return others[0]->http().Get("/api/viaapi")->status == 404; }, 2s));
 }
