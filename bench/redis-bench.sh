@@ -21,6 +21,7 @@ if [ "${1:-}" = "--capacity" ]; then
   shift
 fi
 seconds=${1:-10}
+conns=${CONNS:-32}  # wrk connections in the one-core runs (CONNS=1: the latency a decision adds alone)
 rounds=${2:-3}
 bin=build/aggregator/aggregator
 dir=$(mktemp -d)
@@ -75,7 +76,7 @@ if [ $capacity = 0 ]; then
     local before after out c0 c1
     c0=$(commands)
     before=$(awk '{print $14 + $15}' /proc/$3/stat)
-    out=$(taskset -c 1 wrk -t1 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$2/api/limited")
+    out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${seconds}s" --latency "http://127.0.0.1:$2/api/limited")
     after=$(awk '{print $14 + $15}' /proc/$3/stat)
     c1=$(commands)
     if echo "$out" | grep -q 'Non-2xx'; then echo "$1: non-2xx answers" >&2; exit 1; fi
@@ -84,7 +85,7 @@ if [ $capacity = 0 ]; then
       END { printf "%-7s %8.0f req/s  p50 %8s  p99 %8s  %6.1f us CPU/req  %5.2f Redis commands/req\n",
                    name, rps, p50, p99, t / hz / n * 1e6, ops / n }'
   }
-  echo "one loop on CPU 0 (one aggregator at a time); upstream (0 ms), redis-server, wrk (1 thread, 32 conns) on CPU 1; ${seconds} s per run"
+  echo "one loop on CPU 0 (one aggregator at a time); upstream (0 ms), redis-server, wrk (1 thread, $conns conns) on CPU 1; ${seconds} s per run"
   for _ in $(seq "$rounds"); do
     run local 19400 $local_pid
     run shared 19410 $shared_pid

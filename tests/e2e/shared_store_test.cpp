@@ -5,9 +5,11 @@
 
 #include <boost/json/parse.hpp>
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "aggregator/coro/detached.hpp"
@@ -218,6 +220,29 @@ TEST_CASE("three replicas share one rate limit through Redis: a burst of 10 is a
   REQUIRE(metrics);
   CHECK(metrics->body.find("aggregator_redis_up 1") != std::string::npos);
   CHECK(metrics->body.find("aggregator_rate_limit_fallbacks_total 0") != std::string::npos);
+}
+
+TEST_CASE(
+    "a shared limit of R per second holds across three replicas sending at once: R x T plus the burst, "
+    "within 10 %") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(3, redis, upstream, R"(,"rate_limit":{"key":"route","requests_per_s":40,"burst":5})");
+  std::atomic<long> admitted{0};
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> senders;
+  for (const auto &s : services)
+    senders.emplace_back([&admitted, &until, client = s->http()]() mutable {
+      while (std::chrono::steady_clock::now() < until)
+        if (const auto r = client.Get("/api/t"); r && r->status == 200) ++admitted;
+    });
+  for (auto &t : senders) t.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double expected = 40 * seconds + 5;
+  INFO("admitted " << admitted.load() << " in " << seconds << " s; expected " << expected);
+  CHECK(static_cast<double>(admitted.load()) >= expected * 0.9);
+  CHECK(static_cast<double>(admitted.load()) <= expected * 1.1);
 }
 
 TEST_CASE("calls limits and jobs are charged to the shared count too") {
