@@ -191,16 +191,7 @@ runtime::metrics::gauges service::gauges() {
   }
   now.unsent_bytes = unsent_.held();
   if (store_) {
-    const store::store_counts redis = store_->counts();
-    now.store = true;
-    now.redis_links = redis.links;
-    now.redis_links_up = redis.links_up;
-    now.redis_replies = redis.replies;
-    now.redis_timeouts = redis.timeouts;
-    now.redis_unavailable = redis.unavailable;
-    now.redis_lost = redis.lost;
-    now.redis_connects = redis.connects;
-    now.redis_disconnects = redis.disconnects;
+    now.redis = store_->counts();
     now.rate_limit_fallbacks = guard_.limits != nullptr ? guard_.limits->fallbacks() : 0;
   }
   now.sync_queued = sync_pool_.queued();

@@ -152,6 +152,19 @@ std::optional<http::response> rate_limit_filter::on_request(exchange &x) const {
   return std::nullopt;
 }
 
+std::optional<http::response> rate_limit_filter::settle(request_context &r, const config::route_config &route,
+                                                        const route_limits &limits, bool calls, const quota::rate &rate,
+                                                        const quota::decision &d, std::size_t units) const {
+  const std::string_view name = calls ? "calls" : "requests";
+  const std::string &policy = calls ? limits.calls_policy : limits.requests_policy;
+  if (!d.admitted) {
+    stats_.record_rejection(route.name, calls ? "rate_limited_calls" : "rate_limited");
+    return refusal(r, route, name, policy, rate, d, units);
+  }
+  add_headers(r, policy, name, d);
+  return std::nullopt;
+}
+
 std::optional<http::response> rate_limit_filter::admit_here(request_context &r, const config::route_ptr &route,
                                                             const std::string &client_address) const {
   const config::rate_limit_policy &limit = *route->rate_limit;
@@ -159,24 +172,15 @@ std::optional<http::response> rate_limit_filter::admit_here(request_context &r, 
   const std::shared_ptr<const route_limits> limits = limits_of(*route);
   if (limit.requests_per_s > 0) {
     const quota::rate rate{limit.requests_per_s, limit.burst};
-    const quota::decision d = limits->requests->charge(key, 1, rate);
-    if (!d.admitted) {
-      stats_.record_rejection(route->name, "rate_limited");
-      return refusal(r, *route, "requests", limits->requests_policy, rate, d, 1);
-    }
-    add_headers(r, limits->requests_policy, "requests", d);
+    if (auto refused = settle(r, *route, *limits, false, rate, limits->requests->charge(key, 1, rate), 1))
+      return refused;
   }
   if (limit.calls_per_s > 0) {
-    r.charge_calls = [stats = &stats_, limits, key = std::move(key), route](
+    r.charge_calls = [this, limits, key = std::move(key), route](
                          request_context &self, std::size_t count) -> coro::task<std::optional<http::response>> {
       const quota::rate rate{route->rate_limit->calls_per_s, route->rate_limit->burst_calls};
-      const quota::decision d = limits->calls->charge(key, static_cast<double>(count), rate);
-      if (!d.admitted) {
-        stats->record_rejection(route->name, "rate_limited_calls");
-        co_return refusal(self, *route, "calls", limits->calls_policy, rate, d, count);
-      }
-      add_headers(self, limits->calls_policy, "calls", d);
-      co_return std::nullopt;
+      co_return settle(self, *route, *limits, true, rate, limits->calls->charge(key, static_cast<double>(count), rate),
+                       count);
     };
   }
   return std::nullopt;
@@ -224,12 +228,8 @@ coro::task<std::optional<http::response>> rate_limit_filter::admit(request_conte
     const quota::rate rate{limit.requests_per_s, limit.burst};
     auto decided = co_await decide(*route, *limits->requests, key, 1, rate, "requests", loop);
     if (auto *answer = std::get_if<http::response>(&decided)) co_return std::move(*answer);
-    const quota::decision &d = std::get<quota::decision>(decided);
-    if (!d.admitted) {
-      stats_.record_rejection(route->name, "rate_limited");
-      co_return refusal(r, *route, "requests", limits->requests_policy, rate, d, 1);
-    }
-    add_headers(r, limits->requests_policy, "requests", d);
+    if (auto refused = settle(r, *route, *limits, false, rate, std::get<quota::decision>(decided), 1))
+      co_return refused;
   }
   if (limit.calls_per_s > 0) {
     r.charge_calls = [this, limits, key = std::move(key), route, loop](
@@ -237,13 +237,7 @@ coro::task<std::optional<http::response>> rate_limit_filter::admit(request_conte
       const quota::rate rate{route->rate_limit->calls_per_s, route->rate_limit->burst_calls};
       auto decided = co_await decide(*route, *limits->calls, key, static_cast<double>(count), rate, "calls", loop);
       if (auto *answer = std::get_if<http::response>(&decided)) co_return std::move(*answer);
-      const quota::decision &d = std::get<quota::decision>(decided);
-      if (!d.admitted) {
-        stats_.record_rejection(route->name, "rate_limited_calls");
-        co_return refusal(self, *route, "calls", limits->calls_policy, rate, d, count);
-      }
-      add_headers(self, limits->calls_policy, "calls", d);
-      co_return std::nullopt;
+      co_return settle(self, *route, *limits, true, rate, std::get<quota::decision>(decided), count);
     };
   }
   co_return std::nullopt;

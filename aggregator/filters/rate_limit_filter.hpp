@@ -60,6 +60,11 @@ class rate_limit_filter final : public request_filter {
     std::tuple<double, double, double, double> terms;  ///< what the policies say
   };
   [[nodiscard]] std::shared_ptr<const route_limits> limits_of(const config::route_config &route) const;
+  /// What follows decision `d` on `route`'s requests (or `calls`) limit: the 429 when it refused,
+  /// else the RateLimit headers' items for the answer.
+  [[nodiscard]] std::optional<http::response> settle(request_context &r, const config::route_config &route,
+                                                     const route_limits &limits, bool calls, const quota::rate &rate,
+                                                     const quota::decision &d, std::size_t units) const;
   /// admit() on this replica's own limiters: decided at once.
   [[nodiscard]] std::optional<http::response> admit_here(request_context &request, const config::route_ptr &route,
                                                          const std::string &client_address) const;

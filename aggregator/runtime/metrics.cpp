@@ -237,25 +237,24 @@ std::string metrics::render(const gauges &now, const stages::shared_state &stage
     out += "aggregator_tls_certificate_expiry_seconds " + std::to_string(now.tls_not_after) + "\n";
   }
 
-  if (now.store) {
+  if (const redis_counts *redis = now.redis ? &*now.redis : nullptr) {
     header(out, "aggregator_redis_up", "gauge",
            "1 when every loop's connection to Redis (store.redis_url) is up and answering, else 0.");
-    out += "aggregator_redis_up " + std::to_string(now.redis_links_up == now.redis_links ? 1 : 0) + "\n";
+    out += "aggregator_redis_up " + std::to_string(redis->links_up == redis->links ? 1 : 0) + "\n";
     header(out, "aggregator_redis_connections_up", "gauge", "Loops whose connection to Redis is up (one per loop).");
-    out += "aggregator_redis_connections_up " + std::to_string(now.redis_links_up) + "\n";
+    out += "aggregator_redis_connections_up " + std::to_string(redis->links_up) + "\n";
     header(out, "aggregator_redis_commands_total", "counter",
            "Redis commands by outcome: reply (answered), timeout (no reply within store.timeout_ms; the connection "
            "is dropped), unavailable (not sent: Redis was down), lost (the connection went away first).");
-    for (const auto &[outcome, count] :
-         {std::pair{"reply", now.redis_replies}, std::pair{"timeout", now.redis_timeouts},
-          std::pair{"unavailable", now.redis_unavailable}, std::pair{"lost", now.redis_lost}})
+    for (const auto &[outcome, count] : {std::pair{"reply", redis->replies}, std::pair{"timeout", redis->timeouts},
+                                         std::pair{"unavailable", redis->unavailable}, std::pair{"lost", redis->lost}})
       out +=
           std::string{"aggregator_redis_commands_total{outcome=\""} + outcome + "\"} " + std::to_string(count) + "\n";
     header(out, "aggregator_redis_connects_total", "counter",
            "Connections to Redis that came up (the first included).");
-    out += "aggregator_redis_connects_total " + std::to_string(now.redis_connects) + "\n";
+    out += "aggregator_redis_connects_total " + std::to_string(redis->connects) + "\n";
     header(out, "aggregator_redis_disconnects_total", "counter", "Connections to Redis that were up and went down.");
-    out += "aggregator_redis_disconnects_total " + std::to_string(now.redis_disconnects) + "\n";
+    out += "aggregator_redis_disconnects_total " + std::to_string(redis->disconnects) + "\n";
     header(out, "aggregator_rate_limit_fallbacks_total", "counter",
            "Rate-limit decisions taken without Redis (store.on_failure: local charged this replica's own, deny "
            "answered 503).");

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,18 @@ class shared_state;
 }
 
 namespace agg::runtime {
+
+/// What the service's links to Redis (`store`) counted together.
+struct redis_counts {
+  std::size_t links = 0;          ///< one per loop
+  std::size_t links_up = 0;       ///< of them, up and answering
+  std::uint64_t replies = 0;      ///< commands answered (error replies included)
+  std::uint64_t timeouts = 0;     ///< commands that met store.timeout_ms (their connection dropped)
+  std::uint64_t unavailable = 0;  ///< commands not sent: Redis was down
+  std::uint64_t lost = 0;         ///< commands whose connection went away first
+  std::uint64_t connects = 0;     ///< connections that came up
+  std::uint64_t disconnects = 0;  ///< connections that were up and went down
+};
 
 /// The numbers behind GET /metrics: requests by route and status, a latency histogram per route,
 /// and upstream calls by outcome. Gauges (in flight, open connections, loop lag) are read from
@@ -63,18 +76,8 @@ class metrics {
     std::uint64_t tls_failed = 0;
     std::uint64_t tls_timed_out = 0;
     std::int64_t tls_not_after = 0;
-    /// Redis (`store`): its links (one per loop) and how many are up, commands by outcome (reply:
-    /// answered, error replies included), connections made and lost, and the rate-limit decisions
-    /// taken without it. Rendered only with a store.
-    bool store = false;
-    std::size_t redis_links = 0;
-    std::size_t redis_links_up = 0;
-    std::uint64_t redis_replies = 0;
-    std::uint64_t redis_timeouts = 0;
-    std::uint64_t redis_unavailable = 0;
-    std::uint64_t redis_lost = 0;
-    std::uint64_t redis_connects = 0;
-    std::uint64_t redis_disconnects = 0;
+    /// Redis (`store`), and the rate-limit decisions taken without it. Rendered only with a store.
+    std::optional<redis_counts> redis;
     std::uint64_t rate_limit_fallbacks = 0;
   };
   /// The Prometheus text exposition format (version 0.0.4), with what the call stages counted per

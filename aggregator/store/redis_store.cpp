@@ -54,8 +54,8 @@ bool redis_store::up() const noexcept {
   return true;
 }
 
-store_counts redis_store::counts() const noexcept {
-  store_counts sum;
+runtime::redis_counts redis_store::counts() const noexcept {
+  runtime::redis_counts sum;
   for (const auto &link : links_) {
     const link_counts &c = link->counts();
     ++sum.links;

@@ -9,22 +9,11 @@
 
 #include "aggregator/client/upstream_client.hpp"
 #include "aggregator/config/service_config.hpp"
+#include "aggregator/runtime/metrics.hpp"
 #include "aggregator/runtime/service_log.hpp"
 #include "aggregator/store/redis_link.hpp"
 
 namespace agg::store {
-
-/// What the links have counted together, for /metrics.
-struct store_counts {
-  std::size_t links = 0;
-  std::size_t links_up = 0;
-  std::uint64_t replies = 0;
-  std::uint64_t timeouts = 0;
-  std::uint64_t unavailable = 0;
-  std::uint64_t lost = 0;
-  std::uint64_t connects = 0;
-  std::uint64_t disconnects = 0;
-};
 
 /// The service's Redis (`store`): one redis_link per event loop, so that what a loop serves talks
 /// to Redis without a lock or a hand-off between threads, and every key it names under
@@ -44,7 +33,8 @@ class redis_store {
   [[nodiscard]] redis_link &link(std::size_t index) noexcept { return *links_[index]; }
   /// Every link is up.
   [[nodiscard]] bool up() const noexcept;
-  [[nodiscard]] store_counts counts() const noexcept;
+  /// What the links have counted together, for /metrics.
+  [[nodiscard]] runtime::redis_counts counts() const noexcept;
   [[nodiscard]] const config::store_config &config() const noexcept { return config_; }
   /// `suffix` under the configured prefix: the name of a key the service owns.
   [[nodiscard]] std::string key(std::string_view suffix) const { return config_.key_prefix + std::string{suffix}; }
