@@ -148,7 +148,9 @@ service::service(config::service_config config, const config::access_tokens &tok
                          control::admin_endpoint{routes_, log_}, {loops_, aggregations_, store_.get()}),
       control_chain_(control_chain(tokens, control_endpoints_, stats_, log_)),
       data_(config_.server, loops_, data_chain_, aggregations_, unsent_, log_),
-      control_(config_.server, control_chain_) {}
+      control_(config_.server, control_chain_) {
+  stages_->use_store(store_.get());  // cache.shared's Redis (null: the local cache alone)
+}
 
 service::~service() { loops_.stop(); }
 

@@ -87,12 +87,14 @@ void read_breaker(config_checker &c, const json::value &v, const std::string &pa
 }
 
 void read_cache(config_checker &c, const json::value &v, const std::string &path, cache_policy &out) {
-  const json::object *o = c.object(v, path, {"ttl_ms", "max_bytes", "honor_cache_control", "stale_if_error_ms"});
+  const json::object *o =
+      c.object(v, path, {"ttl_ms", "max_bytes", "honor_cache_control", "stale_if_error_ms", "shared"});
   if (o == nullptr) return;
   c.millis(*o, path, "ttl_ms", out.ttl, 1, 7 * 24 * 3'600'000LL);
   c.integer(*o, path, "max_bytes", out.max_bytes, 1, 1LL << 34);
   c.boolean(*o, path, "honor_cache_control", out.honor_cache_control);
   c.millis(*o, path, "stale_if_error_ms", out.stale_if_error, 0, 7 * 24 * 3'600'000LL);
+  c.boolean(*o, path, "shared", out.shared);
 }
 
 /// One optional behaviour at `key`: an object sets it (starting from the defaults), `false` clears it.

@@ -70,6 +70,9 @@ struct cache_policy {
   std::size_t max_bytes = 16 << 20;
   bool honor_cache_control = false;
   std::chrono::milliseconds stale_if_error{0};
+  /// Kept in Redis too (store.redis_url), for every replica: a miss here asks Redis before the
+  /// upstream, and an answer is written there as well. Without a store, the local cache alone.
+  bool shared = false;
 };
 
 /// What a route (or one of its entries) asks of each of its calls, beyond making it.

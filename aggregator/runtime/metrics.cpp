@@ -128,13 +128,16 @@ void render_routes(std::string &out, const stages::shared_state &stages) {
            c.cache_misses.load(std::memory_order_relaxed));
     sample(cache, "aggregator_upstream_cache_total", at + ",result=\"stale\"",
            c.cache_stale.load(std::memory_order_relaxed));
+    sample(cache, "aggregator_upstream_cache_total", at + ",result=\"shared_hit\"",
+           c.cache_shared_hits.load(std::memory_order_relaxed));
   });
   for (const auto &f : families) {
     header(out, f.name, "counter", f.help);
     out += f.text;
   }
   header(out, "aggregator_upstream_cache_total", "counter",
-         "Calls a route's response cache answered (hit, stale on error) or did not (miss).");
+         "Calls a route's response cache answered (hit, stale on error) or did not (miss); shared_hit: the hits "
+         "found in Redis (cache.shared), counted in hit too.");
   out += cache;
 }
 

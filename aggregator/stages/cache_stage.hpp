@@ -1,8 +1,14 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "aggregator/stages/behaviour_stage.hpp"
+#include "aggregator/stages/response_cache.hpp"
+
+namespace agg::store {
+class redis_link;
+}
 
 namespace agg::stages {
 
@@ -12,6 +18,12 @@ namespace agg::stages {
 /// private are not kept; s-maxage, then max-age, set the lifetime). With `stale_if_error`, a failed
 /// call is answered from an entry that expired less than that ago (`stale`). Keys are the URL and
 /// the forwarded headers, so callers who forward different credentials never share an entry.
+///
+/// `shared` (with a store): a local miss asks Redis (one round trip: the entry and its time left)
+/// before the upstream, and an answer kept here is written there too (after the call has been
+/// answered, not before), under the same lifetime and max_bytes, so every replica finds it. Redis
+/// not answering is a miss (the call goes on), never a failure. Calls on the blocking site (the
+/// sync baseline) use the local cache alone.
 class cache_stage final : public behaviour_stage {
  public:
   using behaviour_stage::behaviour_stage;
@@ -19,6 +31,9 @@ class cache_stage final : public behaviour_stage {
 
  private:
   coro::task<call_outcome> cached(call_request request);
+  /// The entry Redis holds for `key` (cache.shared), fresh for what is left of its time; null when
+  /// it holds none or does not answer.
+  coro::task<std::shared_ptr<const cached_reply>> shared_entry(store::redis_link &link, std::string key);
 };
 
 /// The cache key of a call: its method, URL, body and header lines.

@@ -19,6 +19,10 @@
 #include "aggregator/stages/response_cache.hpp"
 #include "aggregator/stages/retry_budget.hpp"
 
+namespace agg::store {
+class redis_store;
+}
+
 namespace agg::stages {
 
 /// One origin as every route and loop sees it: its calls and its breaker.
@@ -37,7 +41,8 @@ struct route_counters {
   std::atomic<std::uint64_t> coalesced{0};       ///< calls that joined another aggregation's transfer
   std::atomic<std::uint64_t> cache_hits{0};
   std::atomic<std::uint64_t> cache_misses{0};
-  std::atomic<std::uint64_t> cache_stale{0};  ///< failed calls answered from an entry past its time
+  std::atomic<std::uint64_t> cache_stale{0};        ///< failed calls answered from an entry past its time
+  std::atomic<std::uint64_t> cache_shared_hits{0};  ///< hits found in Redis (cache.shared), counted in cache_hits too
 };
 
 /// One route's shared parts, by name: they outlive a change of its definition.
@@ -85,6 +90,11 @@ class shared_state {
   /// Calls in flight allowed per origin on each loop; 0: no cap.
   [[nodiscard]] std::size_t slots_per_loop() const noexcept { return slots_per_loop_; }
 
+  /// The shared store (`store.redis_url`) the shared response cache uses; null without one. Set
+  /// once, before any call.
+  void use_store(store::redis_store *store) noexcept { store_ = store; }
+  [[nodiscard]] store::redis_store *store() const noexcept { return store_; }
+
   /// Passes a breaker's change on to the listener (the log).
   void breaker_changed(std::string_view origin, breaker_state now) const;
 
@@ -99,6 +109,7 @@ class shared_state {
   static Record &find_or_make(std::shared_mutex &mutex, registry<Record> &records, std::string_view name);
 
   std::vector<std::unique_ptr<loop_state>> loops_;
+  store::redis_store *store_ = nullptr;
   std::size_t slots_per_loop_;
   breaker_listener on_breaker_;
   mutable std::shared_mutex origins_mutex_;

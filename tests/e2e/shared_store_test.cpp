@@ -442,3 +442,44 @@ TEST_CASE("with a store, SIGHUP makes the file's routes the shared table, and th
   CHECK(agg::testing::eventually([&] { return others[0]->http().Get("/api/fromfile")->status == 200; }, 2s));
   CHECK(agg::testing::eventually([&] { return others[0]->http().Get("/api/viaapi")->status == 404; }, 2s));
 }
+
+TEST_CASE(
+    "cache.shared: an answer one replica kept is a hit on another, the upstream called once, and Redis "
+    "away is only a miss") {
+  redis_server redis;
+  local_upstream upstream;
+  std::vector<std::unique_ptr<running_service>> services;
+  for (int i = 0; i < 2; ++i)
+    services.push_back(std::make_unique<running_service>(agg::testing::config_from(
+        R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"store":{"redis_url":")" + redis.url() +
+        R"("},"routes":[{"name":"kept","path":"/api/kept","cache":{"ttl_ms":60000,"shared":true},)"
+        R"("upstreams":[{"url":")" +
+        upstream.api("task_id=1&key=shared-cache") + R"("}]}]})")));
+  for (const auto &s : services)
+    REQUIRE(agg::testing::eventually(
+        [&s] { return s->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
+  const auto first = services[0]->http().Get("/api/kept");
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  CHECK(first->get_header_value("Cache-Status").find("miss") != std::string::npos);
+  // Written beside the answer, not before it: the other replica asks once the entry is in Redis.
+  linked_loop l{settings_for(redis)};
+  REQUIRE(agg::testing::eventually([&] {
+    const auto r = ask(l.link, {"KEYS", "agg:cache:kept:*"});
+    return std::holds_alternative<store::reply>(r) && std::get<store::reply>(r).elements.size() == 1;
+  }));
+  const auto second = services[1]->http().Get("/api/kept");
+  REQUIRE(second);
+  CHECK(second->get_header_value("Cache-Status").find("hit") != std::string::npos);
+  CHECK(upstream.calls("shared-cache") == 1);
+  CHECK(boost::json::parse(services[1]->http().Get("/api/kept")->body).at("responses").at(0).at("task_id") == "1");
+  const auto metrics = services[1]->admin().Get("/metrics");
+  CHECK(metrics->body.find(R"(aggregator_upstream_cache_total{route="kept",result="shared_hit"} 1)") !=
+        std::string::npos);
+  // Redis away: the replica's own cache still answers, a new replica's call goes to the upstream.
+  redis.stop();
+  REQUIRE(agg::testing::eventually(
+      [&] { return services[0]->http().Get("/ready")->body.find("\"redis\":\"down\"") != std::string::npos; }));
+  CHECK(services[0]->http().Get("/api/kept")->status == 200);
+  CHECK(upstream.calls("shared-cache") == 1);
+}
