@@ -6,6 +6,10 @@
 #   bench/redis-bench.sh [SECONDS] [ROUNDS]             one core: latency and CPU per request
 #   bench/redis-bench.sh --capacity [SECONDS] [ROUNDS]  1000 clients x 1 s upstream, three replicas
 #                                                      behind nginx, with and without Redis
+#   bench/redis-bench.sh --cache [N] [ROUNDS]          cache.shared: N distinct calls on replica A
+#                                                      (misses), then on B (shared hits), then on B
+#                                                      again (local hits); latency of each, one
+#                                                      connection, and B's CPU per request
 #
 # One core: each aggregator runs one event loop pinned to CPU 0 (one at a time); the upstream
 # (0 ms), redis-server and wrk (1 thread, 32 connections) share CPU 1. Per run: requests/s, p50 and
@@ -16,8 +20,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 capacity=0
+cache=0
 if [ "${1:-}" = "--capacity" ]; then
   capacity=1
+  shift
+elif [ "${1:-}" = "--cache" ]; then
+  cache=1
   shift
 fi
 seconds=${1:-10}
@@ -60,6 +68,48 @@ JSON
 wait_up() { for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$1/api/limited" && return; sleep 0.1; done; exit 1; }
 commands() { redis-cli -p $redis_port info stats | awk -F: '/total_commands_processed/ {print $2+0}'; }
 hz=$(getconf CLK_TCK)
+
+if [ $cache = 1 ]; then
+  n=${1:-2000}
+  for name in a:19460 b:19461; do
+    cat > "$dir/${name%:*}.json" << JSON
+{
+  "server": {"listen": "127.0.0.1:${name#*:}", "admin_listen": "127.0.0.1:0"},
+  "client": {"loops": 1}, "log": {"level": "warn"},
+  "store": {"redis_url": "redis://127.0.0.1:$redis_port/0"},
+  "routes": [{"name": "kept", "path": "/api/kept", "params": {"q": {"default": "0", "max_length": 16}},
+              "cache": {"ttl_ms": 600000, "shared": true},
+              "upstreams": [{"url": "http://127.0.0.1:$up_port/api/?task_id={q}&delay_ms=0"}]}]
+}
+JSON
+    taskset -c 0 "$bin" --config "$dir/${name%:*}.json" > "$dir/${name%:*}.log" 2>&1 &
+    pids+=($!)
+  done
+  b_pid=$!
+  for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:19461/health" && curl -sf -o /dev/null "http://127.0.0.1:19460/health" && break; sleep 0.1; done
+  pass() {  # label, port, first q
+    local urls=() before after
+    for q in $(seq "$3" $(($3 + n - 1))); do urls+=("http://127.0.0.1:$2/api/kept?q=$q"); done
+    before=$(awk '{print $14 + $15}' /proc/$b_pid/stat)
+    # One curl, one connection: each answer's body, then its time on a line of its own.
+    taskset -c 1 curl -s -w '\n%{time_total}\n' "${urls[@]}" | grep -E '^[0-9]+\.[0-9]+$' | sort -n | awk -v name="$1" \
+      '{ t[NR] = $1 } END { printf "%-26s p50 %6.0f us  p99 %6.0f us", name, t[int(NR * 0.5)] * 1e6, t[int(NR * 0.99)] * 1e6 }'
+    after=$(awk '{print $14 + $15}' /proc/$b_pid/stat)
+    if [ "$2" = 19461 ]; then
+      awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "  B: %6.1f us CPU/req\n", t / hz / n * 1e6 }'
+    else
+      echo
+    fi
+  }
+  echo "A and B (one loop each) on CPU 0, curl (one connection, $n calls in a row), upstream (0 ms) and redis-server on CPU 1"
+  for round in $(seq "$rounds"); do
+    first=$((round * 1000000))
+    pass "A: miss (upstream call)" 19460 $first
+    pass "B: shared hit (Redis)" 19461 $first
+    pass "B: local hit" 19461 $first
+  done
+  exit 0
+fi
 
 if [ $capacity = 0 ]; then
   config local 19400 false 1
