@@ -16,6 +16,7 @@
 #include "aggregator/store/redis_link.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
+#include "tests/support/nginx_proxy.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/routes.hpp"
 #include "tests/support/running_service.hpp"
@@ -482,4 +483,30 @@ TEST_CASE(
       [&] { return services[0]->http().Get("/ready")->body.find("\"redis\":\"down\"") != std::string::npos; }));
   CHECK(services[0]->http().Get("/api/kept")->status == 200);
   CHECK(upstream.calls("shared-cache") == 1);
+}
+
+TEST_CASE(
+    "three replicas on one Redis behind nginx round robin: one shared limit, and jobs (pinned to one replica "
+    "as configs/nginx.conf does) answer every poll") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services =
+      replicas(3, redis, upstream, R"(,"rate_limit":{"key":"header:X-Tenant","requests_per_s":0.01,"burst":6})");
+  std::vector<int> ports;
+  for (const auto &s : services) ports.push_back(s->port());
+  const std::string jobs_location = "    location /api/jobs { proxy_pass http://127.0.0.1:" + std::to_string(ports[0]) +
+                                    "; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n";
+  agg::testing::nginx_proxy nginx{ports, jobs_location};
+  REQUIRE(nginx.started());
+  httplib::Client front{"127.0.0.1", nginx.port()};
+  std::vector<int> got;
+  for (int i = 0; i < 12; ++i) got.push_back(front.Get("/api/t", {{"X-Tenant", "a"}})->status);
+  CHECK(count_of(got, 200) == 6);  // tenant a's burst, across the three replicas nginx spread them over
+  CHECK(count_of(got, 429) == 6);
+  const auto created = front.Post("/api/jobs", R"({"route":"t"})", "application/json");  // another tenant's count
+  REQUIRE(created);
+  REQUIRE(created->status == 202);
+  const std::string id = boost::json::parse(created->body).at("id").as_string().c_str();
+  for (int i = 0; i < 4; ++i) CHECK(front.Get("/api/jobs/" + id)->status == 200);  // not 404 200 404 200
+  CHECK(front.Delete("/api/jobs/" + id)->status < 300);
 }
