@@ -115,6 +115,12 @@ coro::task<shared_routes::written> shared_routes::write_table(std::uint64_t expe
   co_return stale{static_cast<std::uint64_t>(r->elements[1].integer)};
 }
 
+void shared_routes::complain(std::string problem) {
+  if (problem == last_problem_) return;  // said already: the next check meets the same table
+  log_.event(level::error, problem);
+  last_problem_ = std::move(problem);
+}
+
 coro::detached shared_routes::check() {
   if (checking_ || stopping_) co_return;
   checking_ = true;
@@ -122,12 +128,11 @@ coro::detached shared_routes::check() {
   const auto *table = std::get_if<std::pair<std::uint64_t, json::array>>(&now);
   const config::live_routes::versioned mine = routes_.current_versioned();
   if (table == nullptr) {
-    if (store_.link(0).up()) log_.event(level::error, "routes: " + std::get<unavailable>(now).why);
+    if (store_.link(0).up()) complain("routes: " + std::get<unavailable>(now).why);
   } else if (table->first > mine.version) {
     if (auto problems = routes_.adopt(table->first, table->second); !problems.empty())
-      log_.event(level::error, "routes: the shared table's version " + std::to_string(table->first) +
-                                   " is not valid (" + to_string(problems.front()) +
-                                   "); the routes in force keep serving");
+      complain("routes: the shared table's version " + std::to_string(table->first) + " is not valid (" +
+               to_string(problems.front()) + "); the routes in force keep serving");
     else
       log_.event(level::info, "routes: serving the shared table's version " + std::to_string(table->first) + " (" +
                                   std::to_string(table->second.size()) + " routes)");

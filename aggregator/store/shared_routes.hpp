@@ -48,6 +48,9 @@ class shared_routes final : public config::route_share, private loop::loop_hooks
   /// Compares the stored version with the one in force: adopts a newer table, gives an empty (or
   /// older) Redis this one. On the first loop; one at a time.
   coro::detached check();
+  /// Logs `problem` (an unreadable or invalid shared table) unless it was the last one logged: the
+  /// checks every 500 ms would repeat it.
+  void complain(std::string problem);
 
   [[nodiscard]] std::optional<loop::clock::time_point> next_deadline() const override { return next_check_; }
   void on_round(loop::clock::time_point now) override;
@@ -67,6 +70,7 @@ class shared_routes final : public config::route_share, private loop::loop_hooks
   bool hooked_ = false;
   std::promise<void> compared_;  // set by the first check that reached Redis
   bool said_compared_ = false;   // loop thread
+  std::string last_problem_;     // loop thread
 };
 
 }  // namespace agg::store

@@ -510,3 +510,26 @@ TEST_CASE(
   for (int i = 0; i < 4; ++i) CHECK(front.Get("/api/jobs/" + id)->status == 200);  // not 404 200 404 200
   CHECK(front.Delete("/api/jobs/" + id)->status < 300);
 }
+
+TEST_CASE("a shared table someone broke in Redis is refused: the replicas keep serving the routes in force") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, "");
+  linked_loop l{settings_for(redis)};
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  CHECK(text_of(ask(l.link, {"SET", "agg:routes", R"([{"name":"t","path":"/api/t"}])"})) == "OK");  // no upstreams
+  CHECK(text_of(ask(l.link, {"SET", "agg:routes:version", "99"})) == "OK");
+  const auto delivered = ask(l.link, {"PUBLISH", "agg:routes", "99"});
+  REQUIRE(std::holds_alternative<store::reply>(delivered));
+  CHECK(std::get<store::reply>(delivered).integer == 2);  // both replicas' subscribers heard it
+  for (const auto &s : services) {
+    CHECK(s->http().Get("/api/t")->status == 200);
+    CHECK(s->routes().current_versioned().version < 99);
+  }
+  // A valid table after it is taken: the broken one did not wedge the checks.
+  const std::string valid = "[" + new_route("t", upstream) + "," + new_route("mended", upstream) + "]";
+  CHECK(text_of(ask(l.link, {"SET", "agg:routes", valid})) == "OK");
+  CHECK(text_of(ask(l.link, {"SET", "agg:routes:version", "100"})) == "OK");
+  for (const auto &s : services)
+    CHECK(agg::testing::eventually([&s] { return s->http().Get("/api/mended")->status == 200; }, 2s));
+}
