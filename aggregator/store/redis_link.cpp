@@ -41,6 +41,8 @@ std::string_view to_string(failure why) noexcept {
   return "lost";
 }
 
+std::string redis_link::where() const { return settings_.host + ":" + std::to_string(settings_.port); }
+
 void redis_link::context_release::free(redisAsyncContext *context) noexcept { redisAsyncFree(context); }
 
 redis_link::redis_link(loop::event_loop &loop, link_settings settings,
@@ -70,7 +72,7 @@ void redis_link::connect() {
   if (raw->err != 0) {
     const std::string why = raw->errstr;
     context_.reset();
-    return lost("cannot connect to " + settings_.host + ":" + std::to_string(settings_.port) + ": " + why);
+    return lost("cannot connect to " + where() + ": " + why);
   }
   raw->data = this;
   raw->ev.data = this;
@@ -149,7 +151,7 @@ void redis_link::answer(const void *raw, command_awaiter *waiter) {
       up_.store(true, std::memory_order_release);
       ++counts_.connects;
       said_down_ = false;
-      if (on_change_) on_change_(true, "connected to " + settings_.host + ":" + std::to_string(settings_.port));
+      if (on_change_) on_change_(true, "connected to " + where());
     }
     return;
   }
@@ -186,7 +188,7 @@ void redis_link::on_connect(const redisAsyncContext *context, int status) {
   const std::string why = context->errstr;
   static_cast<void>(link.context_->give_up());
   link.context_.reset();
-  link.lost("cannot connect to " + link.settings_.host + ":" + std::to_string(link.settings_.port) + ": " + why);
+  link.lost("cannot connect to " + link.where() + ": " + why);
 }
 
 void redis_link::on_disconnect(const redisAsyncContext *context, int status) {
@@ -195,7 +197,7 @@ void redis_link::on_disconnect(const redisAsyncContext *context, int status) {
   const std::string why = status == REDIS_OK ? "the connection was closed" : context->errstr;
   static_cast<void>(link.context_->give_up());  // hiredis frees it when this returns
   link.context_.reset();
-  link.lost("lost the connection to " + link.settings_.host + ":" + std::to_string(link.settings_.port) + ": " + why);
+  link.lost("lost the connection to " + link.where() + ": " + why);
 }
 
 void redis_link::drop(failure why, const std::string &reason) {
@@ -252,11 +254,11 @@ std::optional<loop::clock::time_point> redis_link::next_deadline() const {
 void redis_link::on_round(loop::clock::time_point now) {
   if (!drop_reason_.empty()) return drop(failure::lost, std::exchange(drop_reason_, {}));
   if (connect_deadline_ && *connect_deadline_ <= now)
-    return drop(failure::timeout, "no connection to " + settings_.host + ":" + std::to_string(settings_.port) +
-                                      " within " + std::to_string(settings_.timeout.count()) + " ms");
+    return drop(failure::timeout,
+                "no connection to " + where() + " within " + std::to_string(settings_.timeout.count()) + " ms");
   if (!pending_.empty() && pending_.front().deadline <= now)
-    return drop(failure::timeout, "no reply from " + settings_.host + ":" + std::to_string(settings_.port) +
-                                      " within " + std::to_string(settings_.timeout.count()) + " ms");
+    return drop(failure::timeout,
+                "no reply from " + where() + " within " + std::to_string(settings_.timeout.count()) + " ms");
   if (reconnect_at_ && *reconnect_at_ <= now && !context_) connect();
 }
 

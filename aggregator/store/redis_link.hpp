@@ -114,6 +114,8 @@ class redis_link final : public loop::io_handler, public loop::loop_hooks {
   };
 
   void connect();
+  /// `host:port`, for the log.
+  [[nodiscard]] std::string where() const;
   /// Sends a command whose reply `waiter` gets (null: a set-up command); false when hiredis refused it.
   bool send(const std::vector<std::string_view> &args, command_awaiter *waiter);
   /// Drops the connection (a timeout, a refused set-up), failing what is pending with `why`.

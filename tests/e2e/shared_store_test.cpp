@@ -91,6 +91,12 @@ agg::config::access_tokens with_admin() {
   return tokens;
 }
 
+/// True once `service`'s /ready says Redis is `state` ("up" or "down").
+bool redis_is(const running_service &service, const std::string &state) {
+  const auto r = service.http().Get("/ready");
+  return r && r->body.find("\"redis\":\"" + state + "\"") != std::string::npos;
+}
+
 /// `n` services (one loop each) sharing `redis`, each serving `/api/t` with `route_members` (after
 /// a comma), and `store_members` in their store section; the admin API takes store_admin_token.
 std::vector<std::unique_ptr<running_service>> replicas(std::size_t n, const redis_server &redis,
@@ -104,9 +110,7 @@ std::vector<std::unique_ptr<running_service>> replicas(std::size_t n, const redi
                                   R"(},"routes":[{"name":"t","path":"/api/t")" + route_members +
                                   R"(,"upstreams":[{"url":")" + upstream.api("i={i}") + R"(","repeat":true}]}]})"),
         with_admin()));
-  for (const auto &r : all)
-    REQUIRE(agg::testing::eventually(
-        [&r] { return r->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
+  for (const auto &r : all) REQUIRE(agg::testing::eventually([&r] { return redis_is(*r, "up"); }));
   return all;
 }
 
@@ -276,9 +280,7 @@ TEST_CASE(
       replicas(2, redis, upstream, R"(,"rate_limit":{"key":"route","requests_per_s":0.01,"burst":3})");
   CHECK(count_of(statuses(services, 6), 200) == 3);  // shared: 3 in all
   redis.stop();
-  for (const auto &s : services)
-    REQUIRE(agg::testing::eventually(
-        [&s] { return s->http().Get("/ready")->body.find("\"redis\":\"down\"") != std::string::npos; }));
+  for (const auto &s : services) REQUIRE(agg::testing::eventually([&s] { return redis_is(*s, "down"); }));
   // Each replica's own limiter: 3 each, and no error but the limit's own 429.
   const auto alone = statuses(services, 10);
   CHECK(count_of(alone, 200) == 6);
@@ -289,9 +291,7 @@ TEST_CASE(
   CHECK(metrics->body.find("aggregator_redis_up 0") != std::string::npos);
   CHECK(metrics->body.find("aggregator_rate_limit_fallbacks_total 5") != std::string::npos);
   redis.start();  // empty: the shared count starts afresh
-  for (const auto &s : services)
-    REQUIRE(agg::testing::eventually(
-        [&s] { return s->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
+  for (const auto &s : services) REQUIRE(agg::testing::eventually([&s] { return redis_is(*s, "up"); }));
   CHECK(count_of(statuses(services, 6), 200) == 3);
 }
 
@@ -456,9 +456,7 @@ TEST_CASE(
         R"("},"routes":[{"name":"kept","path":"/api/kept","cache":{"ttl_ms":60000,"shared":true},)"
         R"("upstreams":[{"url":")" +
         upstream.api("task_id=1&key=shared-cache") + R"("}]}]})")));
-  for (const auto &s : services)
-    REQUIRE(agg::testing::eventually(
-        [&s] { return s->http().Get("/ready")->body.find("\"redis\":\"up\"") != std::string::npos; }));
+  for (const auto &s : services) REQUIRE(agg::testing::eventually([&s] { return redis_is(*s, "up"); }));
   const auto first = services[0]->http().Get("/api/kept");
   REQUIRE(first);
   CHECK(first->status == 200);
@@ -479,8 +477,7 @@ TEST_CASE(
         std::string::npos);
   // Redis away: the replica's own cache still answers, a new replica's call goes to the upstream.
   redis.stop();
-  REQUIRE(agg::testing::eventually(
-      [&] { return services[0]->http().Get("/ready")->body.find("\"redis\":\"down\"") != std::string::npos; }));
+  REQUIRE(agg::testing::eventually([&] { return redis_is(*services[0], "down"); }));
   CHECK(services[0]->http().Get("/api/kept")->status == 200);
   CHECK(upstream.calls("shared-cache") == 1);
 }
