@@ -135,13 +135,15 @@ service::service(config::service_config config, const config::access_tokens &tok
       unsent_(config_.server.max_unsent_bytes),
       jobs_(jobs::job_limits{config_.jobs.max_jobs, config_.jobs.keep_finished, config_.jobs.max_bytes,
                              config_.jobs.max_per_client}),
+      shared_jobs_(store_ ? std::make_unique<store::shared_jobs>(*store_, jobs_, config_.jobs, log_) : nullptr),
       sync_pool_(config_.server.sync_threads, config_.server.sync_queue),
       door_(stages_, sync_pool_, loops_.options()),
       jwks_(jwks_refresher_for(config_.auth, tokens, log_)),
       traces_(trace_exporter_for(config_.telemetry, log_)),
       credentials_(data_credentials(tokens, jwks_.get())),
       data_endpoints_({door_, stats_, log_, &aggregations_, traces_.get()},
-                      {door_, jobs_, routes_, config_.jobs, guard_}, {loops_, aggregations_, store_.get()}),
+                      {door_, jobs_, routes_, config_.jobs, guard_, shared_jobs_.get()},
+                      {loops_, aggregations_, store_.get()}),
       data_chain_(data_chain(config_, credentials_, data_endpoints_, aggregations_, unsent_, stats_, log_, guard_,
                              traces_.get(), store_.get())),
       control_endpoints_(control::metrics_endpoint{stats_, [this] { return gauges(); }, *stages_},
@@ -159,6 +161,7 @@ service::ports service::bind() { return ports{data_.bind(), control_.bind()}; }
 void service::start() {
   if (store_) store_->start();  // before the first request: a limit finds its link connecting, not absent
   if (shared_routes_) shared_routes_->start();  // the shared table, when Redis has one, from the first request
+  if (shared_jobs_) shared_jobs_->start();
   data_.start();
   if (jwks_) jwks_->start(loops_.loop(0));
   if (traces_) traces_->start(loops_.loop(loops_.loop_count() - 1));

@@ -27,6 +27,7 @@
 #include "aggregator/runtime/service_log.hpp"
 #include "aggregator/stages/shared_state.hpp"
 #include "aggregator/store/redis_store.hpp"
+#include "aggregator/store/shared_jobs.hpp"
 #include "aggregator/store/shared_routes.hpp"
 #include "aggregator/telemetry/trace_exporter.hpp"
 
@@ -84,6 +85,7 @@ class service {
   runtime::admission aggregations_;
   runtime::unsent_bytes unsent_;
   jobs::job_store jobs_;
+  std::unique_ptr<store::shared_jobs> shared_jobs_;  // null without store.redis_url
   loop::blocking_pool sync_pool_;
   runtime::metrics stats_;
   fanout::aggregations door_;

@@ -32,7 +32,7 @@ std::string_view config_exemplar() noexcept {
                                             "http": "1.1", "compression": true}}
   },
   "log": {"level": "info", "format": "text"},
-  "jobs": {"max": 1000, "keep_finished_ms": 600000, "max_bytes": 1048576, "max_per_client": 100},
+  "jobs": {"max": 1000, "keep_finished_ms": 600000, "max_bytes": 1048576, "max_per_client": 100, "lease_ms": 5000},
   "auth": {
     "admin_token_file": "admin.token", "client_token_file": "client.token", "api_keys_file": "keys.json",
     "jwt": {"issuer": "https://issuer.example.com", "audiences": ["api"], "jwks_file": "jwks.json",

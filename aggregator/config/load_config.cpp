@@ -300,11 +300,13 @@ service_config read_document(config_checker &c, const json::value &document, con
   };
   c.text(*root, "", "$schema", false);
   if (const json::value *v = section("jobs")) {
-    if (const json::object *o = c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes", "max_per_client"})) {
+    if (const json::object *o =
+            c.object(*v, "jobs", {"max", "keep_finished_ms", "max_bytes", "max_per_client", "lease_ms"})) {
       c.integer(*o, "jobs", "max", config.jobs.max_jobs, 1, 1'000'000);
       c.integer(*o, "jobs", "max_per_client", config.jobs.max_per_client, 1, 1'000'000);
       c.integer(*o, "jobs", "max_bytes", config.jobs.max_bytes, 1, 1LL << 40);
       c.millis(*o, "jobs", "keep_finished_ms", config.jobs.keep_finished, 1, 7 * 24 * 3'600'000LL);
+      c.millis(*o, "jobs", "lease_ms", config.jobs.lease, 300, 3'600'000);
     }
   }
   if (const json::value *v = section("server")) read_server(c, *v, config.server);

@@ -336,6 +336,9 @@ struct jobs_config {
   std::chrono::milliseconds keep_finished{300'000};
   std::size_t max_bytes = 256 << 20;  ///< what the kept jobs' results hold together (estimated)
   std::size_t max_per_client = 100;   ///< jobs one client (its address) holds, running and kept
+  /// With a store: how long a replica's jobs outlive its last sign of life (it renews the lease
+  /// every third of it); past it, a job it was running reads as `lost`.
+  std::chrono::milliseconds lease{5000};
 };
 
 /// JWT validation (`auth.jwt`): whose tokens, signed how, checked with which keys. Public keys come

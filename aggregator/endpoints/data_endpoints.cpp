@@ -26,7 +26,7 @@ data_endpoints::data_endpoints(route_serving routes, job_serving jobs, ready_end
       ready_(ready),
       index_(jobs.routes),
       job_create_(jobs),
-      job_(jobs.store),
+      job_(jobs.store, jobs.shared),
       gather_(routes, route_endpoint::way::gather),
       one_by_one_(routes, route_endpoint::way::one_by_one),
       stream_(routes, route_endpoint::way::stream),

@@ -8,36 +8,14 @@
 
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/endpoints/route_endpoints.hpp"
-#include "aggregator/fanout/render.hpp"
-#include "aggregator/text/json_writer.hpp"
+#include "aggregator/jobs/job_document.hpp"
 
 namespace agg::endpoints {
 
 namespace {
 
-std::string job_json(const jobs::job_view &v) {
-  std::string out;
-  text::json_writer w{out};
-  w.raw("{").key("id").string(v.id).raw(",").key("route").string(v.route);
-  w.raw(",").key("status").string(jobs::to_string(v.status));
-  w.raw(",").key("progress").raw("{").key("done").number(static_cast<long long>(v.arrived.size()));
-  w.raw(",").key("total").number(static_cast<long long>(v.planned_calls)).raw("}");
-  w.raw(",").key("finished").raw("[");  // which upstreams have answered (or failed) so far
-  for (std::size_t i = 0; i < v.arrived.size(); ++i) {
-    const auto &a = v.arrived[i];
-    w.raw(i == 0 ? "{" : ",{").key("index").number(static_cast<long long>(a.index));
-    if (!a.result.name.empty()) w.raw(",").key("name").string(a.result.name);
-    if (!a.result.item_value.is_null()) w.raw(",").key("item").value(a.result.item_value);
-    w.raw(",").key("ok").boolean(a.result.kind == calls::outcome_kind::ok);
-    w.raw(",").key("outcome").string(calls::to_string(a.result.kind)).raw("}");
-  }
-  w.raw("]").raw(",").key("result");
-  if (v.result)
-    w.raw(fanout::render(*v.result).body);
-  else
-    w.null();
-  w.raw("}");
-  return out;
+http::response no_such_job(const std::string &id) {
+  return http::response::error(404, "not_found", "no job " + id + " (unknown, or finished and evicted)");
 }
 
 http::response invalid_job(const std::string &message) { return http::response::error(400, "invalid_job", message); }
@@ -132,6 +110,8 @@ coro::detached job_create_endpoint::create(job_serving serving, filters::exchang
   if (const auto *full = std::get_if<jobs::job_store::store_full>(&added))
     co_return x.respond(store_full(*full, serving.limits));
   const std::string &id = std::get<std::string>(added);
+  if (serving.shared != nullptr && x.loop() != nullptr)
+    co_await serving.shared->started(x.loop()->index(), id);  // any replica finds it from the answer on
   http::response accepted = http::response::json(202, "{\"id\":\"" + id + "\",\"status\":\"pending\"}");
   x.respond(std::move(accepted.with_header("Location", std::string{job_endpoint::prefix} + id)));
 }
@@ -140,16 +120,30 @@ void job_endpoint::serve(filters::exchange x) const {
   const std::string id = x.request().path.substr(prefix.size());
   const bool cancel = x.request().request.method == "DELETE";
   const auto job = cancel ? store_.cancel(id) : store_.find(id);
-  if (!job)
-    return x.respond(http::response::error(404, "not_found", "no job " + id + " (unknown, or finished and evicted)"));
+  if (!job && shared_ != nullptr && x.loop() != nullptr) {
+    ask_shared(*shared_, std::move(x), id, cancel);
+    return;
+  }
+  if (!job) return x.respond(no_such_job(id));
   // A finished job's document is rendered once and its bytes shared by every GET after: a crowd
   // reading a large result slowly holds it once, not once per reader.
   std::shared_ptr<const std::string> document = job->document;
   if (!document) {
-    document = std::make_shared<const std::string>(job_json(*job));
+    document = std::make_shared<const std::string>(jobs::render(*job));
     if (job->result && !cancel) store_.keep_document(id, document);
   }
   x.respond(http::response{.status = 200, .shared_body = std::move(document)});
+}
+
+coro::detached job_endpoint::ask_shared(store::shared_jobs &shared, filters::exchange x, std::string id, bool cancel) {
+  store::shared_jobs::found found = co_await shared.find(x.loop()->index(), id, cancel);
+  if (auto *document = std::get_if<std::string>(&found))
+    co_return x.respond(
+        http::response{.status = 200, .shared_body = std::make_shared<const std::string>(std::move(*document))});
+  if (std::holds_alternative<store::shared_jobs::missing>(found)) co_return x.respond(no_such_job(id));
+  x.respond(http::response::error(503, "store_unavailable",
+                                  "job " + id + " is not run by this replica, and the shared store did not answer (" +
+                                      std::get<store::shared_jobs::unavailable>(found).why + ")"));
 }
 
 }  // namespace agg::endpoints

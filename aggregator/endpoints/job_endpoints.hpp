@@ -7,6 +7,7 @@
 #include "aggregator/filters/request_filter.hpp"
 #include "aggregator/filters/route_guard.hpp"
 #include "aggregator/jobs/job_store.hpp"
+#include "aggregator/store/shared_jobs.hpp"
 
 namespace agg::endpoints {
 
@@ -17,7 +18,8 @@ struct job_serving {
   jobs::job_store &store;
   const config::live_routes &routes;
   const config::jobs_config &limits;
-  const filters::route_guard &guard;  ///< the named route's access and rate limit
+  const filters::route_guard &guard;     ///< the named route's access and rate limit
+  store::shared_jobs *shared = nullptr;  ///< with a store: jobs other replicas read and cancel
 };
 
 /// `POST /api/jobs`: starts a background aggregation on the request's loop and answers 202 at once
@@ -36,17 +38,23 @@ class job_create_endpoint final : public filters::endpoint {
   job_serving serving_;
 };
 
-/// `GET|HEAD|DELETE /api/jobs/{id}`: a job's status, progress and result; DELETE cancels it.
+/// `GET|HEAD|DELETE /api/jobs/{id}`: a job's status, progress and result; DELETE cancels it. A job
+/// this replica does not run is asked of the shared store, when there is one (503 when it does not
+/// answer: the job may well exist).
 class job_endpoint final : public filters::endpoint {
  public:
-  explicit job_endpoint(jobs::job_store &store) noexcept : store_(store) {}
+  job_endpoint(jobs::job_store &store, store::shared_jobs *shared) noexcept : store_(store), shared_(shared) {}
   void serve(filters::exchange x) const override;
 
   /// Where a job's path starts: `/api/jobs/` and its id.
   static constexpr std::string_view prefix = "/api/jobs/";
 
  private:
+  /// Answers from the shared store.
+  static coro::detached ask_shared(store::shared_jobs &shared, filters::exchange x, std::string id, bool cancel);
+
   jobs::job_store &store_;
+  store::shared_jobs *shared_;
 };
 
 }  // namespace agg::endpoints

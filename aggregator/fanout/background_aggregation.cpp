@@ -96,6 +96,11 @@ std::size_t background_aggregation::held_bytes() const {
   return held_bytes_;
 }
 
+std::size_t background_aggregation::arrived() const {
+  const std::lock_guard lock{mutex_};
+  return arrivals_.size();
+}
+
 bool background_aggregation::done() const {
   const std::lock_guard lock{mutex_};
   return finished_.has_value();

@@ -44,6 +44,8 @@ class background_aggregation : public std::enable_shared_from_this<background_ag
   [[nodiscard]] std::stop_source stop_source() const { return stop_; }
 
   [[nodiscard]] bool done() const;
+  /// How many calls have finished so far: cheaper than a snapshot for "did it move?".
+  [[nodiscard]] std::size_t arrived() const;
   /// What the results that arrived so far hold in memory, estimated (their slots, texts and
   /// parsed bodies): what keeping it costs.
   [[nodiscard]] std::size_t held_bytes() const;

@@ -7,10 +7,7 @@
 
 namespace agg::jobs {
 
-namespace {
-
-/// 128 bits from the kernel's random source, as 32 hex digits: not guessable from other ids.
-std::string new_job_id() {
+std::string new_id() {
   thread_local std::random_device source;
   std::string id;
   id.reserve(32);
@@ -21,8 +18,6 @@ std::string new_job_id() {
   }
   return id;
 }
-
-}  // namespace
 
 std::string_view to_string(job_status status) noexcept {
   switch (status) {
@@ -60,7 +55,7 @@ std::variant<std::string, job_store::store_full> job_store::add(
   if (jobs_.size() >= limits_.max_jobs || held >= limits_.max_bytes)
     return store_full{.by_bytes = held >= limits_.max_bytes,
                       .retry_after = room_at(now, everyone, limits_.max_jobs, limits_.max_bytes)};
-  std::string id = new_job_id();
+  std::string id = new_id();
   jobs_.emplace(id, job{start(), owner});
   return id;
 }
@@ -90,6 +85,14 @@ std::optional<job_view> job_store::cancel(const std::string &id) {
     j.run->cancel();
   }
   return view_of(id, j);
+}
+
+std::optional<job_stamp> job_store::stamp_of(const std::string &id) {
+  const std::lock_guard lock{mutex_};
+  const auto found = jobs_.find(id);
+  if (found == jobs_.end()) return std::nullopt;
+  const job &j = found->second;
+  return job_stamp{j.run->arrived(), j.run->done(), j.cancel_requested, j.run->finishes_by()};
 }
 
 void job_store::evict_finished(std::chrono::steady_clock::time_point now) {

@@ -45,9 +45,22 @@ struct job_view {
   std::shared_ptr<const std::string> document;
 };
 
+/// 128 bits from the kernel's random source, as 32 hex digits: not guessable from other ids.
+std::string new_id();
+
+/// Where a job stands, in a few words: enough to tell whether it moved since the last look.
+struct job_stamp {
+  std::size_t arrived = 0;  ///< calls finished
+  bool finished = false;    ///< the run is over
+  bool cancel_requested = false;
+  std::chrono::steady_clock::time_point finishes_by;  ///< its deadline: done by then at the latest
+  friend bool operator==(const job_stamp &, const job_stamp &) = default;
+};
+
 /// Background aggregations started by a request that returns at once (asyncio.create_task), kept
 /// under unguessable ids until they are read, cancelled, or evicted some time after finishing.
-/// Jobs live in this process only. Thread-safe.
+/// Jobs run in this process; with a store (store::shared_jobs) other replicas read and cancel them
+/// through Redis. Thread-safe.
 class job_store {
  public:
   explicit job_store(job_limits limits)
@@ -80,6 +93,8 @@ class job_store {
   void keep_document(const std::string &id, std::shared_ptr<const std::string> document);
   /// Cancels the job (its calls stop); the view after it, or nullopt when there is no such job.
   std::optional<job_view> cancel(const std::string &id);
+  /// Where job `id` stands (nullopt: no such job), without copying its results.
+  std::optional<job_stamp> stamp_of(const std::string &id);
 
  private:
   struct job {

@@ -41,6 +41,11 @@ std::string_view to_string(failure why) noexcept {
   return "lost";
 }
 
+std::string why_unanswered(const result &r) {
+  if (const auto *why = std::get_if<failure>(&r)) return "Redis did not answer (" + std::string{to_string(*why)} + ")";
+  return "Redis answered " + std::get<reply>(r).text;
+}
+
 std::string redis_link::where() const { return settings_.host + ":" + std::to_string(settings_.port); }
 
 void redis_link::context_release::free(redisAsyncContext *context) noexcept { redisAsyncFree(context); }

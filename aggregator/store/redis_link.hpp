@@ -38,6 +38,8 @@ enum class failure { unavailable, timeout, lost };
 
 /// What a command yields.
 using result = std::variant<reply, failure>;
+/// Why `r` is not the reply a caller wanted, for a log line or a 503: the failure, or the reply's text.
+[[nodiscard]] std::string why_unanswered(const result &r);
 
 /// Where the server is and how long a round trip may take.
 struct link_settings {

@@ -27,11 +27,6 @@ return {1, tonumber(ARGV[2])}
 
 constexpr auto check_every = std::chrono::milliseconds{500};  // a missed message costs half a second at most
 
-std::string unanswered(const result &r) {
-  if (const auto *why = std::get_if<failure>(&r)) return "Redis did not answer (" + std::string{to_string(*why)} + ")";
-  return "Redis answered " + std::get<reply>(r).text;
-}
-
 }  // namespace
 
 shared_routes::shared_routes(redis_store &store, config::live_routes &routes, const runtime::service_log &log)
@@ -83,7 +78,7 @@ coro::task<shared_routes::stored> shared_routes::read_table() {
   const result answer = co_await sent;
   const auto *r = std::get_if<reply>(&answer);
   if (r == nullptr || r->type != reply::kind::array || r->elements.size() != 2)
-    co_return unavailable{unanswered(answer)};
+    co_return unavailable{why_unanswered(answer)};
   const reply &version = r->elements[0];
   const reply &table = r->elements[1];
   if (version.type == reply::kind::nil) co_return std::pair{std::uint64_t{0}, json::array{}};
@@ -110,7 +105,7 @@ coro::task<shared_routes::written> shared_routes::write_table(std::uint64_t expe
   const result answer = co_await sent;
   const auto *r = std::get_if<reply>(&answer);
   if (r == nullptr || r->type != reply::kind::array || r->elements.size() != 2)
-    co_return unavailable{unanswered(answer)};
+    co_return unavailable{why_unanswered(answer)};
   if (r->elements[0].integer == 1) co_return static_cast<std::uint64_t>(r->elements[1].integer);
   co_return stale{static_cast<std::uint64_t>(r->elements[1].integer)};
 }

@@ -6,14 +6,17 @@
 #include <boost/json/parse.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "aggregator/coro/detached.hpp"
 #include "aggregator/store/redis_link.hpp"
+#include "tests/support/aggregator_binary.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/local_upstream.hpp"
 #include "tests/support/nginx_proxy.hpp"
@@ -99,16 +102,18 @@ bool redis_is(const running_service &service, const std::string &state) {
 
 /// `n` services (one loop each) sharing `redis`, each serving `/api/t` with `route_members` (after
 /// a comma), and `store_members` in their store section; the admin API takes store_admin_token.
+/// The route calls `upstream` with `query`.
 std::vector<std::unique_ptr<running_service>> replicas(std::size_t n, const redis_server &redis,
                                                        const local_upstream &upstream, const std::string &route_members,
-                                                       const std::string &store_members = {}) {
+                                                       const std::string &store_members = {},
+                                                       const std::string &query = "i={i}") {
   std::vector<std::unique_ptr<running_service>> all;
   for (std::size_t i = 0; i < n; ++i)
     all.push_back(std::make_unique<running_service>(
         agg::testing::config_from(R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"store":{"redis_url":")" +
                                   redis.url() + R"(","timeout_ms":200)" + store_members +
                                   R"(},"routes":[{"name":"t","path":"/api/t")" + route_members +
-                                  R"(,"upstreams":[{"url":")" + upstream.api("i={i}") + R"(","repeat":true}]}]})"),
+                                  R"(,"upstreams":[{"url":")" + upstream.api(query) + R"(","repeat":true}]}]})"),
         with_admin()));
   for (const auto &r : all) REQUIRE(agg::testing::eventually([&r] { return redis_is(*r, "up"); }));
   return all;
@@ -127,6 +132,20 @@ std::vector<int> statuses(const std::vector<std::unique_ptr<running_service>> &s
 
 long count_of(const std::vector<int> &statuses, int status) {
   return std::count(statuses.begin(), statuses.end(), status);
+}
+
+/// The status a job's document says, or what came instead of a document.
+std::string job_status(const httplib::Result &r) {
+  if (!r) return "no answer";
+  if (r->status != 200) return "answered " + std::to_string(r->status) + ": " + r->body;
+  return boost::json::parse(r->body).at("status").as_string().c_str();
+}
+
+/// The id a job's POST answered with.
+std::string job_id(const httplib::Result &created) {
+  REQUIRE(created);
+  REQUIRE(created->status == 202);
+  return boost::json::parse(created->body).at("id").as_string().c_str();
 }
 
 }  // namespace
@@ -483,29 +502,99 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "three replicas on one Redis behind nginx round robin: one shared limit, and jobs (pinned to one replica "
-    "as configs/nginx.conf does) answer every poll") {
+    "three replicas on one Redis behind nginx round robin: one shared limit, and a job created through it answers "
+    "every poll, whichever replica the poll reaches") {
   redis_server redis;
   local_upstream upstream;
   const auto services =
       replicas(3, redis, upstream, R"(,"rate_limit":{"key":"header:X-Tenant","requests_per_s":0.01,"burst":6})");
   std::vector<int> ports;
   for (const auto &s : services) ports.push_back(s->port());
-  const std::string jobs_location = "    location /api/jobs { proxy_pass http://127.0.0.1:" + std::to_string(ports[0]) +
-                                    "; proxy_http_version 1.1; proxy_set_header Connection \"\"; }\n";
-  agg::testing::nginx_proxy nginx{ports, jobs_location};
+  agg::testing::nginx_proxy nginx{ports};  // as configs/nginx.conf: round robin, /api/jobs included
   REQUIRE(nginx.started());
   httplib::Client front{"127.0.0.1", nginx.port()};
   std::vector<int> got;
   for (int i = 0; i < 12; ++i) got.push_back(front.Get("/api/t", {{"X-Tenant", "a"}})->status);
   CHECK(count_of(got, 200) == 6);  // tenant a's burst, across the three replicas nginx spread them over
   CHECK(count_of(got, 429) == 6);
-  const auto created = front.Post("/api/jobs", R"({"route":"t"})", "application/json");  // another tenant's count
-  REQUIRE(created);
-  REQUIRE(created->status == 202);
-  const std::string id = boost::json::parse(created->body).at("id").as_string().c_str();
-  for (int i = 0; i < 4; ++i) CHECK(front.Get("/api/jobs/" + id)->status == 200);  // not 404 200 404 200
-  CHECK(front.Delete("/api/jobs/" + id)->status < 300);
+  // Another tenant's count. The record is in Redis before the 202: the first poll may reach any replica.
+  const std::string id = job_id(front.Post("/api/jobs", R"({"route":"t"})", "application/json"));
+  for (int i = 0; i < 6; ++i) CHECK(front.Get("/api/jobs/" + id)->status == 200);  // not 404 200 404 200
+  for (const auto &s : services)  // every replica has the finished document within a write round
+    CHECK(agg::testing::eventually([&] { return job_status(s->http().Get("/api/jobs/" + id)) == "done"; }, 5s));
+  const auto read = boost::json::parse(services[2]->http().Get("/api/jobs/" + id)->body);
+  CHECK(read.at("progress").at("done") == 10);  // the route's ten calls
+  CHECK(read.at("result").at("succeeded") == 10);
+  CHECK(front.Get("/api/jobs/0123456789abcdef0123456789abcdef")->status == 404);  // no such job, on any replica
+}
+
+TEST_CASE("a job cancelled through a replica that does not run it: its runner hears it and its call stops") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(3, redis, upstream, "", "", "delay_ms=60000&i={i}");
+  const std::string id =
+      job_id(services[0]->http().Post("/api/jobs", R"({"route":"t","params":{"num":1}})", "application/json"));
+  REQUIRE(agg::testing::eventually([&] { return services[0]->upstream().transfers_in_flight() == 1; }));
+  CHECK(job_status(services[1]->http().Get("/api/jobs/" + id)) == "running");
+  CHECK(job_status(services[1]->http().Delete("/api/jobs/" + id)) == "cancelled");  // at once, as on the runner
+  CHECK(job_status(services[2]->http().Get("/api/jobs/" + id)) == "cancelled");     // before the runner wrote it
+  // The runner cancels the call (published on jobs:cancel), a minute before it would have ended.
+  CHECK(agg::testing::eventually([&] { return services[0]->upstream().transfers_in_flight() == 0; }, 10s));
+  CHECK(job_status(services[0]->http().Get("/api/jobs/" + id)) == "cancelled");
+  // Its final document reaches the others: the call ended cancelled.
+  CHECK(agg::testing::eventually(
+      [&] {
+        const auto r = services[2]->http().Get("/api/jobs/" + id);
+        return r && r->status == 200 && !boost::json::parse(r->body).at("result").is_null();
+      },
+      5s));
+  const auto final_view = boost::json::parse(services[2]->http().Get("/api/jobs/" + id)->body);
+  CHECK(final_view.at("status") == "cancelled");
+  CHECK(final_view.at("finished").at(0).at("outcome") == "cancelled");
+}
+
+TEST_CASE("Redis away: a replica answers its own jobs, and 503 (not 404) for a job another replica runs") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, "", "", "delay_ms=60000&i={i}");
+  const std::string id = job_id(services[0]->http().Post("/api/jobs", R"({"route":"t"})", "application/json"));
+  CHECK(job_status(services[1]->http().Get("/api/jobs/" + id)) == "running");
+  redis.stop();
+  REQUIRE(agg::testing::eventually([&] { return redis_is(*services[1], "down"); }));
+  CHECK(job_status(services[0]->http().Get("/api/jobs/" + id)) == "running");
+  const auto away = services[1]->http().Get("/api/jobs/" + id);
+  REQUIRE(away);
+  CHECK(away->status == 503);
+  CHECK(boost::json::parse(away->body).at("error").at("code") == "store_unavailable");
+  // A job created while Redis is away still starts (its record is written once Redis is back).
+  const std::string later = job_id(services[0]->http().Post("/api/jobs", R"({"route":"t"})", "application/json"));
+  redis.start();
+  CHECK(agg::testing::eventually([&] { return job_status(services[1]->http().Get("/api/jobs/" + later)) == "running"; },
+                                 10s));
+}
+
+TEST_CASE("a replica killed with SIGKILL mid-job: its job turns lost, with the reason, once its lease expires") {
+  redis_server redis;
+  local_upstream upstream;
+  const std::string members =
+      R"(,"store":{"redis_url":")" + redis.url() + R"(","timeout_ms":200},"jobs":{"lease_ms":1000})";
+  std::optional<agg::testing::aggregator_binary> runner;
+  runner.emplace(R"([{"name":"t","path":"/api/t","upstreams":[{"url":")" + upstream.api("delay_ms=60000") + R"("}]}])",
+                 std::vector<std::string>{}, members);
+  running_service reader{agg::testing::config_from(
+      R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"routes":[{"name":"t","path":"/api/t","upstreams":[{"url":")" +
+      upstream.api("delay_ms=60000") + R"("}]}])" + members + "}")};
+  REQUIRE(agg::testing::eventually([&] { return redis_is(reader, "up"); }));
+  httplib::Client to_runner{"127.0.0.1", runner->port()};
+  const std::string id = job_id(to_runner.Post("/api/jobs", R"({"route":"t"})", "application/json"));
+  CHECK(job_status(reader.http().Get("/api/jobs/" + id)) == "running");
+  runner->program().signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  REQUIRE(agg::testing::eventually([&] { return job_status(reader.http().Get("/api/jobs/" + id)) == "lost"; }, 10s));
+  CHECK(std::chrono::steady_clock::now() - killed < 2s);  // the lease (1 s), and the reader's round trip
+  const auto lost = boost::json::parse(reader.http().Get("/api/jobs/" + id)->body);  // and it stays lost
+  CHECK(lost.at("status") == "lost");
+  CHECK(std::string{lost.at("reason").as_string()}.find("jobs.lease_ms") != std::string::npos);
 }
 
 TEST_CASE("a shared table someone broke in Redis is refused: the replicas keep serving the routes in force") {

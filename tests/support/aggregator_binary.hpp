@@ -15,9 +15,11 @@ class aggregator_binary {
  public:
   static constexpr const char *admin_token = "admin-token-0123456789abcdef";
 
-  /// `routes` is the config's routes array (JSON text); `extra_args` go on the command line.
-  explicit aggregator_binary(const std::string &routes, std::vector<std::string> extra_args = {})
-      : config_(write_config(dir_, routes)),
+  /// `routes` is the config's routes array (JSON text); `extra_args` go on the command line;
+  /// `members` are more of the config's top-level members (`"store":{...}`), after a comma.
+  explicit aggregator_binary(const std::string &routes, std::vector<std::string> extra_args = {},
+                             const std::string &members = {})
+      : config_(write_config(dir_, routes, members)),
         program_(arguments(config_, std::move(extra_args))),
         port_(program_.listening_port()),
         admin_port_(program_.listening_port()) {}
@@ -30,10 +32,10 @@ class aggregator_binary {
   [[nodiscard]] process::child_process &program() noexcept { return program_; }
 
  private:
-  static std::string write_config(const scratch_dir &dir, const std::string &routes) {
+  static std::string write_config(const scratch_dir &dir, const std::string &routes, const std::string &members) {
     dir.file("admin.token", std::string{admin_token} + "\n");
-    return dir.file("config.json",
-                    R"({"server":{"threads":32},"auth":{"admin_token_file":"admin.token"},"routes":)" + routes + "}");
+    return dir.file("config.json", R"({"server":{"threads":32},"auth":{"admin_token_file":"admin.token"},"routes":)" +
+                                       routes + members + "}");
   }
   static std::vector<std::string> arguments(const std::string &config, std::vector<std::string> extra) {
     std::vector<std::string> args{AGG_AGGREGATOR_BINARY, "--config",       config,       "--listen",
