@@ -10,6 +10,10 @@
 #                                                      (misses), then on B (shared hits), then on B
 #                                                      again (local hits); latency of each, one
 #                                                      connection, and B's CPU per request
+#   bench/redis-bench.sh --coalesce [SECONDS] [ROUNDS] two replicas, wrk on both at once, every
+#                                                      request the same call (upstream DELAY ms,
+#                                                      200): upstream calls made with coalesce
+#                                                      per replica vs across_replicas
 #
 # One core: each aggregator runs one event loop pinned to CPU 0 (one at a time); the upstream
 # (0 ms), redis-server and wrk (1 thread, 32 connections) share CPU 1. Per run: requests/s, p50 and
@@ -21,8 +25,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 capacity=0
 cache=0
+coalesce=0
 if [ "${1:-}" = "--capacity" ]; then
   capacity=1
+  shift
+elif [ "${1:-}" = "--coalesce" ]; then
+  coalesce=1
   shift
 elif [ "${1:-}" = "--cache" ]; then
   cache=1
@@ -107,6 +115,47 @@ JSON
     pass "A: miss (upstream call)" 19460 $first
     pass "B: shared hit (Redis)" 19461 $first
     pass "B: local hit" 19461 $first
+  done
+  exit 0
+fi
+
+if [ $coalesce = 1 ]; then
+  delay=${DELAY:-200}
+  for name in a:19470 b:19471; do
+    cat > "$dir/${name%:*}.json" << JSON
+{
+  "server": {"listen": "127.0.0.1:${name#*:}", "admin_listen": "127.0.0.1:0", "max_connections": 20000},
+  "client": {"loops": 1}, "log": {"level": "warn"},
+  "store": {"redis_url": "redis://127.0.0.1:$redis_port/0"},
+  "routes": [{"name": "here", "path": "/api/here", "coalesce": true,
+              "params": {"r": {"default": "0", "max_length": 16}},
+              "upstreams": [{"url": "http://127.0.0.1:$up_port/api/?task_id=1&delay_ms=$delay&key=here{r}"}]},
+             {"name": "across", "path": "/api/across", "coalesce": {"across_replicas": true},
+              "params": {"r": {"default": "0", "max_length": 16}},
+              "upstreams": [{"url": "http://127.0.0.1:$up_port/api/?task_id=1&delay_ms=$delay&key=across{r}"}]}]
+}
+JSON
+    taskset -c 0 "$bin" --config "$dir/${name%:*}.json" > "$dir/${name%:*}.log" 2>&1 &
+    pids+=($!)
+  done
+  for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:19470/health" && curl -sf -o /dev/null "http://127.0.0.1:19471/health" && break; sleep 0.1; done
+  coalesce_run() {  # route, round
+    local c0 c1 calls
+    c0=$(commands)
+    taskset -c 1 wrk -t1 -c50 -d"${seconds}s" --latency "http://127.0.0.1:19470/api/$1?r=$2" > "$dir/wrk-a" &
+    taskset -c 1 wrk -t1 -c50 -d"${seconds}s" --latency "http://127.0.0.1:19471/api/$1?r=$2" > "$dir/wrk-b"
+    wait %%
+    c1=$(commands)
+    calls=$(curl -s "http://127.0.0.1:$up_port/calls?key=$1$2" | grep -oE '[0-9]+' | tail -1)
+    cat "$dir/wrk-a" "$dir/wrk-b" | awk -v name="$1" -v calls="$calls" -v ops=$((c1 - c0 - 1)) -v s="$seconds" '
+      / 50%/ {p50 = p50 " " $2} / 99%/ {p99 = p99 " " $2} /requests in/ {n += $1} /Non-2xx/ {bad += $NF}
+      END { printf "%-7s %6d requests  %5d upstream calls (%5.1f/s)  p50%s  p99%s  non-2xx %d  %5.2f Redis commands/req\n",
+                   name, n, calls, calls / s, p50, p99, bad, ops / n }'
+  }
+  echo "A and B (one loop each) on CPU 0; wrk (1 thread, 50 conns) on each at once, upstream (${delay} ms), redis-server on CPU 1; ${seconds} s"
+  for round in $(seq "$rounds"); do
+    coalesce_run here "$round"
+    coalesce_run across "$round"
   done
   exit 0
 fi

@@ -125,9 +125,9 @@ service::service(config::service_config config, const config::access_tokens &tok
     : config_(std::move(config)),
       log_(log),
       loops_(config_.client),
-      store_(config_.store.enabled()
-                 ? std::make_unique<store::redis_store>(config_.store, loops_, log_, tokens.redis_password)
-                 : nullptr),
+      store_(config_.store.enabled() ? std::make_unique<store::redis_store>(config_.store, config_.jobs.lease, loops_,
+                                                                            log_, tokens.redis_password)
+                                     : nullptr),
       routes_(config_.routes, std::move(config_file), std::move(file_json)),
       shared_routes_(store_ ? std::make_unique<store::shared_routes>(*store_, routes_, log_) : nullptr),
       stages_(shared_stages(loops_, log)),

@@ -128,7 +128,18 @@ void read_call_policy(config_checker &c, const json::object &o, const std::strin
     out.budget = budget_policy{};
   read_optional(c, o, path, "breaker", out.breaker, read_breaker);
   read_optional(c, o, path, "cache", out.cache, read_cache);
-  c.boolean(o, path, "coalesce", out.coalesce, inherited);
+  // `true`/`false`, or {"across_replicas": bool}: coalesced, and across replicas too when it says so.
+  if (const json::value *v = o.if_contains("coalesce"); v != nullptr && v->is_object()) {
+    const std::string at = child(path, "coalesce");
+    if (const json::object *across = c.object(*v, at, {"across_replicas"})) {
+      out.coalesce = true;
+      out.coalesce_across_replicas = false;
+      c.boolean(*across, at, "across_replicas", out.coalesce_across_replicas);
+    }
+  } else {
+    c.boolean(o, path, "coalesce", out.coalesce, inherited);
+    if (v != nullptr) out.coalesce_across_replicas = false;  // `true` alone: on this replica only
+  }
 }
 
 }  // namespace agg::config

@@ -70,16 +70,16 @@ std::string_view config_exemplar() noexcept {
          "breaker": {"failures": 5, "ratio": 0.5, "min_calls": 20, "window_ms": 10000, "open_ms": 5000},
          "cache": {"ttl_ms": 1000, "max_bytes": 1048576, "honor_cache_control": true, "stale_if_error_ms": 0,
                    "shared": false},
-         "coalesce": true, "method": "GET", "headers": {"Authorization": "Bearer x"}, "select": "/data",
-         "allow": ["/id"], "deny": ["/secret"], "rename": {"/a": "/b"}, "return_headers": ["ETag"],
-         "idempotent": true},
+         "coalesce": {"across_replicas": true}, "method": "GET", "headers": {"Authorization": "Bearer x"},
+         "select": "/data", "allow": ["/id"], "deny": ["/secret"], "rename": {"/a": "/b"},
+         "return_headers": ["ETag"], "idempotent": true},
         {"name": "b", "url": "http://127.0.0.1:9000/x/{item}", "method": "POST", "body": {"ids": "{items}"},
          "forward_body": false, "for_each": "a.body#/items/*/id", "max_items": 10, "batch": {"size": 5, "join": ","}}
       ]
     },
     {
       "name": "mtls", "path": "/api/mtls", "access": {"require": "client_cert", "client_subjects": ["CN=reports"]},
-      "upstreams": [{"url": "http://127.0.0.1:9000/"}]
+      "coalesce": {"across_replicas": true}, "upstreams": [{"url": "http://127.0.0.1:9000/", "coalesce": false}]
     },
     {
       "name": "off", "path": "/api/off", "retry": false, "hedge": false, "breaker": false, "cache": false,

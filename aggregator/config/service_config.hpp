@@ -84,6 +84,9 @@ struct call_policy {
   std::optional<breaker_policy> breaker;
   std::optional<cache_policy> cache;
   bool coalesce = false;  ///< identical calls in flight on a loop share one transfer
+  /// `coalesce: {"across_replicas": true}`: and with a store, identical calls in flight on any
+  /// replica share one (the first replica to ask calls; the others wait for its published answer).
+  bool coalesce_across_replicas = false;
 };
 
 /// How an entry's body is cut down as it arrives, in this order: `select` takes the value at a

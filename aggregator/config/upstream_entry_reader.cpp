@@ -223,6 +223,7 @@ struct entry_reader {
         if (set_here(key)) c.fail(child(path, key), "only GET calls are cached or coalesced");
       entry.policy.cache.reset();
       entry.policy.coalesce = false;
+      entry.policy.coalesce_across_replicas = false;
     }
   }
 

@@ -101,7 +101,7 @@ void render_routes(std::string &out, const stages::shared_state &stages) {
     std::atomic<std::uint64_t> stages::route_counters::*counter;
     std::string text;
   };
-  std::array<family, 5> families{{
+  std::array<family, 6> families{{
       {"aggregator_upstream_retries_total", "Retries sent, by route.", &stages::route_counters::retries, {}},
       {"aggregator_upstream_retry_budget_refusals_total",
        "Retries and hedges not sent because the route's retry budget was spent.",
@@ -115,6 +115,10 @@ void render_routes(std::string &out, const stages::shared_state &stages) {
       {"aggregator_upstream_coalesced_total",
        "Calls that shared another aggregation's transfer, by route.",
        &stages::route_counters::coalesced,
+       {}},
+      {"aggregator_upstream_coalesced_across_replicas_total",
+       "Transfers answered by another replica's identical call (coalesce.across_replicas), by route.",
+       &stages::route_counters::coalesced_across,
        {}},
   }};
   std::string cache;

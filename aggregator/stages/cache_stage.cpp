@@ -15,7 +15,8 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// The call's answer from `entry`, as if it had just arrived.
+}  // namespace
+
 call_outcome answer_from(const cached_reply &entry, cache_state state) {
   call_outcome outcome;
   outcome.reply.status = entry.status;
@@ -27,6 +28,18 @@ call_outcome answer_from(const cached_reply &entry, cache_state state) {
   outcome.cache = state;
   return outcome;
 }
+
+void append_entry(std::vector<std::string_view> &args, const cached_reply &entry, std::vector<std::string> &texts) {
+  texts.reserve(texts.size() + entry.headers.size() + 1);  // no reallocation: args point into it
+  texts.push_back(std::to_string(entry.status));
+  args.insert(args.end(), {"status", texts.back(), "body", entry.body});
+  for (const auto &[name, value] : entry.headers) {
+    texts.push_back("h:" + name);
+    args.insert(args.end(), {texts.back(), value});
+  }
+}
+
+namespace {
 
 /// How long `reply` may be kept under `policy`; nullopt when it must not be.
 std::optional<clock::duration> lifetime(const config::cache_policy &policy, const calls::upstream_reply &reply) {
@@ -64,15 +77,9 @@ coro::detached write_shared(store::redis_link &link, std::string redis_key, std:
   static const std::string script{write_entry_lua};
   const std::string ttl_ms =
       std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count()));
-  const std::string status = std::to_string(entry->status);
-  std::vector<std::string_view> args{"EVAL", script, "1", redis_key, ttl_ms, "status", status, "body", entry->body};
-  std::vector<std::string> names;
-  names.reserve(entry->headers.size());
-  for (const auto &[name, value] : entry->headers) names.push_back("h:" + name);
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    args.push_back(names[i]);
-    args.push_back(entry->headers[i].second);
-  }
+  std::vector<std::string_view> args{"EVAL", script, "1", redis_key, ttl_ms};
+  std::vector<std::string> texts;
+  append_entry(args, *entry, texts);
   auto sent = link.command(std::move(args));
   static_cast<void>(co_await sent);  // a write that fails leaves a miss for the next replica: nothing to do
 }
@@ -145,7 +152,7 @@ coro::task<call_outcome> cache_stage::cached(call_request request) {
   co_return outcome;
 }
 
-coro::task<std::shared_ptr<const cached_reply>> cache_stage::shared_entry(store::redis_link &link, std::string key) {
+coro::task<std::shared_ptr<const cached_reply>> shared_entry(store::redis_link &link, std::string key) {
   static const std::string script{read_entry_lua};
   auto sent = link.command({"EVAL", script, "1", key});
   const store::result answer = co_await sent;

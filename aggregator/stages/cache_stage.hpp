@@ -2,6 +2,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "aggregator/stages/behaviour_stage.hpp"
 #include "aggregator/stages/response_cache.hpp"
@@ -31,10 +33,17 @@ class cache_stage final : public behaviour_stage {
 
  private:
   coro::task<call_outcome> cached(call_request request);
-  /// The entry Redis holds for `key` (cache.shared), fresh for what is left of its time; null when
-  /// it holds none or does not answer.
-  coro::task<std::shared_ptr<const cached_reply>> shared_entry(store::redis_link &link, std::string key);
 };
+
+/// The entry Redis holds under `key` (cache.shared, or a result coalesced across replicas), fresh
+/// for what is left of its time; null when it holds none or does not answer. An entry in Redis is
+/// a hash: `status`, `body`, and `h:<name>` per kept header; binary-safe, no format of ours.
+coro::task<std::shared_ptr<const cached_reply>> shared_entry(store::redis_link &link, std::string key);
+/// Appends `entry`'s fields and values, as shared_entry reads them, to a command's `args`; `texts`
+/// (empty when given) keeps the texts made for it: the views point into it.
+void append_entry(std::vector<std::string_view> &args, const cached_reply &entry, std::vector<std::string> &texts);
+/// A call's answer from `entry`, as if it had just arrived.
+call_outcome answer_from(const cached_reply &entry, cache_state state);
 
 /// The cache key of a call: its method, URL, body and header lines.
 std::string cache_key(const calls::upstream_call &call);

@@ -34,11 +34,12 @@ struct origin_record {
 
 /// What the stages did for one route, for /metrics.
 struct route_counters {
-  std::atomic<std::uint64_t> retries{0};         ///< retries sent
-  std::atomic<std::uint64_t> retry_refusals{0};  ///< retries (and hedges) the budget refused
-  std::atomic<std::uint64_t> hedges{0};          ///< hedges sent
-  std::atomic<std::uint64_t> hedges_won{0};      ///< hedges whose answer was used
-  std::atomic<std::uint64_t> coalesced{0};       ///< calls that joined another aggregation's transfer
+  std::atomic<std::uint64_t> retries{0};           ///< retries sent
+  std::atomic<std::uint64_t> retry_refusals{0};    ///< retries (and hedges) the budget refused
+  std::atomic<std::uint64_t> hedges{0};            ///< hedges sent
+  std::atomic<std::uint64_t> hedges_won{0};        ///< hedges whose answer was used
+  std::atomic<std::uint64_t> coalesced{0};         ///< calls that joined another aggregation's transfer
+  std::atomic<std::uint64_t> coalesced_across{0};  ///< transfers answered by another replica's (across_replicas)
   std::atomic<std::uint64_t> cache_hits{0};
   std::atomic<std::uint64_t> cache_misses{0};
   std::atomic<std::uint64_t> cache_stale{0};        ///< failed calls answered from an entry past its time

@@ -3,6 +3,8 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include "aggregator/jobs/job_store.hpp"
+
 namespace agg::store {
 
 namespace {
@@ -23,9 +25,9 @@ std::string numeric_host(const std::string &host) {
 
 }  // namespace
 
-redis_store::redis_store(const config::store_config &config, client::upstream_client &loops,
-                         const runtime::service_log &log, std::string password)
-    : config_(config) {
+redis_store::redis_store(const config::store_config &config, std::chrono::milliseconds lease,
+                         client::upstream_client &loops, const runtime::service_log &log, std::string password)
+    : config_(config), log_(log), signals_(key("signals")), replica_(jobs::new_id()), lease_(lease) {
   link_settings settings{.host = numeric_host(config.host),
                          .port = config.port,
                          .user = config.user,
@@ -39,9 +41,31 @@ redis_store::redis_store(const config::store_config &config, client::upstream_cl
           log.event(up ? config::log_config::level::info : config::log_config::level::warn, name + ": " + why);
         }));
   }
+  subscribe(signals_.channel(), [this](std::string_view, std::string_view name) { signals_.deliver(name); });
+}
+
+void redis_store::subscribe(std::string channel, message_handler handler, std::function<void()> on_up) {
+  subscriptions_.push_back({std::move(channel), std::move(handler), std::move(on_up)});
 }
 
 void redis_store::start() {
+  if (!subscriptions_.empty()) {
+    link_settings settings = links_.front()->settings();
+    for (const auto &s : subscriptions_) settings.channels.push_back(s.channel);
+    subscriber_ = std::make_unique<redis_link>(
+        links_.front()->loop(), settings,
+        [this](bool up, const std::string &why) {
+          if (!up) return log_.event(config::log_config::level::warn, "redis (subscriber): " + why);
+          for (const auto &s : subscriptions_)
+            if (s.on_up) s.on_up();
+        },
+        [this](std::string_view channel, std::string_view message) {
+          for (const auto &s : subscriptions_)
+            if (s.channel == channel) s.handler(channel, message);
+        });
+    redis_link &l = *subscriber_;
+    l.loop().call([&l] { l.start(); });
+  }
   for (const auto &link : links_) {
     redis_link &l = *link;
     l.loop().call([&l] { l.start(); });
@@ -54,7 +78,7 @@ bool redis_store::up() const noexcept {
   return true;
 }
 
-runtime::redis_counts redis_store::counts() const noexcept {
+runtime::redis_counts redis_store::counts() const noexcept {  // the subscriber's own are left out
   runtime::redis_counts sum;
   for (const auto &link : links_) {
     const link_counts &c = link->counts();

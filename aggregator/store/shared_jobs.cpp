@@ -65,17 +65,11 @@ shared_jobs::shared_jobs(redis_store &store, jobs::job_store &local, const confi
       limits_(limits),
       log_(log),
       loop_(store.link(0).loop()),
-      replica_(jobs::new_id()),
-      lease_key_(store.key("replica:" + replica_)),
+      lease_key_(store.lease_key(store.replica())),
       channel_(store.key("jobs:cancel")) {
-  link_settings settings = store.link(0).settings();
-  settings.channels = {channel_};
-  listener_ = std::make_unique<redis_link>(
-      loop_, settings,
-      [this](bool up, const std::string &why) {
-        if (!up) log_.event(level::warn, "redis (job cancels): " + why);
-      },
-      [this](std::string_view, std::string_view id) { static_cast<void>(local_.cancel(std::string{id})); });
+  // A cancel asked on another replica: the job's runner (any other replica ignores it).
+  store.subscribe(channel_,
+                  [this](std::string_view, std::string_view id) { static_cast<void>(local_.cancel(std::string{id})); });
 }
 
 shared_jobs::~shared_jobs() {
@@ -86,7 +80,6 @@ void shared_jobs::start() {
   loop_.call([this] {
     loop_.add_hooks(*this);
     hooked_ = true;
-    listener_->start();
     next_round_ = loop::clock::now();
     next_renewal_ = loop::clock::now();
   });
@@ -134,7 +127,7 @@ coro::task<std::optional<jobs::job_stamp>> shared_jobs::write(redis_link &link, 
   const std::string lease = std::to_string(limits_.lease.count());
   const std::string key = store_.key("job:" + id);  // the command keeps views until it is sent
   auto sent = link.command({"EVAL", script, "2", key, lease_key_, *document, stamp->finished ? "finished" : "running",
-                            replica_, ttl, lease});
+                            store_.replica(), ttl, lease});
   const result answer = co_await sent;
   const auto *r = std::get_if<reply>(&answer);
   if (r == nullptr || r->type != reply::kind::text) co_return std::nullopt;  // a Lua string is a bulk reply
@@ -166,7 +159,7 @@ coro::task<shared_jobs::found> shared_jobs::find(std::size_t loop, std::string i
 coro::task<shared_jobs::found> shared_jobs::read(redis_link &link, std::string id, bool cancel, bool retried) {
   static const std::string script{read_lua};
   const std::string key = store_.key("job:" + id);
-  const std::string leases = store_.key("replica:");
+  const std::string leases = store_.lease_key("");  // a replica's is this and its name
   auto sent = link.command({"EVAL", script, "1", key, leases, cancel ? "cancel" : "read", channel_, id});
   const result answer = co_await sent;
   const auto *r = std::get_if<reply>(&answer);

@@ -34,7 +34,7 @@ class shared_jobs final : private loop::loop_hooks {
   /// After the loops stopped.
   ~shared_jobs();
 
-  /// Connects the cancel listener and starts the lease; on the first loop.
+  /// Starts the lease and the writes, on the first loop.
   void start();
 
   /// Job `id` just started here: its record is written now, on loop `loop` (so that a GET on any
@@ -77,11 +77,9 @@ class shared_jobs final : private loop::loop_hooks {
   jobs::job_store &local_;
   const config::jobs_config limits_;
   const runtime::service_log &log_;
-  loop::event_loop &loop_;  // the first loop's
-  const std::string replica_;
-  const std::string lease_key_;
+  loop::event_loop &loop_;       // the first loop's
+  const std::string lease_key_;  // this replica's (redis_store::lease_key)
   const std::string channel_;
-  std::unique_ptr<redis_link> listener_;               // the cancels published for every replica's jobs
   std::unordered_map<std::string, kept> kept_;         // loop thread: the jobs that run here, until written finished
   std::optional<loop::clock::time_point> next_round_;  // loop thread
   loop::clock::time_point next_renewal_;               // loop thread

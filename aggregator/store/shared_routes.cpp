@@ -37,18 +37,9 @@ shared_routes::shared_routes(redis_store &store, config::live_routes &routes, co
       table_key_(store.key("routes")),
       version_key_(store.key("routes:version")),
       channel_(store.key("routes")) {
-  link_settings settings = store.link(0).settings();
-  settings.channels = {channel_};
-  subscriber_ = std::make_unique<redis_link>(
-      loop_, settings,
-      [this](bool up, const std::string &why) {
-        if (up) {
-          check();  // messages may have been missed while it was away
-          return;
-        }
-        log_.event(level::warn, "redis (route changes): " + why);
-      },
-      [this](std::string_view, std::string_view) { loop_.post([this] { check(); }); });
+  store.subscribe(
+      channel_, [this](std::string_view, std::string_view) { loop_.post([this] { check(); }); },
+      [this] { check(); });  // messages may have been missed while the subscriber was away
 }
 
 shared_routes::~shared_routes() {
@@ -60,7 +51,6 @@ void shared_routes::start() {
   loop_.call([this] {
     loop_.add_hooks(*this);
     hooked_ = true;
-    subscriber_->start();
     next_check_ = loop::clock::now();
   });
   static_cast<void>(compared_.get_future().wait_for(store_.config().timeout * 4));

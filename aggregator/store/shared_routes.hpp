@@ -15,9 +15,9 @@ namespace agg::store {
 /// The route table every replica serves, kept in Redis (with store.redis_url): the definitions as
 /// one JSON value and the version beside it, written together by one Lua script only when the
 /// version is the one the writer started from (compare-and-set), which also publishes the new
-/// version on a channel. Each replica listens on that channel (a subscriber link on its first
-/// loop) and compares versions every 500 ms and whenever the subscriber reconnects, so a change
-/// reaches it within milliseconds, and within half a second when a message was missed. A newer table is
+/// version on a channel. Each replica listens on that channel (redis_store::subscribe) and
+/// compares versions every 500 ms and whenever the subscriber reconnects, so a change reaches it
+/// within milliseconds, and within half a second when a message was missed. A newer table is
 /// adopted (requests in flight keep the one they started with); an empty Redis (new, or restarted
 /// without persistence) is given this replica's table, so that an accepted change outlives Redis
 /// as long as one replica does.
@@ -60,7 +60,6 @@ class shared_routes final : public config::route_share, private loop::loop_hooks
   config::live_routes &routes_;
   const runtime::service_log &log_;
   loop::event_loop &loop_;  // the first loop's: the links this uses are its
-  std::unique_ptr<redis_link> subscriber_;
   const std::string table_key_;
   const std::string version_key_;
   const std::string channel_;

@@ -619,3 +619,87 @@ TEST_CASE("a shared table someone broke in Redis is refused: the replicas keep s
   for (const auto &s : services)
     CHECK(agg::testing::eventually([&s] { return s->http().Get("/api/mended")->status == 200; }, 2s));
 }
+
+TEST_CASE("coalesce.across_replicas: two replicas make 20 identical slow calls into one upstream call") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, R"(,"coalesce":{"across_replicas":true})", "",
+                                 "delay_ms=500&key=across&task_id={i}");
+  std::vector<std::thread> clients;
+  std::mutex mutex;
+  std::vector<std::string> answers;  // guarded by mutex
+  for (int i = 0; i < 20; ++i)
+    clients.emplace_back([&, i] {
+      const auto r = services[static_cast<std::size_t>(i % 2)]->http().Get("/api/t?num=1");
+      const std::lock_guard lock{mutex};
+      answers.push_back(r ? std::to_string(r->status) + " " + r->body : "no answer");
+    });
+  for (auto &c : clients) c.join();
+  CHECK(upstream.calls("across") == 1);
+  for (const auto &a : answers) {
+    REQUIRE(a.starts_with("200 "));
+    const auto doc = boost::json::parse(a.substr(4));
+    CHECK(doc.at("responses").at(0).at("task_id") == "0");  // the one answer, as every replica got it
+  }
+  // One replica's transfer answered the other's (which its own 9 other calls had joined).
+  const auto counted = [&](std::size_t i) {
+    const auto m = services[i]->admin().Get("/metrics");
+    return m &&
+           m->body.find(R"(aggregator_upstream_coalesced_across_replicas_total{route="t"} 1)") != std::string::npos;
+  };
+  CHECK(counted(0) != counted(1));
+}
+
+TEST_CASE(
+    "coalesce.across_replicas: a leader killed mid-call holds the others until its lease expires, then they "
+    "call themselves") {
+  redis_server redis;
+  local_upstream upstream;
+  const std::string route =
+      R"([{"name":"t","path":"/api/t","coalesce":{"across_replicas":true},"upstreams":[{"url":")" +
+      upstream.api("delay_ms=0&slow_first=1&slow_ms=60000&key=dead") + R"("}]}])";  // 1st hangs
+  const std::string members =
+      R"(,"store":{"redis_url":")" + redis.url() + R"(","timeout_ms":200},"jobs":{"lease_ms":1000})";
+  agg::testing::aggregator_binary leader{route, {}, members};
+  running_service follower{
+      agg::testing::config_from(R"({"server":{"listen":"127.0.0.1:0"},"client":{"loops":1},"routes":)" + route +
+                                members + "}"),
+      with_admin()};
+  REQUIRE(agg::testing::eventually([&] { return redis_is(follower, "up"); }));
+  linked_loop l{settings_for(redis)};
+  REQUIRE(agg::testing::eventually([&l] { return l.link.up(); }));
+  const auto keys = [&l](const std::string &pattern) {
+    const auto r = ask(l.link, {"KEYS", pattern});
+    return std::holds_alternative<store::reply>(r) ? std::get<store::reply>(r).elements.size() : 99;
+  };
+  auto hung = std::async(std::launch::async, [port = leader.port()] {
+    httplib::Client c{"127.0.0.1", port};
+    return c.Get("/api/t");  // no answer: the replica dies
+  });
+  REQUIRE(agg::testing::eventually([&] { return upstream.calls("dead") == 1; }));
+  REQUIRE(keys("agg:co:*:lock") == 1);                                            // the leader's, for its call's 10 s
+  REQUIRE(agg::testing::eventually([&] { return keys("agg:replica:*") == 2; }));  // both replicas' leases
+  leader.program().signal(SIGKILL);
+  const auto answer = follower.http().Get("/api/t");
+  REQUIRE(answer);
+  INFO(answer->body);
+  CHECK(answer->status == 200);
+  CHECK(keys("agg:replica:*") == 1);   // it answered once the leader's lease (1 s) had expired,
+  CHECK(keys("agg:co:*:lock") == 1);   // long before the lock would have
+  CHECK(upstream.calls("dead") == 2);  // then called itself, and was answered
+  CHECK(boost::json::parse(answer->body).at("responses").at(0).at("message") == "Hello World");
+  CHECK(follower.admin()
+            .Get("/metrics")
+            ->body.find(R"(aggregator_upstream_coalesced_across_replicas_total{route="t"} 0)") != std::string::npos);
+  static_cast<void>(hung.get());
+}
+
+TEST_CASE("coalesce.across_replicas with Redis away: each replica calls on its own, nothing fails") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, R"(,"coalesce":{"across_replicas":true})", "", "key=alone&i={i}");
+  redis.stop();
+  REQUIRE(agg::testing::eventually([&] { return redis_is(*services[0], "down") && redis_is(*services[1], "down"); }));
+  CHECK(statuses(services, 4, "/api/t?num=1") == std::vector<int>{200, 200, 200, 200});
+  CHECK(upstream.calls("alone") == 4);
+}
