@@ -3,8 +3,11 @@
 
 #include "aggregator/endpoints/job_endpoints.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include <set>
 
 #include "aggregator/config/json_text.hpp"
 #include "aggregator/endpoints/route_endpoints.hpp"
@@ -16,6 +19,37 @@ namespace {
 
 http::response no_such_job(const std::string &id) {
   return http::response::error(404, "not_found", "no job " + id + " (unknown, or finished and evicted)");
+}
+
+/// A job's document, or the answer that says why there is none to give.
+using job_read = std::variant<std::shared_ptr<const std::string>, http::response>;
+
+job_read from_shared(store::shared_jobs::found found, const std::string &id) {
+  if (auto *document = std::get_if<std::string>(&found))
+    return std::make_shared<const std::string>(std::move(*document));
+  if (std::holds_alternative<store::shared_jobs::missing>(found)) return no_such_job(id);
+  return http::response::error(503, "store_unavailable",
+                               "job " + id + " is not run by this replica, and the shared store did not answer (" +
+                                   std::get<store::shared_jobs::unavailable>(found).why + ")");
+}
+
+/// A job's document as a GET reads it: from this replica's store, else from the shared one.
+coro::task<job_read> read_job(jobs::job_store &store, store::shared_jobs *shared, client::upstream_loop *loop,
+                              std::string id) {
+  if (const auto job = store.find(id))
+    co_return job->document ? job->document : std::make_shared<const std::string>(jobs::render(*job));
+  if (shared == nullptr || loop == nullptr) co_return no_such_job(id);
+  co_return from_shared(co_await shared->find(loop->index(), id, false), id);
+}
+
+/// A stream ends with the job's final document: a status that says it ended, and its result (a
+/// cancelled job says so at once, its result follows once its calls stopped; a lost one has none).
+bool final_document(const boost::json::object &job) {
+  const auto *status = job.if_contains("status");
+  if (status == nullptr || !status->is_string()) return true;  // not a job's: nothing to wait for
+  if (status->get_string() == "pending" || status->get_string() == "running") return false;
+  const auto *result = job.if_contains("result");
+  return status->get_string() == "lost" || (result != nullptr && !result->is_null());
 }
 
 http::response invalid_job(const std::string &message) { return http::response::error(400, "invalid_job", message); }
@@ -117,8 +151,17 @@ coro::detached job_create_endpoint::create(job_serving serving, filters::exchang
 }
 
 void job_endpoint::serve(filters::exchange x) const {
-  const std::string id = x.request().path.substr(prefix.size());
+  std::string id = x.request().path.substr(prefix.size());
   const bool cancel = x.request().request.method == "DELETE";
+  if (id.ends_with(stream_suffix)) {
+    if (cancel) {
+      http::response refused = http::response::error(405, "method_not_allowed", "a job's stream is read: GET or HEAD");
+      return x.respond(std::move(refused.with_header("Allow", "GET, HEAD")));
+    }
+    id.resize(id.size() - stream_suffix.size());
+    stream(store_, shared_, std::move(x), std::move(id));
+    return;
+  }
   const auto job = cancel ? store_.cancel(id) : store_.find(id);
   if (!job && shared_ != nullptr && x.loop() != nullptr) {
     ask_shared(*shared_, std::move(x), id, cancel);
@@ -136,14 +179,52 @@ void job_endpoint::serve(filters::exchange x) const {
 }
 
 coro::detached job_endpoint::ask_shared(store::shared_jobs &shared, filters::exchange x, std::string id, bool cancel) {
-  store::shared_jobs::found found = co_await shared.find(x.loop()->index(), id, cancel);
-  if (auto *document = std::get_if<std::string>(&found))
-    co_return x.respond(
-        http::response{.status = 200, .shared_body = std::make_shared<const std::string>(std::move(*document))});
-  if (std::holds_alternative<store::shared_jobs::missing>(found)) co_return x.respond(no_such_job(id));
-  x.respond(http::response::error(503, "store_unavailable",
-                                  "job " + id + " is not run by this replica, and the shared store did not answer (" +
-                                      std::get<store::shared_jobs::unavailable>(found).why + ")"));
+  job_read read = from_shared(co_await shared.find(x.loop()->index(), id, cancel), id);
+  if (auto *refused = std::get_if<http::response>(&read)) co_return x.respond(std::move(*refused));
+  x.respond(
+      http::response{.status = 200, .shared_body = std::get<std::shared_ptr<const std::string>>(std::move(read))});
+}
+
+coro::detached job_endpoint::stream(jobs::job_store &store, store::shared_jobs *shared, filters::exchange x,
+                                    std::string id) {
+  job_read read = co_await read_job(store, shared, x.loop(), id);
+  if (auto *refused = std::get_if<http::response>(&read)) co_return x.respond(std::move(*refused));
+  const bool sse = wants_sse(x.request());
+  http::response head{.status = 200, .content_type = stream_type(sse)};
+  if (sse) head.with_header("Cache-Control", "no-cache");
+  if (x.request().request.method == "HEAD" || x.loop() == nullptr) {
+    head.length_unknown = true;
+    co_return x.respond(std::move(head));
+  }
+  x.begin_stream(std::move(head));
+  loop::event_loop &events = x.loop()->events();
+  const std::uint64_t waiter = events.new_waiter_id();
+  const std::stop_token left = x.stop_source().get_token();  // the client went away
+  std::set<std::int64_t> streamed;                           // the finished calls' indexes
+  while (true) {
+    const std::shared_ptr<const std::string> document = std::get<std::shared_ptr<const std::string>>(read);
+    boost::system::error_code error;
+    const boost::json::value parsed = boost::json::parse(*document, error);
+    const boost::json::object *job = parsed.if_object();
+    if (error || job == nullptr) break;  // not ours to have written: the stream ends here
+    if (const auto *finished = job->if_contains("finished"); finished != nullptr && finished->is_array())
+      for (const auto &call : finished->get_array())
+        if (const auto *index = call.is_object() ? call.get_object().if_contains("index") : nullptr;
+            index != nullptr && index->is_int64() && streamed.insert(index->get_int64()).second)
+          x.stream_chunk(frame(boost::json::serialize(call), sse, "upstream"));
+    if (final_document(*job)) {
+      x.stream_chunk(frame(*document, sse, "job"));
+      break;
+    }
+    auto parked = events.wait(waiter, loop::clock::now() + look_every, left);
+    if (co_await parked == loop::event_loop::wake_reason::stop) co_return;
+    read = co_await read_job(store, shared, x.loop(), id);
+    if (auto *refused = std::get_if<http::response>(&read)) {  // evicted, or the store went away
+      x.stream_chunk(frame(std::string{refused->payload()}, sse, "error"));
+      break;
+    }
+  }
+  x.end_stream();
 }
 
 }  // namespace agg::endpoints

@@ -40,7 +40,9 @@ class job_create_endpoint final : public filters::endpoint {
 
 /// `GET|HEAD|DELETE /api/jobs/{id}`: a job's status, progress and result; DELETE cancels it. A job
 /// this replica does not run is asked of the shared store, when there is one (503 when it does not
-/// answer: the job may well exist).
+/// answer: the job may well exist). `GET /api/jobs/{id}/stream`: the job's calls as they finish
+/// (an `upstream` frame each), then its final document (`job`), in NDJSON or SSE as a route's
+/// stream; read from wherever a GET reads it, every 100 ms.
 class job_endpoint final : public filters::endpoint {
  public:
   job_endpoint(jobs::job_store &store, store::shared_jobs *shared) noexcept : store_(store), shared_(shared) {}
@@ -48,10 +50,16 @@ class job_endpoint final : public filters::endpoint {
 
   /// Where a job's path starts: `/api/jobs/` and its id.
   static constexpr std::string_view prefix = "/api/jobs/";
+  /// After the id: the job's stream.
+  static constexpr std::string_view stream_suffix = "/stream";
+  /// How often a stream reads its job again (the runner rewrites a shared record as often).
+  static constexpr std::chrono::milliseconds look_every{100};
 
  private:
   /// Answers from the shared store.
   static coro::detached ask_shared(store::shared_jobs &shared, filters::exchange x, std::string id, bool cancel);
+  /// Streams job `id` until it ends or the client leaves.
+  static coro::detached stream(jobs::job_store &store, store::shared_jobs *shared, filters::exchange x, std::string id);
 
   jobs::job_store &store_;
   store::shared_jobs *shared_;

@@ -141,23 +141,9 @@ coro::detached gather_on_pool_and_answer(route_serving s, filters::exchange x, f
   answer(s, x, *result);
 }
 
-/// SSE when the client's Accept asks for it, NDJSON otherwise.
-bool wants_sse(const filters::request_context &r) {
-  return r.request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
-}
-
-std::string_view stream_type(const filters::request_context &r) {
-  return wants_sse(r) ? "text/event-stream" : "application/x-ndjson";
-}
-
-std::string frame(const std::string &json, bool sse, const char *event) {
-  if (!sse) return json + "\n";
-  return std::string{"event: "} + event + "\ndata: " + json + "\n\n";
-}
-
 /// The stream: the head at once, a chunk per result as it arrives, then the summary.
 coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_out_plan plan, bool sse) {
-  http::response head{.status = 200, .content_type = stream_type(x.request())};
+  http::response head{.status = 200, .content_type = stream_type(sse)};
   if (sse) head.with_header("Cache-Control", "no-cache");
   x.begin_stream(std::move(head));
   filters::exchange *const out = &x;
@@ -179,6 +165,17 @@ coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_
 }
 
 }  // namespace
+
+bool wants_sse(const filters::request_context &r) {
+  return r.request.header("Accept").value_or("").find("text/event-stream") != std::string_view::npos;
+}
+
+std::string_view stream_type(bool sse) { return sse ? "text/event-stream" : "application/x-ndjson"; }
+
+std::string frame(const std::string &json, bool sse, const char *event) {
+  if (!sse) return json + "\n";
+  return std::string{"event: "} + event + "\ndata: " + json + "\n\n";
+}
 
 fanout::call_marks call_marks_of(const filters::request_context &request) {
   fanout::call_marks marks{request.trace, request.hop_lines, nullptr, {}};
@@ -221,7 +218,7 @@ coro::detached route_endpoint::charge_then_run(route_serving s, way how, filters
 void route_head_endpoint::serve(filters::exchange x) const {
   if (!plan_of(serving_, x)) return;
   http::response head{.status = 200, .length_unknown = true};
-  if (x.request().match.kind == config::endpoint_kind::stream) head.content_type = stream_type(x.request());
+  if (x.request().match.kind == config::endpoint_kind::stream) head.content_type = stream_type(wants_sse(x.request()));
   x.respond(std::move(head));
 }
 

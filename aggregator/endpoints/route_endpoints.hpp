@@ -64,4 +64,10 @@ class route_head_endpoint final : public filters::endpoint {
 /// marker and the identity it verified with.
 fanout::call_marks call_marks_of(const filters::request_context &request);
 
+/// A stream's form: SSE when the client's Accept asks for it, NDJSON otherwise.
+bool wants_sse(const filters::request_context &r);
+std::string_view stream_type(bool sse);
+/// One JSON value of a stream: a line (NDJSON), or an SSE event named `event`.
+std::string frame(const std::string &json, bool sse, const char *event);
+
 }  // namespace agg::endpoints

@@ -12,6 +12,7 @@
 #include "tests/support/raw_http.hpp"
 #include "tests/support/routes.hpp"
 #include "tests/support/running_service.hpp"
+#include "tests/support/stream_reader.hpp"
 
 using agg::testing::eventually;
 using agg::testing::local_upstream;
@@ -105,6 +106,48 @@ TEST_CASE_METHOD(jobs_fixture, "deleting a running job cancels its calls") {
   const auto cancelled = job(service, id);
   CHECK(cancelled.at("status").as_string() == "cancelled");
   CHECK(cancelled.at("result").at("upstreams").at(1).at("error").at("kind").as_string() == "cancelled");
+}
+
+TEST_CASE_METHOD(jobs_fixture, "a job's stream: each call as it finishes, then the job's final document") {
+  const auto service = start();
+  const std::string id = create(service, R"({"route":"mixed"})");
+  agg::testing::stream_reader stream{service.port(), "/api/jobs/" + id + "/stream"};
+  // The fast call is streamed while the job still runs; the cancel ends the other, and the stream.
+  REQUIRE(eventually([&] { return stream.received().find(R"("index":0)") != std::string::npos; }));
+  CHECK(stream.received().find(R"("status")") == std::string::npos);  // no final document yet
+  CHECK(service.http().Delete("/api/jobs/" + id)->status == 200);
+  const auto lines = stream.finish();
+  CHECK(stream.status() == 200);
+  REQUIRE(lines.size() == 3);
+  const auto first = boost::json::parse(lines[0]);
+  CHECK(first.at("index") == 0);
+  CHECK(first.at("ok") == true);
+  const auto second = boost::json::parse(lines[1]);
+  CHECK(second.at("index") == 1);
+  CHECK(second.at("outcome") == "cancelled");
+  const auto last = boost::json::parse(lines[2]);
+  CHECK(last.at("id").as_string() == id);
+  CHECK(last.at("status") == "cancelled");
+  CHECK(last.at("result").at("upstreams").at(1).at("error").at("kind") == "cancelled");
+}
+
+TEST_CASE_METHOD(jobs_fixture, "a finished job's stream in SSE: every call, then the document at once") {
+  const auto service = start();
+  const std::string id = create(service, R"({"route":"demo","params":{"num":2}})");
+  REQUIRE(eventually([&] { return job(service, id).at("status") == "done"; }));
+  agg::testing::stream_reader stream{service.port(), "/api/jobs/" + id + "/stream", {{"Accept", "text/event-stream"}}};
+  const auto lines = stream.finish();
+  const std::string raw = stream.received();
+  CHECK(raw.starts_with("event: upstream\ndata: {"));
+  CHECK(raw.find("event: job\ndata: {") != std::string::npos);
+  REQUIRE(lines.size() == 3);
+  CHECK(boost::json::parse(lines[2]).at("result").at("succeeded") == 2);
+  auto http = service.http();
+  CHECK(http.Get("/api/jobs/0123456789abcdef0123456789abcdef/stream")->status == 404);
+  const auto deleted = http.Delete("/api/jobs/" + id + "/stream");
+  REQUIRE(deleted);
+  CHECK(deleted->status == 405);
+  CHECK(deleted->get_header_value("Allow") == "GET, HEAD");
 }
 
 TEST_CASE_METHOD(jobs_fixture, "a job past its deadline expires and says which upstreams finished") {

@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "tests/support/routes.hpp"
 #include "tests/support/running_service.hpp"
 #include "tests/support/scratch_dir.hpp"
+#include "tests/support/stream_reader.hpp"
 
 using namespace std::chrono_literals;
 using agg::testing::local_upstream;
@@ -146,6 +148,12 @@ std::string job_id(const httplib::Result &created) {
   REQUIRE(created);
   REQUIRE(created->status == 202);
   return boost::json::parse(created->body).at("id").as_string().c_str();
+}
+
+/// Starts a job of `num` calls on route t of `service`: its id.
+std::string start_job(const running_service &service, int num) {
+  return job_id(service.http().Post("/api/jobs", R"({"route":"t","params":{"num":)" + std::to_string(num) + "}}",
+                                    "application/json"));
 }
 
 }  // namespace
@@ -532,8 +540,7 @@ TEST_CASE("a job cancelled through a replica that does not run it: its runner he
   redis_server redis;
   local_upstream upstream;
   const auto services = replicas(3, redis, upstream, "", "", "delay_ms=60000&i={i}");
-  const std::string id =
-      job_id(services[0]->http().Post("/api/jobs", R"({"route":"t","params":{"num":1}})", "application/json"));
+  const std::string id = start_job(*services[0], 1);
   REQUIRE(agg::testing::eventually([&] { return services[0]->upstream().transfers_in_flight() == 1; }));
   CHECK(job_status(services[1]->http().Get("/api/jobs/" + id)) == "running");
   CHECK(job_status(services[1]->http().Delete("/api/jobs/" + id)) == "cancelled");  // at once, as on the runner
@@ -571,6 +578,27 @@ TEST_CASE("Redis away: a replica answers its own jobs, and 503 (not 404) for a j
   redis.start();
   CHECK(agg::testing::eventually([&] { return job_status(services[1]->http().Get("/api/jobs/" + later)) == "running"; },
                                  10s));
+}
+
+TEST_CASE("a job's stream read through a replica that does not run it: every call as it finishes, then the end") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, "", "", "delay_ms=300&i={i}");
+  const std::string id = start_job(*services[0], 3);
+  agg::testing::stream_reader stream{services[1]->port(), "/api/jobs/" + id + "/stream"};
+  const auto lines = stream.finish();
+  CHECK(stream.status() == 200);
+  REQUIRE(lines.size() == 4);
+  std::set<std::int64_t> indexes;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto call = boost::json::parse(lines[i]);
+    CHECK(call.at("ok") == true);
+    indexes.insert(call.at("index").as_int64());
+  }
+  CHECK(indexes == std::set<std::int64_t>{0, 1, 2});
+  const auto last = boost::json::parse(lines[3]);
+  CHECK(last.at("status") == "done");
+  CHECK(last.at("result").at("succeeded") == 3);
 }
 
 TEST_CASE("a replica killed with SIGKILL mid-job: its job turns lost, with the reason, once its lease expires") {
