@@ -14,12 +14,15 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Who calls. KEYS: the call's lock, this replica's lease. ARGV: the lock's value (this replica
-// and a token), its time and the lease's (ms). 1 when the caller leads: it holds the lock, and
-// its replica's lease exists (the first renewal may be still to come).
+// Who calls. KEYS: the call's lock, its result, this replica's lease. ARGV: the lock's value
+// (this replica and a token), its time and the lease's (ms). 1 when the caller leads: it holds
+// the lock, an earlier call's result is gone (a follower takes only the answer of the call in
+// flight when it came, never an older one), and its replica's lease exists (the first renewal may
+// be still to come).
 constexpr const char *claim_lua = R"lua(
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3])
 return 1
 )lua";
 // The leader is done. KEYS: its lock, the result. ARGV: the lock's value (its replica and token),
@@ -77,7 +80,7 @@ coro::task<call_outcome> across_replicas(call_stage *inner, call_request request
   const std::string lease = redis.lease_key(redis.replica());
   const std::string lease_ms = std::to_string(redis.lease().count());
   static const std::string claim{claim_lua};
-  auto claimed = link.command({"EVAL", claim, "2", lock, lease, held_by, lock_ms, lease_ms});
+  auto claimed = link.command({"EVAL", claim, "3", lock, name, lease, held_by, lock_ms, lease_ms});
   const store::result answer = co_await claimed;
   const auto *r = std::get_if<store::reply>(&answer);
   if (r == nullptr || r->type != store::reply::kind::integer) co_return co_await inner->run(std::move(request));

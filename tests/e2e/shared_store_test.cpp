@@ -678,6 +678,25 @@ TEST_CASE("coalesce.across_replicas: two replicas make 20 identical slow calls i
   CHECK(counted(0) != counted(1));
 }
 
+TEST_CASE("coalesce.across_replicas: a call waits for the identical call in flight, never takes an earlier one's "
+          "answer") {
+  redis_server redis;
+  local_upstream upstream;
+  const auto services = replicas(2, redis, upstream, R"(,"coalesce":{"across_replicas":true})", "",
+                                 "delay_ms=500&key=again&task_id=x");
+  CHECK(services[0]->http().Get("/api/t?num=1")->status == 200);  // its answer stays in Redis a while
+  auto in_flight = std::async(std::launch::async, [&] { return services[0]->http().Get("/api/t?num=1"); });
+  REQUIRE(agg::testing::eventually([&] { return services[0]->upstream().transfers_in_flight() == 1; }));
+  const auto joined = services[1]->http().Get("/api/t?num=1");
+  REQUIRE(joined);
+  CHECK(joined->status == 200);
+  CHECK(services[0]->upstream().transfers_in_flight() == 0);  // answered once the call in flight was
+  CHECK(in_flight.get()->status == 200);
+  CHECK(upstream.calls("again") == 2);
+  CHECK(services[1]->admin().Get("/metrics")->body.find(
+            R"(aggregator_upstream_coalesced_across_replicas_total{route="t"} 1)") != std::string::npos);
+}
+
 TEST_CASE(
     "coalesce.across_replicas: a leader killed mid-call holds the others until its lease expires, then they "
     "call themselves") {
