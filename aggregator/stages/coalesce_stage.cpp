@@ -14,24 +14,21 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Who calls. KEYS: the call's lock, its result, this replica's lease. ARGV: the lock's value
-// (this replica and a token), its time and the lease's (ms). 1 when the caller leads: it holds
-// the lock, an earlier call's result is gone (a follower takes only the answer of the call in
-// flight when it came, never an older one), and its replica's lease exists (the first renewal may
-// be still to come).
+// Who calls. KEYS: the call's lock, this replica's lease. ARGV: the lock's value (this
+// replica's name and a token: `<replica>:<token>`), its time and the lease's (ms). 1 when the
+// caller leads: it holds the lock, and its replica's lease exists (the first renewal may be still
+// to come); else the lock's value, which names the result to wait for.
 constexpr const char *claim_lua = R"lua(
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('GET', KEYS[1]) end
+redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3])
 return 1
 )lua";
-// The leader is done. KEYS: its lock, the result. ARGV: the lock's value (its replica and token),
-// the signals channel, the result's time (ms, 0: no result to share), then the result's fields and
-// values. Writes the result, releases the lock (if still its own) and publishes the result's name,
-// in one step: a follower that finds the lock gone finds the result, if there is one.
+// The leader is done. KEYS: its lock, its result (the call's name and the lock's value: each
+// call's result is its own, so a follower never takes an earlier call's). ARGV: the lock's value,
+// the signals channel, the result's time (ms, 0: no result to share), then the result's fields
+// and values. Writes the result, releases the lock and publishes the result's name, in one step.
 constexpr const char *finish_lua = R"lua(
 if tonumber(ARGV[3]) > 0 then
-  redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], unpack(ARGV, 4))
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
@@ -39,13 +36,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('PUBLISH', ARGV[2], KEYS[2])
 return 1
 )lua";
-// A follower's look while it waits. KEYS: the lock. ARGV: the replicas' leases' prefix. 1 while
-// the lock is held by a replica whose lease lives; 0 once it is released, expired, or its replica
-// died (stopped renewing its lease).
+// A follower's look while it waits. KEYS: the lock. ARGV: the replicas' leases' prefix, the
+// lock's value when it came. 1 while that leader holds the lock and its replica's lease lives; 0
+// once it released it, or it expired, or its replica died (stopped renewing its lease).
 constexpr const char *leading_lua = R"lua(
-local held = redis.call('GET', KEYS[1])
-if not held then return 0 end
-return redis.call('EXISTS', ARGV[1] .. string.match(held, '^%S+'))
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+return redis.call('EXISTS', ARGV[1] .. string.match(ARGV[2], '^[^:]+'))
 )lua";
 
 /// How often a follower looks whether its leader still leads (a dead one's lease expires within
@@ -56,10 +52,12 @@ long long millis_until(clock::time_point when) {
   return std::max<long long>(1, std::chrono::ceil<std::chrono::milliseconds>(when - clock::now()).count());
 }
 
-/// The leader's lock is still held by a live replica (false too when Redis does not answer).
-coro::task<bool> leading(store::redis_link &link, const std::string &lock, const std::string &leases) {
+/// The leader `held_by` still holds the lock, and its replica lives (false too when Redis does not
+/// answer).
+coro::task<bool> leading(store::redis_link &link, const std::string &lock, const std::string &leases,
+                         const std::string &held_by) {
   static const std::string script{leading_lua};
-  auto sent = link.command({"EVAL", script, "1", lock, leases});
+  auto sent = link.command({"EVAL", script, "1", lock, leases, held_by});
   const store::result answer = co_await sent;
   const auto *r = std::get_if<store::reply>(&answer);
   co_return r != nullptr && r->type == store::reply::kind::integer && r->integer == 1;
@@ -75,22 +73,25 @@ coro::task<call_outcome> across_replicas(call_stage *inner, call_request request
   const std::string name = redis.key("co:" + auth::sha256_hex(key));
   const std::string lock = name + ":lock";
   const clock::time_point ends_by = flight::ends_by(*request.call);
-  const std::string held_by = redis.replica() + " " + jobs::new_id();
+  const std::string mine = redis.replica() + ":" + jobs::new_id();
   const std::string lock_ms = std::to_string(millis_until(ends_by));  // a live leader's call ends by then
   const std::string lease = redis.lease_key(redis.replica());
   const std::string lease_ms = std::to_string(redis.lease().count());
   static const std::string claim{claim_lua};
-  auto claimed = link.command({"EVAL", claim, "3", lock, name, lease, held_by, lock_ms, lease_ms});
+  auto claimed = link.command({"EVAL", claim, "2", lock, lease, mine, lock_ms, lease_ms});
   const store::result answer = co_await claimed;
   const auto *r = std::get_if<store::reply>(&answer);
-  if (r == nullptr || r->type != store::reply::kind::integer) co_return co_await inner->run(std::move(request));
-  if (r->integer == 1) {  // the leader
+  if (r == nullptr || (r->type != store::reply::kind::integer && r->type != store::reply::kind::text))
+    co_return co_await inner->run(std::move(request));
+  if (r->type == store::reply::kind::integer) {  // the leader
     call_outcome outcome = co_await inner->run(std::move(request));
-    // The answer is shared as a cache entry would be (failures are not: each replica calls itself).
+    // The answer is shared as a cache entry would be (failures are not: each replica calls itself),
+    // for as long as followers take to read it.
     const auto keep_ms =
         std::to_string(failed(outcome.reply) ? 0 : std::max<long long>(1000, 4 * redis.config().timeout.count()));
+    const std::string result = name + ":" + mine;
     static const std::string finish{finish_lua};
-    std::vector<std::string_view> args{"EVAL", finish, "2", lock, name, held_by, redis.signals().channel(), keep_ms};
+    std::vector<std::string_view> args{"EVAL", finish, "2", lock, result, mine, redis.signals().channel(), keep_ms};
     std::vector<std::string> texts;
     cached_reply entry{.status = outcome.reply.status, .body = outcome.reply.body, .headers = outcome.reply.headers};
     if (!failed(outcome.reply)) append_entry(args, entry, texts);
@@ -98,17 +99,20 @@ coro::task<call_outcome> across_replicas(call_stage *inner, call_request request
     static_cast<void>(co_await finished);  // unanswered: the followers call themselves when the lock ends
     co_return outcome;
   }
-  // A follower. Listening before looking: a result published in between is not missed.
-  store::redis_signals::ticket ticket = redis.signals().listen(request.site.loop()->events(), name);
+  // A follower of the leader the lock names. Listening before looking: a result published in
+  // between is not missed.
+  const std::string held_by = r->text;
+  const std::string result = name + ":" + held_by;
+  store::redis_signals::ticket ticket = redis.signals().listen(request.site.loop()->events(), result);
   const std::string leases = redis.lease_key("");
-  std::shared_ptr<const cached_reply> found = co_await shared_entry(link, name);
+  std::shared_ptr<const cached_reply> found = co_await shared_entry(link, result);
   bool leader_gone = false;  // done (with a result, or a failure it kept to itself), or dead
   while (!found && !leader_gone && !request.stop.stop_requested() && clock::now() < ends_by) {
     if (co_await ticket.wait(std::min(clock::now() + look_every, ends_by), request.stop))
       leader_gone = true;
     else if (!request.stop.stop_requested() && clock::now() < ends_by)
-      leader_gone = !co_await leading(link, lock, leases);
-    if (leader_gone) found = co_await shared_entry(link, name);
+      leader_gone = !co_await leading(link, lock, leases, held_by);
+    if (leader_gone) found = co_await shared_entry(link, result);
   }
   if (found) {
     route.counters.coalesced_across.fetch_add(1, std::memory_order_relaxed);

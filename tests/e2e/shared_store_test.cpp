@@ -678,12 +678,13 @@ TEST_CASE("coalesce.across_replicas: two replicas make 20 identical slow calls i
   CHECK(counted(0) != counted(1));
 }
 
-TEST_CASE("coalesce.across_replicas: a call waits for the identical call in flight, never takes an earlier one's "
-          "answer") {
+TEST_CASE(
+    "coalesce.across_replicas: a call waits for the identical call in flight, never takes an earlier one's "
+    "answer") {
   redis_server redis;
   local_upstream upstream;
-  const auto services = replicas(2, redis, upstream, R"(,"coalesce":{"across_replicas":true})", "",
-                                 "delay_ms=500&key=again&task_id=x");
+  const auto services =
+      replicas(2, redis, upstream, R"(,"coalesce":{"across_replicas":true})", "", "delay_ms=500&key=again&task_id=x");
   CHECK(services[0]->http().Get("/api/t?num=1")->status == 200);  // its answer stays in Redis a while
   auto in_flight = std::async(std::launch::async, [&] { return services[0]->http().Get("/api/t?num=1"); });
   REQUIRE(agg::testing::eventually([&] { return services[0]->upstream().transfers_in_flight() == 1; }));
@@ -693,8 +694,10 @@ TEST_CASE("coalesce.across_replicas: a call waits for the identical call in flig
   CHECK(services[0]->upstream().transfers_in_flight() == 0);  // answered once the call in flight was
   CHECK(in_flight.get()->status == 200);
   CHECK(upstream.calls("again") == 2);
-  CHECK(services[1]->admin().Get("/metrics")->body.find(
-            R"(aggregator_upstream_coalesced_across_replicas_total{route="t"} 1)") != std::string::npos);
+  CHECK(services[1]
+            ->admin()
+            .Get("/metrics")
+            ->body.find(R"(aggregator_upstream_coalesced_across_replicas_total{route="t"} 1)") != std::string::npos);
 }
 
 TEST_CASE(
