@@ -190,8 +190,7 @@ coro::detached job_endpoint::stream(jobs::job_store &store, store::shared_jobs *
   job_read read = co_await read_job(store, shared, x.loop(), id);
   if (auto *refused = std::get_if<http::response>(&read)) co_return x.respond(std::move(*refused));
   const bool sse = wants_sse(x.request());
-  http::response head{.status = 200, .content_type = stream_type(sse)};
-  if (sse) head.with_header("Cache-Control", "no-cache");
+  http::response head = stream_head(sse);
   if (x.request().request.method == "HEAD" || x.loop() == nullptr) {
     head.length_unknown = true;
     co_return x.respond(std::move(head));

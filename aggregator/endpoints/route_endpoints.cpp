@@ -143,9 +143,7 @@ coro::detached gather_on_pool_and_answer(route_serving s, filters::exchange x, f
 
 /// The stream: the head at once, a chunk per result as it arrives, then the summary.
 coro::detached stream_and_end(route_serving s, filters::exchange x, fanout::fan_out_plan plan, bool sse) {
-  http::response head{.status = 200, .content_type = stream_type(sse)};
-  if (sse) head.with_header("Cache-Control", "no-cache");
-  x.begin_stream(std::move(head));
+  x.begin_stream(stream_head(sse));
   filters::exchange *const out = &x;
   const route_serving *serving = &s;
   const fanout::arrival_listener on_arrival = [out, sse, serving](std::size_t index,
@@ -171,6 +169,12 @@ bool wants_sse(const filters::request_context &r) {
 }
 
 std::string_view stream_type(bool sse) { return sse ? "text/event-stream" : "application/x-ndjson"; }
+
+http::response stream_head(bool sse) {
+  http::response head{.status = 200, .content_type = stream_type(sse)};
+  if (sse) head.with_header("Cache-Control", "no-cache");
+  return head;
+}
 
 std::string frame(const std::string &json, bool sse, const char *event) {
   if (!sse) return json + "\n";

@@ -67,6 +67,9 @@ fanout::call_marks call_marks_of(const filters::request_context &request);
 /// A stream's form: SSE when the client's Accept asks for it, NDJSON otherwise.
 bool wants_sse(const filters::request_context &r);
 std::string_view stream_type(bool sse);
+/// A stream's head: its type, and for SSE `Cache-Control: no-cache`. (nginx as configs/nginx.conf
+/// has it passes each frame on as it comes: tested, no `X-Accel-Buffering` needed.)
+http::response stream_head(bool sse);
 /// One JSON value of a stream: a line (NDJSON), or an SSE event named `event`.
 std::string frame(const std::string &json, bool sse, const char *event);
 

@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <future>
@@ -599,6 +600,31 @@ TEST_CASE("a job's stream read through a replica that does not run it: every cal
   const auto last = boost::json::parse(lines[3]);
   CHECK(last.at("status") == "done");
   CHECK(last.at("result").at("succeeded") == 3);
+}
+
+TEST_CASE("a job's stream through nginx round robin: each call's frame as it finishes, not once the job ends") {
+  redis_server redis;
+  local_upstream upstream;
+  // The first call the upstream gets hangs; the other two answer at once.
+  const auto services = replicas(2, redis, upstream, "", "", "delay_ms=0&slow_first=1&slow_ms=60000&key=s&i={i}");
+  std::vector<int> ports;
+  for (const auto &s : services) ports.push_back(s->port());
+  agg::testing::nginx_proxy nginx{ports};
+  REQUIRE(nginx.started());
+  httplib::Client front{"127.0.0.1", nginx.port()};
+  const std::string id = job_id(front.Post("/api/jobs", R"({"route":"t","params":{"num":3}})", "application/json"));
+  agg::testing::stream_reader stream{nginx.port(), "/api/jobs/" + id + "/stream"};
+  const auto frames = [&stream] {
+    const std::string got = stream.received();
+    return std::count(got.begin(), got.end(), '\n');
+  };
+  REQUIRE(agg::testing::eventually([&] { return frames() == 2; }));  // the two fast calls, while it runs
+  CHECK(job_status(front.Get("/api/jobs/" + id)) == "running");
+  CHECK(job_status(front.Delete("/api/jobs/" + id)) == "cancelled");
+  const auto lines = stream.finish();
+  REQUIRE(lines.size() == 4);  // and the hung one, cancelled, then the job
+  CHECK(boost::json::parse(lines[2]).at("outcome") == "cancelled");
+  CHECK(boost::json::parse(lines[3]).at("status") == "cancelled");
 }
 
 TEST_CASE("a replica killed with SIGKILL mid-job: its job turns lost, with the reason, once its lease expires") {
