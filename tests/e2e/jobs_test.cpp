@@ -144,6 +144,11 @@ TEST_CASE_METHOD(jobs_fixture, "a finished job's stream in SSE: every call, then
   CHECK(boost::json::parse(lines[2]).at("result").at("succeeded") == 2);
   auto http = service.http();
   CHECK(http.Get("/api/jobs/0123456789abcdef0123456789abcdef/stream")->status == 404);
+  const auto head = http.Head("/api/jobs/" + id + "/stream");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->get_header_value("Content-Type") == "application/x-ndjson");
+  CHECK(head->body.empty());
   const auto deleted = http.Delete("/api/jobs/" + id + "/stream");
   REQUIRE(deleted);
   CHECK(deleted->status == 405);
