@@ -29,11 +29,12 @@ call_outcome answer_from(const cached_reply &entry, cache_state state) {
   return outcome;
 }
 
-void append_entry(std::vector<std::string_view> &args, const cached_reply &entry, std::vector<std::string> &texts) {
-  texts.reserve(texts.size() + entry.headers.size() + 1);  // no reallocation: args point into it
-  texts.push_back(std::to_string(entry.status));
-  args.insert(args.end(), {"status", texts.back(), "body", entry.body});
-  for (const auto &[name, value] : entry.headers) {
+void append_entry(std::vector<std::string_view> &args, long status, std::string_view body,
+                  const std::vector<std::pair<std::string, std::string>> &headers, std::vector<std::string> &texts) {
+  texts.reserve(texts.size() + headers.size() + 1);  // no reallocation: args point into it
+  texts.push_back(std::to_string(status));
+  args.insert(args.end(), {"status", texts.back(), "body", body});
+  for (const auto &[name, value] : headers) {
     texts.push_back("h:" + name);
     args.insert(args.end(), {texts.back(), value});
   }
@@ -75,11 +76,10 @@ std::string shared_key(const store::redis_store &store, std::string_view route, 
 coro::detached write_shared(store::redis_link &link, std::string redis_key, std::shared_ptr<const cached_reply> entry,
                             clock::duration ttl) {
   static const std::string script{write_entry_lua};
-  const std::string ttl_ms =
-      std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count()));
+  const std::string ttl_ms = store::expiry_ms(ttl);
   std::vector<std::string_view> args{"EVAL", script, "1", redis_key, ttl_ms};
   std::vector<std::string> texts;
-  append_entry(args, *entry, texts);
+  append_entry(args, entry->status, entry->body, entry->headers, texts);
   auto sent = link.command(std::move(args));
   static_cast<void>(co_await sent);  // a write that fails leaves a miss for the next replica: nothing to do
 }

@@ -39,9 +39,11 @@ class cache_stage final : public behaviour_stage {
 /// for what is left of its time; null when it holds none or does not answer. An entry in Redis is
 /// a hash: `status`, `body`, and `h:<name>` per kept header; binary-safe, no format of ours.
 coro::task<std::shared_ptr<const cached_reply>> shared_entry(store::redis_link &link, std::string key);
-/// Appends `entry`'s fields and values, as shared_entry reads them, to a command's `args`; `texts`
-/// (empty when given) keeps the texts made for it: the views point into it.
-void append_entry(std::vector<std::string_view> &args, const cached_reply &entry, std::vector<std::string> &texts);
+/// The fields and values of an entry (an answer's status, body and kept headers), as shared_entry
+/// reads them, appended to a command's `args`; `texts` (empty when given) keeps the texts made for
+/// it: the views point into it, and into `body` and `headers`.
+void append_entry(std::vector<std::string_view> &args, long status, std::string_view body,
+                  const std::vector<std::pair<std::string, std::string>> &headers, std::vector<std::string> &texts);
 /// A call's answer from `entry`, as if it had just arrived.
 call_outcome answer_from(const cached_reply &entry, cache_state state);
 

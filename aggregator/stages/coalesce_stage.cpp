@@ -48,10 +48,6 @@ return redis.call('EXISTS', ARGV[1] .. string.match(ARGV[2], '^[^:]+'))
 /// jobs.lease_ms).
 constexpr std::chrono::milliseconds look_every{500};
 
-long long millis_until(clock::time_point when) {
-  return std::max<long long>(1, std::chrono::ceil<std::chrono::milliseconds>(when - clock::now()).count());
-}
-
 /// The leader `held_by` still holds the lock, and its replica lives (false too when Redis does not
 /// answer).
 coro::task<bool> leading(store::redis_link &link, const std::string &lock, const std::string &leases,
@@ -74,7 +70,7 @@ coro::task<call_outcome> across_replicas(call_stage *inner, call_request request
   const std::string lock = name + ":lock";
   const clock::time_point ends_by = flight::ends_by(*request.call);
   const std::string mine = redis.replica() + ":" + jobs::new_id();
-  const std::string lock_ms = std::to_string(millis_until(ends_by));  // a live leader's call ends by then
+  const std::string lock_ms = store::expiry_ms(ends_by - clock::now());  // a live leader's call ends by then
   const std::string lease = redis.lease_key(redis.replica());
   const std::string lease_ms = std::to_string(redis.lease().count());
   static const std::string claim{claim_lua};
@@ -93,8 +89,8 @@ coro::task<call_outcome> across_replicas(call_stage *inner, call_request request
     static const std::string finish{finish_lua};
     std::vector<std::string_view> args{"EVAL", finish, "2", lock, result, mine, redis.signals().channel(), keep_ms};
     std::vector<std::string> texts;
-    cached_reply entry{.status = outcome.reply.status, .body = outcome.reply.body, .headers = outcome.reply.headers};
-    if (!failed(outcome.reply)) append_entry(args, entry, texts);
+    if (!failed(outcome.reply))
+      append_entry(args, outcome.reply.status, outcome.reply.body, outcome.reply.headers, texts);
     auto finished = link.command(std::move(args));
     static_cast<void>(co_await finished);  // unanswered: the followers call themselves when the lock ends
     co_return outcome;

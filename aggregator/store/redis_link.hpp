@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <coroutine>
@@ -40,6 +41,10 @@ enum class failure { unavailable, timeout, lost };
 using result = std::variant<reply, failure>;
 /// Why `r` is not the reply a caller wanted, for a log line or a 503: the failure, or the reply's text.
 [[nodiscard]] std::string why_unanswered(const result &r);
+/// A time as a `PX`/`PEXPIRE` argument: whole milliseconds rounded up, at least 1 (Redis refuses 0).
+[[nodiscard]] inline std::string expiry_ms(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::max<long long>(1, std::chrono::ceil<std::chrono::milliseconds>(d).count()));
+}
 
 /// Where the server is and how long a round trip may take.
 struct link_settings {

@@ -52,10 +52,6 @@ return 1
 
 constexpr auto write_every = std::chrono::milliseconds{100};  // how stale another replica's view can be
 
-long long millis(std::chrono::steady_clock::duration d) {
-  return std::max<long long>(1, std::chrono::ceil<std::chrono::milliseconds>(d).count());
-}
-
 }  // namespace
 
 shared_jobs::shared_jobs(redis_store &store, jobs::job_store &local, const config::jobs_config &limits,
@@ -90,7 +86,7 @@ void shared_jobs::on_round(loop::clock::time_point now) {
   next_round_ = now + write_every;
   if (!store_.link(0).up()) return;  // the writes wait for Redis; the lease too
   if (now >= next_renewal_) {
-    next_renewal_ = now + limits_.lease / 3;
+    next_renewal_ = now + store_.lease() / 3;
     renew();
   }
   std::vector<std::string> moved;
@@ -105,7 +101,7 @@ void shared_jobs::on_round(loop::clock::time_point now) {
 }
 
 coro::detached shared_jobs::renew() {
-  const std::string lease = std::to_string(limits_.lease.count());
+  const std::string lease = std::to_string(store_.lease().count());
   auto sent = store_.link(0).command({"SET", lease_key_, "1", "PX", lease});
   static_cast<void>(co_await sent);  // a failure: the next round renews it
 }
@@ -121,10 +117,10 @@ coro::task<std::optional<jobs::job_stamp>> shared_jobs::write(redis_link &link, 
   }
   const auto lives =
       stamp->finished ? limits_.keep_finished
-                      : stamp->finishes_by - std::chrono::steady_clock::now() + limits_.keep_finished + limits_.lease;
+                      : stamp->finishes_by - std::chrono::steady_clock::now() + limits_.keep_finished + store_.lease();
   static const std::string script{write_lua};
-  const std::string ttl = std::to_string(millis(lives));
-  const std::string lease = std::to_string(limits_.lease.count());
+  const std::string ttl = expiry_ms(lives);
+  const std::string lease = std::to_string(store_.lease().count());
   const std::string key = store_.key("job:" + id);  // the command keeps views until it is sent
   auto sent = link.command({"EVAL", script, "2", key, lease_key_, *document, stamp->finished ? "finished" : "running",
                             store_.replica(), ttl, lease});
@@ -171,7 +167,7 @@ coro::task<shared_jobs::found> shared_jobs::read(redis_link &link, std::string i
   if (state == "cancelling") co_return jobs::restated(document, "cancelled", {}).value_or(document);
   if (state != "orphan" || r->elements.size() < 3) co_return document;
   const std::string reason = "the replica that ran it (" + r->elements[2].text +
-                             ") stopped renewing its lease (jobs.lease_ms, " + std::to_string(limits_.lease.count()) +
+                             ") stopped renewing its lease (jobs.lease_ms, " + std::to_string(store_.lease().count()) +
                              " ms) before the job finished: it stopped, or lost Redis; its results are gone";
   std::string lost = jobs::restated(document, "lost", reason).value_or(document);
   static const std::string mark{lose_lua};
