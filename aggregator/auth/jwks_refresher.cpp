@@ -74,7 +74,8 @@ coro::detached jwks_refresher::refresh_now(client::upstream_loop &loop) {
 }
 
 coro::task<void> jwks_refresher::refresh(client::upstream_loop &loop) {
-  const calls::upstream_reply reply = co_await loop.fetch(jwks_call(source_.url));
+  const calls::upstream_call call = jwks_call(source_.url);  // named: fetch holds it by reference
+  const calls::upstream_reply reply = co_await loop.fetch(call);
   if (reply.kind == calls::outcome_kind::cancelled) co_return;  // the service is stopping
   auto keys = keys_from(reply, source_);
   if (auto *problem = std::get_if<std::string>(&keys)) {

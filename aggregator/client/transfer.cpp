@@ -45,7 +45,10 @@ transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const cl
   }
   // Every option a call may change is set on every call (new_handle() set the rest once), so a pooled
   // handle never carries anything over from its previous call and needs no curl_easy_reset.
-  for (const auto &line : call.headers) headers_.append(line);
+  header_nodes_.resize(call.headers.size());
+  for (std::size_t i = 0; i < header_nodes_.size(); ++i)  // the call outlives the transfer; curl never writes here
+    header_nodes_[i] = {const_cast<char *>(call.headers[i].c_str()),
+                        i + 1 < header_nodes_.size() ? &header_nodes_[i + 1] : nullptr};
   if (origin != nullptr && call.origin_length != 0) {
     url_.emplace(curl_url_dup(origin), "curl_url_dup");
     const std::string_view target = std::string_view{call.url}.substr(call.origin_length);
@@ -60,7 +63,7 @@ transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const cl
   easy_.set(CURLOPT_URL, call.url.c_str());
   easy_.set(CURLOPT_CURLU, url_ ? url_->get() : nullptr);
   easy_.set(CURLOPT_TIMEOUT_MS, static_cast<long>(allowed.count()));
-  easy_.set(CURLOPT_HTTPHEADER, headers_.get());
+  easy_.set(CURLOPT_HTTPHEADER, header_nodes_.empty() ? nullptr : header_nodes_.data());
   easy_.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   easy_.set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(call.max_body_bytes));
   easy_.set(CURLOPT_WRITEDATA, static_cast<void *>(this));
@@ -158,7 +161,7 @@ std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, v
   return bytes;
 }
 
-easy_handle transfer::new_handle() {
+easy_handle transfer::new_handle(const client_options &options) {
   easy_handle easy;
   easy.set(CURLOPT_PROTOCOLS_STR, "http,https");
   easy.set(CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1});  // h2c reuse is broken in 7.88
@@ -174,6 +177,7 @@ easy_handle transfer::new_handle() {
   // Upstreams are called directly: no proxy, so curl skips its proxy environment look-ups (they
   // were 1.6 % of the aggregator's instructions per transfer).
   easy.set(CURLOPT_PROXY, "");
+  easy.set(CURLOPT_BUFFERSIZE, static_cast<long>(options.receive_buffer_bytes));
   return easy;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "aggregator/calls/upstream_call.hpp"
 #include "aggregator/client/client_options.hpp"
@@ -26,7 +27,8 @@ connection_counts connections_so_far() noexcept;
 
 /// One call bound to an easy handle: the only place where request options are set, so the async
 /// and the sync path send exactly the same request. Pinned in memory (curl holds `this` for the
-/// body callback); the handle is borrowed and must outlive the transfer.
+/// body callback); the handle and the call are borrowed and must outlive the transfer (curl reads
+/// the call's header lines in place).
 class transfer {
  public:
   /// `easy` must come from new_handle(). With `origin` (the call's scheme, host and port, parsed
@@ -38,7 +40,7 @@ class transfer {
   ~transfer();
 
   /// A handle with the options every call shares already set: once per handle, not once per call.
-  static easy_handle new_handle();
+  static easy_handle new_handle(const client_options &options);
 
   [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
   /// True when the call is to share a connection with its origin's other calls (HTTP/2): a loop
@@ -76,7 +78,10 @@ class transfer {
   bool budget_spent_ = false;  // the aggregation's budget, before the call started or while it ran
   std::shared_ptr<calls::byte_budget> budget_;
   const std::stop_token *abort_on_ = nullptr;
-  header_list headers_;
+  /// The call's header lines as curl reads them: list nodes of ours over the call's own strings
+  /// (curl only reads a list it is given), one allocation, where curl_slist_append made a node and
+  /// a copy per line.
+  std::vector<curl_slist> header_nodes_;
   header_list connect_to_;         // with a TLS server_name: the URL names it, the connection goes to the URL's host
   std::string url_text_;           // the URL curl is given when it is not the call's own
   std::optional<url_handle> url_;  // the call's URL, pre-parsed, while curl uses it

@@ -134,7 +134,7 @@ void upstream_loop::detach(transfer_awaiter &awaiter) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-coro::task<calls::upstream_reply> upstream_loop::fetch(calls::upstream_call call, std::stop_token stop) {
+coro::task<calls::upstream_reply> upstream_loop::fetch(const calls::upstream_call &call, std::stop_token stop) {
   co_await schedule();
   const bool loop_stopped = !on_loop_thread() || events_.stopping();
   if (loop_stopped || stop.stop_requested())
@@ -167,7 +167,7 @@ CURLU *upstream_loop::origin_of(const calls::upstream_call &call) {
 
 easy_handle upstream_loop::take_easy() {
   if (idle_easy_.empty()) {
-    easy_handle easy = transfer::new_handle();
+    easy_handle easy = transfer::new_handle(options_);
     // Sockets are closed through the loop, which must forget them before their number is reused.
     easy.set(CURLOPT_CLOSESOCKETFUNCTION, &upstream_loop::on_close_socket);
     easy.set(CURLOPT_CLOSESOCKETDATA, static_cast<void *>(this));

@@ -54,8 +54,10 @@ class upstream_loop final : private loop::loop_hooks {
 
   /// Performs one call on this loop; any thread may start it and it resumes on the loop thread.
   /// Upstream failures are replies, never exceptions. When `stop` is requested (from any thread)
-  /// the transfer is removed from curl and the reply says `cancelled`.
-  coro::task<calls::upstream_reply> fetch(calls::upstream_call call, std::stop_token stop = {});
+  /// the transfer is removed from curl and the reply says `cancelled`. `call` must outlive the task
+  /// (as a call_request's does; a temporary in the co_await's expression does): not copying it saves
+  /// its URL and header lines, five allocations and 450 bytes per call in flight.
+  coro::task<calls::upstream_reply> fetch(const calls::upstream_call &call, std::stop_token stop = {});
 
   /// Its place among the client's loops.
   [[nodiscard]] std::size_t index() const noexcept { return index_; }

@@ -122,7 +122,6 @@ calls::upstream_call make_call(const call_values &c) {
                             .timeout = c.plan.inputs.call_timeout,
                             .max_body_bytes = route.max_body_bytes,
                             .deadline = c.plan.deadline,
-                            .headers = c.plan.inputs.header_lines,
                             .origin_length = entry.url.origin_length(),
                             .wants_cache_control = entry.policy.cache && entry.policy.cache->honor_cache_control,
                             .method = config::to_string(entry.method),
@@ -130,6 +129,10 @@ calls::upstream_call make_call(const call_values &c) {
                             .return_headers = entry.return_headers.empty() ? nullptr : &entry.return_headers,
                             .budget = c.plan.budget,
                             .timeout_by_client = c.plan.inputs.timeout_by_client};
+  // Sized once: the forwarded lines, the entry's own, the trace context's two and a body's two.
+  const std::vector<std::string> &forwarded = c.plan.inputs.header_lines;
+  call.headers.reserve(forwarded.size() + entry.headers.size() + 4);
+  call.headers.insert(call.headers.end(), forwarded.begin(), forwarded.end());
   bool typed = false;
   for (const auto &[name, value] : entry.headers) {
     std::string line = value.expand(text);
@@ -140,7 +143,7 @@ calls::upstream_call make_call(const call_values &c) {
   }
   if (const auto &trace = c.plan.inputs.trace) {
     const auto entry_index = static_cast<std::size_t>(&entry - route.upstreams.data());
-    call.headers.push_back("traceparent: " + trace->call_traceparent(entry_index, c.i));
+    call.headers.push_back(trace->call_traceparent(entry_index, c.i, "traceparent: "));
     if (!trace->tracestate.empty()) call.headers.push_back("tracestate: " + trace->tracestate);
   }
   if (entry.forward_body) call.body = c.plan.inputs.body;

@@ -134,7 +134,16 @@ std::array<char, 16> trace_context::call_span_hex(std::size_t entry, std::size_t
 }
 
 std::string trace_context::call_traceparent(std::size_t entry, std::size_t item) const {
-  return "00-" + trace_id + "-" + call_span_id(entry, item) + "-" + flags;
+  return call_traceparent(entry, item, {});
+}
+
+std::string trace_context::call_traceparent(std::size_t entry, std::size_t item, std::string_view prefix) const {
+  const std::array<char, 16> span = call_span_hex(entry, item);
+  std::string line;
+  line.reserve(prefix.size() + 3 + trace_id.size() + 1 + span.size() + 1 + flags.size());
+  ((((line += prefix) += "00-") += trace_id) += '-').append(span.data(), span.size());
+  (line += '-') += flags;
+  return line;
 }
 
 bool sampled_at_ratio(std::string_view trace_id, double ratio) noexcept {

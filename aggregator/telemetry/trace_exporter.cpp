@@ -125,7 +125,8 @@ coro::task<void> trace_exporter::drain(client::upstream_loop &loop, bool all) {
 }
 
 coro::task<void> trace_exporter::send(client::upstream_loop &loop, batch spans) {
-  const calls::upstream_reply reply = co_await loop.fetch(export_call(spans));
+  const calls::upstream_call call = export_call(spans);  // named: fetch holds it by reference
+  const calls::upstream_reply reply = co_await loop.fetch(call);
   const bool ok = reply.status >= 200 && reply.status < 300;
   (ok ? exported_ : failed_).fetch_add(spans.spans, std::memory_order_relaxed);
   if (ok == !failing_.load(std::memory_order_relaxed)) co_return;  // as before: said already

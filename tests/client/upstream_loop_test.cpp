@@ -174,11 +174,24 @@ TEST_CASE("a body over the per-call cap aborts the transfer as too_large") {
   CHECK(reply.body.empty());
 }
 
+TEST_CASE("a body hundreds of times the receive buffer arrives whole") {
+  local_upstream upstream;
+  client_options options;
+  options.receive_buffer_bytes = 1'024;  // libcurl's smallest
+  upstream_loop loop{options, 10};
+  const auto replies = fetch_all(
+      loop, {call_to(upstream.api("fault=oversized&size=300000")), call_to(upstream.api("fault=oversized&size=5000"))});
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].kind == outcome_kind::ok);
+  CHECK(replies[0].body == R"({"pad":")" + std::string(300'000 - 10, 'x') + R"("})");
+  CHECK(replies[1].body.size() == 5'000);
+}
+
 TEST_CASE("the loop resumes fetches on its own thread") {
   local_upstream upstream;
   upstream_loop loop{client_options{}, 10};
   auto where = [](upstream_loop *l, upstream_call c) -> task<bool> {
-    co_await l->fetch(std::move(c));
+    co_await l->fetch(c);
     co_return l->on_loop_thread();
   };
   CHECK(sync_wait(where(&loop, call_to(upstream.api("task_id=1")))));

@@ -63,6 +63,7 @@ TEST_CASE("a minimal config takes defaults for everything but its routes") {
   REQUIRE(std::holds_alternative<service_config>(parsed));
   const auto &config = std::get<service_config>(parsed);
   CHECK(config.client.shards_per_loop == 64);
+  CHECK(config.client.receive_buffer_bytes == 4'096);
   CHECK(config.routes[0]->num->max_count == 1000);
 }
 
@@ -102,6 +103,8 @@ TEST_CASE("config errors name the JSON path of the problem") {
                  "server.threads: must be an integer from 1"));
   CHECK(mentions(problems(R"({"client":{"loops":"two"},"routes":[)" + good_route + "]}"),
                  "client.loops: must be an integer"));
+  CHECK(mentions(problems(R"({"client":{"receive_buffer_bytes":512},"routes":[)" + good_route + "]}"),
+                 "client.receive_buffer_bytes: must be an integer from 1024 to 524288"));
   CHECK(mentions(problems(R"({})"), "routes: is required"));
   CHECK(mentions(problems(R"({"routes":[]})"), "routes: must define at least one route"));
   CHECK(mentions(problems(R"({"routes":[{"name":"r","path":"/r","upstreams":[]}]})"),
