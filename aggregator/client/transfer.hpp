@@ -64,7 +64,9 @@ class transfer {
   /// The request's method and body (a GET resets what an earlier call on the handle set).
   void set_method(const calls::upstream_call &call);
   /// The call's HTTP version and TLS options: its origin's, the client's or curl's defaults.
-  void set_origin_options(const calls::upstream_call &call, const client_options &options);
+  /// Returns whether the origin's answers are asked for compressed.
+  bool set_origin_options(const calls::upstream_call &call, const client_options &options);
+  void link_header_lines(const calls::upstream_call &call, bool compression);
   void set_tls(const calls::upstream_call &call, const client_options &options, const tls_options &tls);
   static std::size_t on_body(char *data, std::size_t size, std::size_t count, void *self) noexcept;
   static int on_progress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept;
@@ -78,9 +80,9 @@ class transfer {
   bool budget_spent_ = false;  // the aggregation's budget, before the call started or while it ran
   std::shared_ptr<calls::byte_budget> budget_;
   const std::stop_token *abort_on_ = nullptr;
-  /// The call's header lines as curl reads them: list nodes of ours over the call's own strings
-  /// (curl only reads a list it is given), one allocation, where curl_slist_append made a node and
-  /// a copy per line.
+  /// The call's header lines, then User-Agent and Accept-Encoding, as curl reads them: list nodes
+  /// of ours over the call's own strings (curl only reads a list it is given), one allocation,
+  /// where curl_slist_append made a node and a copy per line.
   std::vector<curl_slist> header_nodes_;
   header_list connect_to_;         // with a TLS server_name: the URL names it, the connection goes to the URL's host
   std::string url_text_;           // the URL curl is given when it is not the call's own

@@ -124,3 +124,19 @@ TEST_CASE("forwarded header lines reach the upstream") {
   CHECK(reply.body.find(R"("x-user":"alice")") != std::string::npos);
   CHECK(reply.body.find(R"("authorization":"Bearer t0k")") != std::string::npos);
 }
+
+TEST_CASE("each call says User-Agent and Accept-Encoding once, and a call's own lines win") {
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 10};
+  upstream_call call{upstream.base() + "/echo", 5s};
+  const auto plain = sync_wait(loop.fetch(call));
+  REQUIRE(plain.status == 200);
+  CHECK(plain.body.find(R"("user-agent":"aggregator/0.1")") != std::string::npos);
+  CHECK(plain.body.find(R"("accept-encoding":"deflate, gzip)") != std::string::npos);
+  // The echo keeps a repeated header's last line, and ours would come after the call's.
+  call.headers = {"user-agent: mine/2", "Accept-Encoding: identity"};
+  const auto own = sync_wait(loop.fetch(call));
+  REQUIRE(own.status == 200);
+  CHECK(own.body.find(R"("user-agent":"mine/2")") != std::string::npos);
+  CHECK(own.body.find(R"("accept-encoding":"identity")") != std::string::npos);
+}
