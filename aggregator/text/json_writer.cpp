@@ -2,6 +2,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,18 @@
 #include "aggregator/text/utf8.hpp"
 
 namespace agg::text {
+
+namespace {
+
+/// Bytes a JSON string cannot hold as they are: control characters, '"', '\\', and every byte of
+/// a multi-byte sequence (checked as UTF-8). One look-up per byte in the writer's loop.
+constexpr std::array<bool, 256> special_bytes = [] {
+  std::array<bool, 256> special{};
+  for (std::size_t c = 0; c < special.size(); ++c) special[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return special;
+}();
+
+}  // namespace
 
 json_writer &json_writer::key(std::string_view name) {
   string(name);
@@ -23,6 +36,7 @@ json_writer &json_writer::string(std::string_view text) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (!special_bytes[static_cast<unsigned char>(c)]) continue;
     if (static_cast<unsigned char>(c) >= 0x80) {
       // Bytes that are not UTF-8 (a query's %FF, a binary body kept as text) become U+FFFD: a
       // response is always valid JSON text.
@@ -35,7 +49,6 @@ json_writer &json_writer::string(std::string_view text) {
       i += step.length - 1;
       continue;
     }
-    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
     out_.append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
