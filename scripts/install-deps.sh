@@ -12,6 +12,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev catch2 libbenchmark-dev
   libcjose-dev libjansson-dev libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libnghttp2-dev libhiredis-dev
+  libmimalloc-dev
   curl clang-format nginx-light redis-server python3-jsonschema
   nodejs chromium firefox-esr
   clang-14 libclang-rt-14-dev
