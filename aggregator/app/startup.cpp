@@ -17,10 +17,8 @@
 #include "aggregator/config/tls_files.hpp"
 #include "aggregator/front/server_tls.hpp"
 #include "aggregator/io/replace_file.hpp"
+#include "aggregator/process/memory_allocator.hpp"
 #include "aggregator/process/process_setup.hpp"
-
-/// mimalloc's, when the binary is linked with it; else null.
-extern "C" int mi_version() __attribute__((weak));
 
 namespace agg::app {
 
@@ -214,12 +212,7 @@ void print_banner(const config::service_config &config, const banner_facts &fact
        (curl->features & CURL_VERSION_HTTP2) == 0 ? "none"
        : config::http2_refusal("http").empty()    ? "over TLS and h2c"
                                                   : "over TLS only");
-  if (mi_version != nullptr) {  // the binary is linked with mimalloc (AGG_MIMALLOC)
-    const int version = mi_version();
-    line("memory allocator: mimalloc %d.%d.%d", version / 100, version / 10 % 10, version % 10);
-  } else {
-    line("memory allocator: glibc malloc");
-  }
+  line("memory allocator: %s", process::memory_allocator().c_str());
   for (const auto &route : config.routes) {
     const char *method = route->takes_body ? "POST" : "GET";
     log.announce(std::string{"  "} + method + " " + route->path + "  (async)   " + method + " " + route->sync_path() +

@@ -3,7 +3,6 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -53,12 +52,10 @@ const std::string &accept_encoding_line() {
   return line;
 }
 
-/// True when some line of `lines` is a `name` header.
-bool has_header(const std::vector<std::string> &lines, std::string_view name) {
-  return std::any_of(lines.begin(), lines.end(), [name](const std::string &line) {
-    return line.size() > name.size() && line[name.size()] == ':' &&
-           text::equal_ignoring_case(std::string_view{line}.substr(0, name.size()), name);
-  });
+/// True when `line` is a `name` header.
+bool names(std::string_view line, std::string_view name) {
+  return line.size() > name.size() && line[name.size()] == ':' &&
+         text::equal_ignoring_case(line.substr(0, name.size()), name);
 }
 
 }  // namespace
@@ -68,9 +65,15 @@ void transfer::link_header_lines(const calls::upstream_call &call, bool compress
   // the lines above outlive the transfer).
   const auto node = [](std::string_view line) { return curl_slist{const_cast<char *>(line.data()), nullptr}; };
   header_nodes_.reserve(call.headers.size() + 2);
-  for (const std::string &line : call.headers) header_nodes_.push_back(node(line));
-  if (!has_header(call.headers, "User-Agent")) header_nodes_.push_back(node(user_agent_line));
-  if (compression && !accept_encoding_line().empty() && !has_header(call.headers, "Accept-Encoding"))
+  bool own_agent = false;
+  bool own_encoding = false;  // a call's own line of either name wins
+  for (const std::string &line : call.headers) {
+    header_nodes_.push_back(node(line));
+    own_agent = own_agent || names(line, "User-Agent");
+    own_encoding = own_encoding || names(line, "Accept-Encoding");
+  }
+  if (!own_agent) header_nodes_.push_back(node(user_agent_line));
+  if (compression && !own_encoding && !accept_encoding_line().empty())
     header_nodes_.push_back(node(accept_encoding_line()));
   for (std::size_t i = 0; i + 1 < header_nodes_.size(); ++i) header_nodes_[i].next = &header_nodes_[i + 1];
 }

@@ -1,6 +1,5 @@
 #include "aggregator/client/upstream_loop.hpp"
 
-#include <malloc.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -11,9 +10,7 @@
 #include <utility>
 
 #include "aggregator/client/transfer.hpp"
-
-/// mimalloc's, when the binary is linked with it (AGG_MIMALLOC); else null.
-extern "C" void mi_collect(bool force) __attribute__((weak));
+#include "aggregator/process/memory_allocator.hpp"
 
 namespace agg::client {
 
@@ -30,13 +27,6 @@ constexpr std::chrono::seconds easy_trim_window{2};
 constexpr std::size_t kept_idle_easy = 16;
 /// Freeing at least this many handles at once gives their pages back to the kernel.
 constexpr std::size_t trim_after_freeing = 256;
-
-/// Gives the free pages of this thread's allocator back to the kernel: mimalloc's heap when the
-/// binary has it (its pages, not glibc's arenas, then hold what the handles used), glibc's arenas.
-void give_back_free_memory() {
-  if (mi_collect != nullptr) mi_collect(true);
-  static_cast<void>(::malloc_trim(0));
-}
 
 std::uint32_t epoll_events_for(int what) noexcept {
   return (what & CURL_POLL_IN ? EPOLLIN : 0U) | (what & CURL_POLL_OUT ? EPOLLOUT : 0U);
@@ -205,7 +195,7 @@ void upstream_loop::trim_idle_easy(clock::time_point now) {
       std::min(fewest_idle_easy_, idle_easy_.size() - std::min(idle_easy_.size(), kept_idle_easy));
   // From the front: the handles taken last come from the back, so those at the front idled longest.
   idle_easy_.erase(idle_easy_.begin(), idle_easy_.begin() + static_cast<std::ptrdiff_t>(unneeded));
-  if (unneeded >= trim_after_freeing) give_back_free_memory();
+  if (unneeded >= trim_after_freeing) process::give_back_free_memory();
   fewest_idle_easy_ = idle_easy_.size();
   easy_trim_at_.reset();
   if (idle_easy_.size() > kept_idle_easy) easy_trim_at_ = now + easy_trim_window;

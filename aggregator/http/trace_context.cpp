@@ -133,10 +133,6 @@ std::array<char, 16> trace_context::call_span_hex(std::size_t entry, std::size_t
   return hex;
 }
 
-std::string trace_context::call_traceparent(std::size_t entry, std::size_t item) const {
-  return call_traceparent(entry, item, {});
-}
-
 std::string trace_context::call_traceparent(std::size_t entry, std::size_t item, std::string_view prefix) const {
   const std::array<char, 16> span = call_span_hex(entry, item);
   std::string line;

@@ -25,10 +25,9 @@ struct trace_context {
   [[nodiscard]] std::string call_span_id(std::size_t entry, std::size_t item) const;
   /// The same, its 16 hex digits in place.
   [[nodiscard]] std::array<char, 16> call_span_hex(std::size_t entry, std::size_t item) const noexcept;
-  /// `traceparent` for that call.
-  [[nodiscard]] std::string call_traceparent(std::size_t entry, std::size_t item) const;
-  /// The same after `prefix` (e.g. "traceparent: "), in one allocation: one per upstream call.
-  [[nodiscard]] std::string call_traceparent(std::size_t entry, std::size_t item, std::string_view prefix) const;
+  /// `traceparent` for that call, after `prefix` (e.g. "traceparent: "), in one allocation: one
+  /// per upstream call.
+  [[nodiscard]] std::string call_traceparent(std::size_t entry, std::size_t item, std::string_view prefix = {}) const;
   /// The sampled flag (bit 0 of trace-flags): whoever records spans of this trace does.
   [[nodiscard]] bool sampled() const noexcept;
 };
