@@ -22,11 +22,6 @@ share_handle::share_handle() : unique_handle((ensure_curl_global_init(), curl_sh
       throw curl_error(std::string{"curl_share_setopt(CURLSHOPT_SHARE): "} + curl_share_strerror(rc));
 }
 
-void set_url_part(const url_handle &url, CURLUPart part, const char *value) {
-  if (const CURLUcode rc = curl_url_set(url.get(), part, value, 0); rc != CURLUE_OK)
-    throw curl_error(std::string{"curl_url_set: "} + curl_url_strerror(rc));
-}
-
 void header_list::append(const std::string &line) {
   curl_slist *const extended = curl_slist_append(head_, line.c_str());
   if (extended == nullptr) throw curl_error("curl_slist_append failed");

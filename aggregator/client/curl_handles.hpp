@@ -59,9 +59,6 @@ class share_handle : public unique_handle<CURLSH, curl_share_cleanup> {
   share_handle();
 };
 
-/// Sets one part of a parsed URL; throws curl_error when curl refuses it.
-void set_url_part(const url_handle &url, CURLUPart part, const char *value);
-
 /// Owns a curl_slist of request headers.
 class header_list {
  public:

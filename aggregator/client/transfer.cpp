@@ -95,19 +95,20 @@ transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const cl
   }
   // Every option a call may change is set on every call (new_handle() set the rest once), so a pooled
   // handle never carries anything over from its previous call and needs no curl_easy_reset.
+  // A pre-parsed call goes as its origin, parsed once per loop, and its request target as it is
+  // (CURLOPT_REQUEST_TARGET, copied into the request with one memcpy). Given the whole URL, curl
+  // printed the query into the request byte by byte, and again into a path for its auth code:
+  // with the URL's own parse and copy, 9 % of the instructions per aggregation.
+  const char *target = nullptr;
   if (origin != nullptr && call.origin_length != 0) {
-    url_.emplace(curl_url_dup(origin), "curl_url_dup");
-    const std::string_view target = std::string_view{call.url}.substr(call.origin_length);
-    const std::size_t question = target.find('?');
-    const std::string path{target.substr(0, question)};
-    set_url_part(*url_, CURLUPART_PATH, path.empty() ? "/" : path.c_str());
-    if (question != std::string_view::npos)
-      set_url_part(*url_, CURLUPART_QUERY, std::string{target.substr(question + 1)}.c_str());
+    target = call.url.c_str() + call.origin_length;
+    if (*target != '/') target = (target_text_ = "/" + std::string{target}).c_str();  // "" or "?query"
   }
+  easy_.set(CURLOPT_REQUEST_TARGET, target);
   // The URL string too: curl keeps it for messages, and with it set does not rebuild one from the
   // parsed form.
   easy_.set(CURLOPT_URL, call.url.c_str());
-  easy_.set(CURLOPT_CURLU, url_ ? url_->get() : nullptr);
+  easy_.set(CURLOPT_CURLU, target != nullptr ? origin : nullptr);
   easy_.set(CURLOPT_TIMEOUT_MS, static_cast<long>(allowed.count()));
   easy_.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   easy_.set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(call.max_body_bytes));
@@ -173,7 +174,6 @@ void transfer::set_tls(const calls::upstream_call &call, const client_options &o
   url.set_host(tls.server_name);
   url_text_ = std::string{url.buffer()};
   connect_to_.append(tls.server_name + ":" + port + ":" + host + ":" + port);
-  url_.reset();
   easy_.set(CURLOPT_URL, url_text_.c_str());
   easy_.set(CURLOPT_CURLU, static_cast<CURLU *>(nullptr));
   easy_.set(CURLOPT_CONNECT_TO, connect_to_.get());

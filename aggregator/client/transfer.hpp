@@ -84,9 +84,9 @@ class transfer {
   /// of ours over the call's own strings (curl only reads a list it is given), one allocation,
   /// where curl_slist_append made a node and a copy per line.
   std::vector<curl_slist> header_nodes_;
-  header_list connect_to_;         // with a TLS server_name: the URL names it, the connection goes to the URL's host
-  std::string url_text_;           // the URL curl is given when it is not the call's own
-  std::optional<url_handle> url_;  // the call's URL, pre-parsed, while curl uses it
+  header_list connect_to_;   // with a TLS server_name: the URL names it, the connection goes to the URL's host
+  std::string url_text_;     // the URL curl is given when it is not the call's own
+  std::string target_text_;  // the request target, when the call's URL has no path of its own
   bool body_too_large_ = false;
   bool over_tls_ = false;
   bool multiplexed_ = false;
