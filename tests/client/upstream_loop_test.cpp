@@ -100,6 +100,27 @@ TEST_CASE("replies come back in call order whatever order they finish in") {
   CHECK(replies[7].finished < replies[0].finished);
 }
 
+TEST_CASE("a call whose origin was parsed beforehand sends its request target as it is") {
+  // Such a call goes to curl as its origin (parsed once per loop) and its target: the target must
+  // be the URL's, byte for byte, with "/" for a URL with no path.
+  local_upstream upstream;
+  upstream_loop loop{client_options{}, 100};
+  const auto target_sent = [&](const std::string &rest) {
+    upstream_call call = call_to(upstream.base() + rest);
+    call.origin_length = upstream.base().size();
+    const auto reply = sync_wait(loop.fetch(call));
+    REQUIRE(reply.kind == outcome_kind::ok);
+    return std::string{boost::json::parse(reply.body).at("target").as_string()};
+  };
+  CHECK(target_sent("/echo?a=1&b=%20x&c=") == "/echo?a=1&b=%20x&c=");
+  CHECK(target_sent("/echo") == "/echo");
+  // No path: the bundled upstream answers "/?q" 404 (not found), and a target without its "/" 400
+  // (malformed).
+  upstream_call bare = call_to(upstream.base() + "?task_id=4");
+  bare.origin_length = upstream.base().size();
+  CHECK(sync_wait(loop.fetch(bare)).status == 404);
+}
+
 TEST_CASE("connections are kept alive and reused across aggregations") {
   local_upstream upstream;
   client_options options;
