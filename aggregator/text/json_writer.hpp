@@ -29,6 +29,9 @@ class json_writer {
   json_writer &value(const boost::json::value &v);
 
  private:
+  /// `"plain` then `closing`, for text that needs no escaping.
+  json_writer &quoted(std::string_view plain, std::string_view closing);
+
   std::string &out_;
 };
 

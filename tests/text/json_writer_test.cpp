@@ -5,6 +5,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
 using agg::text::json_writer;
 
 TEST_CASE("json_writer escapes strings and prints plain numbers") {
@@ -40,4 +44,63 @@ TEST_CASE("json_writer writes a tree as JSON: numbers as people write them, what
   out.clear();
   json_writer{out}.value(text);
   CHECK(out == "\"bad \xEF\xBF\xBD\"");
+}
+
+namespace {
+
+/// What json_writer::string writes for ASCII text, one byte at a time.
+std::string escaped_one_by_one(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      (out += '\\') += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char code[8];
+      std::snprintf(code, sizeof code, "\\u%04x", c);
+      out += c == '\r' ? "\\r" : c == '\t' ? "\\t" : code;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+TEST_CASE("json_writer finds a byte to escape wherever it is in the text, eight bytes at a time or not") {
+  // Every length around the eight-byte steps, each byte JSON escapes (and the neighbours of the
+  // bounds the test uses: 0x1F/0x20, '!'/'#' beside '"', '['/']' beside '\\', 0x7F) at every place.
+  for (const char special : {'"', '\\', '\n', '\r', '\t', '\x01', '\x1F', ' ', '!', '#', '[', ']', '\x7F'}) {
+    for (std::size_t length = 1; length <= 27; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string text(length, 'a');
+        text[at] = special;
+        if (at + 3 < length) text[at + 3] = '"';  // a second one after it
+        std::string out;
+        json_writer{out}.string(text);
+        INFO("length " << length << ", at " << at << ", byte " << static_cast<int>(special));
+        REQUIRE(out == escaped_one_by_one(text));
+      }
+    }
+  }
+  std::string out;
+  json_writer{out}.string("0123456789abcdef\xC3\xA9-0123456789\xFF");  // UTF-8 after a plain block, then not
+  CHECK(out == "\"0123456789abcdef\xC3\xA9-0123456789\xEF\xBF\xBD\"");
+}
+
+TEST_CASE("json_writer writes fixed-point numbers as printf's %.*f does") {
+  std::vector<double> values{0.0, -0.0, 1.5, -1.5, 0.0004, 0.0006, -0.0004, 999.9996, 1.288, 12345.678901, 1e11};
+  for (int i = 1; i < 2000; ++i) values.push_back(static_cast<double>(i) * 1.37 / 7.0);
+  for (const double value : values) {
+    for (int decimals = 0; decimals <= 7; ++decimals) {
+      std::string out;
+      json_writer{out}.number(value, decimals);
+      char expected[64];
+      std::snprintf(expected, sizeof expected, "%.*f", decimals, value);
+      INFO("value " << value << ", decimals " << decimals);
+      REQUIRE(out == expected);
+    }
+  }
 }
