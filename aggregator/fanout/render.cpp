@@ -12,44 +12,45 @@ namespace {
 
 double milliseconds(std::chrono::duration<double, std::milli> d) { return d.count(); }
 
-/// The members of one upstream's entry, without the braces.
+/// The members of one upstream's entry, without the braces. Names are written with their quotes,
+/// colon and leading comma as one literal: one append each, a tenth of an aggregation's keys.
 void describe_members(text::json_writer &w, std::size_t index, const upstream_result &r) {
-  w.key("index").number(static_cast<long long>(index));
-  if (!r.name.empty()) w.raw(",").key("name").string(r.name);
-  if (!r.item_value.is_null()) w.raw(",").key("item").value(r.item_value);
-  if (r.method != "GET") w.raw(",").key("method").string(r.method);
-  w.raw(",").key("url").string(r.url);
-  w.raw(",").key("ok").boolean(r.kind == calls::outcome_kind::ok);
-  w.raw(",").key("status");
+  w.raw(R"("index":)").number(static_cast<long long>(index));
+  if (!r.name.empty()) w.raw(R"(,"name":)").string(r.name);
+  if (!r.item_value.is_null()) w.raw(R"(,"item":)").value(r.item_value);
+  if (r.method != "GET") w.raw(R"(,"method":)").string(r.method);
+  w.raw(R"(,"url":)").string(r.url);
+  w.raw(R"(,"ok":)").boolean(r.kind == calls::outcome_kind::ok);
+  w.raw(R"(,"status":)");
   if (r.status != 0)
     w.number(r.status);
   else
     w.null();
-  w.raw(",").key("error");
+  w.raw(R"(,"error":)");
   if (r.kind == calls::outcome_kind::ok)
     w.null();
   else
-    w.raw("{").key("kind").string(to_string(r.kind)).raw(",").key("message").string(r.detail).raw("}");
-  if (r.required) w.raw(",").key("required").boolean(true);
-  w.raw(",").key("start_ms").number(milliseconds(r.start_offset), 3);
-  w.raw(",").key("duration_ms").number(milliseconds(r.duration), 3);
-  w.raw(",").key("bytes").number(static_cast<long long>(r.bytes));
+    w.raw("{").key("kind").string(to_string(r.kind)).raw(R"(,"message":)").string(r.detail).raw("}");
+  if (r.required) w.raw(R"(,"required":)").boolean(true);
+  w.raw(R"(,"start_ms":)").number(milliseconds(r.start_offset), 3);
+  w.raw(R"(,"duration_ms":)").number(milliseconds(r.duration), 3);
+  w.raw(R"(,"bytes":)").number(static_cast<long long>(r.bytes));
   if (r.wire_bytes != 0 && r.wire_bytes != r.bytes)  // it came compressed: `bytes` counts it decoded
-    w.raw(",").key("wire_bytes").number(static_cast<long long>(r.wire_bytes));
-  w.raw(",").key("connects").number(static_cast<long long>(r.connects));
-  if (r.attempts) w.raw(",").key("attempts").number(static_cast<long long>(*r.attempts));
-  if (r.hedged) w.raw(",").key("hedge_won").number(static_cast<long long>(*r.hedged));
-  if (r.cache != stages::cache_state::none) w.raw(",").key("cache").string(stages::to_string(r.cache));
-  if (r.coalesced) w.raw(",").key("coalesced").boolean(true);
-  if (r.queued.count() > 0) w.raw(",").key("queued_ms").number(milliseconds(r.queued), 3);
+    w.raw(R"(,"wire_bytes":)").number(static_cast<long long>(r.wire_bytes));
+  w.raw(R"(,"connects":)").number(static_cast<long long>(r.connects));
+  if (r.attempts) w.raw(R"(,"attempts":)").number(static_cast<long long>(*r.attempts));
+  if (r.hedged) w.raw(R"(,"hedge_won":)").number(static_cast<long long>(*r.hedged));
+  if (r.cache != stages::cache_state::none) w.raw(R"(,"cache":)").string(stages::to_string(r.cache));
+  if (r.coalesced) w.raw(R"(,"coalesced":)").boolean(true);
+  if (r.queued.count() > 0) w.raw(R"(,"queued_ms":)").number(milliseconds(r.queued), 3);
   if (!r.headers.empty()) {
-    w.raw(",").key("headers").raw("{");
+    w.raw(R"(,"headers":)").raw("{");
     for (std::size_t i = 0; i < r.headers.size(); ++i)
       w.raw(i == 0 ? "" : ",").key(r.headers[i].first).string(r.headers[i].second);
     w.raw("}");
   }
   if (!r.notes.empty()) {
-    w.raw(",").key("notes").raw("[");
+    w.raw(R"(,"notes":)").raw("[");
     for (std::size_t i = 0; i < r.notes.size(); ++i) w.raw(i == 0 ? "" : ",").string(r.notes[i]);
     w.raw("]");
   }
@@ -93,7 +94,7 @@ const boost::json::object *object_of(const aggregate &result, std::size_t entry)
 void write_data(text::json_writer &w, const aggregate &result) {
   const config::route_config &route = *result.route;
   if (route.merge == config::merge_mode::none) return;
-  w.raw(",").key("data").raw("{");
+  w.raw(R"(,"data":)").raw("{");
   bool first = true;
   if (route.merge == config::merge_mode::keyed) {
     for (std::size_t e = 0; e < route.upstreams.size(); ++e) {
@@ -141,12 +142,12 @@ void write_data(text::json_writer &w, const aggregate &result) {
   }
   w.raw("}");
   if (conflicts.empty()) return;
-  w.raw(",").key("conflicts").raw("[");
+  w.raw(R"(,"conflicts":)").raw("[");
   for (std::size_t i = 0; i < conflicts.size(); ++i) {
     const conflict &c = conflicts[i];
     w.raw(i == 0 ? "" : ",").raw("{").key("key").string(c.key);
-    w.raw(",").key("replaced").string(route.upstreams[c.replaced].name);
-    w.raw(",").key("by").string(route.upstreams[c.by].name).raw("}");
+    w.raw(R"(,"replaced":)").string(route.upstreams[c.replaced].name);
+    w.raw(R"(,"by":)").string(route.upstreams[c.by].name).raw("}");
   }
   w.raw("]");
 }
@@ -184,8 +185,8 @@ std::string render_arrival(std::size_t index, const upstream_result &result) {
   text::json_writer w{line};
   w.raw("{");
   describe_members(w, index, result);
-  w.raw(",").key("elapsed_ms").number(milliseconds(result.start_offset + result.duration), 3);
-  w.raw(",").key("body").value(result.body).raw("}");
+  w.raw(R"(,"elapsed_ms":)").number(milliseconds(result.start_offset + result.duration), 3);
+  w.raw(R"(,"body":)").value(result.body).raw("}");
   return line;
 }
 
@@ -193,13 +194,13 @@ std::string render_summary(const aggregate &result) {
   const std::size_t failed = result.failures();
   std::string line;
   text::json_writer w{line};
-  w.raw("{").key("summary").boolean(true).raw(",").key("route").string(result.route->name);
-  w.raw(",").key("status").number(static_cast<long long>(aggregate_status(result)));
-  w.raw(",").key("complete").boolean(failed == 0);
-  if (result.response_bytes_limited) w.raw(",").key("max_response_bytes_reached").boolean(true);
-  w.raw(",").key("succeeded").number(static_cast<long long>(result.results.size() - failed));
-  w.raw(",").key("failed").number(static_cast<long long>(failed));
-  w.raw(",").key("elapsed_ms").number(milliseconds(result.finished - result.started), 3).raw("}");
+  w.raw("{").key("summary").boolean(true).raw(R"(,"route":)").string(result.route->name);
+  w.raw(R"(,"status":)").number(static_cast<long long>(aggregate_status(result)));
+  w.raw(R"(,"complete":)").boolean(failed == 0);
+  if (result.response_bytes_limited) w.raw(R"(,"max_response_bytes_reached":)").boolean(true);
+  w.raw(R"(,"succeeded":)").number(static_cast<long long>(result.results.size() - failed));
+  w.raw(R"(,"failed":)").number(static_cast<long long>(failed));
+  w.raw(R"(,"elapsed_ms":)").number(milliseconds(result.finished - result.started), 3).raw("}");
   return line;
 }
 
@@ -216,19 +217,19 @@ rendered_aggregate render(const aggregate &result) {
   out.body.reserve(256 + total * 256);
   text::json_writer w{out.body};
   w.raw("{").key("message").string(result.route->message);
-  w.raw(",").key("responses").raw("[");
+  w.raw(R"(,"responses":)").raw("[");
   for (std::size_t i = 0; i < total; ++i) w.raw(i == 0 ? "" : ",").value(result.results[i].body);
   w.raw("]");
   write_data(w, result);
-  w.raw(",").key("debug_message").string(debug);
-  w.raw(",").key("route").string(result.route->name);
-  w.raw(",").key("mode").string(to_string(result.mode));
-  w.raw(",").key("complete").boolean(failed == 0);
-  if (result.response_bytes_limited) w.raw(",").key("max_response_bytes_reached").boolean(true);
-  w.raw(",").key("succeeded").number(static_cast<long long>(total - failed));
-  w.raw(",").key("failed").number(static_cast<long long>(failed));
-  w.raw(",").key("fetch_seconds").number(seconds, 6);
-  w.raw(",").key("upstreams").raw("[");
+  w.raw(R"(,"debug_message":)").string(debug);
+  w.raw(R"(,"route":)").string(result.route->name);
+  w.raw(R"(,"mode":)").string(to_string(result.mode));
+  w.raw(R"(,"complete":)").boolean(failed == 0);
+  if (result.response_bytes_limited) w.raw(R"(,"max_response_bytes_reached":)").boolean(true);
+  w.raw(R"(,"succeeded":)").number(static_cast<long long>(total - failed));
+  w.raw(R"(,"failed":)").number(static_cast<long long>(failed));
+  w.raw(R"(,"fetch_seconds":)").number(seconds, 6);
+  w.raw(R"(,"upstreams":)").raw("[");
   for (std::size_t i = 0; i < total; ++i) {
     if (i != 0) w.raw(",");
     describe(w, i, result.results[i]);
