@@ -44,8 +44,9 @@ class task_promise : public promise_base {
   void return_value(U &&value) noexcept(std::is_nothrow_constructible_v<T, U &&>) {
     result_.template emplace<1>(std::forward<U>(value));
   }
-  /// The value, or the exception the body ended with.
-  T take_result() {
+  /// The value, or the exception the body ended with. The value stays in the frame: what awaited
+  /// it moves it out (one move per step of a chain of tasks, not two).
+  T &&take_result() {
     if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));
     assert(result_.index() == 1 && "a task's result was taken before it finished");
     return std::move(std::get<1>(result_));
@@ -108,7 +109,9 @@ class [[nodiscard]] task {
         frame.promise().continuation_ = awaiting;
         return frame;
       }
-      T await_resume() const { return frame.promise().take_result(); }
+      // A reference into the task's frame, valid while the task lives: to the end of the full
+      // expression for `x = co_await f()`. Bind the result to a value, never to a reference.
+      decltype(auto) await_resume() const { return frame.promise().take_result(); }
     };
     assert(frame_ && "awaiting an empty task");
     return awaiter{frame_};
