@@ -78,7 +78,8 @@ void transfer::link_header_lines(const calls::upstream_call &call, bool compress
   for (std::size_t i = 0; i + 1 < header_nodes_.size(); ++i) header_nodes_[i].next = &header_nodes_[i + 1];
 }
 
-transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const client_options &options, CURLU *origin)
+transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const client_options &options, CURLU *origin,
+                   std::size_t receive_buffer)
     : easy_(easy),
       max_body_bytes_(call.max_body_bytes),
       wants_cache_control_(call.wants_cache_control),
@@ -115,6 +116,14 @@ transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const cl
   easy_.set(CURLOPT_WRITEDATA, static_cast<void *>(this));
   easy_.set(CURLOPT_ERRORBUFFER, curl_message_.data());
   easy_.set(CURLOPT_NOPROGRESS, 1L);
+  // curl allocates the buffer as the transfer starts and frees it at its end, and takes a new size
+  // only in between: every transfer of a pooled handle gets its own. A handle whose transfer was
+  // removed before it reached a connection still holds its buffer: curl refuses a new size
+  // (CURLE_BAD_FUNCTION_ARGUMENT), and this transfer reads into that one.
+  const long buffer = static_cast<long>(receive_buffer != 0 ? receive_buffer : options.receive_buffer_bytes);
+  if (const CURLcode rc = curl_easy_setopt(easy_.get(), CURLOPT_BUFFERSIZE, buffer);
+      rc != CURLE_OK && rc != CURLE_BAD_FUNCTION_ARGUMENT)
+    throw curl_error("curl_easy_setopt(CURLOPT_BUFFERSIZE)", rc);
   set_method(call);
   over_tls_ = call.url.starts_with("https:");
   bool compression = true;
@@ -210,7 +219,7 @@ std::size_t transfer::on_body(char *data, std::size_t size, std::size_t count, v
   return bytes;
 }
 
-easy_handle transfer::new_handle(const client_options &options) {
+easy_handle transfer::new_handle() {
   easy_handle easy;
   easy.set(CURLOPT_PROTOCOLS_STR, "http,https");
   easy.set(CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1});  // h2c reuse is broken in 7.88
@@ -226,7 +235,6 @@ easy_handle transfer::new_handle(const client_options &options) {
   // were 1.6 % of the aggregator's instructions per transfer).
   easy.set(CURLOPT_PROXY, "");
   easy.set(CURLOPT_NOPROXY, "");  // else curl reads no_proxy and NO_PROXY from the environment per transfer
-  easy.set(CURLOPT_BUFFERSIZE, static_cast<long>(options.receive_buffer_bytes));
   return easy;
 }
 
@@ -347,6 +355,14 @@ calls::upstream_reply transfer::finish(CURLcode result) {
     }
   }
   return reply;
+}
+
+std::size_t transfer::answer_bytes() const noexcept {
+  long head = 0;
+  curl_off_t body = 0;
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_HEADER_SIZE, &head) != CURLE_OK || head < 0) head = 0;
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_SIZE_DOWNLOAD_T, &body) != CURLE_OK || body < 0) body = 0;
+  return static_cast<std::size_t>(head) + static_cast<std::size_t>(body);
 }
 
 calls::upstream_reply transfer::skipped_reply() const {

@@ -32,15 +32,17 @@ connection_counts connections_so_far() noexcept;
 class transfer {
  public:
   /// `easy` must come from new_handle(). With `origin` (the call's scheme, host and port, parsed
-  /// once), curl gets the call's URL pre-parsed: the path and query are set on a copy of it, and
-  /// curl neither parses the URL string nor rebuilds it (together 13 % of its instructions here).
-  transfer(easy_handle &easy, const calls::upstream_call &call, const client_options &options, CURLU *origin = nullptr);
+  /// once), curl gets that and the call's request target as it is, and neither parses the URL
+  /// string nor prints its query. `receive_buffer` (0: client.receive_buffer_bytes) is the size of
+  /// the buffer curl reads the answer into.
+  transfer(easy_handle &easy, const calls::upstream_call &call, const client_options &options, CURLU *origin = nullptr,
+           std::size_t receive_buffer = 0);
   transfer(const transfer &) = delete;
   transfer &operator=(const transfer &) = delete;
   ~transfer();
 
   /// A handle with the options every call shares already set: once per handle, not once per call.
-  static easy_handle new_handle(const client_options &options);
+  static easy_handle new_handle();
 
   [[nodiscard]] easy_handle &easy() const noexcept { return easy_; }
   /// True when the call is to share a connection with its origin's other calls (HTTP/2): a loop
@@ -57,6 +59,8 @@ class transfer {
   void abort_on(const std::stop_token &stop);
   /// Builds the reply from curl's result code once the transfer is over; call once.
   calls::upstream_reply finish(CURLcode result);
+  /// The bytes of the answer as they arrived, head and body (0 before one arrived).
+  [[nodiscard]] std::size_t answer_bytes() const noexcept;
   /// The reply of a transfer that was stopped before it finished.
   calls::upstream_reply cancelled(std::string_view detail) const;
 

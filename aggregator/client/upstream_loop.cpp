@@ -141,33 +141,37 @@ coro::task<calls::upstream_reply> upstream_loop::fetch(const calls::upstream_cal
     co_return calls::failed_reply(calls::outcome_kind::cancelled,
                                   loop_stopped ? calls::cancelled_by_shutdown : calls::cancelled_by_request);
   easy_handle easy = take_easy();
+  origin_state *const origin = origin_of(call);
+  const std::size_t buffer =
+      origin != nullptr ? origin->sizes.buffer_bytes(options_.receive_buffer_bytes) : options_.receive_buffer_bytes;
   calls::upstream_reply reply;
   {
-    transfer work{easy, call, options_, origin_of(call)};
+    transfer work{easy, call, options_, origin != nullptr ? origin->parsed.get() : nullptr, buffer};
     if (work.skipped()) {
       reply = work.skipped_reply();
     } else {
       // A named awaiter: g++ 12 destroys a temporary with non-trivial members twice in co_await.
       transfer_awaiter completion{.loop = this, .work = &work, .stop = std::move(stop)};
       reply = co_await completion;
+      if (origin != nullptr) origin->sizes.note(work.answer_bytes());
     }
   }
   give_back(std::move(easy));
   co_return reply;
 }
 
-CURLU *upstream_loop::origin_of(const calls::upstream_call &call) {
+upstream_loop::origin_state *upstream_loop::origin_of(const calls::upstream_call &call) {
   if (call.origin_length == 0 || call.origin_length > call.url.size()) return nullptr;  // not pre-parsed
   const std::string_view origin = call.origin();
-  if (const auto found = origins_.find(origin); found != origins_.end()) return found->second.get();
+  if (const auto found = origins_.find(origin); found != origins_.end()) return &found->second;
   url_handle parsed{curl_url(), "curl_url"};
   if (curl_url_set(parsed.get(), CURLUPART_URL, std::string{origin}.c_str(), 0) != CURLUE_OK) return nullptr;
-  return origins_.emplace(std::string{origin}, std::move(parsed)).first->second.get();
+  return &origins_.emplace(std::string{origin}, origin_state{.parsed = std::move(parsed)}).first->second;
 }
 
 easy_handle upstream_loop::take_easy() {
   if (idle_easy_.empty()) {
-    easy_handle easy = transfer::new_handle(options_);
+    easy_handle easy = transfer::new_handle();
     // Sockets are closed through the loop, which must forget them before their number is reused.
     easy.set(CURLOPT_CLOSESOCKETFUNCTION, &upstream_loop::on_close_socket);
     easy.set(CURLOPT_CLOSESOCKETDATA, static_cast<void *>(this));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aggregator/calls/upstream_call.hpp"
+#include "aggregator/client/answer_sizes.hpp"
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
 #include "aggregator/client/curl_sockets.hpp"
@@ -76,6 +77,11 @@ class upstream_loop final : private loop::loop_hooks {
  private:
   struct shard;
   struct transfer_awaiter;
+  /// An origin (scheme://host:port) as this loop knows it.
+  struct origin_state {
+    url_handle parsed;   ///< by curl, made once
+    answer_sizes sizes;  ///< of its answers of late: the receive buffer its calls get
+  };
   friend struct transfer_awaiter;
 
   [[nodiscard]] std::optional<loop::clock::time_point> next_deadline() const override;
@@ -95,9 +101,9 @@ class upstream_loop final : private loop::loop_hooks {
   void give_back(easy_handle easy);
   /// Frees the idle easy handles no transfer needed over the last window (beyond a few kept).
   void trim_idle_easy(loop::clock::time_point now);
-  /// The parsed form of the origin (scheme://host:port) of `call`, made on first use; null when the
-  /// call does not say where its origin ends or curl cannot parse it.
-  CURLU *origin_of(const calls::upstream_call &call);
+  /// The origin of `call`, parsed on first use; null when the call does not say where its origin
+  /// ends or curl cannot parse it.
+  origin_state *origin_of(const calls::upstream_call &call);
   void on_socket_ready(curl_sockets::socket &socket, std::uint32_t events);
 
   static int on_socket(CURL *easy, curl_socket_t fd, int what, void *shard_ptr, void *assigned);
@@ -110,7 +116,7 @@ class upstream_loop final : private loop::loop_hooks {
   loop::event_loop events_;
   curl_sockets sockets_;  // before shards_: their cleanup closes sockets
   /// By origin string; few per service, kept for the loop's life.
-  std::unordered_map<std::string, url_handle, transparent_hash, std::equal_to<>> origins_;
+  std::unordered_map<std::string, origin_state, transparent_hash, std::equal_to<>> origins_;
   share_handle share_;  // DNS and TLS sessions, for every shard; outlives the handles that use it
   std::vector<easy_handle> idle_easy_;
   std::size_t fewest_idle_easy_ = 0;                     // idle_easy_'s low mark in this trim window

@@ -208,6 +208,28 @@ TEST_CASE("a body hundreds of times the receive buffer arrives whole") {
   CHECK(replies[1].body.size() == 5'000);
 }
 
+TEST_CASE("an origin's calls get a new receive buffer as its answers grow and shrink, and every body arrives whole") {
+  // Small answers, then large ones, then small again, on the same pooled handles: each transfer
+  // is given the buffer its origin's recent answers call for (1 KiB, then the configured 64 KiB).
+  local_upstream upstream;
+  client_options options;
+  options.receive_buffer_bytes = 65'536;
+  upstream_loop loop{options, 10};
+  const auto call_of = [&](const std::string &query) {
+    upstream_call call = call_to(upstream.api(query));
+    call.origin_length = upstream.base().size();
+    return call;
+  };
+  for (const std::size_t size : {100, 200'000, 200'000, 100, 5'000, 100}) {
+    const auto replies = fetch_all(loop, {call_of("fault=oversized&size=" + std::to_string(size)),
+                                          call_of("fault=oversized&size=" + std::to_string(size))});
+    for (const auto &reply : replies) {
+      REQUIRE(reply.kind == outcome_kind::ok);
+      CHECK(reply.body.size() == size);
+    }
+  }
+}
+
 TEST_CASE("the loop resumes fetches on its own thread") {
   local_upstream upstream;
   upstream_loop loop{client_options{}, 10};
