@@ -6,31 +6,19 @@
 #   bench/instructions-bench.sh [SECONDS] [ROUNDS] [BINARY...]   (default: 8 2 build/aggregator/aggregator)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-8}
-rounds=${2:-2}
-shift $(($# < 2 ? $# : 2))
-bins=("$@")
-[ ${#bins[@]} -gt 0 ] || bins=(build/aggregator/aggregator)
-dir=$(mktemp -d)
-up= agg=
-trap 'kill $agg $up 2> /dev/null || true; rm -rf "$dir"' EXIT
-up_port=19408
-cat > "$dir/config.json" << JSON
-{"server": {"listen": "127.0.0.1:19400", "admin_listen": "127.0.0.1:0"}, "client": {"loops": 1},
- "log": {"level": "warn"},
- "routes": [{"name": "agg", "path": "/api/agg", "num": {"default": 10, "max": 10},
-             "upstreams": [{"url": "http://127.0.0.1:$up_port/api/?task_id={i}&delay_ms=0", "repeat": true}]}]}
-JSON
+listen_port=19400 up_port=19408 DEFAULT_ROUNDS=2
+# shellcheck source=bench/ab-common.sh
+source bench/ab-common.sh "$@"
 build/upstream/upstream --listen 127.0.0.1:$up_port --delay-ms 0 > /dev/null 2>&1 &
 up=$!
 for round in $(seq "$rounds"); do
   for bin in "${bins[@]}"; do
     valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" "$bin" --config "$dir/config.json" > "$dir/agg.log" 2>&1 &
     agg=$!
-    for _ in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:19400/health && break; sleep 0.1; done
-    wrk -t1 -c8 -d2s http://127.0.0.1:19400/api/agg > /dev/null  # warm-up: pools, caches, handles
+    for _ in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:$listen_port/health && break; sleep 0.1; done
+    wrk -t1 -c8 -d2s http://127.0.0.1:$listen_port/api/agg > /dev/null  # warm-up: pools, caches, handles
     callgrind_control -z $agg > /dev/null 2>&1
-    out=$(wrk -t1 -c8 -d"${seconds}s" http://127.0.0.1:19400/api/agg)
+    out=$(wrk -t1 -c8 -d"${seconds}s" http://127.0.0.1:$listen_port/api/agg)
     rm -f "$dir"/cg.$agg.*
     callgrind_control -d $agg > /dev/null 2>&1
     requests=$(echo "$out" | awk '/requests in/ {print $1}')

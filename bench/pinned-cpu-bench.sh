@@ -7,21 +7,9 @@
 #   bench/pinned-cpu-bench.sh [SECONDS] [ROUNDS] [BINARY...]   (default: 8 4 build/aggregator/aggregator)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-8}
-rounds=${2:-4}
-shift $(($# < 2 ? $# : 2))
-bins=("$@")
-[ ${#bins[@]} -gt 0 ] || bins=(build/aggregator/aggregator)
-dir=$(mktemp -d)
-up= agg=
-trap 'kill $agg $up 2> /dev/null || true; rm -rf "$dir"' EXIT
-up_port=19418
-cat > "$dir/config.json" << JSON
-{"server": {"listen": "127.0.0.1:19410", "admin_listen": "127.0.0.1:0"}, "client": {"loops": 1},
- "log": {"level": "warn"},
- "routes": [{"name": "agg", "path": "/api/agg", "num": {"default": 10, "max": 10},
-             "upstreams": [{"url": "http://127.0.0.1:$up_port/api/?task_id={i}&delay_ms=0", "repeat": true}]}]}
-JSON
+listen_port=19410 up_port=19418 DEFAULT_ROUNDS=4
+# shellcheck source=bench/ab-common.sh
+source bench/ab-common.sh "$@"
 taskset -c 1 build/upstream/upstream --listen 127.0.0.1:$up_port --delay-ms 0 > /dev/null 2>&1 &
 up=$!
 hz=$(getconf CLK_TCK)
@@ -30,10 +18,10 @@ for round in $(seq "$rounds"); do
   for bin in "${bins[@]}"; do
     taskset -c 0 "$bin" --config "$dir/config.json" > "$dir/agg.log" 2>&1 &
     agg=$!
-    for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:19410/health && break; sleep 0.1; done
-    taskset -c 1 wrk -t1 -c50 -d2s http://127.0.0.1:19410/api/agg > /dev/null  # warm-up
+    for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:$listen_port/health && break; sleep 0.1; done
+    taskset -c 1 wrk -t1 -c50 -d2s http://127.0.0.1:$listen_port/api/agg > /dev/null  # warm-up
     before=$(ticks $agg)
-    out=$(taskset -c 1 wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:19410/api/agg)
+    out=$(taskset -c 1 wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:$listen_port/api/agg)
     after=$(ticks $agg)
     if echo "$out" | grep -q 'Non-2xx'; then echo "$bin: non-2xx answers" >&2; exit 1; fi
     requests=$(echo "$out" | awk '/requests in/ {print $1}')
