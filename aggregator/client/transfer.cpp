@@ -99,7 +99,7 @@ transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const cl
   // A pre-parsed call goes as its origin, parsed once per loop, and its request target as it is
   // (CURLOPT_REQUEST_TARGET, copied into the request with one memcpy). Given the whole URL, curl
   // printed the query into the request byte by byte, and again into a path for its auth code:
-  // with the URL's own parse and copy, 9 % of the instructions per aggregation.
+  // with the URL's own parse and copy, 6 % of the instructions per aggregation.
   const char *target = nullptr;
   if (origin != nullptr && call.origin_length != 0) {
     target = call.url.c_str() + call.origin_length;
