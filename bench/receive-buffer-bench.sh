@@ -3,7 +3,7 @@
 # (issue 29): the bundled upstream at 0 ms answers SIZE bytes (fault=oversized), ten calls per
 # aggregation, wrk with 20 connections for 4 s per run; the aggregator's utime + stime over the
 # run / aggregations answered. ROUNDS rounds, the sizes alternating.
-#   bench/receive-buffer-bench.sh [SIZE] [ROUNDS] [BUFFER_SIZES...]   (default: 65536 2 1024 4096 16384)
+#   [BIN=aggregator] bench/receive-buffer-bench.sh [SIZE] [ROUNDS] [BUFFER_SIZES...]   (default: 65536 2 1024 4096 16384)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-65536}
@@ -11,7 +11,7 @@ rounds=${2:-2}
 shift $(($# < 2 ? $# : 2))
 buffers=("$@")
 [ ${#buffers[@]} -gt 0 ] || buffers=(1024 4096 16384)
-bin=build/aggregator/aggregator
+bin=${BIN:-build/aggregator/aggregator}
 dir=$(mktemp -d)
 up= agg=
 trap 'kill $agg $up 2> /dev/null || true; rm -rf "$dir"' EXIT
