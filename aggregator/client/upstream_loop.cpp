@@ -142,8 +142,7 @@ coro::task<calls::upstream_reply> upstream_loop::fetch(const calls::upstream_cal
                                   loop_stopped ? calls::cancelled_by_shutdown : calls::cancelled_by_request);
   easy_handle easy = take_easy();
   origin_state *const origin = origin_of(call);
-  const std::size_t buffer =
-      origin != nullptr ? origin->sizes.buffer_bytes(options_.receive_buffer_bytes) : options_.receive_buffer_bytes;
+  const std::size_t buffer = origin != nullptr ? origin->sizes.buffer_bytes(options_.receive_buffer_bytes) : 0;
   calls::upstream_reply reply;
   {
     transfer work{easy, call, options_, origin != nullptr ? origin->parsed.get() : nullptr, buffer};

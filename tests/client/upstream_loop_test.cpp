@@ -30,6 +30,14 @@ upstream_call call_to(std::string url, std::chrono::milliseconds timeout = 20s) 
   return upstream_call{std::move(url), timeout, 1 << 20};
 }
 
+/// A call to `upstream` whose origin is marked, as a plan's calls are: the loop sends it as its
+/// parsed origin and its request target, and sizes its receive buffer by the origin's answers.
+upstream_call preparsed_call_to(const local_upstream &upstream, const std::string &rest) {
+  upstream_call call = call_to(upstream.base() + rest);
+  call.origin_length = upstream.base().size();
+  return call;
+}
+
 /// Fetches every call at once on the loop and returns the replies in call order.
 std::vector<upstream_reply> fetch_all(upstream_loop &loop, const std::vector<upstream_call> &calls) {
   std::vector<task<upstream_reply>> fetches;
@@ -106,9 +114,7 @@ TEST_CASE("a call whose origin was parsed beforehand sends its request target as
   local_upstream upstream;
   upstream_loop loop{client_options{}, 100};
   const auto target_sent = [&](const std::string &rest) {
-    upstream_call call = call_to(upstream.base() + rest);
-    call.origin_length = upstream.base().size();
-    const auto reply = sync_wait(loop.fetch(call));
+    const auto reply = sync_wait(loop.fetch(preparsed_call_to(upstream, rest)));
     REQUIRE(reply.kind == outcome_kind::ok);
     return std::string{boost::json::parse(reply.body).at("target").as_string()};
   };
@@ -116,9 +122,7 @@ TEST_CASE("a call whose origin was parsed beforehand sends its request target as
   CHECK(target_sent("/echo") == "/echo");
   // No path: the bundled upstream answers "/?q" 404 (not found), and a target without its "/" 400
   // (malformed).
-  upstream_call bare = call_to(upstream.base() + "?task_id=4");
-  bare.origin_length = upstream.base().size();
-  CHECK(sync_wait(loop.fetch(bare)).status == 404);
+  CHECK(sync_wait(loop.fetch(preparsed_call_to(upstream, "?task_id=4"))).status == 404);
 }
 
 TEST_CASE("connections are kept alive and reused across aggregations") {
@@ -215,14 +219,9 @@ TEST_CASE("an origin's calls get a new receive buffer as its answers grow and sh
   client_options options;
   options.receive_buffer_bytes = 65'536;
   upstream_loop loop{options, 10};
-  const auto call_of = [&](const std::string &query) {
-    upstream_call call = call_to(upstream.api(query));
-    call.origin_length = upstream.base().size();
-    return call;
-  };
   for (const std::size_t size : {100, 200'000, 200'000, 100, 5'000, 100}) {
-    const auto replies = fetch_all(loop, {call_of("fault=oversized&size=" + std::to_string(size)),
-                                          call_of("fault=oversized&size=" + std::to_string(size))});
+    const std::string rest = "/api/?fault=oversized&size=" + std::to_string(size);
+    const auto replies = fetch_all(loop, {preparsed_call_to(upstream, rest), preparsed_call_to(upstream, rest)});
     for (const auto &reply : replies) {
       REQUIRE(reply.kind == outcome_kind::ok);
       CHECK(reply.body.size() == size);
