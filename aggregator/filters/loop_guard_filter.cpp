@@ -10,7 +10,7 @@ std::optional<http::response> loop_guard_filter::on_request(exchange &x) const {
   const auto via = r.request.header("Via");
   const auto hops = r.request.header(http::hops_header);
   if (auto why = http::loop_refusal(via, hops, max_hops_)) return http::response::error(508, "loop_detected", *why);
-  r.hop_lines = http::hop_lines(via, hops);
+  r.hop_lines = http::hop_lines(via);
   return std::nullopt;
 }
 

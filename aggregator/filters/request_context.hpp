@@ -43,7 +43,7 @@ struct request_context {
   std::chrono::steady_clock::time_point started;  ///< its first byte
   std::string request_id;
   std::optional<http::trace_context> trace;  ///< its W3C trace: the caller's, or one it started
-  std::vector<std::string> hop_lines;        ///< the Via and hop count its upstream calls carry
+  std::vector<std::string> hop_lines;        ///< the Via its upstream calls carry
   std::string path;                          ///< the target's path, percent-decoded
   fanout::query_params query;                ///< the target's query parameters, percent-decoded
   endpoint_match match;

@@ -58,13 +58,6 @@ bool valid_host(std::string_view value) {
 /// server that does not read such a body would take it for the next request (request smuggling).
 bool takes_body(std::string_view method) noexcept { return method == "POST" || method == "PUT" || method == "PATCH"; }
 
-/// `value` without the spaces and tabs around it.
-std::string_view trimmed(std::string_view value) noexcept {
-  const std::size_t first = value.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return value.substr(first, value.find_last_not_of(" \t") - first + 1);
-}
-
 }  // namespace
 
 /// Beast's parser with our callbacks: fields and body go straight into a `request`, limits and
@@ -124,7 +117,7 @@ class request_reader::parser final : public beast_http::basic_parser<true> {
     if (const std::size_t codings = message.count("Transfer-Encoding"); codings > 0) {
       if (message.header("Content-Length"))
         return refuse(ec, 400, "bad_transfer_encoding", "Content-Length and Transfer-Encoding together");
-      if (codings > 1 || !text::equal_ignoring_case(trimmed(*message.header("Transfer-Encoding")), "chunked"))
+      if (codings > 1 || !text::equal_ignoring_case(text::trimmed(*message.header("Transfer-Encoding")), "chunked"))
         return refuse(ec, 400, "bad_transfer_encoding", "the only transfer coding served is a single chunked");
     }
     if (message.header("Content-Encoding"))

@@ -18,6 +18,13 @@ constexpr bool made_of(std::string_view text, std::string_view extra, bool upper
   return true;
 }
 
+/// `value` without the spaces and tabs around it (HTTP's optional whitespace).
+constexpr std::string_view trimmed(std::string_view value) noexcept {
+  const std::size_t first = value.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return value.substr(first, value.find_last_not_of(" \t") - first + 1);
+}
+
 /// `c` in lower case when it is an ASCII upper-case letter.
 constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+using agg::http::aggregators_in;
 using agg::http::hop_lines;
 using agg::http::instance_via;
 using agg::http::loop_refusal;
@@ -23,9 +24,27 @@ TEST_CASE("a request that passed through this instance, or through max_hops aggr
   CHECK_FALSE(loop_refusal(std::nullopt, "-1", 5));
 }
 
-TEST_CASE("each call carries the Via chain with this instance appended and the hop count plus one") {
-  CHECK(hop_lines(std::nullopt, std::nullopt) ==
-        std::vector<std::string>{"Via: " + std::string{instance_via()}, "X-Aggregator-Hops: 1"});
-  CHECK(hop_lines("1.1 nginx", "2") ==
-        std::vector<std::string>{"Via: 1.1 nginx, " + std::string{instance_via()}, "X-Aggregator-Hops: 3"});
+TEST_CASE("the aggregators a Via header names are its entries received by an aggregator-… pseudonym") {
+  CHECK(aggregators_in("") == 0);
+  CHECK(aggregators_in("1.1 nginx") == 0);
+  CHECK(aggregators_in("1.1 aggregator-00000000000000a1") == 1);
+  CHECK(aggregators_in("1.0 fred, 1.1 aggregator-a1 (a, b), HTTP/1.1 aggregator-b2,1.1 aggregator-c3") == 3);
+  CHECK(aggregators_in("1.1 edge (via aggregator-x1), 1.1 aggregators.example.com") == 0);  // a comment, a host
+  CHECK(aggregators_in(" ,, 1.1\taggregator-a1 ,") == 1);
+  CHECK(aggregators_in("1.1 edge (unclosed, 1.1 aggregator-a1") == 0);  // all one comment
+}
+
+TEST_CASE("the hop count is the aggregators in Via, or an earlier version's hop header when that says more") {
+  const std::string three = "1.1 aggregator-a1, 1.1 proxy, 1.1 aggregator-b2, 1.1 aggregator-c3";
+  CHECK_THAT(*loop_refusal(three, std::nullopt, 3),
+             Catch::Contains("passed through 3 aggregators (its Via header)") && Catch::Contains("max_hops is 3"));
+  CHECK_FALSE(loop_refusal(three, std::nullopt, 4));
+  CHECK_THAT(*loop_refusal(three, "4", 4), Catch::Contains("passed through 4 aggregators (X-Aggregator-Hops)"));
+  CHECK_THAT(*loop_refusal(three, "1", 3), Catch::Contains("its Via header"));
+}
+
+TEST_CASE("each call carries the Via chain with this instance appended, and no hop count header") {
+  CHECK(hop_lines(std::nullopt) == std::vector<std::string>{"Via: " + std::string{instance_via()}});
+  CHECK(hop_lines("1.1 nginx") == std::vector<std::string>{"Via: 1.1 nginx, " + std::string{instance_via()}});
+  CHECK(aggregators_in(hop_lines("1.1 nginx, 1.1 aggregator-a1").front().substr(5)) == 2);
 }
