@@ -122,6 +122,7 @@ class upstream_loop final : private loop::loop_hooks {
   std::size_t fewest_idle_easy_ = 0;                     // idle_easy_'s low mark in this trim window
   std::optional<loop::clock::time_point> easy_trim_at_;  // the window's end; none while nothing is idle
   std::vector<std::unique_ptr<shard>> shards_;
+  std::vector<std::uint32_t> shard_loads_;    // transfers in each shard's multi handle, by its index
   transfer_awaiter *active_ = nullptr;        // intrusive list of transfers in the multi handles
   std::vector<transfer_awaiter *> finished_;  // to resume at the end of the round
   std::vector<transfer_awaiter *> resuming_;  // finished_ of the round being resumed
