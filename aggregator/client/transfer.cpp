@@ -129,7 +129,7 @@ transfer::transfer(easy_handle &easy, const calls::upstream_call &call, const cl
   bool compression = true;
   if (options.customised()) compression = set_origin_options(call, options);
   link_header_lines(call, compression);
-  easy_.set(CURLOPT_HTTPHEADER, header_nodes_.data());
+  easy_.set(CURLOPT_HTTPHEADER, header_nodes_.empty() ? nullptr : header_nodes_.data());
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -85,9 +87,10 @@ class transfer {
   std::shared_ptr<calls::byte_budget> budget_;
   const std::stop_token *abort_on_ = nullptr;
   /// The call's header lines, then User-Agent and Accept-Encoding, as curl reads them: list nodes
-  /// of ours over the call's own strings (curl only reads a list it is given), one allocation,
-  /// where curl_slist_append made a node and a copy per line.
-  std::vector<curl_slist> header_nodes_;
+  /// of ours over the call's own strings (curl only reads a list it is given), where
+  /// curl_slist_append made a node and a copy per line. A call's usual lines (Via, traceparent and
+  /// the two above) fit in the transfer itself: no allocation.
+  boost::container::small_vector<curl_slist, 6> header_nodes_;
   header_list connect_to_;   // with a TLS server_name: the URL names it, the connection goes to the URL's host
   std::string url_text_;     // the URL curl is given when it is not the call's own
   std::string target_text_;  // the request target, when the call's URL has no path of its own
