@@ -18,7 +18,7 @@ using agg::testing::running_service;
 namespace {
 
 const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-const std::string caller_span = "00f067aa0ba902b7";
+const std::string caller_span_id = "00f067aa0ba902b7";
 
 /// Three calls to the upstream's /echo, which answers with the headers that reached it.
 std::string echo_routes(const local_upstream &upstream, const std::string &forward = "[]") {
@@ -60,11 +60,11 @@ TEST_CASE("each upstream call gets a child span of the caller's trace, the respo
   local_upstream upstream;
   auto service = service_for(upstream);
   const auto got =
-      call(service, {{"traceparent", "00-" + trace + "-" + caller_span + "-01"}, {"tracestate", "congo=t61rcWkgMzE"}});
+      call(service, {{"traceparent", "00-" + trace + "-" + caller_span_id + "-01"}, {"tracestate", "congo=t61rcWkgMzE"}});
   REQUIRE(got.traceresponse.size() == 55);
   CHECK(got.traceresponse.substr(0, 36) == "00-" + trace + "-");
   const std::string own_span = got.traceresponse.substr(36, 16);
-  CHECK(own_span != caller_span);
+  CHECK(own_span != caller_span_id);
   std::set<std::string> spans;
   for (const auto &headers : got.headers) {
     const std::string parent = header_of(headers, "traceparent");
@@ -76,7 +76,7 @@ TEST_CASE("each upstream call gets a child span of the caller's trace, the respo
   }
   CHECK(spans.size() == 3);  // a span per call
   CHECK_FALSE(spans.contains(own_span));
-  CHECK_FALSE(spans.contains(caller_span));
+  CHECK_FALSE(spans.contains(caller_span_id));
 }
 
 TEST_CASE("a malformed traceparent never reaches an upstream: the request starts a trace of its own") {
@@ -102,7 +102,7 @@ TEST_CASE("with start_traces off, a request without a trace sends none and gets 
   CHECK(got.traceresponse.empty());
   for (const auto &headers : got.headers) CHECK_FALSE(headers.contains("traceparent"));
   // A caller's trace is still continued.
-  CHECK(call(service, {{"traceparent", "00-" + trace + "-" + caller_span + "-01"}}).traceresponse.size() == 55);
+  CHECK(call(service, {{"traceparent", "00-" + trace + "-" + caller_span_id + "-01"}}).traceresponse.size() == 55);
 }
 
 TEST_CASE("the access log writes the trace and span ids, in text and in JSON") {
@@ -111,16 +111,16 @@ TEST_CASE("the access log writes the trace and span ids, in text and in JSON") {
     INFO(format);
     agg::testing::aggregator_binary service{echo_routes(upstream), {"--log-format", format}};
     httplib::Client http{"127.0.0.1", service.port()};
-    const auto r = http.Get("/api/echo", {{"traceparent", "00-" + trace + "-" + caller_span + "-01"}});
+    const auto r = http.Get("/api/echo", {{"traceparent", "00-" + trace + "-" + caller_span_id + "-01"}});
     REQUIRE(r);
     const std::string span = r->get_header_value("traceresponse").substr(36, 16);
     service.program().signal(SIGTERM);
     const std::string log = service.program().rest();
     if (format == "text") {
-      CHECK_THAT(log, Catch::Contains("trace=" + trace + " span=" + span + " parent=" + caller_span));
+      CHECK_THAT(log, Catch::Contains("trace=" + trace + " span=" + span + " parent=" + caller_span_id));
     } else {
       CHECK_THAT(log, Catch::Contains(R"("trace_id":")" + trace + R"(","span_id":")" + span +
-                                      R"(","parent_span_id":")" + caller_span + R"(")"));
+                                      R"(","parent_span_id":")" + caller_span_id + R"(")"));
     }
   }
 }

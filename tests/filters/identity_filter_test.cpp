@@ -52,7 +52,7 @@ outcome check(const auth::credentials &creds, const config::route_ptr &route,
   return {std::move(answer), x.request().identity};
 }
 
-std::string bearer(const std::string &token) { return "Bearer " + token; }
+std::string bearer(const std::string &credential) { return "Bearer " + credential; }
 
 }  // namespace
 
