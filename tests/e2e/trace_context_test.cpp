@@ -59,8 +59,8 @@ std::string header_of(const boost::json::object &headers, const char *name) {
 TEST_CASE("each upstream call gets a child span of the caller's trace, the response names the request's span") {
   local_upstream upstream;
   auto service = service_for(upstream);
-  const auto got =
-      call(service, {{"traceparent", "00-" + trace + "-" + caller_span_id + "-01"}, {"tracestate", "congo=t61rcWkgMzE"}});
+  const auto got = call(
+      service, {{"traceparent", "00-" + trace + "-" + caller_span_id + "-01"}, {"tracestate", "congo=t61rcWkgMzE"}});
   REQUIRE(got.traceresponse.size() == 55);
   CHECK(got.traceresponse.substr(0, 36) == "00-" + trace + "-");
   const std::string own_span = got.traceresponse.substr(36, 16);
