@@ -5,9 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
-# Every pass builds as a unity build (a batch of 16 files parses Boost once, see CMakeLists.txt):
-# less than half the compile time of building file by file (the release build from scratch: 239 s
-# on 2 cores).
+# Every pass builds as a unity build: each batch of files parses Boost once (batch size and build
+# times: CMakeLists.txt).
 run_suite() {  # build dir, cmake args... (TARGETS: what to build; all when unset)
   local dir=$1; shift
   cmake -S . -B "$dir" -G Ninja -DAGG_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON "$@" > "$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
