@@ -43,47 +43,21 @@ struct upstream_loop::shard {
   bool has_news = false;                      // socket_action ran since the last info_read
 };
 
-/// Lives in the coroutine frame of fetch while its transfer is in a multi handle;
-/// CURLOPT_PRIVATE points here.
-struct upstream_loop::transfer_awaiter {
-  /// Runs on whichever thread requests the stop: only posts, the loop does the cancelling (and a
-  /// stop requested on the loop thread itself is taken later in the round, not inside the caller).
-  struct request_cancel {
-    upstream_loop *loop;
-    std::uint64_t id;
-    void operator()() const {
-      upstream_loop *const owner = loop;
-      const std::uint64_t transfer = id;
-      owner->events_.post([owner, transfer] { owner->cancel(transfer); });
-    }
-  };
+void upstream_loop::transfer_awaiter::request_cancel::operator()() const {
+  upstream_loop *const owner = loop;
+  const std::uint64_t transfer = id;
+  owner->events_.post([owner, transfer] { owner->cancel(transfer); });
+}
 
-  upstream_loop *loop = nullptr;
-  transfer *work = nullptr;
-  std::stop_token stop{};
-  std::uint64_t id = 0;
-  shard *owner = nullptr;
-  CURLcode result = CURLE_OK;
-  std::optional<std::string_view> cancelled{};  // why, when the transfer was cancelled
-  std::coroutine_handle<> waiter{};
-  transfer_awaiter *prev = nullptr;
-  transfer_awaiter *next = nullptr;
-  std::optional<std::stop_callback<request_cancel>> on_stop{};
-
-  [[nodiscard]] bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) {
-    waiter = h;
-    if (!loop->start_transfer(*this)) return false;
-    if (stop.stop_possible()) {
-      id = loop->next_transfer_id_++;
-      on_stop.emplace(stop, request_cancel{loop, id});  // posts at once if a stop came already
-    }
-    return true;
+bool upstream_loop::transfer_awaiter::start(std::coroutine_handle<> h) {
+  waiter = h;
+  if (!loop->start_transfer(*this)) return false;
+  if (stop.stop_possible()) {
+    id = loop->next_transfer_id_++;
+    on_stop.emplace(stop, request_cancel{loop, id});  // posts at once if a stop came already
   }
-  [[nodiscard]] calls::upstream_reply await_resume() const {
-    return cancelled ? work->cancelled(*cancelled) : work->finish(result);
-  }
-};
+  return true;
+}
 
 upstream_loop::upstream_loop(const client_options &options, std::size_t max_connections, std::size_t index)
     : options_(options), index_(index), sockets_(events_, [this](curl_sockets::socket &socket, std::uint32_t events) {
@@ -138,27 +112,39 @@ void upstream_loop::detach(transfer_awaiter &awaiter) {
 
 coro::task<calls::upstream_reply> upstream_loop::fetch(const calls::upstream_call &call, std::stop_token stop) {
   co_await schedule();
-  const bool loop_stopped = !on_loop_thread() || events_.stopping();
-  if (loop_stopped || stop.stop_requested())
-    co_return calls::failed_reply(calls::outcome_kind::cancelled,
-                                  loop_stopped ? calls::cancelled_by_shutdown : calls::cancelled_by_request);
-  easy_handle easy = take_easy();
-  origin_state *const origin = origin_of(call);
-  const std::size_t buffer = origin != nullptr ? origin->sizes.buffer_bytes(options_.receive_buffer_bytes) : 0;
-  calls::upstream_reply reply;
-  {
-    transfer work{easy, call, options_, origin != nullptr ? origin->parsed.get() : nullptr, buffer};
-    if (work.skipped()) {
-      reply = work.skipped_reply();
-    } else {
-      // A named awaiter: g++ 12 destroys a temporary with non-trivial members twice in co_await.
-      transfer_awaiter completion{.loop = this, .work = &work, .stop = std::move(stop)};
-      reply = co_await completion;
-      if (origin != nullptr) origin->sizes.note(work.answer_bytes());
-    }
+  if (!on_loop_thread()) co_return calls::failed_reply(calls::outcome_kind::cancelled, calls::cancelled_by_shutdown);
+  fetch_op op{*this, call, std::move(stop)};
+  co_await op;
+  co_return op.reply();
+}
+
+upstream_loop::fetch_op::fetch_op(upstream_loop &loop, const calls::upstream_call &call, std::stop_token stop)
+    : loop_(loop) {
+  if (loop.events_.stopping() || stop.stop_requested()) {
+    not_sent_ = loop.events_.stopping() ? calls::cancelled_by_shutdown : calls::cancelled_by_request;
+    return;
   }
-  give_back(std::move(easy));
-  co_return reply;
+  easy_.emplace(loop.take_easy());
+  origin_ = loop.origin_of(call);
+  const std::size_t buffer = origin_ != nullptr ? origin_->sizes.buffer_bytes(loop.options_.receive_buffer_bytes) : 0;
+  work_.emplace(*easy_, call, loop.options_, origin_ != nullptr ? origin_->parsed.get() : nullptr, buffer);
+  in_flight_.loop = &loop;
+  in_flight_.work = &*work_;
+  in_flight_.stop = std::move(stop);
+}
+
+upstream_loop::fetch_op::~fetch_op() {
+  work_.reset();  // clears the handle's pointers into the transfer before the handle is reused
+  if (easy_) loop_.give_back(std::move(*easy_));
+}
+
+calls::upstream_reply upstream_loop::fetch_op::reply() {
+  if (!work_) return calls::failed_reply(calls::outcome_kind::cancelled, *not_sent_);
+  if (work_->skipped()) return work_->skipped_reply();
+  if (in_flight_.cancelled) return work_->cancelled(*in_flight_.cancelled);
+  calls::upstream_reply reply = work_->finish(in_flight_.result);
+  if (origin_ != nullptr) origin_->sizes.note(work_->answer_bytes());
+  return reply;
 }
 
 upstream_loop::origin_state *upstream_loop::origin_of(const calls::upstream_call &call) {

@@ -18,6 +18,7 @@
 #include "aggregator/client/client_options.hpp"
 #include "aggregator/client/curl_handles.hpp"
 #include "aggregator/client/curl_sockets.hpp"
+#include "aggregator/client/transfer.hpp"
 #include "aggregator/coro/task.hpp"
 #include "aggregator/loop/event_loop.hpp"
 
@@ -60,6 +61,8 @@ class upstream_loop final : private loop::loop_hooks {
   /// its URL and header lines, five allocations and 450 bytes per call in flight.
   coro::task<calls::upstream_reply> fetch(const calls::upstream_call &call, std::stop_token stop = {});
 
+  class fetch_op;
+
   /// Its place among the client's loops.
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   /// True on this loop's own thread.
@@ -76,13 +79,38 @@ class upstream_loop final : private loop::loop_hooks {
 
  private:
   struct shard;
-  struct transfer_awaiter;
+
+  /// A transfer in a multi handle, as the loop keeps it: linked in active_ while curl runs it;
+  /// CURLOPT_PRIVATE points here. Lives in the frame that awaits the call (in its fetch_op).
+  struct transfer_awaiter {
+    /// Runs on whichever thread requests the stop: only posts, the loop does the cancelling (and a
+    /// stop requested on the loop thread itself is taken later in the round, not inside the caller).
+    struct request_cancel {
+      upstream_loop *loop;
+      std::uint64_t id;
+      void operator()() const;
+    };
+
+    upstream_loop *loop = nullptr;
+    transfer *work = nullptr;
+    std::stop_token stop{};
+    std::uint64_t id = 0;
+    shard *owner = nullptr;
+    CURLcode result = CURLE_OK;
+    std::optional<std::string_view> cancelled{};  // why, when the transfer was cancelled
+    std::coroutine_handle<> waiter{};
+    transfer_awaiter *prev = nullptr;
+    transfer_awaiter *next = nullptr;
+    std::optional<std::stop_callback<request_cancel>> on_stop{};
+
+    /// Adds the transfer to a multi handle; false when it could not be (`result` says why).
+    bool start(std::coroutine_handle<> h);
+  };
   /// An origin (scheme://host:port) as this loop knows it.
   struct origin_state {
     url_handle parsed;   ///< by curl, made once
     answer_sizes sizes;  ///< of its answers of late: the receive buffer its calls get
   };
-  friend struct transfer_awaiter;
 
   [[nodiscard]] std::optional<loop::clock::time_point> next_deadline() const override;
   void on_round(loop::clock::time_point now) override;
@@ -128,6 +156,39 @@ class upstream_loop final : private loop::loop_hooks {
   std::vector<transfer_awaiter *> resuming_;  // finished_ of the round being resumed
   std::uint64_t next_transfer_id_ = 1;
   std::atomic<std::size_t> in_flight_{0};
+};
+
+/// One call on a loop as an awaitable, made on the loop's thread: the easy handle, the transfer and
+/// its place in the loop's books live in the awaiting coroutine's frame, so a call costs no frame of
+/// its own (fetch() is this inside a task, for callers on any thread). Upstream failures are
+/// replies; a stop (from any thread) cancels the transfer, as for fetch(). Await it once, as a named
+/// local (g++ 12 destroys a temporary with non-trivial members twice in co_await); `call` must
+/// outlive it.
+class upstream_loop::fetch_op {
+ public:
+  /// On `loop`'s thread only.
+  fetch_op(upstream_loop &loop, const calls::upstream_call &call, std::stop_token stop);
+  fetch_op(const fetch_op &) = delete;
+  fetch_op &operator=(const fetch_op &) = delete;
+  ~fetch_op();
+
+  /// True when nothing is to be sent (the loop is stopping, the stop came already, or the transfer
+  /// says skipped()): the reply is ready.
+  [[nodiscard]] bool await_ready() const noexcept { return !work_ || work_->skipped(); }
+  bool await_suspend(std::coroutine_handle<> waiter) { return in_flight_.start(waiter); }
+  /// The reply is taken with reply(), after the co_await: made outside the await's expression, it
+  /// takes no room in the awaiting frame.
+  void await_resume() const noexcept {}
+  /// The call's reply, once awaited; call once.
+  [[nodiscard]] calls::upstream_reply reply();
+
+ private:
+  upstream_loop &loop_;
+  std::optional<std::string_view> not_sent_;  // why, when the call was cancelled before it began
+  std::optional<easy_handle> easy_;           // from the loop's pool, given back at the end
+  origin_state *origin_ = nullptr;
+  std::optional<transfer> work_;  // before in_flight_, which points at it
+  transfer_awaiter in_flight_;
 };
 
 }  // namespace agg::client

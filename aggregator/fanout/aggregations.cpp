@@ -16,8 +16,7 @@ coro::task<aggregate> aggregations::gather(fan_out_plan plan, client::upstream_l
     if (listener != nullptr) (*listener)(index, settled);
   };
   const auto calls = stages::pipeline::make(plan.route, stages_);
-  static_cast<void>(co_await run_plan(&plan, &calls->entry(), stages::call_site::on_loop(loop), std::move(stop),
-                                      &on_outcome));  // every outcome reached the settler already
+  co_await report_plan(&plan, &calls->entry(), stages::call_site::on_loop(loop), std::move(stop), on_outcome);
   co_return settler.take();
 }
 

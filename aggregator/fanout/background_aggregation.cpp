@@ -19,8 +19,7 @@ struct background_runner {
       raw->on_outcome(index, outcome);
     };
     const auto calls = stages::pipeline::make(self->plan_.route, std::move(shared));
-    // The outcomes arrived one by one through the listener; the returned vector only says "all done".
-    static_cast<void>(co_await run_plan(&self->plan_, &calls->entry(), site, self->stop_.get_token(), &listener));
+    co_await report_plan(&self->plan_, &calls->entry(), site, self->stop_.get_token(), listener);
     self->on_done();
   }
 };

@@ -22,28 +22,50 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// One call through the stage, reported the moment it is over. A call the route's window held back
-/// (it starts when an earlier one ends) counts the wait since `planned` as queued.
-coro::task<stages::call_outcome> run_one(fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
-                                         std::size_t index, std::stop_token stop, const outcome_listener *listener,
-                                         std::optional<clock::time_point> planned) {
-  const auto begun = clock::now();
-  // Named: g++ 12 destroys an aggregate temporary in a co_await expression twice.
-  stages::call_request request{.index = index,
-                               .call = &plan->calls[index],
-                               .policy = plan->policy(index),
-                               .route = plan->route->name,
-                               .stop = std::move(stop),
-                               .site = site};
-  stages::call_outcome outcome;
-  try {
-    outcome = co_await stage->run(std::move(request));
-  } catch (...) {
-    outcome = stages::outcome_of(std::current_exception());
-  }
+/// The call's request to the stage: a plain function, so the request costs no frame of its own.
+coro::task<stages::call_outcome> send_plan_call(fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
+                                                std::size_t index, std::stop_token stop) {
+  return stage->run(stages::call_request{.index = index,
+                                         .call = &plan->calls[index],
+                                         .policy = plan->policy(index),
+                                         .route = plan->route->name,
+                                         .stop = std::move(stop),
+                                         .site = site});
+}
+
+/// A call's outcome once it is over: the wait since `planned` (in its route's window) counted as
+/// queued, and the listener told.
+stages::call_outcome call_reported(stages::call_outcome outcome, std::size_t index, clock::time_point begun,
+                                   const std::optional<clock::time_point> &planned, const outcome_listener *listener) {
   if (planned) outcome.queued += begun - *planned;
   if (listener != nullptr) (*listener)(index, outcome);
-  co_return outcome;
+  return outcome;
+}
+
+/// One call through the stage, reported the moment it is over; with `Keep`, its outcome is also the
+/// task's value, else the listener alone has it (and the plan keeps none of its outcomes). The
+/// outcome waits in the stage's frame, not in this one: this frame holds a reference to it.
+template <bool Keep>
+std::conditional_t<Keep, coro::task<stages::call_outcome>, coro::task<void>> run_one(
+    fan_out_plan *plan, stages::call_stage *stage, stages::call_site site, std::size_t index, std::stop_token stop,
+    const outcome_listener *listener, std::optional<clock::time_point> planned) {
+  const auto begun = clock::now();
+  coro::task<stages::call_outcome> running;
+  stages::call_outcome *done = nullptr;
+  std::exception_ptr failure;
+  try {
+    running = send_plan_call(plan, stage, site, index, std::move(stop));
+    stages::call_outcome &&outcome = co_await std::move(running);
+    done = &outcome;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if constexpr (Keep)
+    co_return call_reported(done != nullptr ? std::move(*done) : stages::outcome_of(failure), index, begun, planned,
+                            listener);
+  else
+    static_cast<void>(call_reported(done != nullptr ? std::move(*done) : stages::outcome_of(failure), index, begun,
+                                    planned, listener));
 }
 
 /// The state of a composed plan's run: each entry starts once the entries it uses have finished,
@@ -99,8 +121,8 @@ struct graph_run {
   coro::task<void> run_call(std::size_t index) {
     const auto planned = clock::now();
     const bool waited = co_await gate.acquire();
-    outcomes[index] =
-        co_await run_one(plan, stage, site, index, stop, listener, waited ? std::optional{planned} : std::nullopt);
+    outcomes[index] = co_await run_one<true>(plan, stage, site, index, stop, listener,
+                                             waited ? std::optional{planned} : std::nullopt);
     gate.release();  // may resume a waiting call here: this one's outcome is stored first
   }
 
@@ -199,25 +221,54 @@ coro::task<std::vector<stages::call_outcome>> run_graph(fan_out_plan *plan, stag
 
 }  // namespace
 
-coro::task<std::vector<stages::call_outcome>> run_plan(fan_out_plan *plan, stages::call_stage *stage,
-                                                       stages::call_site site, std::stop_token stop,
-                                                       const outcome_listener *listener) {
-  if (site.loop() != nullptr) co_await site.loop()->schedule();
-  if (plan->route->composed) co_return co_await run_graph(plan, stage, site, std::move(stop), listener);
-  const std::size_t window = site.loop() == nullptr ? 1 : plan->route->concurrency;
+namespace {
+
+/// The plan's calls (not composed), each a run_one<Keep>: those beyond the route's window count
+/// their wait for a slot as queued.
+template <bool Keep>
+auto plain_plan_calls(fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
+                      const std::stop_token &stop, const outcome_listener *listener, std::size_t window) {
   const auto planned = clock::now();
-  std::vector<coro::task<stages::call_outcome>> calls;
+  std::vector<decltype(run_one<Keep>(plan, stage, site, 0, stop, listener, std::nullopt))> calls;
   calls.reserve(plan->calls.size());
   for (std::size_t i = 0; i < plan->calls.size(); ++i) {
     // The sync baseline's one-at-a-time is its nature, not a wait for a slot.
     const bool held_back = site.loop() != nullptr && window != 0 && i >= window;
-    calls.push_back(run_one(plan, stage, site, i, stop, listener, held_back ? std::optional{planned} : std::nullopt));
+    calls.push_back(
+        run_one<Keep>(plan, stage, site, i, stop, listener, held_back ? std::optional{planned} : std::nullopt));
   }
-  auto settled = co_await coro::when_all_settled(std::move(calls), window);
+  return calls;
+}
+
+std::size_t plan_window(const fan_out_plan &plan, const stages::call_site &site) {
+  return site.loop() == nullptr ? 1 : plan.route->concurrency;
+}
+
+}  // namespace
+
+coro::task<std::vector<stages::call_outcome>> run_plan(fan_out_plan *plan, stages::call_stage *stage,
+                                                       stages::call_site site, std::stop_token stop) {
+  if (site.loop() != nullptr) co_await site.loop()->schedule();
+  if (plan->route->composed) co_return co_await run_graph(plan, stage, site, std::move(stop), nullptr);
+  const std::size_t window = plan_window(*plan, site);
+  auto settled =
+      co_await coro::when_all_settled(plain_plan_calls<true>(plan, stage, site, stop, nullptr, window), window);
   std::vector<stages::call_outcome> outcomes;
   outcomes.reserve(settled.size());
   for (auto &s : settled) outcomes.push_back(s.has_value() ? std::move(s).value() : stages::outcome_of(s.error()));
   co_return outcomes;
+}
+
+coro::task<void> report_plan(fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
+                             std::stop_token stop, const outcome_listener &listener) {
+  if (site.loop() != nullptr) co_await site.loop()->schedule();
+  if (plan->route->composed) {
+    static_cast<void>(co_await run_graph(plan, stage, site, std::move(stop), &listener));
+    co_return;
+  }
+  const std::size_t window = plan_window(*plan, site);
+  static_cast<void>(
+      co_await coro::when_all_settled(plain_plan_calls<false>(plan, stage, site, stop, &listener, window), window));
 }
 
 aggregate run_async(client::upstream_client &client, fan_out_plan plan, const std::stop_token &stop) {

@@ -24,12 +24,17 @@ using outcome_listener = std::function<void(std::size_t index, const stages::cal
 /// appended to `plan`) and started the moment every entry it uses has finished, not level by level;
 /// one whose dependency failed gets a `skipped` slot. On the blocking site the entries run one after
 /// another in the route's dependency order. One outcome per call, in plan order, whatever became of
-/// each: a stage that throws fills its slot as a transport failure. `listener` (optional) must outlive the task. On a
-/// loop site the caller resumes on the loop thread; on the blocking site everything runs on the
-/// calling thread.
+/// each: a stage that throws fills its slot as a transport failure. On a loop site the caller
+/// resumes on the loop thread; on the blocking site everything runs on the calling thread.
 coro::task<std::vector<stages::call_outcome>> run_plan(fan_out_plan *plan, stages::call_stage *stage,
-                                                       stages::call_site site, std::stop_token stop,
-                                                       const outcome_listener *listener = nullptr);
+                                                       stages::call_site site, std::stop_token stop);
+
+/// The same run, each outcome handed to `listener` the moment it is known and kept by nothing else
+/// (a composed plan keeps those its dependents read): for the callers that settle results as they
+/// arrive (the data plane, background jobs), ten thousand calls in flight hold no second copy of
+/// their outcomes. `listener` must outlive the task.
+coro::task<void> report_plan(fan_out_plan *plan, stages::call_stage *stage, stages::call_site site,
+                             std::stop_token stop, const outcome_listener &listener);
 
 /// The plan's calls made concurrently on one of the client's loops with nothing but the fetch
 /// itself (none of the route's behaviours, which need an engine: see stages::pipeline); blocks the

@@ -1,6 +1,7 @@
 #include "aggregator/stages/fetch_stage.hpp"
 
 #include "aggregator/client/fetch_blocking.hpp"
+#include "aggregator/client/upstream_loop.hpp"
 
 namespace agg::stages {
 
@@ -28,7 +29,26 @@ void fetch_stage::record(const calls::upstream_call &call, const calls::upstream
   last_record_->stats.record(reply);
 }
 
+call_outcome fetch_stage::settle(const calls::upstream_call &call, calls::upstream_reply reply) {
+  record(call, reply);
+  return call_outcome{.reply = std::move(reply)};
+}
+
 coro::task<call_outcome> fetch_stage::run(call_request request) {
+  if (client::upstream_loop *loop = request.site.loop(); loop != nullptr && loop->on_loop_thread())
+    return run_on(*loop, std::move(request));
+  return run_elsewhere(std::move(request));
+}
+
+coro::task<call_outcome> fetch_stage::run_on(client::upstream_loop &loop, call_request request) {
+  // The transfer lives in this frame, not in one of its own; the reply is made after the last
+  // suspension, so no copy of it waits in the frame.
+  client::upstream_loop::fetch_op transfer{loop, *request.call, std::move(request.stop)};
+  co_await transfer;
+  co_return settle(*request.call, transfer.reply());
+}
+
+coro::task<call_outcome> fetch_stage::run_elsewhere(call_request request) {
   call_outcome outcome;
   outcome.reply = co_await send(*request.call, request.site, std::move(request.stop));
   record(*request.call, outcome.reply);

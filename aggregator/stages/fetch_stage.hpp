@@ -17,7 +17,13 @@ class fetch_stage final : public call_stage {
   [[nodiscard]] coro::task<call_outcome> run(call_request request) override;
 
  private:
+  /// On the loop's thread (the data plane's case): the call as a fetch_op in this stage's frame.
+  coro::task<call_outcome> run_on(client::upstream_loop &loop, call_request request);
+  /// Anywhere else: the sync baseline's blocking call, or a hop to the loop (upstream_loop::fetch).
+  coro::task<call_outcome> run_elsewhere(call_request request);
   void record(const calls::upstream_call &call, const calls::upstream_reply &reply);
+  /// The outcome of a call that sent `reply`, recorded.
+  call_outcome settle(const calls::upstream_call &call, calls::upstream_reply reply);
 
   shared_state *shared_;
   std::string last_origin_;  // a plan's calls mostly share an origin: its record is looked up once
