@@ -30,6 +30,7 @@ struct detail::server_state {
   std::atomic<std::uint64_t> max_in_flight{0};
   std::atomic<std::uint64_t> tls_handshakes{0};
   std::atomic<std::uint64_t> tls_resumed{0};
+  std::atomic<std::uint64_t> connections_open{0};
 
   upstream_options options;
   std::optional<boost::asio::ssl::context> tls;  ///< set when it serves HTTPS

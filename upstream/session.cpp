@@ -64,9 +64,11 @@ session::session(detail::server_state &server, asio::ip::tcp::socket socket)
     : server_(server), socket_(std::move(socket)), timer_(server.io) {
   if (server.tls) tls_.emplace(socket_, *server.tls);
   next_request();
+  server.connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
 session::~session() {
+  server_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   if (answering_) server_.in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
 

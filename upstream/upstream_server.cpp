@@ -87,7 +87,8 @@ upstream_stats upstream_server::stats() const noexcept {
           state_->in_flight.load(std::memory_order_relaxed),
           state_->max_in_flight.load(std::memory_order_relaxed),
           state_->tls_handshakes.load(std::memory_order_relaxed),
-          state_->tls_resumed.load(std::memory_order_relaxed)};
+          state_->tls_resumed.load(std::memory_order_relaxed),
+          state_->connections_open.load(std::memory_order_relaxed)};
 }
 
 }  // namespace upstream

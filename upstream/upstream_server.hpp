@@ -28,8 +28,9 @@ struct upstream_stats {
   std::uint64_t requests = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t max_in_flight = 0;
-  std::uint64_t tls_handshakes = 0;  ///< completed (HTTPS only): one per new connection, none per reused one
-  std::uint64_t tls_resumed = 0;     ///< of those, the ones that resumed an earlier session (abbreviated)
+  std::uint64_t tls_handshakes = 0;    ///< completed (HTTPS only): one per new connection, none per reused one
+  std::uint64_t tls_resumed = 0;       ///< of those, the ones that resumed an earlier session (abbreviated)
+  std::uint64_t connections_open = 0;  ///< accepted and not yet closed (by either side)
 };
 
 /// The demo and benchmark upstream: `GET /api/?task_id=K` answers

@@ -21,8 +21,9 @@ using clock = loop::clock;
 /// Reports a failure of curl or the kernel that the loop can only survive, not fix.
 void report(const char *what, const char *detail) { std::fprintf(stderr, "upstream_loop: %s: %s\n", what, detail); }
 
-/// How often the idle easy handles are looked at: those none of the window's transfers needed go.
-constexpr std::chrono::seconds easy_trim_window{2};
+/// How often the idle easy handles and the shards' pools are looked at: the handles none of the
+/// window's transfers needed go, and the pools of shards none of them used.
+constexpr std::chrono::seconds trim_window{2};
 /// Idle handles always kept: light traffic never makes and frees handles.
 constexpr std::size_t kept_idle_easy = 16;
 /// Freeing at least this many handles at once gives their pages back to the kernel.
@@ -41,6 +42,9 @@ struct upstream_loop::shard {
   std::optional<clock::time_point> deadline;  // when curl wants CURL_SOCKET_TIMEOUT
   std::size_t index = 0;                      // in shards_ and shard_loads_
   bool has_news = false;                      // socket_action ran since the last info_read
+  bool used = false;                          // a transfer started on it in this trim window
+  bool pooled = false;                        // a transfer ran on it since its multi handle was made
+  bool keeps_pool = false;  // the shard calls one after another use, or an HTTP/2 origin's: never closed
 };
 
 void upstream_loop::transfer_awaiter::request_cancel::operator()() const {
@@ -64,17 +68,12 @@ upstream_loop::upstream_loop(const client_options &options, std::size_t max_conn
         on_socket_ready(socket, events);
       }) {
   const std::size_t shard_count = std::max<std::size_t>(1, options.shards_per_loop);
-  const long per_shard = static_cast<long>(std::max<std::size_t>(1, max_connections / shard_count));
+  connections_per_shard_ = static_cast<long>(std::max<std::size_t>(1, max_connections / shard_count));
   for (std::size_t i = 0; i < shard_count; ++i) {
     auto s = std::make_unique<shard>();
     s->loop = this;
     s->index = i;
-    s->multi.set(CURLMOPT_SOCKETFUNCTION, &upstream_loop::on_socket);
-    s->multi.set(CURLMOPT_SOCKETDATA, static_cast<void *>(s.get()));
-    s->multi.set(CURLMOPT_TIMERFUNCTION, &upstream_loop::on_timer);
-    s->multi.set(CURLMOPT_TIMERDATA, static_cast<void *>(s.get()));
-    s->multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, per_shard);
-    s->multi.set(CURLMOPT_MAXCONNECTS, per_shard);
+    configure(*s);
     shards_.push_back(std::move(s));
   }
   shard_loads_.assign(shard_count, 0);
@@ -83,6 +82,40 @@ upstream_loop::upstream_loop(const client_options &options, std::size_t max_conn
 }
 
 upstream_loop::~upstream_loop() { events_.stop(); }
+
+void upstream_loop::configure(shard &s) const {
+  s.multi.set(CURLMOPT_SOCKETFUNCTION, &upstream_loop::on_socket);
+  s.multi.set(CURLMOPT_SOCKETDATA, static_cast<void *>(&s));
+  s.multi.set(CURLMOPT_TIMERFUNCTION, &upstream_loop::on_timer);
+  s.multi.set(CURLMOPT_TIMERDATA, static_cast<void *>(&s));
+  s.multi.set(CURLMOPT_MAX_TOTAL_CONNECTIONS, connections_per_shard_);
+  s.multi.set(CURLMOPT_MAXCONNECTS, connections_per_shard_);
+}
+
+std::size_t upstream_loop::close_unused_pools() {
+  // libcurl 7.88 closes an idle connection only when a transfer on the same multi handle looks for
+  // one (CURLOPT_MAXAGE_CONN, 118 s), so after a burst the connections of the shards no call picks
+  // any more stayed open: ten thousand after 1000 clients x 10 calls, each with its state here
+  // (about 2.5 KB) and a socket at the upstream. Like nginx's bounded upstream keepalive, the surplus
+  // goes: a shard that held connections and started no transfer through a whole window gets a new
+  // multi handle, and the old one's cleanup closes its connections (through on_close_socket). The
+  // first shard, where calls made one after another go, and an HTTP/2 origin's keep theirs (curl's
+  // own age limit applies); TLS sessions and resolved hosts are in share_ and stay.
+  std::size_t closed = 0;
+  for (const auto &s : shards_) {
+    if (s->pooled && !s->used && !s->keeps_pool && shard_loads_[s->index] == 0) {
+      {
+        const multi_handle old = std::exchange(s->multi, multi_handle{});
+        configure(*s);
+      }  // curl_multi_cleanup closes the old pool here, while its callbacks' shard still lives
+      s->deadline.reset();
+      s->pooled = false;
+      ++closed;
+    }
+    s->used = false;
+  }
+  return closed;
+}
 
 void upstream_loop::cancel(std::uint64_t transfer_id) {
   // A walk of the transfers in flight: cancelling is rare, and an index would cost every transfer
@@ -175,21 +208,24 @@ easy_handle upstream_loop::take_easy() {
 
 void upstream_loop::give_back(easy_handle easy) {
   idle_easy_.push_back(std::move(easy));  // its options are overwritten by the next transfer
-  if (!easy_trim_at_) easy_trim_at_ = clock::now() + easy_trim_window;
+  if (!trim_at_) trim_at_ = clock::now() + trim_window;
 }
 
-void upstream_loop::trim_idle_easy(clock::time_point now) {
-  if (!easy_trim_at_ || *easy_trim_at_ > now) return;
+void upstream_loop::trim_idle(clock::time_point now) {
+  if (!trim_at_ || *trim_at_ > now) return;
   // The handles that stayed idle through the whole window were not needed: after a burst of ten
-  // thousand calls in flight, their memory (5 KB each, and a 16 KiB receive buffer) goes back.
+  // thousand calls in flight, their memory (5 KB each, and a receive buffer) goes back.
   const std::size_t unneeded =
       std::min(fewest_idle_easy_, idle_easy_.size() - std::min(idle_easy_.size(), kept_idle_easy));
   // From the front: the handles taken last come from the back, so those at the front idled longest.
   idle_easy_.erase(idle_easy_.begin(), idle_easy_.begin() + static_cast<std::ptrdiff_t>(unneeded));
-  if (unneeded >= trim_after_freeing) process::give_back_free_memory();
+  const std::size_t pools_closed = close_unused_pools();
+  if (unneeded >= trim_after_freeing || pools_closed > 0) process::give_back_free_memory();
   fewest_idle_easy_ = idle_easy_.size();
-  easy_trim_at_.reset();
-  if (idle_easy_.size() > kept_idle_easy) easy_trim_at_ = now + easy_trim_window;
+  trim_at_.reset();
+  const bool pools_left =
+      std::any_of(shards_.begin(), shards_.end(), [](const auto &s) { return s->pooled && !s->keeps_pool; });
+  if (idle_easy_.size() > kept_idle_easy || pools_left) trim_at_ = now + trim_window;
 }
 
 upstream_loop::shard &upstream_loop::least_busy_shard() noexcept {
@@ -207,6 +243,8 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
   // pool per origin per loop, in effect), while concurrent ones spread over the shards, so no
   // multi handle's connection cache grows large (curl_multi_remove_handle walks it).
   shard &s = awaiter.work->multiplexed() ? *shards_[awaiter.work->origin_hash() % shards_.size()] : least_busy_shard();
+  s.used = s.pooled = true;
+  s.keeps_pool = s.keeps_pool || s.index == 0 || awaiter.work->multiplexed();
   awaiter.work->easy().set(CURLOPT_PRIVATE, static_cast<void *>(&awaiter));
   if (const CURLMcode rc = curl_multi_add_handle(s.multi.get(), awaiter.work->easy().get()); rc != CURLM_OK) {
     report("curl_multi_add_handle", curl_multi_strerror(rc));
@@ -266,7 +304,7 @@ int upstream_loop::on_timer(CURLM * /*multi*/, long timeout_ms, void *shard_ptr)
 
 std::optional<clock::time_point> upstream_loop::next_deadline() const {
   if (!finished_.empty()) return clock::now();  // cancelled after this round's resumptions
-  std::optional<clock::time_point> earliest = easy_trim_at_;
+  std::optional<clock::time_point> earliest = trim_at_;
   for (const auto &s : shards_)
     if (s->deadline && (!earliest || *s->deadline < *earliest)) earliest = s->deadline;
   return earliest;
@@ -315,7 +353,7 @@ void upstream_loop::collect_completions() {
 }
 
 void upstream_loop::on_round(clock::time_point now) {
-  trim_idle_easy(now);
+  trim_idle(now);
   fire_due_timers(now);
   collect_completions();
   // Resume only now, outside every curl callback: a resumed coroutine may add transfers.

@@ -127,8 +127,14 @@ class upstream_loop final : private loop::loop_hooks {
   [[nodiscard]] shard &least_busy_shard() noexcept;
   easy_handle take_easy();
   void give_back(easy_handle easy);
-  /// Frees the idle easy handles no transfer needed over the last window (beyond a few kept).
-  void trim_idle_easy(loop::clock::time_point now);
+  /// At the end of each window: frees the idle easy handles no transfer needed over it (beyond a
+  /// few kept) and closes the unused pools (close_unused_pools).
+  void trim_idle(loop::clock::time_point now);
+  /// Closes the connections of each shard that holds some, started no transfer in the window and
+  /// is not one that keeps its pool; returns how many shards' pools were closed.
+  std::size_t close_unused_pools();
+  /// Sets a shard's multi handle up: callbacks and connection caps.
+  void configure(shard &s) const;
   /// The origin of `call`, parsed on first use; null when the call does not say where its origin
   /// ends or curl cannot parse it.
   origin_state *origin_of(const calls::upstream_call &call);
@@ -147,9 +153,10 @@ class upstream_loop final : private loop::loop_hooks {
   std::unordered_map<std::string, origin_state, transparent_hash, std::equal_to<>> origins_;
   share_handle share_;  // DNS and TLS sessions, for every shard; outlives the handles that use it
   std::vector<easy_handle> idle_easy_;
-  std::size_t fewest_idle_easy_ = 0;                     // idle_easy_'s low mark in this trim window
-  std::optional<loop::clock::time_point> easy_trim_at_;  // the window's end; none while nothing is idle
+  std::size_t fewest_idle_easy_ = 0;                // idle_easy_'s low mark in this trim window
+  std::optional<loop::clock::time_point> trim_at_;  // the window's end; none while nothing is idle
   std::vector<std::unique_ptr<shard>> shards_;
+  long connections_per_shard_ = 1;            // CURLMOPT_MAX_TOTAL_CONNECTIONS and CURLMOPT_MAXCONNECTS
   std::vector<std::uint32_t> shard_loads_;    // transfers in each shard's multi handle, by its index
   transfer_awaiter *active_ = nullptr;        // intrusive list of transfers in the multi handles
   std::vector<transfer_awaiter *> finished_;  // to resume at the end of the round

@@ -174,6 +174,24 @@ TEST_CASE("after a burst, the easy handles no transfer needs any more are freed,
   REQUIRE(sync_wait(loop.fetch(call_to(upstream.api("task_id=after")))).kind == outcome_kind::ok);
 }
 
+TEST_CASE("after a burst, the pools of the shards no call uses any more are closed, the first shard's kept") {
+  local_upstream upstream;
+  client_options options;
+  options.shards_per_loop = 64;
+  upstream_loop loop{options, 1000};
+  std::vector<upstream_call> calls;
+  for (int i = 0; i < 100; ++i) calls.push_back(call_to(upstream.api("barrier=100&task_id=" + std::to_string(i))));
+  fetch_all(loop, calls);
+  CHECK(upstream.stats().connections_accepted == 100);
+  CHECK(upstream.stats().connections_open == 100);  // pooled, for the next burst, for now
+  // Within two windows (2 s each) with no transfer, the shards that held the burst's connections
+  // close them, all but the first shard, where calls made one after another go: the two it held.
+  CHECK(agg::testing::eventually([&] { return upstream.stats().connections_open == 2; }, 15s));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(sync_wait(loop.fetch(call_to(upstream.api("task_id=after" + std::to_string(i))))).kind == outcome_kind::ok);
+  CHECK(upstream.stats().connections_accepted == 100);  // the first shard's connection, reused
+}
+
 TEST_CASE("a refused connection is a connect error in the reply, not an exception") {
   upstream_loop loop{client_options{}, 10};
   const auto reply =
