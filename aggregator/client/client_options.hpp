@@ -35,6 +35,9 @@ struct client_options {
   std::size_t shards_per_loop = 64;      ///< multi handles per loop (libcurl 7.88 cost grows per cache)
   std::size_t max_connections = 15'000;  ///< upstream connections across all loops; excess calls queue
   std::chrono::milliseconds connect_timeout{2'000};
+  /// A multi handle (beyond each loop's first) that no call used for this long closes its idle
+  /// connections: after a burst, the surplus goes, as nginx's upstream keepalive_timeout (60 s).
+  std::chrono::milliseconds pool_idle_timeout{30'000};
   /// What libcurl reads a response into (CURLOPT_BUFFERSIZE), per call in flight: one page, as
   /// nginx's proxy_buffer_size. 16 KiB (curl's default) held 58 MiB more at 10 000 calls in flight.
   std::size_t receive_buffer_bytes = 4'096;

@@ -43,6 +43,7 @@ struct upstream_loop::shard {
   std::size_t index = 0;                      // in shards_ and shard_loads_
   bool has_news = false;                      // socket_action ran since the last info_read
   bool used = false;                          // a transfer started on it in this trim window
+  clock::time_point last_used{};              // the end of the last window in which it was used
   bool pooled = false;                        // a transfer ran on it since its multi handle was made
   bool keeps_pool = false;  // the shard calls one after another use, or an HTTP/2 origin's: never closed
 };
@@ -92,18 +93,21 @@ void upstream_loop::configure(shard &s) const {
   s.multi.set(CURLMOPT_MAXCONNECTS, connections_per_shard_);
 }
 
-std::size_t upstream_loop::close_unused_pools() {
+std::size_t upstream_loop::close_unused_pools(clock::time_point now) {
   // libcurl 7.88 closes an idle connection only when a transfer on the same multi handle looks for
   // one (CURLOPT_MAXAGE_CONN, 118 s), so after a burst the connections of the shards no call picks
   // any more stayed open: ten thousand after 1000 clients x 10 calls, each with its state here
-  // (about 2.5 KB) and a socket at the upstream. Like nginx's bounded upstream keepalive, the surplus
-  // goes: a shard that held connections and started no transfer through a whole window gets a new
-  // multi handle, and the old one's cleanup closes its connections (through on_close_socket). The
-  // first shard, where calls made one after another go, and an HTTP/2 origin's keep theirs (curl's
-  // own age limit applies); TLS sessions and resolved hosts are in share_ and stay.
+  // (about 2.5 KB) and a socket at the upstream. As with nginx's upstream keepalive_timeout, the
+  // surplus goes: a shard that held connections and started no transfer for client.pool_idle_timeout
+  // (to the window) gets a new multi handle, and the old one's cleanup closes its connections
+  // (through on_close_socket). The first shard, where calls made one after another go, and an HTTP/2
+  // origin's keep theirs (curl's own age limit applies); TLS sessions and resolved hosts are in
+  // share_ and stay.
   std::size_t closed = 0;
   for (const auto &s : shards_) {
-    if (s->pooled && !s->used && !s->keeps_pool && shard_loads_[s->index] == 0) {
+    if (s->used) s->last_used = now;
+    if (s->pooled && !s->used && !s->keeps_pool && shard_loads_[s->index] == 0 &&
+        now - s->last_used >= options_.pool_idle_timeout) {
       {
         const multi_handle old = std::exchange(s->multi, multi_handle{});
         configure(*s);
@@ -219,7 +223,7 @@ void upstream_loop::trim_idle(clock::time_point now) {
       std::min(fewest_idle_easy_, idle_easy_.size() - std::min(idle_easy_.size(), kept_idle_easy));
   // From the front: the handles taken last come from the back, so those at the front idled longest.
   idle_easy_.erase(idle_easy_.begin(), idle_easy_.begin() + static_cast<std::ptrdiff_t>(unneeded));
-  const std::size_t pools_closed = close_unused_pools();
+  const std::size_t pools_closed = close_unused_pools(now);
   if (unneeded >= trim_after_freeing || pools_closed > 0) process::give_back_free_memory();
   fewest_idle_easy_ = idle_easy_.size();
   trim_at_.reset();

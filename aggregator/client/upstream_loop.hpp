@@ -130,9 +130,9 @@ class upstream_loop final : private loop::loop_hooks {
   /// At the end of each window: frees the idle easy handles no transfer needed over it (beyond a
   /// few kept) and closes the unused pools (close_unused_pools).
   void trim_idle(loop::clock::time_point now);
-  /// Closes the connections of each shard that holds some, started no transfer in the window and
-  /// is not one that keeps its pool; returns how many shards' pools were closed.
-  std::size_t close_unused_pools();
+  /// Closes the connections of each shard that holds some, started no transfer for
+  /// client.pool_idle_timeout and is not one that keeps its pool; returns how many were closed.
+  std::size_t close_unused_pools(loop::clock::time_point now);
   /// Sets a shard's multi handle up: callbacks and connection caps.
   void configure(shard &s) const;
   /// The origin of `call`, parsed on first use; null when the call does not say where its origin

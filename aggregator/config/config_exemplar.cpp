@@ -25,7 +25,8 @@ std::string_view config_exemplar() noexcept {
               "initial_window_bytes": 65535, "max_resets_per_s": 100, "max_control_frames_per_s": 100}
   },
   "client": {
-    "loops": 2, "shards_per_loop": 1, "max_connections": 1000, "connect_timeout_ms": 1000, "receive_buffer_bytes": 4096,
+    "loops": 2, "shards_per_loop": 1, "max_connections": 1000, "connect_timeout_ms": 1000, "pool_idle_ms": 30000,
+    "receive_buffer_bytes": 4096,
     "max_connections_per_origin": 0, "ca_file": "ca.pem",
     "origins": {"https://api.example.com": {"tls": {"ca_file": "ca.pem", "cert_file": "c.pem", "key_file": "k.pem",
                                                     "server_name": "api.example.com", "verify": true},

@@ -207,7 +207,7 @@ void read_log(config_checker &c, const json::value &v, log_config &out) {
 void read_client(config_checker &c, const json::value &v, client::client_options &out) {
   const std::string path = "client";
   const json::object *o = c.object(v, path,
-                                   {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms",
+                                   {"loops", "shards_per_loop", "max_connections", "connect_timeout_ms", "pool_idle_ms",
                                     "receive_buffer_bytes", "max_connections_per_origin", "ca_file", "origins"});
   if (o == nullptr) return;
   out.ca_file = c.text(*o, path, "ca_file", false).value_or("");
@@ -218,6 +218,7 @@ void read_client(config_checker &c, const json::value &v, client::client_options
   c.integer(*o, path, "shards_per_loop", out.shards_per_loop, 1, 1024);
   c.integer(*o, path, "max_connections", out.max_connections, 1, 1'000'000);
   c.millis(*o, path, "connect_timeout_ms", out.connect_timeout, 1, 600'000);
+  c.millis(*o, path, "pool_idle_ms", out.pool_idle_timeout, 0, 3'600'000);
   // libcurl's bounds (CURL_MAX_READ_SIZE is 512 KiB)
   c.integer(*o, path, "receive_buffer_bytes", out.receive_buffer_bytes, 1'024, 524'288);
 }

@@ -178,6 +178,7 @@ TEST_CASE("after a burst, the pools of the shards no call uses any more are clos
   local_upstream upstream;
   client_options options;
   options.shards_per_loop = 64;
+  options.pool_idle_timeout = 0ms;  // closed at the end of the first whole window without a call
   upstream_loop loop{options, 1000};
   std::vector<upstream_call> calls;
   for (int i = 0; i < 100; ++i) calls.push_back(call_to(upstream.api("barrier=100&task_id=" + std::to_string(i))));
