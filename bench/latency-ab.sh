@@ -10,27 +10,14 @@ seconds=${1:-8}
 rounds=${2:-3}
 shift $(($# < 2 ? $# : 2))
 [ $# -gt 0 ] || set -- build/aggregator/aggregator
-ulimit -n "$(ulimit -Hn)"
-dir=$(mktemp -d)
-up='' agg=''
-trap 'kill $agg $up 2> /dev/null || true; rm -rf "$dir"' EXIT
-build/upstream/upstream --listen 127.0.0.1:19730 --delay-ms "${DELAY_MS:-100}" > /dev/null 2>&1 &
-up=$!
-cat > "$dir/config.json" << JSON
-{"server": {"max_aggregations": 4000, "max_connections": 8000}, "client": {"max_connections": 12000},
- "routes": [{"name": "agg", "path": "/api/agg", "num": {"default": 10, "max": 10},
-             "upstreams": [{"url": "http://127.0.0.1:19730/api/?task_id={i}", "repeat": true}]}]}
-JSON
+bins=("$@")
+# shellcheck source=bench/load-common.sh
+source bench/load-common.sh "${DELAY_MS:-100}"
 for round in $(seq "$rounds"); do
-  for bin in "$@"; do
-    "$bin" --config "$dir/config.json" --listen 127.0.0.1:19731 --admin-listen 127.0.0.1:19732 --log-level warn \
-      > "$dir/agg.log" 2>&1 &
-    agg=$!
-    for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:19731/health && break; sleep 0.05; done
+  for bin in "${bins[@]}"; do
+    start_aggregator "$bin"
     echo "round $round  $bin"
-    build/bench/aggregator-bench load --target http://127.0.0.1:19731/api/agg --pid "$agg" \
-      --clients "${CLIENTS:-200}" --num 10 --duration "$seconds" --warmup 1 2>&1 | tr '\r' '\n' |
-      grep -A1 'clients  *aggr/s'
+    load_aggregator --clients "${CLIENTS:-200}" --duration "$seconds" --warmup 1
     kill $agg
     wait $agg 2> /dev/null || true
   done

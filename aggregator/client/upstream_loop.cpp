@@ -74,6 +74,7 @@ upstream_loop::upstream_loop(const client_options &options, std::size_t max_conn
     auto s = std::make_unique<shard>();
     s->loop = this;
     s->index = i;
+    s->keeps_pool = i == 0;  // where calls made one after another go
     configure(*s);
     shards_.push_back(std::move(s));
   }
@@ -248,7 +249,7 @@ bool upstream_loop::start_transfer(transfer_awaiter &awaiter) {
   // multi handle's connection cache grows large (curl_multi_remove_handle walks it).
   shard &s = awaiter.work->multiplexed() ? *shards_[awaiter.work->origin_hash() % shards_.size()] : least_busy_shard();
   s.used = s.pooled = true;
-  s.keeps_pool = s.keeps_pool || s.index == 0 || awaiter.work->multiplexed();
+  if (awaiter.work->multiplexed()) s.keeps_pool = true;
   awaiter.work->easy().set(CURLOPT_PRIVATE, static_cast<void *>(&awaiter));
   if (const CURLMcode rc = curl_multi_add_handle(s.multi.get(), awaiter.work->easy().get()); rc != CURLM_OK) {
     report("curl_multi_add_handle", curl_multi_strerror(rc));

@@ -33,10 +33,12 @@ coro::task<stages::call_outcome> send_plan_call(fan_out_plan *plan, stages::call
                                          .site = site});
 }
 
-/// A call's outcome once it is over: the wait since `planned` (in its route's window) counted as
-/// queued, and the listener told.
-stages::call_outcome call_reported(stages::call_outcome outcome, std::size_t index, clock::time_point begun,
-                                   const std::optional<clock::time_point> &planned, const outcome_listener *listener) {
+/// A call's outcome once it is over (`done`, or the transport failure `failure` stands for): the
+/// wait since `planned` (in its route's window) counted as queued, and the listener told.
+stages::call_outcome call_reported(stages::call_outcome *done, const std::exception_ptr &failure, std::size_t index,
+                                   clock::time_point begun, const std::optional<clock::time_point> &planned,
+                                   const outcome_listener *listener) {
+  stages::call_outcome outcome = done != nullptr ? std::move(*done) : stages::outcome_of(failure);
   if (planned) outcome.queued += begun - *planned;
   if (listener != nullptr) (*listener)(index, outcome);
   return outcome;
@@ -61,11 +63,9 @@ std::conditional_t<Keep, coro::task<stages::call_outcome>, coro::task<void>> run
     failure = std::current_exception();
   }
   if constexpr (Keep)
-    co_return call_reported(done != nullptr ? std::move(*done) : stages::outcome_of(failure), index, begun, planned,
-                            listener);
+    co_return call_reported(done, failure, index, begun, planned, listener);
   else
-    static_cast<void>(call_reported(done != nullptr ? std::move(*done) : stages::outcome_of(failure), index, begun,
-                                    planned, listener));
+    static_cast<void>(call_reported(done, failure, index, begun, planned, listener));
 }
 
 /// The state of a composed plan's run: each entry starts once the entries it uses have finished,
@@ -218,10 +218,6 @@ coro::task<std::vector<stages::call_outcome>> run_graph(fan_out_plan *plan, stag
   co_return std::vector<stages::call_outcome>(std::make_move_iterator(run.outcomes.begin()),
                                               std::make_move_iterator(run.outcomes.end()));
 }
-
-}  // namespace
-
-namespace {
 
 /// The plan's calls (not composed), each a run_one<Keep>: those beyond the route's window count
 /// their wait for a slot as queued.

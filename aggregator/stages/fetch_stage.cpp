@@ -49,10 +49,7 @@ coro::task<call_outcome> fetch_stage::run_on(client::upstream_loop &loop, call_r
 }
 
 coro::task<call_outcome> fetch_stage::run_elsewhere(call_request request) {
-  call_outcome outcome;
-  outcome.reply = co_await send(*request.call, request.site, std::move(request.stop));
-  record(*request.call, outcome.reply);
-  co_return outcome;
+  co_return settle(*request.call, co_await send(*request.call, request.site, std::move(request.stop)));
 }
 
 }  // namespace agg::stages
